@@ -1,0 +1,211 @@
+//! The `arca` command line: one binary for the server, the worker, administration and
+//! the upload client. Names here are a public contract for facility scripts.
+
+pub mod upload;
+
+use crate::config::{Config, Overrides};
+use crate::model::Role;
+use crate::services::Services;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "arca",
+    version,
+    about = "Data publication and DOI-minting archive"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the archive keeps its state; shared by every server-side command.
+#[derive(Args, Clone)]
+struct ArchiveArgs {
+    /// Directory for the SQLite catalogue, staged uploads and local objects.
+    #[arg(long, env = "ARCA_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// sqlite://… or postgres://… (default: SQLite in the data directory).
+    #[arg(long, env = "ARCA_DATABASE_URL")]
+    database_url: Option<String>,
+    /// TOML settings file (storage, upload limits).
+    #[arg(long, env = "ARCA_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+impl ArchiveArgs {
+    fn load(&self, bind: Option<String>) -> anyhow::Result<Config> {
+        Ok(Config::load(Overrides {
+            data_dir: self.data_dir.clone(),
+            bind,
+            database_url: self.database_url.clone(),
+            config: self.config.clone(),
+        })?)
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server with an in-process worker.
+    Serve {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long, env = "ARCA_BIND")]
+        bind: Option<String>,
+    },
+    /// Run background jobs only (verification, and later DOIs and transfers).
+    Worker {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+    },
+    /// Manage people.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Upload a directory tree into a deposit: resumable, parallel, verified.
+    Upload(upload::UploadArgs),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a person. The password comes from ARCA_PASSWORD, else a prompt.
+    Add {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// author, curator or admin.
+        #[arg(long, default_value = "author")]
+        role: Role,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a person and print it (it is shown only once).
+    Create {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        #[arg(long)]
+        email: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ARCA_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve { archive, bind } => serve(archive.load(bind)?).await,
+        Command::Worker { archive } => {
+            let services = Services::open(archive.load(None)?).await?;
+            tracing::info!("worker running");
+            tokio::select! {
+                _ = crate::worker::run(services) => {}
+                _ = shutdown_signal() => {}
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    archive,
+                    email,
+                    name,
+                    role,
+                },
+        } => {
+            let services = Services::open(archive.load(None)?).await?;
+            let password = match std::env::var("ARCA_PASSWORD") {
+                Ok(p) => Some(p),
+                Err(_) => prompt_password()?,
+            };
+            let user = services
+                .add_user(&email, &name, role, password.as_deref())
+                .await?;
+            println!("added {} <{}> as {}", user.name, user.email, user.role);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            command: TokenCommand::Create { archive, email },
+        } => {
+            let services = Services::open(archive.load(None)?).await?;
+            println!("{}", services.create_token(&email).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Upload(args) => upload::run(args).await,
+    }
+}
+
+/// Ask on the terminal; with no terminal (a script), the user gets no password and
+/// signs in with tokens only.
+fn prompt_password() -> anyhow::Result<Option<String>> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let p = rpassword::prompt_password("Password (empty for token-only access): ")?;
+    Ok((!p.is_empty()).then_some(p))
+}
+
+async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let bind = config.bind.clone();
+    let services = Services::open(config).await?;
+    let listener = tokio::net::TcpListener::bind(&bind).await?;
+    let worker = tokio::spawn(crate::worker::run(services.clone()));
+    let app = crate::web::build_app(services);
+    tracing::info!("Arca listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    worker.abort();
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

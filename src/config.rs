@@ -1,0 +1,114 @@
+//! Settings: flags and `ARCA_*` variables first, then the optional TOML file, then the
+//! embedded defaults (SQLite and objects under ./arca-data, 127.0.0.1:8080).
+
+use crate::storage::StorageConfig;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_DATA_DIR: &str = "arca-data";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub bind: String,
+    pub database_url: String,
+    pub storage: StorageConfig,
+    pub uploads: UploadSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadSettings {
+    /// Largest single file accepted, in bytes (tus `Tus-Max-Size`).
+    pub max_size: u64,
+    /// An unfinished upload untouched this long is removed (tus expiration).
+    pub expire_after_hours: u64,
+    /// Durable checkpoints inside one long PATCH request, in bytes, so a dropped
+    /// connection or a crash loses at most this much.
+    pub checkpoint_bytes: u64,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        Self {
+            max_size: 1 << 40,
+            expire_after_hours: 7 * 24,
+            checkpoint_bytes: 256 << 20,
+        }
+    }
+}
+
+/// The TOML file (`--config` / `ARCA_CONFIG`). Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    bind: Option<String>,
+    database_url: Option<String>,
+    storage: Option<StorageConfig>,
+    uploads: Option<UploadSettings>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+}
+
+/// What the command line and environment said; `None` where they said nothing.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub bind: Option<String>,
+    pub database_url: Option<String>,
+    pub config: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn load(o: Overrides) -> Result<Self, ConfigError> {
+        let file = match &o.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = o
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = o
+            .database_url
+            .or(file.database_url)
+            .unwrap_or_else(|| sqlite_url(&data_dir));
+        Ok(Self {
+            bind: o.bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.into()),
+            database_url,
+            storage: file.storage.unwrap_or(StorageConfig::Local),
+            uploads: file.uploads.unwrap_or_default(),
+            data_dir,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// The embedded catalogue: one SQLite file in the data directory, created on first use.
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", data_dir.join("arca.db").display())
+}

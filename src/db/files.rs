@@ -1,0 +1,225 @@
+//! Stored objects, the files of a version that point at them, and the checksums the
+//! depositor supplied for them.
+
+use super::{Conn, DbResult};
+use sqlx::Row;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRow {
+    pub id: String,
+    pub version_id: String,
+    pub path: String,
+    pub size: i64,
+    pub sha256: String,
+    pub status: String,
+    pub problem: Option<String>,
+    pub verified_at: Option<i64>,
+}
+
+/// Record an object; a second insert of the same content is a no-op (content addressing).
+pub async fn ensure_object(conn: &mut Conn, sha256: &str, size: i64, now: i64) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO objects (sha256, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(sha256)
+    .bind(size)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert(conn: &mut Conn, f: &FileRow, now: i64) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO files (id, version_id, path, size, sha256, status, problem, verified_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&f.id)
+    .bind(&f.version_id)
+    .bind(&f.path)
+    .bind(f.size)
+    .bind(&f.sha256)
+    .bind(&f.status)
+    .bind(&f.problem)
+    .bind(f.verified_at)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn from_row(row: &sqlx::any::AnyRow) -> DbResult<FileRow> {
+    Ok(FileRow {
+        id: row.try_get("id")?,
+        version_id: row.try_get("version_id")?,
+        path: row.try_get("path")?,
+        size: row.try_get("size")?,
+        sha256: row.try_get("sha256")?,
+        status: row.try_get("status")?,
+        problem: row.try_get("problem")?,
+        verified_at: row.try_get("verified_at")?,
+    })
+}
+
+/// One page of a version's files in path order, after `after` (keyset paging).
+pub async fn list(
+    conn: &mut Conn,
+    version_id: &str,
+    after: &str,
+    limit: i64,
+) -> DbResult<Vec<FileRow>> {
+    let rows = sqlx::query(
+        "SELECT id, version_id, path, size, sha256, status, problem, verified_at FROM files
+         WHERE version_id = $1 AND path > $2 ORDER BY path LIMIT $3",
+    )
+    .bind(version_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn get_by_path(
+    conn: &mut Conn,
+    version_id: &str,
+    path: &str,
+) -> DbResult<Option<FileRow>> {
+    let row = sqlx::query(
+        "SELECT id, version_id, path, size, sha256, status, problem, verified_at FROM files
+         WHERE version_id = $1 AND path = $2",
+    )
+    .bind(version_id)
+    .bind(path)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn delete(conn: &mut Conn, version_id: &str, path: &str) -> DbResult<bool> {
+    let done = sqlx::query("DELETE FROM files WHERE version_id = $1 AND path = $2")
+        .bind(version_id)
+        .bind(path)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_status(
+    conn: &mut Conn,
+    file_id: &str,
+    status: &str,
+    problem: Option<&str>,
+    verified_at: Option<i64>,
+) -> DbResult<()> {
+    sqlx::query("UPDATE files SET status = $1, problem = $2, verified_at = $3 WHERE id = $4")
+        .bind(status)
+        .bind(problem)
+        .bind(verified_at)
+        .bind(file_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Count of files and their total size: `(count, bytes)`.
+pub async fn totals(conn: &mut Conn, version_id: &str) -> DbResult<(i64, i64)> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(size), 0) AS BIGINT) AS bytes FROM files WHERE version_id = $1",
+    )
+    .bind(version_id)
+    .fetch_one(conn)
+    .await?;
+    Ok((row.try_get("n")?, row.try_get("bytes")?))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedRow {
+    pub path: String,
+    pub algorithm: String,
+    pub digest: String,
+    pub source: String,
+}
+
+pub async fn add_expected(conn: &mut Conn, version_id: &str, e: &ExpectedRow) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO expected_checksums (version_id, path, algorithm, digest, source) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(version_id)
+    .bind(&e.path)
+    .bind(&e.algorithm)
+    .bind(&e.digest)
+    .bind(&e.source)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forget what one source said (a new manifest replaces the old; a removed file takes
+/// its upload checksum with it).
+pub async fn clear_expected(
+    conn: &mut Conn,
+    version_id: &str,
+    source: &str,
+    path: Option<&str>,
+) -> DbResult<()> {
+    sqlx::query(
+        "DELETE FROM expected_checksums WHERE version_id = $1 AND source = $2 AND ($3 IS NULL OR path = $3)",
+    )
+    .bind(version_id)
+    .bind(source)
+    .bind(path)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Expected checksums for paths in `(after, up_to]`, in path order, for paging
+/// alongside [`list`].
+pub async fn expected_between(
+    conn: &mut Conn,
+    version_id: &str,
+    after: &str,
+    up_to: Option<&str>,
+) -> DbResult<Vec<ExpectedRow>> {
+    let rows = sqlx::query(
+        "SELECT path, algorithm, digest, source FROM expected_checksums
+         WHERE version_id = $1 AND path > $2 AND ($3 IS NULL OR path <= $3) ORDER BY path, algorithm, source",
+    )
+    .bind(version_id)
+    .bind(after)
+    .bind(up_to)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ExpectedRow {
+                path: r.try_get("path")?,
+                algorithm: r.try_get("algorithm")?,
+                digest: r.try_get("digest")?,
+                source: r.try_get("source")?,
+            })
+        })
+        .collect()
+}
+
+/// Paths the depositor gave checksums for but never uploaded (at most `limit`).
+pub async fn expected_without_file(
+    conn: &mut Conn,
+    version_id: &str,
+    limit: i64,
+) -> DbResult<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT e.path FROM expected_checksums e
+         WHERE e.version_id = $1 AND NOT EXISTS
+             (SELECT 1 FROM files f WHERE f.version_id = e.version_id AND f.path = e.path)
+         ORDER BY e.path LIMIT $2",
+    )
+    .bind(version_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok(r.try_get::<String, _>("path")?))
+        .collect()
+}

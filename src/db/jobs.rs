@@ -1,0 +1,176 @@
+//! The durable job queue (invariant 5): enqueued in the transaction that asks for the
+//! work, claimed with a lease, finished only by the attempt that claimed it.
+
+use super::{Backend, Conn, DbResult, dialect};
+use crate::model::ids::new_id;
+use sqlx::Row;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    pub id: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub attempt: i64,
+    pub max_attempts: i64,
+}
+
+pub async fn enqueue(
+    conn: &mut Conn,
+    kind: &str,
+    payload: &serde_json::Value,
+    max_attempts: i64,
+    now: i64,
+) -> DbResult<String> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_at, created_at, updated_at)
+         VALUES ($1, $2, $3, 'queued', 0, $4, $5, $5, $5)",
+    )
+    .bind(&id)
+    .bind(kind)
+    .bind(payload.to_string())
+    .bind(max_attempts)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn claim(
+    conn: &mut Conn,
+    backend: Backend,
+    now: i64,
+    lease_ms: i64,
+) -> DbResult<Option<ClaimedJob>> {
+    let row = sqlx::query(dialect::claim_job(backend))
+        .bind(now)
+        .bind(now + lease_ms)
+        .fetch_optional(conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let payload: String = row.try_get("payload")?;
+    Ok(Some(ClaimedJob {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        payload: serde_json::from_str(&payload)
+            .map_err(|e| super::DbError::Corrupt(format!("job payload: {e}")))?,
+        attempt: row.try_get("attempts")?,
+        max_attempts: row.try_get("max_attempts")?,
+    }))
+}
+
+/// Extend the lease of a job still held by this attempt. False: the job was taken over.
+pub async fn heartbeat(
+    conn: &mut Conn,
+    id: &str,
+    attempt: i64,
+    lease_until: i64,
+) -> DbResult<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND attempts = $3 AND state = 'running'",
+    )
+    .bind(lease_until)
+    .bind(id)
+    .bind(attempt)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn succeed(conn: &mut Conn, id: &str, attempt: i64, now: i64) -> DbResult<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET state = 'succeeded', lease_until = NULL, last_error = NULL, updated_at = $1
+         WHERE id = $2 AND attempts = $3 AND state = 'running'",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(attempt)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Record a failure: back in the queue at `retry_at`, or failed for good when `retry_at`
+/// is None.
+pub async fn fail(
+    conn: &mut Conn,
+    id: &str,
+    attempt: i64,
+    error: &str,
+    retry_at: Option<i64>,
+    now: i64,
+) -> DbResult<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET state = $1, run_at = COALESCE($2, run_at), lease_until = NULL, last_error = $3, updated_at = $4
+         WHERE id = $5 AND attempts = $6 AND state = 'running'",
+    )
+    .bind(if retry_at.is_some() { "queued" } else { "failed" })
+    .bind(retry_at)
+    .bind(error)
+    .bind(now)
+    .bind(id)
+    .bind(attempt)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Jobs whose worker died on their last allowed attempt: nobody will claim them again.
+pub async fn fail_abandoned(conn: &mut Conn, now: i64) -> DbResult<u64> {
+    let done = sqlx::query(
+        "UPDATE jobs SET state = 'failed', lease_until = NULL, updated_at = $1,
+             last_error = COALESCE(last_error, 'the worker stopped while running this job')
+         WHERE state = 'running' AND lease_until < $1 AND attempts >= max_attempts",
+    )
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+fn job_from_row(r: &sqlx::any::AnyRow) -> DbResult<JobRow> {
+    Ok(JobRow {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        state: r.try_get("state")?,
+        attempts: r.try_get("attempts")?,
+        last_error: r.try_get("last_error")?,
+    })
+}
+
+pub async fn get(conn: &mut Conn, id: &str) -> DbResult<Option<JobRow>> {
+    let row = sqlx::query("SELECT id, kind, state, attempts, last_error FROM jobs WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(job_from_row).transpose()
+}
+
+/// Jobs not yet finished (queued or running) and jobs that failed for good.
+pub async fn counts(conn: &mut Conn) -> DbResult<(i64, i64)> {
+    let row = sqlx::query(
+        "SELECT COALESCE(SUM(CASE WHEN state IN ('queued', 'running') THEN 1 ELSE 0 END), 0) AS pending,
+                COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) AS failed FROM jobs",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((row.try_get("pending")?, row.try_get("failed")?))
+}
+
+pub async fn failed(conn: &mut Conn) -> DbResult<Vec<JobRow>> {
+    let rows = sqlx::query(
+        "SELECT id, kind, state, attempts, last_error FROM jobs WHERE state = 'failed' ORDER BY id",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(job_from_row).collect()
+}

@@ -1,0 +1,138 @@
+//! Datasets and their versions (a deposit is one version being prepared).
+
+use super::{Conn, DbError, DbResult};
+use crate::model::DepositState;
+use sqlx::{AssertSqlSafe, Row};
+
+#[derive(Debug, Clone)]
+pub struct VersionRow {
+    pub id: String,
+    pub dataset_id: String,
+    pub owner_id: String,
+    pub version_number: i64,
+    pub state: DepositState,
+    pub metadata: serde_json::Value,
+    pub facility: serde_json::Value,
+    pub doi: Option<String>,
+    pub verification: Option<serde_json::Value>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const SELECT: &str =
+    "SELECT v.id, v.dataset_id, d.owner_id, v.version_number, v.state, v.metadata, v.facility,
+        v.doi, v.verification, v.created_at, v.updated_at
+     FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id";
+
+fn json(text: &str) -> DbResult<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| DbError::Corrupt(format!("stored JSON: {e}")))
+}
+
+fn from_row(row: &sqlx::any::AnyRow) -> DbResult<VersionRow> {
+    let state: String = row.try_get("state")?;
+    let verification: Option<String> = row.try_get("verification")?;
+    Ok(VersionRow {
+        id: row.try_get("id")?,
+        dataset_id: row.try_get("dataset_id")?,
+        owner_id: row.try_get("owner_id")?,
+        version_number: row.try_get("version_number")?,
+        state: state
+            .parse()
+            .map_err(|e| DbError::Corrupt(format!("{e}")))?,
+        metadata: json(&row.try_get::<String, _>("metadata")?)?,
+        facility: json(&row.try_get::<String, _>("facility")?)?,
+        doi: row.try_get("doi")?,
+        verification: verification.as_deref().map(json).transpose()?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// Create a dataset with its first version, in state draft.
+pub async fn insert_new_dataset(conn: &mut Conn, v: &VersionRow) -> DbResult<()> {
+    sqlx::query("INSERT INTO datasets (id, owner_id, created_at) VALUES ($1, $2, $3)")
+        .bind(&v.dataset_id)
+        .bind(&v.owner_id)
+        .bind(v.created_at)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO dataset_versions (id, dataset_id, version_number, state, metadata, facility, doi,
+             verification, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $8)",
+    )
+    .bind(&v.id)
+    .bind(&v.dataset_id)
+    .bind(v.version_number)
+    .bind(v.state.as_str())
+    .bind(v.metadata.to_string())
+    .bind(v.facility.to_string())
+    .bind(&v.doi)
+    .bind(v.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(conn: &mut Conn, id: &str) -> DbResult<Option<VersionRow>> {
+    let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE v.id = $1")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Move a version from `from` to `to`. Returns false if it was no longer in `from`
+/// (someone else moved it first), so callers never apply a stale transition.
+pub async fn set_state(
+    conn: &mut Conn,
+    id: &str,
+    from: DepositState,
+    to: DepositState,
+    now: i64,
+) -> DbResult<bool> {
+    let done = sqlx::query(
+        "UPDATE dataset_versions SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4",
+    )
+    .bind(to.as_str())
+    .bind(now)
+    .bind(id)
+    .bind(from.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_verification(
+    conn: &mut Conn,
+    id: &str,
+    report: &serde_json::Value,
+    now: i64,
+) -> DbResult<()> {
+    sqlx::query("UPDATE dataset_versions SET verification = $1, updated_at = $2 WHERE id = $3")
+        .bind(report.to_string())
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn update_metadata(
+    conn: &mut Conn,
+    id: &str,
+    metadata: &serde_json::Value,
+    facility: &serde_json::Value,
+    now: i64,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE dataset_versions SET metadata = $1, facility = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(metadata.to_string())
+    .bind(facility.to_string())
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! The pure core: what a dataset is and what may happen to it. No I/O, no async.
+
+pub mod checksum;
+pub mod ids;
+pub mod manifest;
+pub mod metadata;
+pub mod path;
+pub mod role;
+pub mod state;
+
+pub use checksum::{Algorithm, Checksum};
+pub use path::DatasetPath;
+pub use role::Role;
+pub use state::{Action, DepositState};

@@ -1,0 +1,368 @@
+//! Deposits: create, read, edit, and move through the life of a dataset.
+
+use super::{Actor, ServiceError, ServiceResult, Services, may_edit};
+use crate::db::{self, Tx, events::Event, files::FileRow, now_ms, versions::VersionRow};
+use crate::model::{Action, DepositState, ids, metadata};
+use serde_json::{Value, json};
+
+/// Job kinds this module enqueues.
+pub const JOB_VERIFY: &str = "verify";
+
+/// The extra input some actions carry.
+#[derive(Debug, Clone, Default)]
+pub struct ActionInput {
+    /// Why: required for requesting changes and withdrawing; kept in the event.
+    pub reason: Option<String>,
+    /// For a hold: `{"until": "YYYY-MM-DD"}` or `{"until_publication": {"doi": …}}`.
+    pub hold: Option<Value>,
+}
+
+pub(super) fn not_found_unless_visible(actor: &Actor, v: &VersionRow) -> ServiceResult<()> {
+    // Someone else's deposit is "not found", not "forbidden": its existence is private.
+    if may_edit(actor, &v.owner_id) {
+        Ok(())
+    } else {
+        Err(ServiceError::NotFound("deposit"))
+    }
+}
+
+pub(super) async fn load_visible(
+    conn: &mut db::Conn,
+    actor: &Actor,
+    id: &str,
+) -> ServiceResult<VersionRow> {
+    if !ids::looks_like_id(id) {
+        return Err(ServiceError::NotFound("deposit"));
+    }
+    let v = db::versions::get(conn, id)
+        .await?
+        .ok_or(ServiceError::NotFound("deposit"))?;
+    not_found_unless_visible(actor, &v)?;
+    Ok(v)
+}
+
+pub(super) fn require_editable(v: &VersionRow) -> ServiceResult<()> {
+    if v.state.files_editable() {
+        Ok(())
+    } else {
+        Err(ServiceError::Conflict(format!(
+            "the deposit is {}: files and metadata can only change while it is a draft",
+            v.state
+        )))
+    }
+}
+
+/// What happened to a deposit, for its history.
+pub(super) struct DepositEvent<'a> {
+    pub version_id: &'a str,
+    pub actor_id: Option<&'a str>,
+    pub kind: &'a str,
+    /// For state changes: `(from, to)`.
+    pub states: Option<(Option<DepositState>, DepositState)>,
+    pub reason: Option<String>,
+}
+
+/// Write a deposit's event; every state change and file change goes through here.
+pub(super) async fn record_event(tx: &mut Tx, e: DepositEvent<'_>, now: i64) -> ServiceResult<()> {
+    db::events::insert(
+        tx,
+        &Event {
+            subject_type: "deposit".into(),
+            subject_id: e.version_id.to_owned(),
+            actor_id: e.actor_id.map(str::to_owned),
+            kind: e.kind.to_owned(),
+            from_state: e.states.and_then(|(f, _)| f).map(|s| s.as_str().to_owned()),
+            to_state: e.states.map(|(_, t)| t.as_str().to_owned()),
+            reason: e.reason,
+            created_at: now,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+fn check_hold(hold: Option<&Value>) -> ServiceResult<String> {
+    let Some(hold) = hold else {
+        return Err(ServiceError::invalid(
+            "until",
+            "say how long to hold: {\"until\": \"YYYY-MM-DD\"} or {\"until_publication\": {\"doi\": \"10.…\"}}",
+        ));
+    };
+    if let Some(until) = hold.get("until") {
+        let s = until.as_str().unwrap_or_default();
+        let ok = s.len() == 10
+            && s.as_bytes()[4] == b'-'
+            && s.as_bytes()[7] == b'-'
+            && s[0..4].parse::<u16>().is_ok()
+            && s[5..7].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
+            && s[8..10].parse::<u8>().is_ok_and(|d| (1..=31).contains(&d));
+        if !ok {
+            return Err(ServiceError::invalid(
+                "until",
+                "must be a date as YYYY-MM-DD",
+            ));
+        }
+        return Ok(format!("on hold until {s}"));
+    }
+    if let Some(publication) = hold.get("until_publication") {
+        let doi = publication
+            .get("doi")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !doi.starts_with("10.") || !doi.contains('/') {
+            return Err(ServiceError::invalid(
+                "until_publication.doi",
+                "must be the article's DOI, such as 10.1107/S2059798320000000",
+            ));
+        }
+        return Ok(format!("on hold until publication of {doi}"));
+    }
+    Err(ServiceError::invalid(
+        "until",
+        "give either 'until' or 'until_publication'",
+    ))
+}
+
+impl Services {
+    pub async fn create_deposit(
+        &self,
+        actor: &Actor,
+        metadata: Value,
+        facility: Value,
+    ) -> ServiceResult<VersionRow> {
+        metadata::validate_draft(&metadata).map_err(ServiceError::InvalidMetadata)?;
+        if !facility.is_object() {
+            return Err(ServiceError::invalid("facility", "must be a JSON object"));
+        }
+        let now = now_ms();
+        let v = VersionRow {
+            id: ids::new_id(),
+            dataset_id: ids::new_id(),
+            owner_id: actor.id.clone(),
+            version_number: 1,
+            state: DepositState::Draft,
+            metadata,
+            facility,
+            doi: None,
+            verification: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.db.begin_write().await?;
+        db::versions::insert_new_dataset(&mut tx, &v).await?;
+        let event = DepositEvent {
+            version_id: &v.id,
+            actor_id: Some(&actor.id),
+            kind: "create",
+            states: Some((None, DepositState::Draft)),
+            reason: None,
+        };
+        record_event(&mut tx, event, now).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    pub async fn get_deposit(&self, actor: &Actor, id: &str) -> ServiceResult<VersionRow> {
+        let mut conn = self.db.conn().await?;
+        load_visible(&mut conn, actor, id).await
+    }
+
+    /// Totals of a deposit's files: `(count, bytes)`.
+    pub async fn deposit_totals(&self, id: &str) -> ServiceResult<(i64, i64)> {
+        let mut conn = self.db.conn().await?;
+        Ok(db::files::totals(&mut conn, id).await?)
+    }
+
+    pub async fn update_deposit(
+        &self,
+        actor: &Actor,
+        id: &str,
+        metadata: Option<Value>,
+        facility: Option<Value>,
+    ) -> ServiceResult<VersionRow> {
+        if let Some(m) = &metadata {
+            metadata::validate_draft(m).map_err(ServiceError::InvalidMetadata)?;
+        }
+        if facility.as_ref().is_some_and(|f| !f.is_object()) {
+            return Err(ServiceError::invalid("facility", "must be a JSON object"));
+        }
+        let mut tx = self.db.begin_write().await?;
+        let mut v = load_visible(&mut tx, actor, id).await?;
+        require_editable(&v)?;
+        if let Some(m) = metadata {
+            v.metadata = m;
+        }
+        if let Some(f) = facility {
+            v.facility = f;
+        }
+        v.updated_at = now_ms();
+        db::versions::update_metadata(&mut tx, id, &v.metadata, &v.facility, v.updated_at).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    pub async fn deposit_events(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<Event>> {
+        let mut conn = self.db.conn().await?;
+        load_visible(&mut conn, actor, id).await?;
+        Ok(db::events::for_subject(&mut conn, id).await?)
+    }
+
+    /// One page of a deposit's files, in path order after `after`.
+    pub async fn list_files(
+        &self,
+        actor: &Actor,
+        id: &str,
+        after: &str,
+        limit: i64,
+    ) -> ServiceResult<Vec<FileRow>> {
+        let mut conn = self.db.conn().await?;
+        load_visible(&mut conn, actor, id).await?;
+        Ok(db::files::list(&mut conn, id, after, limit.clamp(1, 1000)).await?)
+    }
+
+    /// Remove a file from a draft (to upload a corrected one). The stored object stays
+    /// until garbage collection finds nothing else refers to it.
+    pub async fn delete_file(&self, actor: &Actor, id: &str, path: &str) -> ServiceResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        let v = load_visible(&mut tx, actor, id).await?;
+        require_editable(&v)?;
+        if !db::files::delete(&mut tx, id, path).await? {
+            return Err(ServiceError::NotFound("file"));
+        }
+        db::files::clear_expected(&mut tx, id, "upload", Some(path)).await?;
+        let event = DepositEvent {
+            version_id: id,
+            actor_id: Some(&actor.id),
+            kind: "file_removed",
+            states: None,
+            reason: Some(path.to_owned()),
+        };
+        record_event(&mut tx, event, now_ms()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ask for a state change. Checks who may do it and whether the state allows it,
+    /// then changes state, writes the event and enqueues follow-up jobs in one
+    /// transaction.
+    pub async fn act(
+        &self,
+        actor: &Actor,
+        id: &str,
+        action: Action,
+        input: ActionInput,
+    ) -> ServiceResult<VersionRow> {
+        if action.needs_curator() && !actor.role.is_curator() {
+            let mut conn = self.db.conn().await?;
+            load_visible(&mut conn, actor, id).await?;
+            return Err(ServiceError::Forbidden(format!(
+                "only curators can {}",
+                action.as_str().replace('_', " ")
+            )));
+        }
+        if matches!(
+            action,
+            Action::VerificationPassed | Action::VerificationFailed
+        ) {
+            return Err(ServiceError::Forbidden(
+                "verification results come from the archive's verifier".into(),
+            ));
+        }
+        let mut reason = input.reason.filter(|r| !r.trim().is_empty());
+        match action {
+            Action::RequestChanges | Action::Withdraw if reason.is_none() => {
+                return Err(ServiceError::invalid(
+                    "reason",
+                    "say why, so the author (or the tombstone) can tell",
+                ));
+            }
+            Action::Hold => reason = Some(check_hold(input.hold.as_ref())?),
+            _ => {}
+        }
+        let now = now_ms();
+        let mut tx = self.db.begin_write().await?;
+        let mut v = load_visible(&mut tx, actor, id).await?;
+        let next = v.state.apply(action)?;
+        match action {
+            Action::Submit => self.check_submittable(&mut tx, &v).await?,
+            Action::Release => check_all_files_verified(&mut tx, &v).await?,
+            _ => {}
+        }
+        if !db::versions::set_state(&mut tx, id, v.state, next, now).await? {
+            return Err(ServiceError::Conflict(
+                "the deposit changed meanwhile; reload and try again".into(),
+            ));
+        }
+        let event = DepositEvent {
+            version_id: id,
+            actor_id: Some(&actor.id),
+            kind: action.as_str(),
+            states: Some((Some(v.state), next)),
+            reason,
+        };
+        record_event(&mut tx, event, now).await?;
+        let enqueued = match action {
+            Action::Submit => {
+                db::jobs::enqueue(&mut tx, JOB_VERIFY, &json!({ "version_id": id }), 10, now)
+                    .await?;
+                true
+            }
+            _ => false,
+        };
+        tx.commit().await?;
+        if enqueued {
+            self.jobs_ready.notify_one();
+        }
+        v.state = next;
+        v.updated_at = now;
+        Ok(v)
+    }
+
+    async fn check_submittable(&self, tx: &mut Tx, v: &VersionRow) -> ServiceResult<()> {
+        metadata::validate_for_submission(&v.metadata).map_err(ServiceError::InvalidMetadata)?;
+        let (count, _) = db::files::totals(tx, &v.id).await?;
+        if count == 0 {
+            return Err(ServiceError::Conflict(
+                "the deposit has no files yet: upload at least one before submitting".into(),
+            ));
+        }
+        let open = db::uploads::list_for_version(tx, &v.id).await?;
+        if let Some(u) = open.first() {
+            return Err(ServiceError::Conflict(format!(
+                "{} upload(s) are unfinished (for example '{}'): finish or cancel them first",
+                open.len(),
+                u.path
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Invariant 1, checked where it matters: nothing is released unless every file was
+/// hashed by the server and matched.
+async fn check_all_files_verified(tx: &mut Tx, v: &VersionRow) -> ServiceResult<()> {
+    let passed = v
+        .verification
+        .as_ref()
+        .and_then(|r| r.get("status"))
+        .and_then(Value::as_str)
+        == Some("passed");
+    if !passed {
+        return Err(ServiceError::Conflict(
+            "the deposit has not passed verification".into(),
+        ));
+    }
+    let mut after = String::new();
+    loop {
+        let page = db::files::list(tx, &v.id, &after, 1000).await?;
+        let Some(last) = page.last() else { break };
+        if let Some(f) = page.iter().find(|f| f.status != "verified") {
+            return Err(ServiceError::Conflict(format!(
+                "'{}' has not been verified ({})",
+                f.path, f.status
+            )));
+        }
+        after = last.path.clone();
+    }
+    Ok(())
+}

@@ -1,0 +1,59 @@
+use crate::db::DbError;
+use crate::model::metadata::FieldError;
+use crate::model::state::TransitionError;
+use crate::storage::StorageError;
+
+/// Why an operation did not happen. Each variant says what a user can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("a valid API token is required")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// Bad input in one named field or header.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// Bad metadata: one entry per field, named by JSON Pointer.
+    #[error("the metadata has {} problem(s)", .0.len())]
+    InvalidMetadata(Vec<FieldError>),
+    #[error("{0}")]
+    TooLarge(String),
+    /// tus: the PATCH did not start where the upload stands.
+    #[error("the upload is at offset {expected}, not {got}")]
+    OffsetMismatch { expected: i64, got: i64 },
+    #[error("{0}")]
+    ChecksumMismatch(String),
+    #[error("the upload has expired")]
+    Gone,
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("disk: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ServiceError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(DbError::Sqlx(e))
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -1,0 +1,54 @@
+//! The operations people ask for. Each runs in one transaction, writes an event for
+//! every state change, and enqueues its jobs in that same transaction.
+
+pub mod deposits;
+pub mod error;
+pub mod manifest;
+pub mod uploads;
+pub mod users;
+pub mod verify;
+
+pub use error::{ServiceError, ServiceResult};
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::db::users::UserRow;
+use crate::storage::Storage;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+/// Who is asking.
+pub type Actor = UserRow;
+
+/// Everything a service needs; cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub db: Db,
+    pub storage: Storage,
+    pub config: Arc<Config>,
+    /// Woken after a commit that enqueued jobs, so workers start at once.
+    pub jobs_ready: Arc<Notify>,
+    /// Uploads with a PATCH in progress in this process: a second one is refused.
+    busy_uploads: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Services {
+    pub async fn open(config: Config) -> Result<Self, ServiceError> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let db = Db::connect(&config.database_url).await?;
+        let storage = crate::storage::Storage::open(&config.storage, &config.data_dir)?;
+        Ok(Self {
+            db,
+            storage,
+            config: Arc::new(config),
+            jobs_ready: Arc::new(Notify::new()),
+            busy_uploads: Arc::default(),
+        })
+    }
+}
+
+/// Whether `actor` may see and change the deposit owned by `owner_id`.
+fn may_edit(actor: &Actor, owner_id: &str) -> bool {
+    actor.id == owner_id || actor.role.is_curator()
+}

@@ -1,0 +1,93 @@
+//! People and their API tokens. Passwords are hashed with argon2; tokens are random and
+//! stored only as their SHA-256.
+
+use super::{Actor, ServiceError, ServiceResult, Services};
+use crate::db::{self, now_ms, users::UserRow};
+use crate::model::{Role, ids::new_id};
+use argon2::PasswordHasher;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+/// Tokens carry this prefix so a leaked one is easy to recognise in logs and scanners.
+pub const TOKEN_PREFIX: &str = "arca_";
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+impl Services {
+    pub async fn add_user(
+        &self,
+        email: &str,
+        name: &str,
+        role: Role,
+        password: Option<&str>,
+    ) -> ServiceResult<UserRow> {
+        let email = email.trim().to_lowercase();
+        if !email.contains('@') || email.len() > 254 {
+            return Err(ServiceError::invalid("email", "is not an e-mail address"));
+        }
+        if name.trim().is_empty() {
+            return Err(ServiceError::invalid("name", "is required"));
+        }
+        let hash = match password {
+            Some(p) if p.len() < 8 => {
+                return Err(ServiceError::invalid(
+                    "password",
+                    "must be at least 8 characters",
+                ));
+            }
+            Some(p) => {
+                let h = argon2::Argon2::default()
+                    .hash_password(p.as_bytes())
+                    .map_err(|e| ServiceError::Internal(format!("argon2: {e}")))?;
+                Some(h.to_string())
+            }
+            None => None,
+        };
+        let user = UserRow {
+            id: new_id(),
+            email,
+            name: name.trim().to_owned(),
+            role,
+        };
+        let mut tx = self.db.begin_write().await?;
+        match db::users::insert(&mut tx, &user, hash.as_deref(), now_ms()).await {
+            Err(e) if e.is_unique_violation() => {
+                return Err(ServiceError::Conflict(format!(
+                    "a user with e-mail {} already exists",
+                    user.email
+                )));
+            }
+            r => r?,
+        }
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// A new API token for the user; the token itself is shown once and never stored.
+    pub async fn create_token(&self, email: &str) -> ServiceResult<String> {
+        let email = email.trim().to_lowercase();
+        let mut tx = self.db.begin_write().await?;
+        let user = db::users::find_by_email(&mut tx, &email)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
+        let mut raw = [0u8; 32];
+        rand::fill(&mut raw);
+        let token = format!(
+            "{TOKEN_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+        );
+        db::users::insert_token(&mut tx, &new_id(), &user.id, &token_hash(&token), now_ms())
+            .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    pub async fn authenticate(&self, token: &str) -> ServiceResult<Actor> {
+        let mut conn = self.db.conn().await?;
+        db::users::find_by_token_hash(&mut conn, &token_hash(token))
+            .await?
+            .ok_or(ServiceError::Unauthenticated)
+    }
+}

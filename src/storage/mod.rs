@@ -1,0 +1,284 @@
+//! Stored objects, addressed by the SHA-256 of their bytes (invariant 3), on a local
+//! directory or an S3-compatible bucket behind object_store.
+
+pub mod staging;
+
+use crate::model::checksum::{Algorithm, Checksum, Hasher};
+use futures::StreamExt;
+use object_store::{
+    ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart, path::Path as ObjPath,
+};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where objects live.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum StorageConfig {
+    /// Objects under `<data dir>/objects`.
+    Local,
+    /// An S3-compatible bucket. Credentials come from the usual AWS_* environment.
+    S3 {
+        bucket: String,
+        #[serde(default)]
+        endpoint: Option<String>,
+        #[serde(default)]
+        region: Option<String>,
+        #[serde(default)]
+        prefix: Option<String>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
+    #[error("object store path: {0}")]
+    Path(#[from] object_store::path::Error),
+    #[error("disk: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("object {0} is not in the store")]
+    Missing(String),
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// S3 allows 10,000 parts per upload: parts grow with the object beyond 160 GB.
+pub fn part_size(object_size: u64) -> usize {
+    const MIN: u64 = 16 << 20;
+    MIN.max(object_size.div_ceil(10_000)) as usize
+}
+
+#[derive(Clone)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+    /// The local root when objects are on local disk: a staged upload is moved into place.
+    local_root: Option<PathBuf>,
+    prefix: String,
+    staging_dir: PathBuf,
+}
+
+impl Storage {
+    pub fn open(config: &StorageConfig, data_dir: &Path) -> StorageResult<Self> {
+        let staging_dir = data_dir.join("uploads");
+        std::fs::create_dir_all(&staging_dir)?;
+        match config {
+            StorageConfig::Local => {
+                let root = data_dir.join("objects");
+                std::fs::create_dir_all(&root)?;
+                let root = root.canonicalize()?;
+                let store = object_store::local::LocalFileSystem::new_with_prefix(&root)?;
+                Ok(Self {
+                    store: Arc::new(store),
+                    local_root: Some(root),
+                    prefix: String::new(),
+                    staging_dir,
+                })
+            }
+            StorageConfig::S3 {
+                bucket,
+                endpoint,
+                region,
+                prefix,
+            } => {
+                let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e).with_allow_http(e.starts_with("http://"));
+                    b = b.with_virtual_hosted_style_request(false);
+                }
+                if let Some(r) = region {
+                    b = b.with_region(r);
+                }
+                Ok(Self {
+                    store: Arc::new(b.build()?),
+                    local_root: None,
+                    prefix: prefix.clone().unwrap_or_default(),
+                    staging_dir,
+                })
+            }
+        }
+    }
+
+    pub fn staging_path(&self, upload_id: &str) -> PathBuf {
+        self.staging_dir.join(upload_id)
+    }
+
+    /// `sha256/ab/cd/abcd…`: two levels of fan-out keep directories small on local disk.
+    fn key(&self, sha256: &str) -> StorageResult<ObjPath> {
+        let key = format!(
+            "{}sha256/{}/{}/{}",
+            self.prefix,
+            &sha256[0..2],
+            &sha256[2..4],
+            sha256
+        );
+        Ok(ObjPath::parse(key)?)
+    }
+
+    pub async fn exists(&self, sha256: &str) -> StorageResult<bool> {
+        match self.store.head(&self.key(sha256)?).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Move a finished staging file into the store under its SHA-256. An object already
+    /// there is never overwritten: the staged copy is simply dropped.
+    pub async fn ingest_staged(&self, staged: &Path, sha256: &str, size: u64) -> StorageResult<()> {
+        if self.exists(sha256).await? {
+            remove_if_present(staged).await?;
+            return Ok(());
+        }
+        let key = self.key(sha256)?;
+        match &self.local_root {
+            Some(root) => {
+                let target = root.join(key.as_ref());
+                let staged = staged.to_owned();
+                tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                    let dir = target.parent().expect("object keys have a parent");
+                    std::fs::create_dir_all(dir)?;
+                    // A rename within one file system is atomic: readers see all or nothing.
+                    std::fs::rename(&staged, &target)?;
+                    std::fs::File::open(dir)?.sync_all()
+                })
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))??;
+            }
+            None => {
+                self.upload_multipart(staged, &key, size).await?;
+                remove_if_present(staged).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn upload_multipart(&self, staged: &Path, key: &ObjPath, size: u64) -> StorageResult<()> {
+        let part = part_size(size);
+        if size < part as u64 {
+            let bytes = tokio::fs::read(staged).await?;
+            self.store.put(key, PutPayload::from(bytes)).await?;
+            return Ok(());
+        }
+        let upload = self.store.put_multipart(key).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, part);
+        let mut file = tokio::fs::File::open(staged).await?;
+        let mut buf = vec![0u8; 8 << 20];
+        loop {
+            use tokio::io::AsyncReadExt;
+            let n = match file.read(&mut buf).await {
+                Ok(n) => n,
+                Err(e) => {
+                    writer.abort().await?;
+                    return Err(e.into());
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            if let Err(e) = writer.wait_for_capacity(4).await {
+                return Err(e.into());
+            }
+            writer.write(&buf[..n]);
+        }
+        writer.finish().await?;
+        Ok(())
+    }
+
+    /// Read an object back and hash it with every algorithm asked for; SHA-256 always.
+    /// Memory stays flat whatever the object's size.
+    pub async fn hash_object(
+        &self,
+        sha256: &str,
+        algorithms: &[Algorithm],
+    ) -> StorageResult<(u64, Vec<Checksum>)> {
+        let mut algs = vec![Algorithm::Sha256];
+        algs.extend(
+            algorithms
+                .iter()
+                .copied()
+                .filter(|a| *a != Algorithm::Sha256),
+        );
+        if let Some(root) = &self.local_root {
+            let path = root.join(self.key(sha256)?.as_ref());
+            if !path.exists() {
+                return Err(StorageError::Missing(sha256.to_owned()));
+            }
+            return tokio::task::spawn_blocking(move || hash_file(&path, &algs))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?
+                .map_err(Into::into);
+        }
+        let result = match self.store.get(&self.key(sha256)?).await {
+            Ok(r) => r,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(StorageError::Missing(sha256.to_owned()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut hashers: Vec<Hasher> = algs.iter().map(|a| Hasher::new(*a)).collect();
+        let mut size = 0u64;
+        let mut stream = result.into_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            size += chunk.len() as u64;
+            hashers.iter_mut().for_each(|h| h.update(&chunk));
+        }
+        Ok((size, hashers.into_iter().map(Hasher::finish).collect()))
+    }
+
+    /// Test and repair hook: the bytes of a stored object, for small objects only.
+    pub async fn read_all(&self, sha256: &str) -> StorageResult<bytes::Bytes> {
+        Ok(self.store.get(&self.key(sha256)?).await?.bytes().await?)
+    }
+
+    /// Replace an object's bytes behind the archive's back. Only tests use this, to
+    /// simulate bit rot; the archive itself never overwrites an object.
+    #[doc(hidden)]
+    pub async fn corrupt_for_test(&self, sha256: &str, bytes: bytes::Bytes) -> StorageResult<()> {
+        self.store
+            .put(&self.key(sha256)?, PutPayload::from(bytes))
+            .await?;
+        Ok(())
+    }
+
+    #[doc(hidden)]
+    pub async fn delete_for_test(&self, sha256: &str) -> StorageResult<()> {
+        self.store.delete(&self.key(sha256)?).await?;
+        Ok(())
+    }
+}
+
+fn hash_file(path: &Path, algs: &[Algorithm]) -> std::io::Result<(u64, Vec<Checksum>)> {
+    let mut hashers: Vec<Hasher> = algs.iter().map(|a| Hasher::new(*a)).collect();
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hashers.iter_mut().for_each(|h| h.update(&buf[..n]));
+    }
+    Ok((size, hashers.into_iter().map(Hasher::finish).collect()))
+}
+
+pub async fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match tokio::fs::remove_file(path).await {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parts_stay_under_ten_thousand() {
+        assert_eq!(super::part_size(1 << 30), 16 << 20);
+        let huge = 500u64 << 30;
+        assert!(huge.div_ceil(super::part_size(huge) as u64) <= 10_000);
+    }
+}

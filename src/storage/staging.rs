@@ -1,0 +1,198 @@
+//! Where upload bytes land first: a file per upload on local disk. Bytes are hashed and
+//! written on two threads at once, so a large upload runs at the slower of the two
+//! speeds rather than their sum; nothing is acknowledged before it is fsynced.
+
+use crate::model::checksum::{Algorithm, Checksum, Hasher, ResumableSha256};
+use bytes::{Bytes, BytesMut};
+use std::fs::OpenOptions;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::Path;
+use tokio::sync::{mpsc, oneshot};
+
+/// Bytes are handed to the threads in batches of this size, to keep per-message costs
+/// small next to hashing. Memory in flight is bounded by `QUEUE * BATCH` per upload.
+const BATCH: usize = 1 << 20;
+const QUEUE: usize = 8;
+
+enum Msg {
+    Data(Bytes),
+    Sync(oneshot::Sender<Vec<u8>>),
+}
+
+/// An open staging file being appended to.
+pub struct StagingWriter {
+    written: u64,
+    pending: BytesMut,
+    to_writer: mpsc::Sender<Msg>,
+    to_hasher: mpsc::Sender<Msg>,
+    writer: tokio::task::JoinHandle<std::io::Result<()>>,
+    hasher: tokio::task::JoinHandle<(ResumableSha256, Option<Hasher>)>,
+}
+
+/// What a finished append leaves behind.
+pub struct Appended {
+    /// The whole-file hash so far (save it, or finish it when the upload is complete).
+    pub sha256: ResumableSha256,
+    /// The checksum of just the bytes of this append, when one was asked for.
+    pub chunk: Option<Checksum>,
+    pub written: u64,
+}
+
+fn io_err(what: &str) -> std::io::Error {
+    std::io::Error::other(format!("staging {what} thread stopped"))
+}
+
+impl StagingWriter {
+    /// Open `path` for appending at `offset`. Bytes past `offset` (written before a crash
+    /// but never acknowledged) are cut off first.
+    pub async fn open(
+        path: &Path,
+        offset: u64,
+        sha256: ResumableSha256,
+        chunk_algorithm: Option<Algorithm>,
+    ) -> std::io::Result<Self> {
+        let p = path.to_owned();
+        let mut file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&p)?;
+            f.set_len(offset)?;
+            f.seek(SeekFrom::Start(offset))?;
+            Ok(f)
+        })
+        .await
+        .map_err(|_| io_err("open"))??;
+        let (to_writer, mut wrx) = mpsc::channel::<Msg>(QUEUE);
+        let (to_hasher, mut hrx) = mpsc::channel::<Msg>(QUEUE);
+        let writer = tokio::task::spawn_blocking(move || {
+            while let Some(msg) = wrx.blocking_recv() {
+                match msg {
+                    Msg::Data(b) => file.write_all(&b)?,
+                    Msg::Sync(reply) => {
+                        file.sync_data()?;
+                        let _ = reply.send(Vec::new());
+                    }
+                }
+            }
+            file.sync_data()
+        });
+        let hasher = tokio::task::spawn_blocking(move || {
+            let mut sha = sha256;
+            let mut chunk = chunk_algorithm.map(Hasher::new);
+            while let Some(msg) = hrx.blocking_recv() {
+                match msg {
+                    Msg::Data(b) => {
+                        sha.update(&b);
+                        if let Some(c) = chunk.as_mut() {
+                            c.update(&b);
+                        }
+                    }
+                    Msg::Sync(reply) => {
+                        let _ = reply.send(sha.save());
+                    }
+                }
+            }
+            (sha, chunk)
+        });
+        Ok(Self {
+            written: 0,
+            pending: BytesMut::new(),
+            to_writer,
+            to_hasher,
+            writer,
+            hasher,
+        })
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    pub async fn write(&mut self, data: Bytes) -> std::io::Result<()> {
+        self.written += data.len() as u64;
+        if self.pending.is_empty() && data.len() >= BATCH {
+            return self.send(data).await;
+        }
+        self.pending.extend_from_slice(&data);
+        if self.pending.len() >= BATCH {
+            let batch = self.pending.split().freeze();
+            self.send(batch).await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, data: Bytes) -> std::io::Result<()> {
+        self.to_hasher
+            .send(Msg::Data(data.clone()))
+            .await
+            .map_err(|_| io_err("hash"))?;
+        self.to_writer
+            .send(Msg::Data(data))
+            .await
+            .map_err(|_| io_err("write"))
+    }
+
+    async fn flush_pending(&mut self) -> std::io::Result<()> {
+        if !self.pending.is_empty() {
+            let batch = self.pending.split().freeze();
+            self.send(batch).await?;
+        }
+        Ok(())
+    }
+
+    /// Make everything written so far durable; returns the saved SHA-256 state that
+    /// matches `start + written` bytes.
+    pub async fn checkpoint(&mut self) -> std::io::Result<Vec<u8>> {
+        self.flush_pending().await?;
+        let (wtx, wrx) = oneshot::channel();
+        let (htx, hrx) = oneshot::channel();
+        self.to_writer
+            .send(Msg::Sync(wtx))
+            .await
+            .map_err(|_| io_err("write"))?;
+        self.to_hasher
+            .send(Msg::Sync(htx))
+            .await
+            .map_err(|_| io_err("hash"))?;
+        wrx.await.map_err(|_| io_err("write"))?;
+        hrx.await.map_err(|_| io_err("hash"))
+    }
+
+    /// Stop without keeping anything pending, and wait until the threads have let go
+    /// of the file so it can be cut back safely.
+    pub async fn abort(mut self) {
+        self.pending.clear();
+        drop(self.to_writer);
+        drop(self.to_hasher);
+        let _ = self.writer.await;
+        let _ = self.hasher.await;
+    }
+
+    /// Flush, fsync and close.
+    pub async fn finish(mut self) -> std::io::Result<Appended> {
+        self.flush_pending().await?;
+        drop(self.to_writer);
+        drop(self.to_hasher);
+        self.writer.await.map_err(|_| io_err("write"))??;
+        let (sha256, chunk) = self.hasher.await.map_err(|_| io_err("hash"))?;
+        Ok(Appended {
+            sha256,
+            chunk: chunk.map(Hasher::finish),
+            written: self.written,
+        })
+    }
+}
+
+/// Cut a staging file back to `len` bytes (unacknowledged bytes are dropped) and fsync.
+pub async fn truncate(path: &Path, len: u64) -> std::io::Result<()> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let f = OpenOptions::new().write(true).open(&path)?;
+        f.set_len(len)?;
+        f.sync_data()
+    })
+    .await
+    .map_err(|_| io_err("truncate"))?
+}

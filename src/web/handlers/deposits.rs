@@ -1,0 +1,152 @@
+use crate::db::versions::VersionRow;
+use crate::model::Action;
+use crate::services::Services;
+use crate::services::deposits::ActionInput;
+use crate::web::auth::Authenticated;
+use crate::web::error::{AppError, AppResult};
+use crate::web::json::{parse, time};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewDeposit {
+    #[serde(default = "empty_object")]
+    metadata: Value,
+    /// What DataCite has no property for (sample, beamline, software), beside it.
+    #[serde(default = "empty_object")]
+    facility: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DepositChange {
+    metadata: Option<Value>,
+    facility: Option<Value>,
+}
+
+fn empty_object() -> Value {
+    json!({})
+}
+
+pub fn render(v: &VersionRow, totals: (i64, i64)) -> Value {
+    json!({
+        "id": v.id,
+        "dataset_id": v.dataset_id,
+        "version": v.version_number,
+        "state": v.state.as_str(),
+        "doi": v.doi,
+        "metadata": v.metadata,
+        "facility": v.facility,
+        "files": { "count": totals.0, "bytes": totals.1 },
+        "verification": v.verification,
+        "created_at": time(v.created_at),
+        "updated_at": time(v.updated_at),
+    })
+}
+
+pub async fn create(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    body: Bytes,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let req: NewDeposit = parse(&body)?;
+    let v = s.create_deposit(&actor, req.metadata, req.facility).await?;
+    Ok((StatusCode::CREATED, Json(render(&v, (0, 0)))))
+}
+
+pub async fn show(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let v = s.get_deposit(&actor, &id).await?;
+    let totals = s.deposit_totals(&id).await?;
+    Ok(Json(render(&v, totals)))
+}
+
+pub async fn update(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> AppResult<Json<Value>> {
+    let req: DepositChange = parse(&body)?;
+    let v = s
+        .update_deposit(&actor, &id, req.metadata, req.facility)
+        .await?;
+    let totals = s.deposit_totals(&id).await?;
+    Ok(Json(render(&v, totals)))
+}
+
+pub async fn events(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let events = s.deposit_events(&actor, &id).await?;
+    let items: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "kind": e.kind, "actor": e.actor_id, "from": e.from_state, "to": e.to_state,
+                "reason": e.reason, "at": time(e.created_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "events": items })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ActionBody {
+    reason: Option<String>,
+    until: Option<Value>,
+    until_publication: Option<Value>,
+}
+
+/// `POST /api/v1/deposits/{id}/{action}`: submit and the curator actions.
+pub async fn act(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> AppResult<Json<Value>> {
+    let action = match action.as_str() {
+        "submit" => Action::Submit,
+        "approve" => Action::Approve,
+        "request-changes" => Action::RequestChanges,
+        "hold" => Action::Hold,
+        "schedule" => Action::Schedule,
+        "release" => Action::Release,
+        "withdraw" => Action::Withdraw,
+        _ => {
+            return Err(AppError::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                format!("no action '{action}' on deposits"),
+            ));
+        }
+    };
+    let req: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ActionBody::default()
+    } else {
+        parse(&body)?
+    };
+    let hold = match (req.until, req.until_publication) {
+        (Some(u), _) => Some(json!({ "until": u })),
+        (None, Some(p)) => Some(json!({ "until_publication": p })),
+        (None, None) => None,
+    };
+    let input = ActionInput {
+        reason: req.reason,
+        hold,
+    };
+    let v = s.act(&actor, &id, action, input).await?;
+    let totals = s.deposit_totals(&id).await?;
+    Ok(Json(render(&v, totals)))
+}

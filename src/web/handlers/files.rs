@@ -1,0 +1,94 @@
+use crate::db::files::FileRow;
+use crate::model::manifest::ManifestFormat;
+use crate::services::Services;
+use crate::web::auth::Authenticated;
+use crate::web::error::{AppError, AppResult};
+use crate::web::json::time;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    #[serde(default)]
+    after: String,
+    limit: Option<i64>,
+}
+
+fn render(f: &FileRow) -> Value {
+    json!({
+        "path": f.path,
+        "size": f.size,
+        "sha256": f.sha256,
+        "status": f.status,
+        "problem": f.problem,
+        "verified_at": f.verified_at.map(time),
+    })
+}
+
+/// `GET /api/v1/deposits/{id}/files?after=PATH&limit=N`: keyset pages in path order.
+pub async fn list(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+    Query(page): Query<Page>,
+) -> AppResult<Json<Value>> {
+    let limit = page.limit.unwrap_or(1000);
+    let files = s.list_files(&actor, &id, &page.after, limit).await?;
+    let next = (files.len() as i64 >= limit.clamp(1, 1000))
+        .then(|| files.last().map(|f| f.path.clone()))
+        .flatten();
+    Ok(Json(json!({
+        "files": files.iter().map(render).collect::<Vec<_>>(),
+        "next_after": next,
+    })))
+}
+
+pub async fn remove(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path((id, path)): Path<(String, String)>,
+) -> AppResult<StatusCode> {
+    s.delete_file(&actor, &id, &path).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestQuery {
+    algorithm: Option<String>,
+    format: Option<String>,
+}
+
+/// `PUT /api/v1/deposits/{id}/manifest`: BagIt manifest or `sha256sum`/`md5sum` output.
+pub async fn put_manifest(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+    Query(q): Query<ManifestQuery>,
+    body: String,
+) -> AppResult<Json<Value>> {
+    let algorithm = q
+        .algorithm
+        .map(|a| a.parse())
+        .transpose()
+        .map_err(|e| AppError::bad_header("algorithm", e))?;
+    let format = match q.format.as_deref() {
+        None | Some("auto") => ManifestFormat::Auto,
+        Some("bagit") => ManifestFormat::BagIt,
+        Some("plain") => ManifestFormat::Plain,
+        Some(other) => {
+            return Err(AppError::bad_header(
+                "format",
+                format!("'{other}' is not one of auto, bagit, plain"),
+            ));
+        }
+    };
+    let summary = s
+        .put_manifest(&actor, &id, &body, algorithm, format)
+        .await?;
+    Ok(Json(serde_json::to_value(summary).unwrap_or_default()))
+}

@@ -1,0 +1,6 @@
+//! One module per resource; each handler parses, calls one service, renders.
+
+pub mod deposits;
+pub mod files;
+pub mod health;
+pub mod uploads;

@@ -1,0 +1,231 @@
+//! tus 1.0.0 at /api/v1/uploads (core, creation, checksum, termination, expiration).
+
+use crate::db::uploads::UploadRow;
+use crate::services::Services;
+use crate::services::uploads::NewUpload;
+use crate::web::auth::Authenticated;
+use crate::web::error::{AppError, AppResult};
+use crate::web::json::time;
+use crate::web::tus::{self, h};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::TryStreamExt;
+use serde_json::{Value, json};
+
+/// Every tus response says which version it speaks, errors included.
+fn tus_response(status: StatusCode, extra: Vec<(axum::http::HeaderName, HeaderValue)>) -> Response {
+    let mut resp = status.into_response();
+    let headers = resp.headers_mut();
+    headers.insert(h("tus-resumable"), HeaderValue::from_static(tus::VERSION));
+    for (k, v) in extra {
+        headers.insert(k, v);
+    }
+    resp
+}
+
+fn with_version(err: AppError) -> AppError {
+    err.with_header(h("tus-resumable"), tus::VERSION)
+}
+
+fn num(n: i64) -> HeaderValue {
+    HeaderValue::from(n)
+}
+
+pub async fn options(State(s): State<Services>) -> Response {
+    tus_response(
+        StatusCode::NO_CONTENT,
+        vec![
+            (h("tus-version"), HeaderValue::from_static(tus::VERSION)),
+            (
+                h("tus-extension"),
+                HeaderValue::from_static(tus::EXTENSIONS),
+            ),
+            (
+                h("tus-max-size"),
+                HeaderValue::from(s.config.uploads.max_size),
+            ),
+            (
+                h("tus-checksum-algorithm"),
+                HeaderValue::from_static(tus::CHECKSUM_ALGORITHMS),
+            ),
+        ],
+    )
+}
+
+pub async fn create(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    create_inner(&s, &actor, &headers)
+        .await
+        .map_err(with_version)
+}
+
+async fn create_inner(
+    s: &Services,
+    actor: &crate::services::Actor,
+    headers: &HeaderMap,
+) -> AppResult<Response> {
+    tus::check_resumable(headers)?;
+    if headers.contains_key("upload-defer-length") {
+        return Err(AppError::bad_header(
+            "Upload-Defer-Length",
+            "is not supported: send Upload-Length",
+        ));
+    }
+    let length = tus::required_number(headers, "Upload-Length")?;
+    if length > s.config.uploads.max_size {
+        return Err(AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!(
+                "Upload-Length {length} exceeds Tus-Max-Size {}",
+                s.config.uploads.max_size
+            ),
+        ));
+    }
+    let (raw, meta) = tus::metadata(headers)?;
+    let deposit_id = meta
+        .get("deposit")
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| {
+            AppError::bad_header("Upload-Metadata", "must carry 'deposit' (the deposit id)")
+        })?;
+    let filename = meta.get("filename").ok_or_else(|| {
+        AppError::bad_header(
+            "Upload-Metadata",
+            "must carry 'filename' (the file's path in the dataset)",
+        )
+    })?;
+    let up = s
+        .create_upload(
+            actor,
+            NewUpload {
+                deposit_id: deposit_id.clone(),
+                filename: filename.clone(),
+                length: length as i64,
+                sha256: meta.get("sha256").cloned(),
+                raw_metadata: raw,
+            },
+        )
+        .await
+        .map_err(AppError::tus)?;
+    let location = format!("/api/v1/uploads/{}", up.id);
+    Ok(tus_response(
+        StatusCode::CREATED,
+        vec![
+            (
+                header::LOCATION,
+                HeaderValue::from_str(&location).expect("ids are ASCII"),
+            ),
+            (h("upload-expires"), tus::expires(up.expires_at)),
+            (h("upload-offset"), num(0)),
+        ],
+    ))
+}
+
+pub async fn head(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let run = async {
+        tus::check_resumable(&headers)?;
+        let up = s.upload_status(&actor, &id).await.map_err(AppError::tus)?;
+        let mut extra = vec![
+            (h("upload-offset"), num(up.offset)),
+            (h("upload-length"), num(up.length)),
+            (h("upload-expires"), tus::expires(up.expires_at)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ];
+        if let Ok(v) = HeaderValue::from_str(&up.metadata)
+            && !up.metadata.is_empty()
+        {
+            extra.push((h("upload-metadata"), v));
+        }
+        Ok(tus_response(StatusCode::OK, extra))
+    };
+    run.await.map_err(with_version)
+}
+
+pub async fn patch(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let run = async {
+        tus::check_resumable(&headers)?;
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        if content_type != Some(tus::OFFSET_CONTENT_TYPE) {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                format!(
+                    "PATCH bodies must be sent as Content-Type: {}",
+                    tus::OFFSET_CONTENT_TYPE
+                ),
+            ));
+        }
+        let offset = tus::required_number(&headers, "Upload-Offset")?;
+        let content_length = tus::number(&headers, "Content-Length")?;
+        let checksum = tus::checksum(&headers)?;
+        let stream = body.into_data_stream().map_err(|e| e.to_string());
+        let new_offset = s
+            .append_upload(&actor, &id, offset as i64, content_length, checksum, stream)
+            .await
+            .map_err(AppError::tus)?;
+        Ok(tus_response(
+            StatusCode::NO_CONTENT,
+            vec![(h("upload-offset"), num(new_offset))],
+        ))
+    };
+    run.await.map_err(with_version)
+}
+
+pub async fn terminate(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let run = async {
+        tus::check_resumable(&headers)?;
+        s.terminate_upload(&actor, &id)
+            .await
+            .map_err(AppError::tus)?;
+        Ok(tus_response(StatusCode::NO_CONTENT, vec![]))
+    };
+    run.await.map_err(with_version)
+}
+
+fn render(u: &UploadRow) -> Value {
+    json!({
+        "id": u.id,
+        "path": u.path,
+        "offset": u.offset,
+        "length": u.length,
+        "location": format!("/api/v1/uploads/{}", u.id),
+        "expires_at": time(u.expires_at),
+    })
+}
+
+/// `GET /api/v1/deposits/{id}/uploads`: unfinished uploads, so a client can resume.
+pub async fn list_for_deposit(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let ups = s.list_uploads(&actor, &id).await?;
+    Ok(Json(
+        json!({ "uploads": ups.iter().map(render).collect::<Vec<_>>() }),
+    ))
+}

@@ -1,0 +1,51 @@
+//! The HTTP edge: parse, authorise, call one service, render.
+
+pub mod auth;
+pub mod error;
+pub mod handlers;
+pub mod json;
+pub mod tus;
+
+use crate::services::Services;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use handlers::{deposits, files, health, uploads};
+
+/// Manifests of large datasets run to tens of megabytes.
+const MANIFEST_LIMIT: usize = 256 << 20;
+
+/// The whole application, used by `arca serve` and by the tests alike.
+pub fn build_app(services: Services) -> Router {
+    let api = Router::new()
+        .route("/deposits", post(deposits::create))
+        .route(
+            "/deposits/{id}",
+            get(deposits::show).patch(deposits::update),
+        )
+        .route("/deposits/{id}/events", get(deposits::events))
+        .route("/deposits/{id}/files", get(files::list))
+        .route(
+            "/deposits/{id}/files/{*path}",
+            axum::routing::delete(files::remove),
+        )
+        .route(
+            "/deposits/{id}/manifest",
+            put(files::put_manifest).layer(DefaultBodyLimit::max(MANIFEST_LIMIT)),
+        )
+        .route("/deposits/{id}/uploads", get(uploads::list_for_deposit))
+        .route("/deposits/{id}/{action}", post(deposits::act))
+        .route("/uploads", post(uploads::create).options(uploads::options))
+        .route(
+            "/uploads/{id}",
+            axum::routing::head(uploads::head)
+                .patch(uploads::patch)
+                .delete(uploads::terminate)
+                .options(uploads::options),
+        );
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .nest("/api/v1", api)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(services)
+}

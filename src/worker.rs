@@ -1,0 +1,147 @@
+//! Runs jobs from the durable queue: claim with a lease, heartbeat while running,
+//! finish guarded by the attempt number, retry with exponential backoff.
+
+use crate::db::{self, jobs::ClaimedJob, now_ms};
+use crate::services::deposits::JOB_VERIFY;
+use crate::services::{ServiceError, Services};
+use std::time::Duration;
+
+const LEASE_MS: i64 = 60_000;
+const HEARTBEAT: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_secs(1);
+/// Housekeeping (expired uploads, abandoned jobs) runs this often.
+const HOUSEKEEPING: Duration = Duration::from_secs(60);
+
+/// How a job ended.
+#[derive(Debug)]
+pub enum JobError {
+    /// Worth another try later (storage or database hiccup).
+    Retry(String),
+    /// Will never succeed; retrying would only repeat the failure.
+    Fatal(String),
+}
+
+impl From<ServiceError> for JobError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Db(_) | ServiceError::Storage(_) | ServiceError::Io(_) => {
+                JobError::Retry(e.to_string())
+            }
+            other => JobError::Fatal(other.to_string()),
+        }
+    }
+}
+
+/// Delay before attempt `attempt + 1`: 2^attempt seconds, at most an hour.
+pub fn backoff_ms(attempt: i64) -> i64 {
+    1000 * (1i64 << attempt.clamp(0, 12)).min(3600)
+}
+
+async fn dispatch(services: &Services, job: &ClaimedJob) -> Result<(), JobError> {
+    match job.kind.as_str() {
+        JOB_VERIFY => {
+            let id = job
+                .payload
+                .get("version_id")
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| JobError::Fatal("payload has no version_id".into()))?;
+            services.verify_deposit(id).await?;
+            Ok(())
+        }
+        other => Err(JobError::Fatal(format!("unknown job kind '{other}'"))),
+    }
+}
+
+/// Claim and run one job. Returns false when none was ready.
+pub async fn run_one(services: &Services) -> Result<bool, ServiceError> {
+    let db = &services.db;
+    let job = {
+        let mut tx = db.begin_write().await?;
+        let job = db::jobs::claim(&mut tx, db.backend, now_ms(), LEASE_MS).await?;
+        tx.commit().await?;
+        job
+    };
+    let Some(job) = job else { return Ok(false) };
+    tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempt, "job started");
+    let heartbeat = {
+        let db = db.clone();
+        let (id, attempt) = (job.id.clone(), job.attempt);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEARTBEAT).await;
+                let Ok(mut conn) = db.conn().await else {
+                    continue;
+                };
+                match db::jobs::heartbeat(&mut conn, &id, attempt, now_ms() + LEASE_MS).await {
+                    Ok(true) => {}
+                    _ => break,
+                }
+            }
+        })
+    };
+    let outcome = dispatch(services, &job).await;
+    heartbeat.abort();
+    let mut conn = db.conn().await?;
+    let now = now_ms();
+    let recorded = match outcome {
+        Ok(()) => db::jobs::succeed(&mut conn, &job.id, job.attempt, now).await?,
+        Err(JobError::Retry(msg)) if job.attempt < job.max_attempts => {
+            tracing::warn!(job = %job.id, error = %msg, "job failed; will retry");
+            let at = now + backoff_ms(job.attempt);
+            db::jobs::fail(&mut conn, &job.id, job.attempt, &msg, Some(at), now).await?
+        }
+        Err(JobError::Retry(msg) | JobError::Fatal(msg)) => {
+            tracing::error!(job = %job.id, error = %msg, "job failed for good");
+            db::jobs::fail(&mut conn, &job.id, job.attempt, &msg, None, now).await?
+        }
+    };
+    if !recorded {
+        // Our lease lapsed and another worker took the job over: its result stands.
+        tracing::warn!(job = %job.id, "job was taken over by another worker");
+    }
+    Ok(true)
+}
+
+/// Periodic upkeep that is not tied to one job.
+pub async fn housekeeping(services: &Services) -> Result<(), ServiceError> {
+    let n = services.expire_uploads().await?;
+    if n > 0 {
+        tracing::info!(count = n, "expired unfinished uploads removed");
+    }
+    let mut conn = services.db.conn().await?;
+    let n = db::jobs::fail_abandoned(&mut conn, now_ms()).await?;
+    if n > 0 {
+        tracing::warn!(count = n, "jobs abandoned by crashed workers marked failed");
+    }
+    Ok(())
+}
+
+/// Run jobs until the process stops.
+pub async fn run(services: Services) {
+    let mut last_housekeeping = tokio::time::Instant::now() - HOUSEKEEPING;
+    loop {
+        if last_housekeeping.elapsed() >= HOUSEKEEPING {
+            if let Err(e) = housekeeping(&services).await {
+                tracing::error!(error = %e, "housekeeping failed");
+            }
+            last_housekeeping = tokio::time::Instant::now();
+        }
+        match run_one(&services).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "worker could not claim a job"),
+        }
+        let notified = services.jobs_ready.notified();
+        let _ = tokio::time::timeout(POLL, notified).await;
+    }
+}
+
+/// Run every job that is ready now, and the ones they enqueue, until none is left.
+/// For tests and one-shot admin use.
+pub async fn run_until_idle(services: &Services) -> Result<usize, ServiceError> {
+    let mut n = 0;
+    while run_one(services).await? {
+        n += 1;
+    }
+    Ok(n)
+}
