@@ -1,0 +1,330 @@
+//! The in-process test harness: a fresh archive per test on SQLite (default) or on a
+//! fresh PostgreSQL schema when ARCA_TEST_DATABASE_URL names a server.
+
+use arca::config::{Config, UploadSettings};
+use arca::model::Role;
+use arca::services::Services;
+use arca::storage::StorageConfig;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub services: Services,
+    pub router: Router,
+    pub dir: tempfile::TempDir,
+    pub author: String,
+    pub other_author: String,
+    pub curator: String,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A database URL for one test: a temporary SQLite file, or a new PostgreSQL schema.
+pub async fn test_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("ARCA_TEST_DATABASE_URL") {
+        Ok(base) if base.starts_with("postgres") => {
+            use sqlx::Connection;
+            let schema = format!("t_{}", arca::model::ids::new_id());
+            let mut conn = sqlx::PgConnection::connect(&base)
+                .await
+                .expect("PostgreSQL for tests");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let sep = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{sep}options=-c%20search_path%3D{schema}")
+        }
+        _ => arca::config::sqlite_url(dir),
+    }
+}
+
+pub fn metadata() -> Value {
+    json!({
+        "titles": [{"title": "Hen egg-white lysozyme, 100 K"}],
+        "creators": [{"name": "Curie, Marie", "nameType": "Personal"}],
+        "publisher": {"name": "Arca test facility"},
+        "publicationYear": 2026,
+        "types": {"resourceTypeGeneral": "Dataset"}
+    })
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+pub fn tus_metadata(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k} {}", STANDARD.encode(v)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_uploads(UploadSettings::default()).await
+    }
+
+    pub async fn with_uploads(uploads: UploadSettings) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().to_owned(),
+            bind: "127.0.0.1:0".into(),
+            database_url: test_database_url(dir.path()).await,
+            storage: StorageConfig::Local,
+            uploads,
+        };
+        let services = Services::open(config).await.unwrap();
+        let mut tokens = Vec::new();
+        for (email, role) in [
+            ("author@example.org", Role::Author),
+            ("other@example.org", Role::Author),
+            ("curator@example.org", Role::Curator),
+        ] {
+            services.add_user(email, email, role, None).await.unwrap();
+            tokens.push(services.create_token(email).await.unwrap());
+        }
+        let router = arca::web::build_app(services.clone());
+        let [author, other_author, curator] = tokens.try_into().unwrap();
+        Self {
+            services,
+            router,
+            dir,
+            author,
+            other_author,
+            curator,
+        }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: impl Into<Body>,
+    ) -> Resp {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        self.send(b.body(body.into()).unwrap()).await
+    }
+
+    pub async fn json(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> Resp {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        self.call(
+            method,
+            path,
+            Some(token),
+            &[("content-type", "application/json")],
+            body,
+        )
+        .await
+    }
+
+    pub async fn create_deposit(&self, token: &str) -> String {
+        let r = self
+            .json(
+                Method::POST,
+                "/api/v1/deposits",
+                token,
+                Some(json!({ "metadata": metadata() })),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        r.json()["id"].as_str().unwrap().to_owned()
+    }
+
+    /// tus creation; returns the response (Location on success).
+    pub async fn tus_create(
+        &self,
+        token: &str,
+        deposit: &str,
+        path: &str,
+        len: usize,
+        sha: Option<&str>,
+    ) -> Resp {
+        let mut pairs = vec![("deposit", deposit), ("filename", path)];
+        if let Some(s) = sha {
+            pairs.push(("sha256", s));
+        }
+        let meta = tus_metadata(&pairs);
+        let len = len.to_string();
+        self.call(
+            Method::POST,
+            "/api/v1/uploads",
+            Some(token),
+            &[
+                ("tus-resumable", "1.0.0"),
+                ("upload-length", &len),
+                ("upload-metadata", &meta),
+            ],
+            Body::empty(),
+        )
+        .await
+    }
+
+    pub async fn tus_patch(
+        &self,
+        token: &str,
+        location: &str,
+        offset: usize,
+        data: Vec<u8>,
+    ) -> Resp {
+        let off = offset.to_string();
+        self.call(
+            Method::PATCH,
+            location,
+            Some(token),
+            &[
+                ("tus-resumable", "1.0.0"),
+                ("content-type", "application/offset+octet-stream"),
+                ("upload-offset", &off),
+            ],
+            data,
+        )
+        .await
+    }
+
+    pub async fn tus_head(&self, token: &str, location: &str) -> Resp {
+        self.call(
+            Method::HEAD,
+            location,
+            Some(token),
+            &[("tus-resumable", "1.0.0")],
+            Body::empty(),
+        )
+        .await
+    }
+
+    /// Upload a whole file in one PATCH; panics unless it works.
+    pub async fn upload(&self, token: &str, deposit: &str, path: &str, data: &[u8]) {
+        let r = self
+            .tus_create(token, deposit, path, data.len(), None)
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        if data.is_empty() {
+            return;
+        }
+        let loc = r.header("location").unwrap().to_owned();
+        let r = self.tus_patch(token, &loc, 0, data.to_vec()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::NO_CONTENT,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+
+    pub async fn files(&self, token: &str, deposit: &str) -> Vec<Value> {
+        let r = self
+            .json(
+                Method::GET,
+                &format!("/api/v1/deposits/{deposit}/files"),
+                token,
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        r.json()["files"].as_array().unwrap().clone()
+    }
+
+    pub async fn state(&self, deposit: &str) -> String {
+        let r = self
+            .json(
+                Method::GET,
+                &format!("/api/v1/deposits/{deposit}"),
+                &self.curator,
+                None,
+            )
+            .await;
+        r.json()["state"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn act(&self, token: &str, deposit: &str, action: &str, body: Option<Value>) -> Resp {
+        self.json(
+            Method::POST,
+            &format!("/api/v1/deposits/{deposit}/{action}"),
+            token,
+            body,
+        )
+        .await
+    }
+
+    /// Run queued jobs to completion; a job that failed for good fails the test.
+    pub async fn drain(&self) {
+        arca::worker::run_until_idle(&self.services).await.unwrap();
+        let mut conn = self.services.db.conn().await.unwrap();
+        let failed = arca::db::jobs::failed(&mut conn).await.unwrap();
+        assert!(failed.is_empty(), "failed jobs: {failed:?}");
+    }
+
+    /// Files under the staging directory (what rejected requests must not leave behind).
+    pub fn staged_files(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(self.dir.path().join("uploads"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        use sqlx::Row;
+        let mut conn = self.services.db.conn().await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM {table}"
+        )))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .get::<i64, _>("n")
+    }
+}

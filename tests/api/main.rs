@@ -1,0 +1,8 @@
+//! API and repository tests. They run against SQLite by default and against
+//! PostgreSQL when ARCA_TEST_DATABASE_URL is a postgres:// URL (see README).
+
+mod common;
+mod deposits;
+mod jobs;
+mod uploads;
+mod verify;
