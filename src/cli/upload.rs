@@ -50,7 +50,10 @@ struct Ctx {
 
 #[derive(Debug)]
 enum Outcome {
-    Uploaded,
+    /// Sent; `resumed_from` is the offset an earlier, interrupted run had reached.
+    Uploaded {
+        resumed_from: u64,
+    },
     AlreadyThere,
     Failed(String),
 }
@@ -380,7 +383,7 @@ async fn upload_one(
             head_offset(&ctx, &location).await?;
         }
         bar.finish_with_message("sent");
-        Ok((sha, Outcome::Uploaded))
+        Ok((sha, Outcome::Uploaded { resumed_from: offset }))
     }
     .await;
     match result {
@@ -448,12 +451,16 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<ExitCode> {
     // Compare what the server computed with what we computed, file by file.
     let now_on_server = server_files(&ctx).await?;
     let mut failed = Vec::new();
-    let (mut uploaded, mut skipped) = (0, 0);
+    let (mut uploaded, mut skipped, mut resumed) = (0, 0, 0);
     for (path, sha, outcome) in results {
         match outcome {
             Outcome::Failed(why) => failed.push(format!("{path}: {why}")),
             Outcome::AlreadyThere => skipped += 1,
-            Outcome::Uploaded => {
+            Outcome::Uploaded { resumed_from } => {
+                if resumed_from > 0 {
+                    resumed += 1;
+                    println!("{path}: resumed at byte {resumed_from}");
+                }
                 let server_sha = now_on_server.get(&path).and_then(|v| v["sha256"].as_str());
                 match (server_sha, sha.as_deref()) {
                     (Some(s), Some(l)) if s == l => uploaded += 1,
@@ -468,7 +475,7 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<ExitCode> {
         }
     }
     println!(
-        "{local_count} file(s): {uploaded} uploaded, {skipped} already on the server, {} failed",
+        "{local_count} file(s): {uploaded} uploaded ({resumed} resumed), {skipped} already on the server, {} failed",
         failed.len()
     );
     if failed.is_empty() {

@@ -1,0 +1,476 @@
+//! Tests that need real processes and sockets: the server killed with SIGKILL in the
+//! middle of an upload, and the `arca upload` client run as a user runs it. They use
+//! the same database choice as the API tests (ARCA_TEST_DATABASE_URL).
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const ARCA: &str = env!("CARGO_BIN_EXE_arca");
+
+struct Archive {
+    dir: tempfile::TempDir,
+    db_url: String,
+    config: PathBuf,
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn database_url(dir: &Path) -> String {
+    match std::env::var("ARCA_TEST_DATABASE_URL") {
+        Ok(base) if base.starts_with("postgres") => {
+            use sqlx::Connection;
+            let schema = format!("p_{}", arca::model::ids::new_id());
+            let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let sep = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{sep}options=-c%20search_path%3D{schema}")
+        }
+        _ => arca::config::sqlite_url(dir),
+    }
+}
+
+impl Archive {
+    async fn new(config_toml: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("arca.toml");
+        std::fs::write(&config, config_toml).unwrap();
+        let db_url = database_url(dir.path()).await;
+        Self {
+            dir,
+            db_url,
+            config,
+        }
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(ARCA);
+        c.env("ARCA_DATA_DIR", self.dir.path().join("data"))
+            .env("ARCA_DATABASE_URL", &self.db_url)
+            .env("ARCA_CONFIG", &self.config)
+            .env("ARCA_LOG", "warn");
+        c
+    }
+
+    /// `arca user add` then `arca token create`, as an admin would.
+    fn author_token(&self) -> String {
+        let out = self
+            .cmd()
+            .args([
+                "user",
+                "add",
+                "--email",
+                "beamline@example.org",
+                "--name",
+                "Beamline 9",
+                "--role",
+                "author",
+            ])
+            .env("ARCA_PASSWORD", "correct horse battery")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = self
+            .cmd()
+            .args(["token", "create", "--email", "beamline@example.org"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    async fn start(&self) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = self
+            .cmd()
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
+                && r.status() == 200
+            {
+                return Server { child, base };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("server did not become ready");
+    }
+}
+
+fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+fn client(token: &str) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    h.insert("tus-resumable", "1.0.0".parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(h)
+        .build()
+        .unwrap()
+}
+
+async fn new_deposit(c: &reqwest::Client, base: &str) -> String {
+    let meta = json!({"metadata": {"titles": [{"title": "Thaumatin"}], "creators": [{"name": "Franklin, R"}],
+        "publisher": "Arca", "publicationYear": 2026, "types": {"resourceTypeGeneral": "Dataset"}}});
+    let r = c
+        .post(format!("{base}/api/v1/deposits"))
+        .json(&meta)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn head_offset(c: &reqwest::Client, url: &str) -> u64 {
+    let r = c.head(url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.headers()["upload-offset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+async fn files(c: &reqwest::Client, base: &str, deposit: &str) -> Vec<Value> {
+    let r = c
+        .get(format!("{base}/api/v1/deposits/{deposit}/files"))
+        .send()
+        .await
+        .unwrap();
+    r.json::<Value>().await.unwrap()["files"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_upload_resumes_from_its_last_acknowledged_byte() {
+    let archive = Archive::new("[uploads]\ncheckpoint_bytes = 1048576\n").await;
+    let token = archive.author_token();
+    let server = archive.start().await;
+    let c = client(&token);
+    let deposit = new_deposit(&c, &server.base).await;
+    let data = pseudo_random(24 << 20, 11);
+    let meta = format!(
+        "deposit {},filename {}",
+        base64_encode(&deposit),
+        base64_encode("frames/big.h5")
+    );
+    let r = c
+        .post(format!("{}/api/v1/uploads", server.base))
+        .header("upload-length", data.len())
+        .header("upload-metadata", meta)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let path = r.headers()["location"].to_str().unwrap().to_owned();
+    let loc = format!("{}{path}", server.base);
+
+    // Stream 10 MiB of the file, then hold the connection open without finishing.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let sent = 10 << 20;
+    let feeder = {
+        let head = data[..sent].to_vec();
+        tokio::spawn(async move {
+            for chunk in head.chunks(256 * 1024) {
+                tx.send(Ok(chunk.to_vec())).await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            drop(tx);
+        })
+    };
+    let body = reqwest::Body::wrap_stream(tokio_stream_from(rx));
+    let patch = tokio::spawn(
+        c.patch(&loc)
+            .header("content-type", "application/offset+octet-stream")
+            .header("upload-offset", 0)
+            .body(body)
+            .send(),
+    );
+    // Wait until the server has acknowledged (made durable) at least 8 MiB.
+    let mut acknowledged = 0;
+    for _ in 0..400 {
+        acknowledged = head_offset(&c, &loc).await;
+        if acknowledged >= 8 << 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        acknowledged >= 8 << 20,
+        "only {acknowledged} bytes acknowledged"
+    );
+
+    // SIGKILL: no chance to flush or clean up.
+    drop(server);
+    feeder.abort();
+    let _ = patch.await;
+
+    let server = archive.start().await;
+    let loc = format!("{}{path}", server.base);
+    let offset = head_offset(&c, &loc).await;
+    assert!(
+        offset >= acknowledged,
+        "acknowledged {acknowledged} but resumed at {offset}"
+    );
+    assert!(offset <= sent as u64);
+    let r = c
+        .patch(&loc)
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-offset", offset)
+        .body(data[offset as usize..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let files = files(&c, &server.base, &deposit).await;
+    assert_eq!(files.len(), 1);
+    assert_eq!(
+        files[0]["sha256"],
+        sha256_hex(&data),
+        "resumed file must be bit-identical"
+    );
+}
+
+fn base64_encode(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+fn run_upload(
+    archive: &Archive,
+    base: &str,
+    token: &str,
+    deposit: &str,
+    dir: &Path,
+) -> std::process::Output {
+    archive
+        .cmd()
+        .args([
+            "upload",
+            "--server",
+            base,
+            "--token",
+            token,
+            "--deposit",
+            deposit,
+            "--parallel",
+            "3",
+        ])
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn arca_upload_sends_a_tree_skips_what_is_there_and_reports_differences() {
+    let archive = Archive::new("").await;
+    let token = archive.author_token();
+    let server = archive.start().await;
+    let c = client(&token);
+    let deposit = new_deposit(&c, &server.base).await;
+    let tree = archive.dir.path().join("collected");
+    let mut want = std::collections::BTreeMap::new();
+    for (i, rel) in [
+        "a.cbf",
+        "run 1/x_0001.cbf",
+        "run 1/x_0002.cbf",
+        "processing/xds/XDS_ASCII.HKL",
+        "empty.txt",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let bytes = if rel.starts_with("empty") {
+            Vec::new()
+        } else {
+            pseudo_random(100_000 * (i + 1), i as u64)
+        };
+        let p = tree.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, &bytes).unwrap();
+        want.insert(rel.to_string(), sha256_hex(&bytes));
+    }
+    let big = pseudo_random(40 << 20, 99);
+    std::fs::write(tree.join("big.h5"), &big).unwrap();
+    want.insert("big.h5".into(), sha256_hex(&big));
+
+    let out = run_upload(&archive, &server.base, &token, &deposit, &tree);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("6 uploaded"), "{stdout}");
+    assert!(stdout.contains("matches the server"), "{stdout}");
+    let got: std::collections::BTreeMap<String, String> = files(&c, &server.base, &deposit)
+        .await
+        .into_iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_owned(),
+                f["sha256"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+
+    // Run again: nothing to send.
+    let out = run_upload(&archive, &server.base, &token, &deposit, &tree);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success());
+    assert!(
+        stdout.contains("0 uploaded") && stdout.contains("6 already on the server"),
+        "{stdout}"
+    );
+
+    // A local file that differs from the server's copy: non-zero exit and a clear reason.
+    std::fs::write(tree.join("a.cbf"), b"reprocessed").unwrap();
+    let out = run_upload(&archive, &server.base, &token, &deposit, &tree);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("a.cbf") && stderr.contains("different"),
+        "{stderr}"
+    );
+
+    // A hostile name is refused before anything is sent.
+    std::fs::write(tree.join("bad\nname.txt"), b"x").unwrap();
+    let out = run_upload(&archive, &server.base, &token, &deposit, &tree);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("control characters"));
+}
+
+#[tokio::test]
+async fn arca_upload_interrupted_resumes_where_it_stopped() {
+    let archive = Archive::new("").await;
+    let token = archive.author_token();
+    let server = archive.start().await;
+    let c = client(&token);
+    let deposit = new_deposit(&c, &server.base).await;
+    let tree = archive.dir.path().join("collected");
+    std::fs::create_dir_all(&tree).unwrap();
+    let data = pseudo_random(160 << 20, 5);
+    std::fs::write(tree.join("movie.h5"), &data).unwrap();
+
+    let mut child = archive
+        .cmd()
+        .args([
+            "upload",
+            "--server",
+            &server.base,
+            "--token",
+            &token,
+            "--deposit",
+            &deposit,
+        ])
+        .arg(&tree)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let uploads_url = format!("{}/api/v1/deposits/{deposit}/uploads", server.base);
+    let mut reached = 0;
+    for _ in 0..2000 {
+        let v: Value = c
+            .get(&uploads_url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        reached = v["uploads"][0]["offset"].as_u64().unwrap_or(0);
+        if reached >= 32 << 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        reached >= 32 << 20 && reached < data.len() as u64,
+        "reached {reached}"
+    );
+
+    let out = run_upload(&archive, &server.base, &token, &deposit, &tree);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("1 uploaded (1 resumed)"), "{stdout}");
+    let at: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("movie.h5: resumed at byte "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        at >= reached,
+        "resumed at {at}, below the {reached} already acknowledged"
+    );
+    assert_eq!(
+        files(&c, &server.base, &deposit).await[0]["sha256"],
+        sha256_hex(&data)
+    );
+}
