@@ -265,7 +265,8 @@ async fn a_whole_file_that_does_not_match_its_declared_sha256_is_discarded() {
 async fn hostile_and_malformed_creation_requests_are_refused_and_leave_nothing() {
     let app = TestApp::new().await;
     let id = app.create_deposit(&app.author).await;
-    let cases: Vec<(&str, Vec<(&str, String)>, u16)> = vec![
+    type Headers<'a> = Vec<(&'a str, String)>;
+    let cases: Vec<(&str, Headers, u16)> = vec![
         ("no version", vec![("upload-length", "3".into())], 412),
         (
             "wrong version",

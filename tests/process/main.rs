@@ -113,12 +113,16 @@ impl Archive {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
+        // Owned by the guard at once, so it is killed and reaped whatever happens next.
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
         for _ in 0..200 {
-            if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
+            if let Ok(r) = reqwest::get(format!("{}/healthz", server.base)).await
                 && r.status() == 200
             {
-                return Server { child, base };
+                return server;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
