@@ -1,6 +1,7 @@
 //! Stored objects, addressed by the SHA-256 of their bytes (invariant 3), on a local
 //! directory or an S3-compatible bucket behind object_store.
 
+pub mod direct;
 pub mod staging;
 
 use crate::model::checksum::{Algorithm, Checksum, Hasher};

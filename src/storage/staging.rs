@@ -2,10 +2,10 @@
 //! written on two threads at once, so a large upload runs at the slower of the two
 //! speeds rather than their sum; nothing is acknowledged before it is fsynced.
 
+use super::direct::Appender;
 use crate::model::checksum::{Algorithm, Checksum, Hasher, ResumableSha256};
 use bytes::{Bytes, BytesMut};
 use std::fs::OpenOptions;
-use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use tokio::sync::{mpsc, oneshot};
 
@@ -52,31 +52,22 @@ impl StagingWriter {
         chunk_algorithm: Option<Algorithm>,
     ) -> std::io::Result<Self> {
         let p = path.to_owned();
-        let mut file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&p)?;
-            f.set_len(offset)?;
-            f.seek(SeekFrom::Start(offset))?;
-            Ok(f)
-        })
-        .await
-        .map_err(|_| io_err("open"))??;
+        let mut file = tokio::task::spawn_blocking(move || Appender::open(&p, offset))
+            .await
+            .map_err(|_| io_err("open"))??;
         let (to_writer, mut wrx) = mpsc::channel::<Msg>(QUEUE);
         let (to_hasher, mut hrx) = mpsc::channel::<Msg>(QUEUE);
         let writer = tokio::task::spawn_blocking(move || {
             while let Some(msg) = wrx.blocking_recv() {
                 match msg {
-                    Msg::Data(b) => file.write_all(&b)?,
+                    Msg::Data(b) => file.write(&b)?,
                     Msg::Sync(reply) => {
-                        file.sync_data()?;
+                        file.sync()?;
                         let _ = reply.send(Vec::new());
                     }
                 }
             }
-            file.sync_data()
+            file.sync()
         });
         let hasher = tokio::task::spawn_blocking(move || {
             let mut sha = sha256;
