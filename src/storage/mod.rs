@@ -28,7 +28,23 @@ pub enum StorageConfig {
         region: Option<String>,
         #[serde(default)]
         prefix: Option<String>,
+        /// Instead of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+        #[serde(default)]
+        access_key_id: Option<String>,
+        #[serde(default)]
+        secret_access_key: Option<Secret>,
     },
+}
+
+/// A credential: read from configuration, never printed.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +98,8 @@ impl Storage {
                 endpoint,
                 region,
                 prefix,
+                access_key_id,
+                secret_access_key,
             } => {
                 let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
                 if let Some(e) = endpoint {
@@ -90,6 +108,9 @@ impl Storage {
                 }
                 if let Some(r) = region {
                     b = b.with_region(r);
+                }
+                if let (Some(id), Some(secret)) = (access_key_id, secret_access_key) {
+                    b = b.with_access_key_id(id).with_secret_access_key(&secret.0);
                 }
                 Ok(Self {
                     store: Arc::new(b.build()?),

@@ -89,12 +89,16 @@ impl TestApp {
     }
 
     pub async fn with_uploads(uploads: UploadSettings) -> Self {
+        Self::with_config(uploads, StorageConfig::Local).await
+    }
+
+    pub async fn with_config(uploads: UploadSettings, storage: StorageConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = Config {
             data_dir: dir.path().to_owned(),
             bind: "127.0.0.1:0".into(),
             database_url: test_database_url(dir.path()).await,
-            storage: StorageConfig::Local,
+            storage,
             uploads,
         };
         let services = Services::open(config).await.unwrap();

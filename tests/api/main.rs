@@ -4,5 +4,6 @@
 mod common;
 mod deposits;
 mod jobs;
+mod s3;
 mod uploads;
 mod verify;
