@@ -84,19 +84,22 @@ pub async fn list_for_version(conn: &mut Conn, version_id: &str) -> DbResult<Vec
 }
 
 /// Record newly acknowledged bytes, guarded on the offset they were appended at so two
-/// racing PATCH requests cannot both advance it.
+/// racing PATCH requests cannot both advance it. Activity pushes the expiry back.
 pub async fn advance(
     conn: &mut Conn,
     id: &str,
     from_offset: i64,
     to_offset: i64,
     hash_state: &[u8],
+    expires_at: i64,
 ) -> DbResult<bool> {
     let done = sqlx::query(
-        "UPDATE uploads SET upload_offset = $1, hash_state = $2 WHERE id = $3 AND upload_offset = $4",
+        "UPDATE uploads SET upload_offset = $1, hash_state = $2, expires_at = $3
+         WHERE id = $4 AND upload_offset = $5",
     )
     .bind(to_offset)
     .bind(hash_state)
+    .bind(expires_at)
     .bind(id)
     .bind(from_offset)
     .execute(conn)

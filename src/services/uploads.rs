@@ -83,7 +83,6 @@ impl Services {
             .transpose()
             .map_err(|e| ServiceError::invalid("Upload-Metadata sha256", e.to_string()))?;
         let now = now_ms();
-        let expiry_ms = self.config.uploads.expire_after_hours as i64 * 3_600_000;
         let upload = UploadRow {
             id: ids::new_id(),
             version_id: req.deposit_id.clone(),
@@ -94,7 +93,7 @@ impl Services {
             hash_state: ResumableSha256::new().save(),
             metadata: req.raw_metadata,
             created_at: now,
-            expires_at: now + expiry_ms,
+            expires_at: self.expiry_from_now(),
         };
         let mut tx = self.db.begin_write().await?;
         let v = load_visible(&mut tx, actor, &req.deposit_id).await?;
@@ -183,7 +182,8 @@ impl Services {
         Ok(db::uploads::list_for_version(&mut conn, deposit_id).await?)
     }
 
-    /// Append a request body at `offset` (tus PATCH). Returns the new offset.
+    /// Append a request body at `offset` (tus PATCH). Returns the new offset and when the
+    /// upload now expires.
     ///
     /// Without a chunk checksum, bytes are made durable every `checkpoint_bytes` and
     /// when the client goes away, so nothing received is lost. With one, the chunk is
@@ -196,7 +196,7 @@ impl Services {
         content_length: Option<u64>,
         chunk_checksum: Option<ChunkChecksum>,
         mut body: S,
-    ) -> ServiceResult<i64>
+    ) -> ServiceResult<(i64, i64)>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -290,12 +290,17 @@ impl Services {
             done.offset = new_offset;
             self.complete_upload(&done, appended.sha256).await?;
         }
-        Ok(new_offset)
+        Ok((new_offset, self.expiry_from_now()))
+    }
+
+    fn expiry_from_now(&self) -> i64 {
+        now_ms() + self.config.uploads.expire_after_hours as i64 * 3_600_000
     }
 
     async fn advance(&self, id: &str, from: i64, to: i64, state: &[u8]) -> ServiceResult<()> {
         let mut conn = self.db.conn().await?;
-        if !db::uploads::advance(&mut conn, id, from, to, state).await? {
+        let expires = self.expiry_from_now();
+        if !db::uploads::advance(&mut conn, id, from, to, state, expires).await? {
             return Err(ServiceError::Conflict(
                 "the upload moved on meanwhile; ask for its offset and resume".into(),
             ));

@@ -161,9 +161,14 @@ impl Storage {
                 tokio::task::spawn_blocking(move || -> std::io::Result<()> {
                     let dir = target.parent().expect("object keys have a parent");
                     std::fs::create_dir_all(dir)?;
-                    // A rename within one file system is atomic: readers see all or nothing.
-                    std::fs::rename(&staged, &target)?;
-                    std::fs::File::open(dir)?.sync_all()
+                    // A link is atomic (readers see all or nothing) and, unlike a rename,
+                    // fails rather than replace an object that appeared meanwhile.
+                    match std::fs::hard_link(&staged, &target) {
+                        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+                        _ => {}
+                    }
+                    std::fs::File::open(dir)?.sync_all()?;
+                    std::fs::remove_file(&staged)
                 })
                 .await
                 .map_err(|e| std::io::Error::other(e.to_string()))??;

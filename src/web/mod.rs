@@ -15,6 +15,14 @@ use handlers::{deposits, files, health, uploads};
 /// Manifests of large datasets run to tens of megabytes.
 const MANIFEST_LIMIT: usize = 256 << 20;
 
+async fn not_found(uri: axum::http::Uri) -> error::AppError {
+    error::AppError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "not-found",
+        format!("nothing at {}", uri.path()),
+    )
+}
+
 /// The whole application, used by `arca serve` and by the tests alike.
 pub fn build_app(services: Services) -> Router {
     let api = Router::new()
@@ -46,6 +54,7 @@ pub fn build_app(services: Services) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .nest("/api/v1", api)
+        .fallback(not_found)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(services)
 }

@@ -309,3 +309,66 @@ async fn a_curator_can_send_a_deposit_back_to_its_author() {
     app.drain().await;
     assert_eq!(app.state(&id).await, "verified");
 }
+
+#[tokio::test]
+async fn passwords_and_tokens_are_stored_only_as_hashes() {
+    use sqlx::Row;
+    let app = TestApp::new().await;
+    app.services
+        .add_user(
+            "pw@example.org",
+            "Pat",
+            arca::model::Role::Author,
+            Some("correct horse battery"),
+        )
+        .await
+        .unwrap();
+    let mut conn = app.services.db.conn().await.unwrap();
+    let hash: String =
+        sqlx::query("SELECT password_hash FROM users WHERE email = 'pw@example.org'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+            .get("password_hash");
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains("correct horse"));
+    let stored: Vec<String> = sqlx::query("SELECT token_hash FROM api_tokens")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("token_hash"))
+        .collect();
+    assert_eq!(stored.len(), 3);
+    for token in [&app.author, &app.other_author, &app.curator] {
+        assert!(token.starts_with("arca_"));
+        assert!(!stored.contains(token), "a raw token is in the database");
+    }
+    // Short passwords and duplicate people are refused.
+    let e = app
+        .services
+        .add_user(
+            "x@example.org",
+            "X",
+            arca::model::Role::Author,
+            Some("short"),
+        )
+        .await;
+    assert!(e.unwrap_err().to_string().contains("at least 8"));
+    let e = app
+        .services
+        .add_user("PW@example.org", "Pat", arca::model::Role::Author, None)
+        .await;
+    assert!(e.unwrap_err().to_string().contains("already exists"));
+}
+
+#[tokio::test]
+async fn unknown_routes_answer_in_problem_json() {
+    let app = TestApp::new().await;
+    let r = app
+        .json(Method::GET, "/api/v1/nothing-here", &app.author, None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    assert_eq!(r.json()["status"], 404);
+}

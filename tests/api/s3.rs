@@ -17,13 +17,19 @@ impl Drop for Moto {
 }
 
 async fn start_moto() -> (Moto, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("moto_server is needed for the S3 tests: pip install -r tests/interop/requirements.txt");
+        .expect(
+            "moto_server is needed for the S3 tests: pip install -r tests/interop/requirements.txt",
+        );
     let moto = Moto(child);
     let endpoint = format!("http://127.0.0.1:{port}");
     for _ in 0..200 {
@@ -38,7 +44,11 @@ async fn start_moto() -> (Moto, String) {
 #[tokio::test]
 async fn objects_in_s3_are_written_once_read_back_and_checked() {
     let (_moto, endpoint) = start_moto().await;
-    let r = reqwest::Client::new().put(format!("{endpoint}/arca-objects")).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .put(format!("{endpoint}/arca-objects"))
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success(), "create bucket: {}", r.status());
     let storage = StorageConfig::S3 {
         bucket: "arca-objects".into(),
@@ -51,14 +61,30 @@ async fn objects_in_s3_are_written_once_read_back_and_checked() {
     let app = TestApp::with_config(UploadSettings::default(), storage).await;
 
     // 40 MiB goes up as a multipart upload (16 MiB parts); the small file in one PUT.
-    let big: Vec<u8> = (0..40u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let big: Vec<u8> = (0..40u32 << 20)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     let id = app.create_deposit(&app.author).await;
     app.upload(&app.author, &id, "big.h5", &big).await;
     app.upload(&app.author, &id, "small.txt", b"small").await;
-    let key = |sha: &str| format!("{endpoint}/arca-objects/test/sha256/{}/{}/{sha}", &sha[..2], &sha[2..4]);
-    let stored = reqwest::get(key(&sha256_hex(&big))).await.unwrap().bytes().await.unwrap();
+    let key = |sha: &str| {
+        format!(
+            "{endpoint}/arca-objects/test/sha256/{}/{}/{sha}",
+            &sha[..2],
+            &sha[2..4]
+        )
+    };
+    let stored = reqwest::get(key(&sha256_hex(&big)))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(sha256_hex(&stored), sha256_hex(&big));
-    assert!(app.staged_files().is_empty(), "staged copies are removed once stored");
+    assert!(
+        app.staged_files().is_empty(),
+        "staged copies are removed once stored"
+    );
     app.act(&app.author, &id, "submit", None).await;
     app.drain().await;
     assert_eq!(app.state(&id).await, "verified");
@@ -68,7 +94,10 @@ async fn objects_in_s3_are_written_once_read_back_and_checked() {
     app.upload(&app.author, &id2, "x.cbf", b"pristine").await;
     app.services
         .storage
-        .corrupt_for_test(&sha256_hex(b"pristine"), bytes::Bytes::from_static(b"pristinE"))
+        .corrupt_for_test(
+            &sha256_hex(b"pristine"),
+            bytes::Bytes::from_static(b"pristinE"),
+        )
         .await
         .unwrap();
     app.act(&app.author, &id2, "submit", None).await;

@@ -51,13 +51,18 @@ async fn a_file_uploaded_in_chunks_becomes_a_file_of_the_deposit() {
     assert!(r.header("upload-expires").is_some());
     let loc = r.header("location").unwrap().to_owned();
     let mut offset = 0;
+    let created_expiry = httpdate::parse_http_date(r.header("upload-expires").unwrap()).unwrap();
     for chunk in data.chunks(1_000_000) {
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
         let r = app
             .tus_patch(&app.author, &loc, offset, chunk.to_vec())
             .await;
         assert_eq!(r.status, StatusCode::NO_CONTENT);
         offset += chunk.len();
         assert_eq!(r.header("upload-offset"), Some(offset.to_string().as_str()));
+        // Activity pushes the expiry back (HTTP dates have one-second resolution).
+        let expiry = httpdate::parse_http_date(r.header("upload-expires").unwrap()).unwrap();
+        assert!(expiry > created_expiry);
     }
     let files = app.files(&app.author, &id).await;
     assert_eq!(files.len(), 1);

@@ -179,13 +179,16 @@ pub async fn patch(
         let content_length = tus::number(&headers, "Content-Length")?;
         let checksum = tus::checksum(&headers)?;
         let stream = body.into_data_stream().map_err(|e| e.to_string());
-        let new_offset = s
+        let (new_offset, expires) = s
             .append_upload(&actor, &id, offset as i64, content_length, checksum, stream)
             .await
             .map_err(AppError::tus)?;
         Ok(tus_response(
             StatusCode::NO_CONTENT,
-            vec![(h("upload-offset"), num(new_offset))],
+            vec![
+                (h("upload-offset"), num(new_offset)),
+                (h("upload-expires"), tus::expires(expires)),
+            ],
         ))
     };
     run.await.map_err(with_version)
