@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use tower::ServiceExt;
 
+pub use crate::support::{pseudo_random, sha256_hex, test_database_url};
+
 pub struct TestApp {
     pub services: Services,
     pub router: Router,
@@ -40,26 +42,6 @@ impl Resp {
     }
 }
 
-/// A database URL for one test: a temporary SQLite file, or a new PostgreSQL schema.
-pub async fn test_database_url(dir: &std::path::Path) -> String {
-    match std::env::var("ARCA_TEST_DATABASE_URL") {
-        Ok(base) if base.starts_with("postgres") => {
-            use sqlx::Connection;
-            let schema = format!("t_{}", arca::model::ids::new_id());
-            let mut conn = sqlx::PgConnection::connect(&base)
-                .await
-                .expect("PostgreSQL for tests");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            let sep = if base.contains('?') { '&' } else { '?' };
-            format!("{base}{sep}options=-c%20search_path%3D{schema}")
-        }
-        _ => arca::config::sqlite_url(dir),
-    }
-}
-
 pub fn metadata() -> Value {
     json!({
         "titles": [{"title": "Hen egg-white lysozyme, 100 K"}],
@@ -68,11 +50,6 @@ pub fn metadata() -> Value {
         "publicationYear": 2026,
         "types": {"resourceTypeGeneral": "Dataset"}
     })
-}
-
-pub fn sha256_hex(data: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(data))
 }
 
 pub fn tus_metadata(pairs: &[(&str, &str)]) -> String {

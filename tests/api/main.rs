@@ -1,6 +1,9 @@
 //! API and repository tests. They run against SQLite by default and against
 //! PostgreSQL when ARCA_TEST_DATABASE_URL is a postgres:// URL (see README).
 
+#[path = "../support.rs"]
+mod support;
+
 mod common;
 mod deposits;
 mod jobs;

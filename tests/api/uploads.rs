@@ -1,26 +1,12 @@
 //! tus 1.0.0 uploads: protocol, resumption after a broken connection, checksums, hostile
 //! input. A rejected request leaves nothing behind.
 
-use crate::common::{TestApp, sha256_hex, tus_metadata};
+use crate::common::{TestApp, pseudo_random, sha256_hex, tus_metadata};
 use arca::config::UploadSettings;
 use axum::body::{Body, Bytes};
 use axum::http::{Method, Request, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn options_advertise_version_extensions_and_algorithms() {

@@ -7,6 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+#[path = "../support.rs"]
+mod support;
+
+use support::{pseudo_random, sha256_hex, test_database_url};
+
 const ARCA: &str = env!("CARGO_BIN_EXE_arca");
 
 struct Archive {
@@ -27,29 +32,12 @@ impl Drop for Server {
     }
 }
 
-async fn database_url(dir: &Path) -> String {
-    match std::env::var("ARCA_TEST_DATABASE_URL") {
-        Ok(base) if base.starts_with("postgres") => {
-            use sqlx::Connection;
-            let schema = format!("p_{}", arca::model::ids::new_id());
-            let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            let sep = if base.contains('?') { '&' } else { '?' };
-            format!("{base}{sep}options=-c%20search_path%3D{schema}")
-        }
-        _ => arca::config::sqlite_url(dir),
-    }
-}
-
 impl Archive {
     async fn new(config_toml: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("arca.toml");
         std::fs::write(&config, config_toml).unwrap();
-        let db_url = database_url(dir.path()).await;
+        let db_url = test_database_url(dir.path()).await;
         Self {
             dir,
             db_url,
@@ -128,25 +116,6 @@ impl Archive {
         }
         panic!("server did not become ready");
     }
-}
-
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(data))
 }
 
 fn client(token: &str) -> reqwest::Client {

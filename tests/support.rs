@@ -1,0 +1,44 @@
+//! Helpers shared by the test binaries (included with `#[path]`).
+
+use std::path::Path;
+
+/// A database URL for one test: a temporary SQLite file in `dir`, or a new schema in
+/// the PostgreSQL database named by ARCA_TEST_DATABASE_URL.
+pub async fn test_database_url(dir: &Path) -> String {
+    match std::env::var("ARCA_TEST_DATABASE_URL") {
+        Ok(base) if base.starts_with("postgres") => {
+            use sqlx::Connection;
+            let schema = format!("t_{}", arca::model::ids::new_id());
+            let mut conn = sqlx::PgConnection::connect(&base)
+                .await
+                .expect("PostgreSQL for tests");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let sep = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{sep}options=-c%20search_path%3D{schema}")
+        }
+        _ => arca::config::sqlite_url(dir),
+    }
+}
+
+/// Reproducible bytes that do not compress or repeat (xorshift).
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
