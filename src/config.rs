@@ -15,6 +15,75 @@ pub struct Config {
     pub database_url: String,
     pub storage: StorageConfig,
     pub uploads: UploadSettings,
+    pub doi: DoiSettings,
+    pub jobs: JobSettings,
+}
+
+/// Where DOIs come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DoiSettings {
+    /// `local` (reserved in this archive only, registered nowhere) or `datacite`.
+    pub provider: DoiProvider,
+    pub prefix: String,
+    /// Suffixes are `<suffix_lead><random_chars Crockford characters><check character>`.
+    pub suffix_lead: String,
+    pub random_chars: usize,
+    /// The public base URL of this archive: a DOI resolves to `<base>/datasets/<id>`.
+    pub public_url: String,
+    pub datacite: Option<DataciteSettings>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DoiProvider {
+    Local,
+    Datacite,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataciteSettings {
+    /// The REST API, e.g. https://api.test.datacite.org, or an `arca datacite-sandbox`.
+    pub url: String,
+    pub repository_id: String,
+    pub password: crate::storage::Secret,
+    /// Seconds before a call to DataCite is given up (and retried later).
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_timeout() -> u64 {
+    30
+}
+
+impl Default for DoiSettings {
+    fn default() -> Self {
+        Self {
+            provider: DoiProvider::Local,
+            prefix: "10.5072".into(),
+            suffix_lead: "arca.".into(),
+            random_chars: 8,
+            public_url: format!("http://{DEFAULT_BIND}"),
+            datacite: None,
+        }
+    }
+}
+
+/// The job queue's retry policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobSettings {
+    /// First retry delay; each further retry doubles it (at most an hour).
+    pub retry_base_ms: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            retry_base_ms: 1000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,10 +117,14 @@ struct FileConfig {
     database_url: Option<String>,
     storage: Option<StorageConfig>,
     uploads: Option<UploadSettings>,
+    doi: Option<DoiSettings>,
+    jobs: Option<JobSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error("config: {0}")]
+    Invalid(String),
     #[error("cannot read config file {path}: {source}")]
     Read {
         path: PathBuf,
@@ -87,13 +160,34 @@ impl Config {
             .database_url
             .or(file.database_url)
             .unwrap_or_else(|| sqlite_url(&data_dir));
-        Ok(Self {
+        let config = Self {
             bind: o.bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.into()),
             database_url,
             storage: file.storage.unwrap_or(StorageConfig::Local),
             uploads: file.uploads.unwrap_or_default(),
+            doi: file.doi.unwrap_or_default(),
+            jobs: file.jobs.unwrap_or_default(),
             data_dir,
-        })
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Settings that parse but cannot work are refused at start, not at first use.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        crate::model::doi::check_prefix(&self.doi.prefix)
+            .map_err(|e| ConfigError::Invalid(format!("[doi] prefix: {e}")))?;
+        if !(4..=32).contains(&self.doi.random_chars) {
+            return Err(ConfigError::Invalid(
+                "[doi] random_chars must be between 4 and 32".into(),
+            ));
+        }
+        if self.doi.provider == DoiProvider::Datacite && self.doi.datacite.is_none() {
+            return Err(ConfigError::Invalid(
+                "[doi] provider = \"datacite\" needs a [doi.datacite] table with url, repository_id and password".into(),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod datacite;
 pub mod db;
 pub mod model;
 pub mod services;

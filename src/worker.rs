@@ -1,8 +1,10 @@
 //! Runs jobs from the durable queue: claim with a lease, heartbeat while running,
 //! finish guarded by the attempt number, retry with exponential backoff.
 
+use crate::datacite::DataciteError;
 use crate::db::{self, jobs::ClaimedJob, now_ms};
 use crate::services::deposits::JOB_VERIFY;
+use crate::services::dois::JOB_DOI_SYNC;
 use crate::services::{ServiceError, Services};
 use std::time::Duration;
 
@@ -32,22 +34,40 @@ impl From<ServiceError> for JobError {
     }
 }
 
-/// Delay before attempt `attempt + 1`: 2^attempt seconds, at most an hour.
-pub fn backoff_ms(attempt: i64) -> i64 {
-    1000 * (1i64 << attempt.clamp(0, 12)).min(3600)
+impl From<DataciteError> for JobError {
+    fn from(e: DataciteError) -> Self {
+        match e {
+            DataciteError::Unavailable(_) | DataciteError::Protocol(_) => {
+                JobError::Retry(e.to_string())
+            }
+            // A curator must fix the metadata or the credentials; a later change
+            // enqueues the sync again.
+            DataciteError::Rejected(_) | DataciteError::Unauthorized => {
+                JobError::Fatal(e.to_string())
+            }
+        }
+    }
+}
+
+/// Delay before attempt `attempt + 1`: `base * 2^(attempt-1)`, at most an hour.
+pub fn backoff_ms(base_ms: u64, attempt: i64) -> i64 {
+    let factor = 1i64 << (attempt - 1).clamp(0, 20);
+    (base_ms as i64).saturating_mul(factor).min(3_600_000)
+}
+
+fn payload_str<'a>(job: &'a ClaimedJob, key: &str) -> Result<&'a str, JobError> {
+    job.payload
+        .get(key)
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| JobError::Fatal(format!("payload has no {key}")))
 }
 
 async fn dispatch(services: &Services, job: &ClaimedJob) -> Result<(), JobError> {
     match job.kind.as_str() {
-        JOB_VERIFY => {
-            let id = job
-                .payload
-                .get("version_id")
-                .and_then(|v| v.as_str())
-                .ok_or_else(|| JobError::Fatal("payload has no version_id".into()))?;
-            services.verify_deposit(id).await?;
-            Ok(())
-        }
+        JOB_VERIFY => Ok(services
+            .verify_deposit(payload_str(job, "version_id")?)
+            .await?),
+        JOB_DOI_SYNC => Ok(services.sync_doi(payload_str(job, "doi")?).await?),
         other => Err(JobError::Fatal(format!("unknown job kind '{other}'"))),
     }
 }
@@ -87,7 +107,7 @@ pub async fn run_one(services: &Services) -> Result<bool, ServiceError> {
         Ok(()) => db::jobs::succeed(&mut conn, &job.id, job.attempt, now).await?,
         Err(JobError::Retry(msg)) if job.attempt < job.max_attempts => {
             tracing::warn!(job = %job.id, error = %msg, "job failed; will retry");
-            let at = now + backoff_ms(job.attempt);
+            let at = now + backoff_ms(services.config.jobs.retry_base_ms, job.attempt);
             db::jobs::fail(&mut conn, &job.id, job.attempt, &msg, Some(at), now).await?
         }
         Err(JobError::Retry(msg) | JobError::Fatal(msg)) => {

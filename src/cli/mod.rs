@@ -73,6 +73,29 @@ enum Command {
     },
     /// Upload a directory tree into a deposit: resumable, parallel, verified.
     Upload(upload::UploadArgs),
+    /// DOIs: compare with DataCite and repair drift.
+    Doi {
+        #[command(subcommand)]
+        command: DoiCommand,
+    },
+    /// A local server speaking the DataCite REST API (for offline work and tests).
+    DataciteSandbox {
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        bind: String,
+        #[arg(long, default_value = "ARCA.SANDBOX")]
+        repository_id: String,
+        #[arg(long, env = "ARCA_SANDBOX_PASSWORD", default_value = "sandbox")]
+        password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DoiCommand {
+    /// Compare every DOI with DataCite and enqueue a repair for each that drifted.
+    Reconcile {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -167,6 +190,47 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Upload(args) => upload::run(args).await,
+        Command::Doi {
+            command: DoiCommand::Reconcile { archive },
+        } => {
+            let services = Services::open(archive.load(None)?).await?;
+            if services.datacite.is_none() {
+                println!(
+                    "DOIs are local to this archive ([doi] provider = \"local\"): nothing to reconcile"
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let drift = services.reconcile_dois().await?;
+            for d in &drift {
+                println!(
+                    "{}: DataCite shows {}, the archive wants {}: repair queued",
+                    d.doi,
+                    d.remote.as_deref().unwrap_or("nothing"),
+                    d.wanted
+                );
+            }
+            println!(
+                "{} DOI(s) out of step; the worker repairs them",
+                drift.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DataciteSandbox {
+            bind,
+            repository_id,
+            password,
+        } => {
+            let listener = tokio::net::TcpListener::bind(&bind).await?;
+            let app = crate::datacite::sandbox::Sandbox::new(&repository_id, &password).router();
+            tracing::info!(
+                "DataCite sandbox on http://{} (repository {repository_id})",
+                listener.local_addr()?
+            );
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

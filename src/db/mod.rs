@@ -3,6 +3,7 @@
 //! must differ between the two live in [`dialect`].
 
 pub mod dialect;
+pub mod dois;
 pub mod events;
 pub mod files;
 pub mod jobs;

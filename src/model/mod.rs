@@ -1,6 +1,7 @@
 //! The pure core: what a dataset is and what may happen to it. No I/O, no async.
 
 pub mod checksum;
+pub mod doi;
 pub mod ids;
 pub mod manifest;
 pub mod metadata;

@@ -301,14 +301,21 @@ impl Services {
             reason,
         };
         record_event(&mut tx, event, now).await?;
-        let enqueued = match action {
-            Action::Submit => {
-                db::jobs::enqueue(&mut tx, JOB_VERIFY, &json!({ "version_id": id }), 10, now)
+        let mut enqueued = false;
+        if action == Action::Submit {
+            db::jobs::enqueue(&mut tx, JOB_VERIFY, &json!({ "version_id": id }), 10, now).await?;
+            enqueued = true;
+            // The DOI is reserved at the latest on submission.
+            if v.doi.is_none() {
+                let (doi, _) = self
+                    .reserve_in_tx(&mut tx, &v, Some(&actor.id), now)
                     .await?;
-                true
+                v.doi = Some(doi);
             }
-            _ => false,
-        };
+        }
+        if let Some(doi) = &v.doi {
+            enqueued |= self.follow_doi(&mut tx, doi, action, now).await?;
+        }
         tx.commit().await?;
         if enqueued {
             self.jobs_ready.notify_one();

@@ -2,6 +2,7 @@
 //! every state change, and enqueues its jobs in that same transaction.
 
 pub mod deposits;
+pub mod dois;
 pub mod error;
 pub mod manifest;
 pub mod uploads;
@@ -31,6 +32,8 @@ pub struct Services {
     pub jobs_ready: Arc<Notify>,
     /// Uploads with a PATCH in progress in this process: a second one is refused.
     busy_uploads: Arc<Mutex<HashSet<String>>>,
+    /// The DataCite client, when DOIs are registered there.
+    pub datacite: Option<crate::datacite::DataciteClient>,
 }
 
 impl Services {
@@ -38,12 +41,20 @@ impl Services {
         std::fs::create_dir_all(&config.data_dir)?;
         let db = Db::connect(&config.database_url).await?;
         let storage = crate::storage::Storage::open(&config.storage, &config.data_dir)?;
+        let datacite = match (&config.doi.provider, &config.doi.datacite) {
+            (crate::config::DoiProvider::Datacite, Some(settings)) => Some(
+                crate::datacite::DataciteClient::new(settings)
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?,
+            ),
+            _ => None,
+        };
         Ok(Self {
             db,
             storage,
             config: Arc::new(config),
             jobs_ready: Arc::new(Notify::new()),
             busy_uploads: Arc::default(),
+            datacite,
         })
     }
 }

@@ -32,6 +32,7 @@ pub fn build_app(services: Services) -> Router {
             get(deposits::show).patch(deposits::update),
         )
         .route("/deposits/{id}/events", get(deposits::events))
+        .route("/deposits/{id}/doi", post(deposits::reserve_doi))
         .route("/deposits/{id}/files", get(files::list))
         .route(
             "/deposits/{id}/files/{*path}",

@@ -66,18 +66,23 @@ impl TestApp {
     }
 
     pub async fn with_uploads(uploads: UploadSettings) -> Self {
-        Self::with_config(uploads, StorageConfig::Local).await
+        Self::configured(|c| c.uploads = uploads).await
     }
 
-    pub async fn with_config(uploads: UploadSettings, storage: StorageConfig) -> Self {
+    /// An archive with settings changed from the defaults by `change`.
+    pub async fn configured(change: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config {
+        let mut config = Config {
             data_dir: dir.path().to_owned(),
             bind: "127.0.0.1:0".into(),
             database_url: test_database_url(dir.path()).await,
-            storage,
-            uploads,
+            storage: StorageConfig::Local,
+            uploads: UploadSettings::default(),
+            doi: Default::default(),
+            jobs: Default::default(),
         };
+        change(&mut config);
+        config.check().unwrap();
         let services = Services::open(config).await.unwrap();
         let mut tokens = Vec::new();
         for (email, role) in [

@@ -281,8 +281,8 @@ async fn refused_transitions_change_nothing() {
     let r = app.act(&app.curator, &id, "frobnicate", None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(app.state(&id).await, "approved");
-    // submit, verification, approve: three events, none for the refusals.
-    assert_eq!(app.count("events").await, events_before + 3);
+    // submit, DOI reservation, verification, approve: four events, none for the refusals.
+    assert_eq!(app.count("events").await, events_before + 4);
 }
 
 #[tokio::test]

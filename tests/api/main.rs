@@ -6,6 +6,7 @@ mod support;
 
 mod common;
 mod deposits;
+mod dois;
 mod jobs;
 mod s3;
 mod uploads;

@@ -2,7 +2,6 @@
 //! writes of large objects, read-back verification, damage detected.
 
 use crate::common::{TestApp, sha256_hex};
-use arca::config::UploadSettings;
 use arca::storage::{Secret, StorageConfig};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -58,7 +57,7 @@ async fn objects_in_s3_are_written_once_read_back_and_checked() {
         access_key_id: Some("testing".into()),
         secret_access_key: Some(Secret("testing".into())),
     };
-    let app = TestApp::with_config(UploadSettings::default(), storage).await;
+    let app = TestApp::configured(|c| c.storage = storage).await;
 
     // 40 MiB goes up as a multipart upload (16 MiB parts); the small file in one PUT.
     let big: Vec<u8> = (0..40u32 << 20)

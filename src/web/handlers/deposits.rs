@@ -2,6 +2,7 @@ use crate::db::versions::VersionRow;
 use crate::model::Action;
 use crate::services::Services;
 use crate::services::deposits::ActionInput;
+use crate::services::dois::describe;
 use crate::web::auth::Authenticated;
 use crate::web::error::{AppError, AppResult};
 use crate::web::json::{parse, time};
@@ -31,6 +32,18 @@ struct DepositChange {
 
 fn empty_object() -> Value {
     json!({})
+}
+
+/// The deposit as the API shows it, with its file totals and its DOI's status.
+async fn view(s: &Services, v: &VersionRow) -> AppResult<Json<Value>> {
+    let totals = s.deposit_totals(&v.id).await?;
+    let doi_status = match &v.doi {
+        Some(doi) => s.doi_record(doi).await?.map(|r| describe(&r)),
+        None => None,
+    };
+    let mut body = render(v, totals);
+    body["doi_status"] = doi_status.unwrap_or(Value::Null);
+    Ok(Json(body))
 }
 
 pub fn render(v: &VersionRow, totals: (i64, i64)) -> Value {
@@ -65,8 +78,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
     let v = s.get_deposit(&actor, &id).await?;
-    let totals = s.deposit_totals(&id).await?;
-    Ok(Json(render(&v, totals)))
+    view(&s, &v).await
 }
 
 pub async fn update(
@@ -147,6 +159,15 @@ pub async fn act(
         hold,
     };
     let v = s.act(&actor, &id, action, input).await?;
-    let totals = s.deposit_totals(&id).await?;
-    Ok(Json(render(&v, totals)))
+    view(&s, &v).await
+}
+
+/// `POST /api/v1/deposits/{id}/doi`: reserve the DOI (the same one when asked again).
+pub async fn reserve_doi(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let v = s.reserve_doi(&actor, &id).await?;
+    view(&s, &v).await
 }

@@ -1,0 +1,112 @@
+//! Reserved DOIs and the state the archive wants each one in.
+
+use super::{Conn, DbResult};
+use sqlx::Row;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoiRow {
+    pub doi: String,
+    pub version_id: String,
+    pub provider: String,
+    pub wanted_state: String,
+    pub remote_state: Option<String>,
+    pub synced_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+const COLUMNS: &str =
+    "doi, version_id, provider, wanted_state, remote_state, synced_at, last_error";
+
+fn from_row(r: &sqlx::any::AnyRow) -> DbResult<DoiRow> {
+    Ok(DoiRow {
+        doi: r.try_get("doi")?,
+        version_id: r.try_get("version_id")?,
+        provider: r.try_get("provider")?,
+        wanted_state: r.try_get("wanted_state")?,
+        remote_state: r.try_get("remote_state")?,
+        synced_at: r.try_get("synced_at")?,
+        last_error: r.try_get("last_error")?,
+    })
+}
+
+/// Reserve a DOI. Fails with a unique violation if it was ever reserved before.
+pub async fn insert(conn: &mut Conn, row: &DoiRow, now: i64) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO dois (doi, version_id, provider, wanted_state, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(&row.doi)
+    .bind(&row.version_id)
+    .bind(&row.provider)
+    .bind(&row.wanted_state)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE dataset_versions SET doi = $1, updated_at = $2 WHERE id = $3")
+        .bind(&row.doi)
+        .bind(now)
+        .bind(&row.version_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn get(conn: &mut Conn, doi: &str) -> DbResult<Option<DoiRow>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM dois WHERE doi = $1"
+    )))
+    .bind(doi)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn set_wanted(conn: &mut Conn, doi: &str, wanted: &str, now: i64) -> DbResult<()> {
+    sqlx::query("UPDATE dois SET wanted_state = $1, updated_at = $2 WHERE doi = $3")
+        .bind(wanted)
+        .bind(now)
+        .bind(doi)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// What DataCite showed when last read back, or why the last attempt failed.
+pub async fn record_sync(
+    conn: &mut Conn,
+    doi: &str,
+    remote_state: Option<&str>,
+    error: Option<&str>,
+    now: i64,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE dois SET remote_state = COALESCE($1, remote_state), last_error = $2,
+             synced_at = CASE WHEN $2 IS NULL THEN $3 ELSE synced_at END, updated_at = $3
+         WHERE doi = $4",
+    )
+    .bind(remote_state)
+    .bind(error)
+    .bind(now)
+    .bind(doi)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One page of DOIs of a provider, in DOI order after `after` (for reconciliation).
+pub async fn page(
+    conn: &mut Conn,
+    provider: &str,
+    after: &str,
+    limit: i64,
+) -> DbResult<Vec<DoiRow>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM dois WHERE provider = $1 AND doi > $2 ORDER BY doi LIMIT $3"
+    )))
+    .bind(provider)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

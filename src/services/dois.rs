@@ -1,0 +1,299 @@
+//! DOIs: reserve one for a deposit, make its DataCite state follow the dataset, and
+//! converge DataCite to what the archive wants (invariant 5): every remote call runs from
+//! the job queue, and each run reads the DOI back and compares.
+
+use super::deposits::{DepositEvent, load_visible, record_event};
+use super::{Actor, ServiceError, ServiceResult, Services};
+use crate::config::DoiProvider;
+use crate::datacite::DataciteError;
+use crate::db::{self, Tx, dois::DoiRow, now_ms, versions::VersionRow};
+use crate::model::doi::{Doi, DoiState, SuffixScheme};
+use crate::model::{Action, DepositState};
+use serde_json::{Value, json};
+
+pub const JOB_DOI_SYNC: &str = "doi_sync";
+/// DataCite outages can last hours: keep trying (backoff is capped at an hour).
+const SYNC_ATTEMPTS: i64 = 40;
+
+/// How a DOI's remote state compares with what the archive wants.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Drift {
+    pub doi: String,
+    pub wanted: String,
+    pub remote: Option<String>,
+}
+
+impl Services {
+    fn provider_name(&self) -> &'static str {
+        match self.config.doi.provider {
+            DoiProvider::Local => "local",
+            DoiProvider::Datacite => "datacite",
+        }
+    }
+
+    fn scheme(&self) -> SuffixScheme {
+        SuffixScheme {
+            lead: self.config.doi.suffix_lead.clone(),
+            random_chars: self.config.doi.random_chars,
+        }
+    }
+
+    /// Reserve a DOI for `v` inside `tx`. A DOI reserved once is never reserved again:
+    /// on the (rare) collision a new suffix is drawn.
+    pub(super) async fn reserve_in_tx(
+        &self,
+        tx: &mut Tx,
+        v: &VersionRow,
+        actor_id: Option<&str>,
+        now: i64,
+    ) -> ServiceResult<(String, bool)> {
+        let scheme = self.scheme();
+        for _ in 0..8 {
+            let mut random = vec![0u8; scheme.random_chars];
+            rand::fill(random.as_mut_slice());
+            let doi = format!("{}/{}", self.config.doi.prefix, scheme.make(&random));
+            let row = DoiRow {
+                doi: doi.clone(),
+                version_id: v.id.clone(),
+                provider: self.provider_name().into(),
+                wanted_state: DoiState::Draft.as_str().into(),
+                remote_state: None,
+                synced_at: None,
+                last_error: None,
+            };
+            // A savepoint, so a collision does not abort the surrounding transaction
+            // (PostgreSQL refuses every statement after an error otherwise).
+            sqlx::query("SAVEPOINT reserve_doi")
+                .execute(&mut **tx)
+                .await?;
+            match db::dois::insert(tx, &row, now).await {
+                Err(e) if e.is_unique_violation() => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT reserve_doi")
+                        .execute(&mut **tx)
+                        .await?;
+                    continue;
+                }
+                r => r?,
+            }
+            sqlx::query("RELEASE SAVEPOINT reserve_doi")
+                .execute(&mut **tx)
+                .await?;
+            let event = DepositEvent {
+                version_id: &v.id,
+                actor_id,
+                kind: "doi_reserved",
+                states: None,
+                reason: Some(doi.clone()),
+            };
+            record_event(tx, event, now).await?;
+            let enqueued = self.enqueue_sync(tx, &doi, now).await?;
+            return Ok((doi, enqueued));
+        }
+        Err(ServiceError::Internal(
+            "could not draw an unused DOI suffix".into(),
+        ))
+    }
+
+    async fn enqueue_sync(&self, tx: &mut Tx, doi: &str, now: i64) -> ServiceResult<bool> {
+        if self.config.doi.provider == DoiProvider::Local {
+            return Ok(false);
+        }
+        db::jobs::enqueue(tx, JOB_DOI_SYNC, &json!({ "doi": doi }), SYNC_ATTEMPTS, now).await?;
+        Ok(true)
+    }
+
+    /// After `action` moved the deposit, point its DOI at the matching state. Returns
+    /// whether a sync job was enqueued.
+    pub(super) async fn follow_doi(
+        &self,
+        tx: &mut Tx,
+        doi: &str,
+        action: Action,
+        now: i64,
+    ) -> ServiceResult<bool> {
+        let row = db::dois::get(tx, doi)
+            .await?
+            .ok_or_else(|| ServiceError::Internal(format!("DOI {doi} has no record")))?;
+        let current = DoiState::parse(&row.wanted_state).ok_or_else(|| {
+            ServiceError::Internal(format!("DOI {doi} wants '{}'", row.wanted_state))
+        })?;
+        let next = current.after(action);
+        if next == current {
+            return Ok(false);
+        }
+        db::dois::set_wanted(tx, doi, next.as_str(), now).await?;
+        self.enqueue_sync(tx, doi, now).await
+    }
+
+    /// `POST /api/v1/deposits/{id}/doi`: reserve the DOI an author can put in the
+    /// manuscript. Asking again returns the same DOI.
+    pub async fn reserve_doi(&self, actor: &Actor, id: &str) -> ServiceResult<VersionRow> {
+        let now = now_ms();
+        let mut tx = self.db.begin_write().await?;
+        let mut v = load_visible(&mut tx, actor, id).await?;
+        if v.doi.is_some() {
+            return Ok(v);
+        }
+        if matches!(v.state, DepositState::Withdrawn) {
+            return Err(ServiceError::Conflict(
+                "a withdrawn deposit gets no DOI".into(),
+            ));
+        }
+        let (doi, enqueued) = self
+            .reserve_in_tx(&mut tx, &v, Some(&actor.id), now)
+            .await?;
+        tx.commit().await?;
+        if enqueued {
+            self.jobs_ready.notify_one();
+        }
+        v.doi = Some(doi);
+        Ok(v)
+    }
+
+    pub async fn doi_record(&self, doi: &str) -> ServiceResult<Option<DoiRow>> {
+        let mut conn = self.db.conn().await?;
+        Ok(db::dois::get(&mut conn, doi).await?)
+    }
+
+    /// What DataCite should hold for the DOI: the deposit's DataCite attributes and the
+    /// landing page URL.
+    fn remote_attributes(&self, v: &VersionRow) -> Value {
+        let mut attrs = v.metadata.clone();
+        if !attrs.is_object() {
+            attrs = json!({});
+        }
+        let base = self.config.doi.public_url.trim_end_matches('/');
+        attrs["url"] = json!(format!("{base}/datasets/{}", v.dataset_id));
+        attrs
+    }
+
+    /// The `doi_sync` job: make DataCite show the DOI in the wanted state with the
+    /// current metadata, then read it back. Safe to run any number of times.
+    pub async fn sync_doi(&self, doi: &str) -> Result<(), DataciteError> {
+        let Some(client) = &self.datacite else {
+            return Ok(());
+        };
+        let internal = |e: ServiceError| DataciteError::Unavailable(format!("archive: {e}"));
+        let mut conn = self.db.conn().await.map_err(|e| internal(e.into()))?;
+        let Some(row) = db::dois::get(&mut conn, doi)
+            .await
+            .map_err(|e| internal(e.into()))?
+        else {
+            return Ok(());
+        };
+        let v = db::versions::get(&mut conn, &row.version_id)
+            .await
+            .map_err(|e| internal(e.into()))?
+            .ok_or_else(|| DataciteError::Protocol(format!("DOI {doi} points at no deposit")))?;
+        drop(conn);
+        let wanted = DoiState::parse(&row.wanted_state).unwrap_or(DoiState::Draft);
+        let attrs = self.remote_attributes(&v);
+        let result = async {
+            let remote = match client.get(doi).await? {
+                Some(r) => r,
+                None => match client.create_draft(doi, &json!({})).await {
+                    Ok(r) => r,
+                    // Created by an earlier attempt whose answer was lost.
+                    Err(DataciteError::Rejected(why))
+                        if why.iter().any(|w| w.contains("taken")) =>
+                    {
+                        client.get(doi).await?.ok_or_else(|| {
+                            DataciteError::Protocol("DOI taken but not readable".into())
+                        })?
+                    }
+                    Err(e) => return Err(e),
+                },
+            };
+            let have = DoiState::parse(&remote.state).ok_or_else(|| {
+                DataciteError::Protocol(format!("unknown state '{}'", remote.state))
+            })?;
+            // Drafts carry what metadata there is; the event moves the state.
+            client.update(doi, &attrs, have.event_to(wanted)).await?;
+            // DataCite ignores a transition it does not allow instead of refusing it:
+            // only reading back tells whether the change took.
+            let after = client.get(doi).await?.ok_or_else(|| {
+                DataciteError::Protocol(format!("{doi} vanished after an update"))
+            })?;
+            if after.state != wanted.as_str() {
+                return Err(DataciteError::Unavailable(format!(
+                    "DataCite shows {doi} as {} after the update, not {wanted}",
+                    after.state
+                )));
+            }
+            Ok(after.state)
+        }
+        .await;
+        let mut conn = self.db.conn().await.map_err(|e| internal(e.into()))?;
+        let now = now_ms();
+        match &result {
+            Ok(state) => db::dois::record_sync(&mut conn, doi, Some(state), None, now).await,
+            Err(e) => db::dois::record_sync(&mut conn, doi, None, Some(&e.to_string()), now).await,
+        }
+        .map_err(|e| internal(e.into()))?;
+        result.map(|_| ())
+    }
+
+    /// `arca doi reconcile`: compare every DataCite DOI with what the archive wants and
+    /// enqueue a sync for each that differs. Returns the differences found.
+    pub async fn reconcile_dois(&self) -> ServiceResult<Vec<Drift>> {
+        let Some(client) = &self.datacite else {
+            return Ok(Vec::new());
+        };
+        let mut drift = Vec::new();
+        let mut after = String::new();
+        loop {
+            let mut conn = self.db.conn().await?;
+            let page = db::dois::page(&mut conn, "datacite", &after, 200).await?;
+            drop(conn);
+            let Some(last) = page.last() else { break };
+            after = last.doi.clone();
+            for row in page {
+                let remote = client
+                    .get(&row.doi)
+                    .await
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                let remote_state = remote.map(|r| r.state);
+                if remote_state.as_deref() != Some(row.wanted_state.as_str()) {
+                    let now = now_ms();
+                    let mut tx = self.db.begin_write().await?;
+                    self.enqueue_sync(&mut tx, &row.doi, now).await?;
+                    tx.commit().await?;
+                    drift.push(Drift {
+                        doi: row.doi,
+                        wanted: row.wanted_state,
+                        remote: remote_state,
+                    });
+                }
+            }
+        }
+        if !drift.is_empty() {
+            self.jobs_ready.notify_one();
+        }
+        Ok(drift)
+    }
+}
+
+/// The DOI as shown in the API: clearly marked when it is registered nowhere.
+pub fn describe(row: &DoiRow) -> Value {
+    let note = if row.provider == "local" {
+        "reserved in this archive only: not registered with DataCite and does not resolve"
+    } else if row.remote_state.as_deref() == Some(row.wanted_state.as_str()) {
+        "in step with DataCite"
+    } else {
+        "waiting for DataCite"
+    };
+    json!({
+        "doi": row.doi,
+        "url": format!("https://doi.org/{}", row.doi),
+        "provider": row.provider,
+        "wanted_state": row.wanted_state,
+        "datacite_state": row.remote_state,
+        "last_error": row.last_error,
+        "note": note,
+    })
+}
+
+/// Guard used by the API: a DOI string from a URL.
+pub fn parse_doi(raw: &str) -> ServiceResult<Doi> {
+    Doi::parse(raw).map_err(|e| ServiceError::invalid("doi", e.to_string()))
+}

@@ -1,0 +1,337 @@
+//! DOIs: reservation (local provider), and the DOI following its dataset at DataCite
+//! through the job queue, against Arca's own DataCite sandbox on a real socket, with
+//! and without injected faults.
+
+use crate::common::TestApp;
+use arca::config::{DataciteSettings, DoiProvider};
+use arca::datacite::sandbox::{Faults, Sandbox};
+use arca::model::doi::{Doi, SuffixScheme};
+use arca::storage::Secret;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+async fn start_sandbox() -> (Sandbox, String) {
+    let sandbox = Sandbox::new("ARCA.TEST", "sandbox-password");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = sandbox.clone().router();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (sandbox, url)
+}
+
+async fn datacite_app(url: &str, timeout_secs: u64) -> TestApp {
+    let url = url.to_owned();
+    TestApp::configured(move |c| {
+        c.doi.provider = DoiProvider::Datacite;
+        c.doi.prefix = "10.80001".into();
+        c.doi.public_url = "https://arca.example.org".into();
+        c.doi.datacite = Some(DataciteSettings {
+            url,
+            repository_id: "ARCA.TEST".into(),
+            password: Secret("sandbox-password".into()),
+            timeout_secs,
+        });
+        c.jobs.retry_base_ms = 5;
+    })
+    .await
+}
+
+/// Run jobs, including retries that come due, until the queue is empty.
+async fn settle(app: &TestApp) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        arca::worker::run_until_idle(&app.services).await.unwrap();
+        let mut conn = app.services.db.conn().await.unwrap();
+        let (pending, _) = arca::db::jobs::counts(&mut conn).await.unwrap();
+        if pending == 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "jobs did not settle"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn deposit_view(app: &TestApp, id: &str) -> Value {
+    app.json(
+        Method::GET,
+        &format!("/api/v1/deposits/{id}"),
+        &app.curator,
+        None,
+    )
+    .await
+    .json()
+}
+
+#[tokio::test]
+async fn a_reserved_doi_is_stable_checkable_and_marked_local() {
+    let app = TestApp::new().await;
+    let id = app.create_deposit(&app.author).await;
+    let r = app
+        .json(
+            Method::POST,
+            &format!("/api/v1/deposits/{id}/doi"),
+            &app.author,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v = r.json();
+    let doi = Doi::parse(v["doi"].as_str().unwrap()).unwrap();
+    assert_eq!(doi.prefix(), "10.5072");
+    assert!(SuffixScheme::default().is_valid(doi.suffix()), "{doi}");
+    assert_eq!(v["doi_status"]["provider"], "local");
+    assert!(
+        v["doi_status"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("not registered")
+    );
+    // Asking again gives the same DOI; submitting keeps it.
+    let again = app
+        .json(
+            Method::POST,
+            &format!("/api/v1/deposits/{id}/doi"),
+            &app.author,
+            None,
+        )
+        .await;
+    assert_eq!(again.json()["doi"], v["doi"]);
+    app.upload(&app.author, &id, "a.cbf", b"x").await;
+    app.act(&app.author, &id, "submit", None).await;
+    assert_eq!(deposit_view(&app, &id).await["doi"], v["doi"]);
+    // Nobody else can reserve one for it; no jobs are queued for a local DOI.
+    let r = app
+        .json(
+            Method::POST,
+            &format!("/api/v1/deposits/{id}/doi"),
+            &app.other_author,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    app.drain().await;
+    assert_eq!(app.count("jobs").await, 1, "only the verification job");
+}
+
+#[tokio::test]
+async fn submitting_reserves_a_doi_and_dois_are_never_shared() {
+    let app = TestApp::new().await;
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..20 {
+        let id = app.create_deposit(&app.author).await;
+        app.upload(&app.author, &id, "a", b"1").await;
+        let r = app.act(&app.author, &id, "submit", None).await;
+        let doi = r.json()["doi"].as_str().unwrap().to_owned();
+        assert!(seen.insert(doi), "a DOI was handed out twice");
+    }
+    assert_eq!(app.count("dois").await, 20);
+}
+
+#[tokio::test]
+async fn the_doi_follows_its_dataset_at_datacite() {
+    let (sandbox, url) = start_sandbox().await;
+    let app = datacite_app(&url, 5).await;
+    let id = app.create_deposit(&app.author).await;
+    let doi = app
+        .json(
+            Method::POST,
+            &format!("/api/v1/deposits/{id}/doi"),
+            &app.author,
+            None,
+        )
+        .await
+        .json()["doi"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    settle(&app).await;
+    let remote = sandbox.doi(&doi).expect("the draft DOI exists at DataCite");
+    assert_eq!(remote["state"], "draft");
+    assert_eq!(
+        remote["titles"][0]["title"],
+        "Hen egg-white lysozyme, 100 K"
+    );
+    let dataset_id = deposit_view(&app, &id).await["dataset_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        remote["url"],
+        format!("https://arca.example.org/datasets/{dataset_id}")
+    );
+
+    app.upload(&app.author, &id, "a.cbf", b"frames").await;
+    app.act(&app.author, &id, "submit", None).await;
+    settle(&app).await;
+    app.act(&app.curator, &id, "approve", None).await;
+    for (action, body, want) in [
+        ("hold", Some(json!({"until": "2027-01-31"})), "registered"),
+        ("release", None, "findable"),
+        (
+            "withdraw",
+            Some(json!({"reason": "wrong crystal"})),
+            "registered",
+        ),
+    ] {
+        let r = app.act(&app.curator, &id, action, body).await;
+        assert_eq!(r.status, StatusCode::OK, "{action}");
+        settle(&app).await;
+        assert_eq!(sandbox.doi(&doi).unwrap()["state"], want, "after {action}");
+        let status = &deposit_view(&app, &id).await["doi_status"];
+        assert_eq!(status["wanted_state"], want);
+        assert_eq!(status["datacite_state"], want);
+        assert_eq!(status["note"], "in step with DataCite");
+    }
+    assert_eq!(sandbox.creations()[&doi], 1);
+}
+
+#[tokio::test]
+async fn dois_converge_while_datacite_fails_often_and_answers_slowly() {
+    let (sandbox, url) = start_sandbox().await;
+    // Timeouts longer than the client waits (1 s) look like failures even when the
+    // change went through, as do half the injected errors.
+    sandbox.set_faults(Faults {
+        error_rate: 0.35,
+        latency_ms: 15,
+        timeout_rate: 0.03,
+        timeout_ms: 1500,
+    });
+    let app = datacite_app(&url, 1).await;
+    let mut wanted = Vec::new();
+    for i in 0..12 {
+        let id = app.create_deposit(&app.author).await;
+        app.upload(
+            &app.author,
+            &id,
+            "frames.h5",
+            format!("data {i}").as_bytes(),
+        )
+        .await;
+        app.act(&app.author, &id, "submit", None).await;
+        wanted.push((id, i));
+    }
+    settle(&app).await;
+    let mut expect = Vec::new();
+    for (id, i) in &wanted {
+        // Different paths through the life of a dataset.
+        let steps: &[(&str, Option<Value>)] = match i % 4 {
+            0 => &[],
+            1 => &[
+                ("approve", None),
+                ("hold", Some(json!({"until": "2027-05-01"}))),
+            ],
+            2 => &[("approve", None), ("release", None)],
+            _ => &[
+                ("approve", None),
+                ("hold", Some(json!({"until": "2027-05-01"}))),
+                ("release", None),
+                ("withdraw", Some(json!({"reason": "superseded"}))),
+            ],
+        };
+        for (action, body) in steps {
+            let r = app.act(&app.curator, id, action, body.clone()).await;
+            assert_eq!(r.status, StatusCode::OK, "{action}");
+        }
+        let state = ["draft", "registered", "findable", "registered"][i % 4];
+        expect.push((
+            deposit_view(&app, id).await["doi"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            state,
+        ));
+    }
+    settle(&app).await;
+    sandbox.set_faults(Faults::default());
+    let injected = sandbox.injected_errors();
+    assert!(
+        injected >= 10,
+        "only {injected} faults were injected: the test proved little"
+    );
+    let creations = sandbox.creations();
+    for (doi, state) in &expect {
+        let remote = sandbox.doi(doi).unwrap_or_else(|| panic!("{doi} was lost"));
+        assert_eq!(remote["state"], *state, "{doi}");
+        assert_eq!(creations[doi], 1, "{doi} was created more than once");
+    }
+    assert_eq!(creations.len(), expect.len());
+    let mut conn = app.services.db.conn().await.unwrap();
+    assert!(arca::db::jobs::failed(&mut conn).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_datacite_refusal_reaches_the_curator_in_words() {
+    let (sandbox, url) = start_sandbox().await;
+    let url2 = url.clone();
+    // A landing URL DataCite will not accept for a registered DOI.
+    let app = TestApp::configured(move |c| {
+        c.doi.provider = DoiProvider::Datacite;
+        c.doi.public_url = "ftp://arca.example.org".into();
+        c.doi.datacite = Some(DataciteSettings {
+            url: url2,
+            repository_id: "ARCA.TEST".into(),
+            password: Secret("sandbox-password".into()),
+            timeout_secs: 5,
+        });
+        c.jobs.retry_base_ms = 5;
+    })
+    .await;
+    let id = app.create_deposit(&app.author).await;
+    app.upload(&app.author, &id, "a", b"1").await;
+    app.act(&app.author, &id, "submit", None).await;
+    settle(&app).await;
+    app.act(&app.curator, &id, "approve", None).await;
+    app.act(
+        &app.curator,
+        &id,
+        "hold",
+        Some(json!({"until": "2027-01-01"})),
+    )
+    .await;
+    arca::worker::run_until_idle(&app.services).await.unwrap();
+    let status = deposit_view(&app, &id).await["doi_status"].clone();
+    assert_eq!(status["datacite_state"], "draft");
+    let err = status["last_error"].as_str().unwrap();
+    assert!(err.contains("url: Can't be blank"), "{err}");
+    assert_eq!(status["note"], "waiting for DataCite");
+    let doi = status["doi"].as_str().unwrap();
+    assert_eq!(sandbox.doi(doi).unwrap()["state"], "draft");
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_reported_not_retried_forever() {
+    let (_sandbox, url) = start_sandbox().await;
+    let app = TestApp::configured(move |c| {
+        c.doi.provider = DoiProvider::Datacite;
+        c.doi.datacite = Some(DataciteSettings {
+            url,
+            repository_id: "ARCA.TEST".into(),
+            password: Secret("wrong".into()),
+            timeout_secs: 5,
+        });
+    })
+    .await;
+    let id = app.create_deposit(&app.author).await;
+    app.json(
+        Method::POST,
+        &format!("/api/v1/deposits/{id}/doi"),
+        &app.author,
+        None,
+    )
+    .await;
+    arca::worker::run_until_idle(&app.services).await.unwrap();
+    let mut conn = app.services.db.conn().await.unwrap();
+    let failed = arca::db::jobs::failed(&mut conn).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("credentials")
+    );
+}
