@@ -90,11 +90,7 @@ impl Archive {
     }
 
     async fn start(&self) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = self
             .cmd()
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
@@ -446,4 +442,119 @@ async fn arca_upload_interrupted_resumes_where_it_stopped() {
         files(&c, &server.base, &deposit).await[0]["sha256"],
         sha256_hex(&data)
     );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn the_datacite_sandbox_and_doi_reconcile_work_from_the_command_line() {
+    let port = free_port();
+    let sandbox = Server {
+        child: Command::new(ARCA)
+            .args(["datacite-sandbox", "--bind", &format!("127.0.0.1:{port}")])
+            .env("ARCA_LOG", "warn")
+            .spawn()
+            .unwrap(),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..200 {
+        if reqwest::get(format!("{}/heartbeat", sandbox.base))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let config = format!(
+        "[doi]\nprovider = \"datacite\"\nprefix = \"10.80002\"\npublic_url = \"https://arca.example.org\"\n\
+         [doi.datacite]\nurl = \"{}\"\nrepository_id = \"ARCA.SANDBOX\"\npassword = \"sandbox\"\n\
+         [jobs]\nretry_base_ms = 50\n",
+        sandbox.base
+    );
+    let archive = Archive::new(&config).await;
+    let token = archive.author_token();
+    let dc = reqwest::Client::new();
+    let remote_state = |doi: String| {
+        let dc = dc.clone();
+        let url = format!("{}/dois/{doi}", sandbox.base);
+        async move {
+            let r = dc
+                .get(url)
+                .basic_auth("ARCA.SANDBOX", Some("sandbox"))
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 404 {
+                return None;
+            }
+            let v: Value = r.json().await.unwrap();
+            v["data"]["attributes"]["state"].as_str().map(str::to_owned)
+        }
+    };
+
+    let server = archive.start().await;
+    let c = client(&token);
+    let deposit = new_deposit(&c, &server.base).await;
+    let r = c
+        .post(format!("{}/api/v1/deposits/{deposit}/doi", server.base))
+        .send()
+        .await
+        .unwrap();
+    let doi = r.json::<Value>().await.unwrap()["doi"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(doi.starts_with("10.80002/arca."), "{doi}");
+    let mut state = None;
+    for _ in 0..200 {
+        state = remote_state(doi.clone()).await;
+        if state.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(state.as_deref(), Some("draft"));
+    drop(server);
+
+    // Someone deletes the draft at DataCite behind the archive's back.
+    let r = dc
+        .delete(format!("{}/dois/{doi}", sandbox.base))
+        .basic_auth("ARCA.SANDBOX", Some("sandbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let out = archive.cmd().args(["doi", "reconcile"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&doi) && stdout.contains("DataCite shows nothing"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 DOI(s) out of step"), "{stdout}");
+
+    // The worker in the restarted server repairs it.
+    let _server = archive.start().await;
+    let mut state = None;
+    for _ in 0..200 {
+        state = remote_state(doi.clone()).await;
+        if state.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(state.as_deref(), Some("draft"));
+    let out = archive.cmd().args(["doi", "reconcile"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 DOI(s) out of step"));
 }
