@@ -1,0 +1,3 @@
+//! Pure mappings between Arca's records and the metadata standards it speaks.
+
+pub mod datacite;
