@@ -1,3 +1,5 @@
 //! Pure mappings between Arca's records and the metadata standards it speaks.
 
 pub mod datacite;
+pub mod profile;
+pub mod schema;

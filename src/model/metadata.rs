@@ -1,31 +1,8 @@
 //! Deposit metadata in DataCite's own JSON vocabulary (the attributes of the DataCite
-//! REST API). This module checks shape and completeness; the full DataCite 4.7 model and
-//! its JSON Schema replace these checks when the metadata work lands.
+//! REST API). Its shape is checked by the deposit JSON Schema (`metadata::schema`); this
+//! module says what a deposit needs before it can be submitted.
 
 use serde_json::Value;
-
-/// The DataCite REST API attribute names a deposit may carry.
-pub const DATACITE_ATTRIBUTES: &[&str] = &[
-    "identifiers",
-    "creators",
-    "titles",
-    "publisher",
-    "publicationYear",
-    "subjects",
-    "contributors",
-    "dates",
-    "language",
-    "types",
-    "relatedIdentifiers",
-    "relatedItems",
-    "sizes",
-    "formats",
-    "version",
-    "rightsList",
-    "descriptions",
-    "geoLocations",
-    "fundingReferences",
-];
 
 /// A problem with one field, named by its JSON Pointer (RFC 6901).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -43,75 +20,9 @@ impl FieldError {
     }
 }
 
-fn check_array_of_objects(
-    meta: &serde_json::Map<String, Value>,
-    key: &str,
-    required_string: &str,
-    errors: &mut Vec<FieldError>,
-) {
-    let Some(v) = meta.get(key) else { return };
-    let Some(items) = v.as_array() else {
-        errors.push(FieldError::new(format!("/{key}"), "must be a list"));
-        return;
-    };
-    for (i, item) in items.iter().enumerate() {
-        match item.get(required_string) {
-            Some(Value::String(s)) if !s.trim().is_empty() => {}
-            _ => errors.push(FieldError::new(
-                format!("/{key}/{i}/{required_string}"),
-                format!("'{required_string}' is required and must be non-empty text"),
-            )),
-        }
-    }
-}
-
-/// Checks that hold for any saved draft: known attribute names and sane shapes.
-pub fn validate_draft(meta: &Value) -> Result<(), Vec<FieldError>> {
-    let Some(obj) = meta.as_object() else {
-        return Err(vec![FieldError::new(
-            "",
-            "metadata must be a JSON object of DataCite attributes",
-        )]);
-    };
-    let mut errors = Vec::new();
-    for key in obj.keys() {
-        if !DATACITE_ATTRIBUTES.contains(&key.as_str()) {
-            errors.push(FieldError::new(
-                format!("/{key}"),
-                "not a DataCite attribute (facility details go beside 'metadata', not inside it)",
-            ));
-        }
-    }
-    check_array_of_objects(obj, "titles", "title", &mut errors);
-    check_array_of_objects(obj, "creators", "name", &mut errors);
-    if let Some(year) = obj.get("publicationYear") {
-        let ok = match year {
-            Value::Number(n) => n.as_u64().is_some_and(|y| (1000..=9999).contains(&y)),
-            Value::String(s) => s.len() == 4 && s.parse::<u16>().is_ok(),
-            _ => false,
-        };
-        if !ok {
-            errors.push(FieldError::new(
-                "/publicationYear",
-                "must be a four-digit year",
-            ));
-        }
-    }
-    if let Some(types) = obj.get("types")
-        && !types.is_object()
-    {
-        errors.push(FieldError::new("/types", "must be an object"));
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
-}
-
 /// What DataCite requires before a DOI can be registered: checked at submission.
 pub fn validate_for_submission(meta: &Value) -> Result<(), Vec<FieldError>> {
-    let mut errors = validate_draft(meta).err().unwrap_or_default();
+    let mut errors = Vec::new();
     let obj = meta.as_object().cloned().unwrap_or_default();
     let non_empty_list = |k: &str| {
         obj.get(k)
@@ -119,11 +30,14 @@ pub fn validate_for_submission(meta: &Value) -> Result<(), Vec<FieldError>> {
             .is_some_and(|a| !a.is_empty())
     };
     if !non_empty_list("titles") {
-        errors.push(FieldError::new("/titles", "at least one title is required"));
+        errors.push(FieldError::new(
+            "/metadata/titles",
+            "at least one title is required",
+        ));
     }
     if !non_empty_list("creators") {
         errors.push(FieldError::new(
-            "/creators",
+            "/metadata/creators",
             "at least one creator is required",
         ));
     }
@@ -136,11 +50,14 @@ pub fn validate_for_submission(meta: &Value) -> Result<(), Vec<FieldError>> {
         _ => false,
     };
     if !publisher_ok {
-        errors.push(FieldError::new("/publisher", "the publisher is required"));
+        errors.push(FieldError::new(
+            "/metadata/publisher",
+            "the publisher is required",
+        ));
     }
     if !obj.contains_key("publicationYear") {
         errors.push(FieldError::new(
-            "/publicationYear",
+            "/metadata/publicationYear",
             "the publication year is required",
         ));
     }
@@ -150,7 +67,7 @@ pub fn validate_for_submission(meta: &Value) -> Result<(), Vec<FieldError>> {
         .and_then(Value::as_str);
     if general.is_none_or(|g| g.trim().is_empty()) {
         errors.push(FieldError::new(
-            "/types/resourceTypeGeneral",
+            "/metadata/types/resourceTypeGeneral",
             "the resource type (for example 'Dataset') is required",
         ));
     }
@@ -179,17 +96,18 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_the_field() {
-        let m = json!({"title": "x", "titles": [{"title": ""}], "publicationYear": "26"});
-        let errs = validate_draft(&m).unwrap_err();
-        let ptrs: Vec<_> = errs.iter().map(|e| e.pointer.as_str()).collect();
-        assert_eq!(ptrs, ["/title", "/titles/0/title", "/publicationYear"]);
-    }
-
-    #[test]
-    fn an_empty_draft_is_fine_but_cannot_be_submitted() {
-        assert_eq!(validate_draft(&json!({})), Ok(()));
+    fn an_empty_draft_cannot_be_submitted_and_each_gap_is_named() {
         let errs = validate_for_submission(&json!({})).unwrap_err();
-        assert_eq!(errs.len(), 5);
+        let ptrs: Vec<_> = errs.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(
+            ptrs,
+            [
+                "/metadata/titles",
+                "/metadata/creators",
+                "/metadata/publisher",
+                "/metadata/publicationYear",
+                "/metadata/types/resourceTypeGeneral"
+            ]
+        );
     }
 }

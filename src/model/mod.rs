@@ -2,6 +2,7 @@
 
 pub mod checksum;
 pub mod doi;
+pub mod identifiers;
 pub mod ids;
 pub mod manifest;
 pub mod metadata;

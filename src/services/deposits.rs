@@ -2,6 +2,7 @@
 
 use super::{Actor, ServiceError, ServiceResult, Services, may_edit};
 use crate::db::{self, Tx, events::Event, files::FileRow, now_ms, versions::VersionRow};
+use crate::metadata::schema::check_deposit;
 use crate::model::{Action, DepositState, ids, metadata};
 use serde_json::{Value, json};
 
@@ -130,10 +131,7 @@ impl Services {
         metadata: Value,
         facility: Value,
     ) -> ServiceResult<VersionRow> {
-        metadata::validate_draft(&metadata).map_err(ServiceError::InvalidMetadata)?;
-        if !facility.is_object() {
-            return Err(ServiceError::invalid("facility", "must be a JSON object"));
-        }
+        check_deposit(&metadata, &facility).map_err(ServiceError::InvalidMetadata)?;
         let now = now_ms();
         let v = VersionRow {
             id: ids::new_id(),
@@ -180,12 +178,6 @@ impl Services {
         metadata: Option<Value>,
         facility: Option<Value>,
     ) -> ServiceResult<VersionRow> {
-        if let Some(m) = &metadata {
-            metadata::validate_draft(m).map_err(ServiceError::InvalidMetadata)?;
-        }
-        if facility.as_ref().is_some_and(|f| !f.is_object()) {
-            return Err(ServiceError::invalid("facility", "must be a JSON object"));
-        }
         let mut tx = self.db.begin_write().await?;
         let mut v = load_visible(&mut tx, actor, id).await?;
         require_editable(&v)?;
@@ -195,6 +187,7 @@ impl Services {
         if let Some(f) = facility {
             v.facility = f;
         }
+        check_deposit(&v.metadata, &v.facility).map_err(ServiceError::InvalidMetadata)?;
         v.updated_at = now_ms();
         db::versions::update_metadata(&mut tx, id, &v.metadata, &v.facility, v.updated_at).await?;
         tx.commit().await?;

@@ -7,6 +7,7 @@ use super::{Actor, ServiceError, ServiceResult, Services};
 use crate::config::DoiProvider;
 use crate::datacite::DataciteError;
 use crate::db::{self, Tx, dois::DoiRow, now_ms, versions::VersionRow};
+use crate::metadata::schema::check_deposit;
 use crate::model::doi::{Doi, DoiState, SuffixScheme};
 use crate::model::{Action, DepositState};
 use serde_json::{Value, json};
@@ -158,9 +159,16 @@ impl Services {
     /// What DataCite should hold for the DOI: the deposit's DataCite attributes and the
     /// landing page URL.
     fn remote_attributes(&self, v: &VersionRow) -> Value {
-        let mut attrs = v.metadata.clone();
+        // What DataCite gets is the deposit's record with the facility profile applied.
+        let mut attrs = match check_deposit(&v.metadata, &v.facility) {
+            Ok((_, _, record)) => serde_json::to_value(record).unwrap_or_else(|_| json!({})),
+            Err(_) => v.metadata.clone(),
+        };
         if !attrs.is_object() {
             attrs = json!({});
+        }
+        if let Some(o) = attrs.as_object_mut() {
+            o.remove("doi");
         }
         let base = self.config.doi.public_url.trim_end_matches('/');
         attrs["url"] = json!(format!("{base}/datasets/{}", v.dataset_id));
@@ -270,6 +278,23 @@ impl Services {
             self.jobs_ready.notify_one();
         }
         Ok(drift)
+    }
+}
+
+impl Services {
+    /// The deposit's DataCite XML (4.7), once it has a DOI.
+    pub async fn datacite_xml(&self, actor: &Actor, id: &str) -> ServiceResult<String> {
+        let mut conn = self.db.conn().await?;
+        let v = load_visible(&mut conn, actor, id).await?;
+        let Some(doi) = &v.doi else {
+            return Err(ServiceError::Conflict(
+                "the deposit has no DOI yet: reserve one first (POST …/doi)".into(),
+            ));
+        };
+        let (_, _, mut record) =
+            check_deposit(&v.metadata, &v.facility).map_err(ServiceError::InvalidMetadata)?;
+        record.doi = Some(doi.to_uppercase());
+        Ok(crate::metadata::datacite::xml::to_xml(&record))
     }
 }
 

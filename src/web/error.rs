@@ -83,7 +83,7 @@ impl From<ServiceError> for AppError {
                     Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-metadata", detail);
                 err.errors = fields
                     .into_iter()
-                    .map(|f| json!({ "pointer": format!("/metadata{}", f.pointer), "detail": f.detail }))
+                    .map(|f| json!({ "pointer": f.pointer, "detail": f.detail }))
                     .collect();
                 err
             }

@@ -8,6 +8,7 @@ mod common;
 mod deposits;
 mod dois;
 mod jobs;
+mod metadata;
 mod s3;
 mod uploads;
 mod verify;

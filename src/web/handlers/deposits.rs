@@ -162,6 +162,30 @@ pub async fn act(
     view(&s, &v).await
 }
 
+/// `GET /api/v1/deposits/{id}/datacite.xml`: the record as DataCite will hold it.
+pub async fn datacite_xml(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+) -> AppResult<impl axum::response::IntoResponse> {
+    let xml = s.datacite_xml(&actor, &id).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/vnd.datacite.datacite+xml",
+        )],
+        xml,
+    ))
+}
+
+/// `GET /api/v1/schemas/deposit.json`: what `POST /api/v1/deposits` accepts.
+pub async fn schema() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/schema+json")],
+        Json(crate::metadata::schema::deposit_schema()),
+    )
+}
+
 /// `POST /api/v1/deposits/{id}/doi`: reserve the DOI (the same one when asked again).
 pub async fn reserve_doi(
     State(s): State<Services>,
