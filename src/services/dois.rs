@@ -281,7 +281,33 @@ impl Services {
     }
 }
 
+/// What a DOI resolves to for anyone: the dataset and its DataCite record. A draft DOI
+/// resolves nowhere (DataCite does not show it), so it is not found here either.
+pub struct PublicDoi {
+    pub dataset_id: String,
+    pub xml: String,
+}
+
 impl Services {
+    pub async fn resolve_doi(&self, raw: &str) -> ServiceResult<PublicDoi> {
+        let doi = parse_doi(raw).map_err(|_| ServiceError::NotFound("DOI"))?;
+        let mut conn = self.db.conn().await?;
+        let row = db::dois::get(&mut conn, doi.as_str())
+            .await?
+            .filter(|r| r.wanted_state != DoiState::Draft.as_str())
+            .ok_or(ServiceError::NotFound("DOI"))?;
+        let v = db::versions::get(&mut conn, &row.version_id)
+            .await?
+            .ok_or(ServiceError::NotFound("DOI"))?;
+        let (_, _, mut record) =
+            check_deposit(&v.metadata, &v.facility).map_err(ServiceError::InvalidMetadata)?;
+        record.doi = Some(row.doi.to_uppercase());
+        Ok(PublicDoi {
+            dataset_id: v.dataset_id,
+            xml: crate::metadata::datacite::xml::to_xml(&record),
+        })
+    }
+
     /// The deposit's DataCite XML (4.7), once it has a DOI.
     pub async fn datacite_xml(&self, actor: &Actor, id: &str) -> ServiceResult<String> {
         let mut conn = self.db.conn().await?;

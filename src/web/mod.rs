@@ -1,6 +1,7 @@
 //! The HTTP edge: parse, authorise, call one service, render.
 
 pub mod auth;
+pub mod conneg;
 pub mod error;
 pub mod handlers;
 pub mod json;
@@ -10,7 +11,7 @@ use crate::services::Services;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use handlers::{deposits, files, health, uploads};
+use handlers::{deposits, doi, files, health, uploads};
 
 /// Manifests of large datasets run to tens of megabytes.
 const MANIFEST_LIMIT: usize = 256 << 20;
@@ -56,6 +57,7 @@ pub fn build_app(services: Services) -> Router {
         );
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/doi/{*doi}", get(doi::resolve))
         .nest("/api/v1", api)
         .fallback(not_found)
         .layer(tower_http::trace::TraceLayer::new_for_http())

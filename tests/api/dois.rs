@@ -335,3 +335,74 @@ async fn wrong_credentials_are_reported_not_retried_forever() {
             .contains("credentials")
     );
 }
+
+#[tokio::test]
+async fn a_doi_negotiates_its_datacite_xml_once_it_resolves() {
+    let app = TestApp::new().await;
+    let id = app.create_deposit(&app.author).await;
+    app.upload(&app.author, &id, "a.cbf", b"frames").await;
+    let r = app.act(&app.author, &id, "submit", None).await;
+    let doi = r.json()["doi"].as_str().unwrap().to_owned();
+    let dataset_id = r.json()["dataset_id"].as_str().unwrap().to_owned();
+    let get = |accept: &'static str| {
+        let path = format!("/doi/{}", doi.to_uppercase());
+        let app = &app;
+        async move {
+            app.call(
+                Method::GET,
+                &path,
+                None,
+                &[("accept", accept)],
+                axum::body::Body::empty(),
+            )
+            .await
+        }
+    };
+    // A draft DOI resolves nowhere, so it does not resolve here either.
+    assert_eq!(
+        get("application/vnd.datacite.datacite+xml").await.status,
+        StatusCode::NOT_FOUND
+    );
+    app.drain().await;
+    app.act(&app.curator, &id, "approve", None).await;
+    app.act(
+        &app.curator,
+        &id,
+        "hold",
+        Some(json!({"until": "2027-01-01"})),
+    )
+    .await;
+
+    let r = get("application/vnd.datacite.datacite+xml").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("vary"), Some("Accept"));
+    let record =
+        arca::metadata::datacite::xml::from_xml(std::str::from_utf8(&r.body).unwrap()).unwrap();
+    assert_eq!(record.doi, Some(doi.to_uppercase()));
+    let r = get("text/html,application/xhtml+xml;q=0.9,*/*;q=0.8").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/datasets/{dataset_id}").as_str())
+    );
+    let r = get("text/html;q=0.1, application/vnd.datacite.datacite+xml").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = get("application/x-bibtex").await;
+    assert_eq!(r.status, StatusCode::NOT_ACCEPTABLE);
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("application/vnd.datacite.datacite+xml")
+    );
+    let r = app
+        .call(
+            Method::GET,
+            "/doi/10.5072/arca.nothing",
+            None,
+            &[],
+            axum::body::Body::empty(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

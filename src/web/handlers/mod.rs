@@ -1,6 +1,7 @@
 //! One module per resource; each handler parses, calls one service, renders.
 
 pub mod deposits;
+pub mod doi;
 pub mod files;
 pub mod health;
 pub mod uploads;
