@@ -51,6 +51,30 @@ pub async fn insert(conn: &mut Conn, row: &DoiRow, now: i64) -> DbResult<()> {
     Ok(())
 }
 
+/// Reserve a DOI unless it was ever reserved before; false when it was. A savepoint keeps
+/// the caller's transaction usable after the collision (PostgreSQL refuses every
+/// statement after an error otherwise).
+pub async fn insert_unless_taken(conn: &mut Conn, row: &DoiRow, now: i64) -> DbResult<bool> {
+    sqlx::query("SAVEPOINT reserve_doi")
+        .execute(&mut *conn)
+        .await?;
+    match insert(conn, row, now).await {
+        Err(e) if e.is_unique_violation() => {
+            sqlx::query("ROLLBACK TO SAVEPOINT reserve_doi")
+                .execute(&mut *conn)
+                .await?;
+            Ok(false)
+        }
+        Err(e) => Err(e),
+        Ok(()) => {
+            sqlx::query("RELEASE SAVEPOINT reserve_doi")
+                .execute(&mut *conn)
+                .await?;
+            Ok(true)
+        }
+    }
+}
+
 pub async fn get(conn: &mut Conn, doi: &str) -> DbResult<Option<DoiRow>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM dois WHERE doi = $1"

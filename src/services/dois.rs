@@ -62,23 +62,9 @@ impl Services {
                 synced_at: None,
                 last_error: None,
             };
-            // A savepoint, so a collision does not abort the surrounding transaction
-            // (PostgreSQL refuses every statement after an error otherwise).
-            sqlx::query("SAVEPOINT reserve_doi")
-                .execute(&mut **tx)
-                .await?;
-            match db::dois::insert(tx, &row, now).await {
-                Err(e) if e.is_unique_violation() => {
-                    sqlx::query("ROLLBACK TO SAVEPOINT reserve_doi")
-                        .execute(&mut **tx)
-                        .await?;
-                    continue;
-                }
-                r => r?,
+            if !db::dois::insert_unless_taken(tx, &row, now).await? {
+                continue;
             }
-            sqlx::query("RELEASE SAVEPOINT reserve_doi")
-                .execute(&mut **tx)
-                .await?;
             let event = DepositEvent {
                 version_id: &v.id,
                 actor_id,

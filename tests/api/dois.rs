@@ -406,3 +406,49 @@ async fn a_doi_negotiates_its_datacite_xml_once_it_resolves() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_taken_doi_is_refused_and_the_transaction_goes_on() {
+    use arca::db::dois::{DoiRow, insert_unless_taken};
+    let app = TestApp::new().await;
+    let a = app.create_deposit(&app.author).await;
+    let b = app.create_deposit(&app.author).await;
+    let row = |doi: &str, version: &str| DoiRow {
+        doi: doi.into(),
+        version_id: version.into(),
+        provider: "local".into(),
+        wanted_state: "draft".into(),
+        remote_state: None,
+        synced_at: None,
+        last_error: None,
+    };
+    let mut tx = app.services.db.begin_write().await.unwrap();
+    assert!(
+        insert_unless_taken(&mut tx, &row("10.5072/arca.taken", &a), 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !insert_unless_taken(&mut tx, &row("10.5072/arca.taken", &b), 2)
+            .await
+            .unwrap()
+    );
+    // The same transaction still works after the refusal (PostgreSQL would otherwise
+    // reject every further statement).
+    assert!(
+        insert_unless_taken(&mut tx, &row("10.5072/arca.other", &b), 3)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let doi_of = |id: String| {
+        let app = &app;
+        async move {
+            deposit_view(app, &id).await["doi"]
+                .as_str()
+                .map(str::to_owned)
+        }
+    };
+    assert_eq!(doi_of(a).await.as_deref(), Some("10.5072/arca.taken"));
+    assert_eq!(doi_of(b).await.as_deref(), Some("10.5072/arca.other"));
+}
