@@ -76,6 +76,32 @@ fn document(attrs: &Value) -> Response {
     Json(json!({ "data": { "id": id, "type": "dois", "attributes": attrs } })).into_response()
 }
 
+/// DataCite validates metadata against its schema: here, the 4.7 model and its closed
+/// lists. Attributes that are not metadata (the URL, state, event) are left out.
+fn schema_problems(attrs: &Value) -> Vec<(&'static str, String)> {
+    let mut meta = attrs.clone();
+    if let Some(o) = meta.as_object_mut() {
+        for k in [
+            "url",
+            "state",
+            "event",
+            "doi",
+            "prefix",
+            "suffix",
+            "schemaVersion",
+        ] {
+            o.remove(k);
+        }
+    }
+    match serde_json::from_value::<crate::metadata::datacite::Resource>(meta) {
+        Ok(_) => Vec::new(),
+        Err(e) => vec![(
+            "metadata",
+            format!("Does not match the DataCite 4.7 schema: {e}"),
+        )],
+    }
+}
+
 /// What DataCite requires before a DOI may be registered or findable.
 fn missing_for_registration(attrs: &Value) -> Vec<(&'static str, String)> {
     let mut missing = Vec::new();
@@ -269,6 +295,10 @@ async fn create(State(s): State<Sandbox>, headers: HeaderMap, Json(body): Json<V
     let state = apply_event("draft", event.as_ref().and_then(Value::as_str));
     attrs["doi"] = json!(doi);
     attrs["state"] = json!(state);
+    let problems = schema_problems(&attrs);
+    if !problems.is_empty() {
+        return Err(errors(StatusCode::UNPROCESSABLE_ENTITY, &problems));
+    }
     if state != "draft" {
         let missing = missing_for_registration(&attrs);
         if !missing.is_empty() {
@@ -333,6 +363,10 @@ async fn update(
         event.as_ref().and_then(Value::as_str),
     );
     next["state"] = json!(state);
+    let problems = schema_problems(&next);
+    if !problems.is_empty() {
+        return Err(errors(StatusCode::UNPROCESSABLE_ENTITY, &problems));
+    }
     if state != "draft" {
         let missing = missing_for_registration(&next);
         if !missing.is_empty() {

@@ -452,3 +452,50 @@ async fn a_taken_doi_is_refused_and_the_transaction_goes_on() {
     assert_eq!(doi_of(a).await.as_deref(), Some("10.5072/arca.taken"));
     assert_eq!(doi_of(b).await.as_deref(), Some("10.5072/arca.other"));
 }
+
+#[tokio::test]
+async fn the_sandbox_checks_metadata_like_datacite() {
+    let (sandbox, url) = start_sandbox().await;
+    let client = arca::datacite::DataciteClient::new(&DataciteSettings {
+        url,
+        repository_id: "ARCA.TEST".into(),
+        password: Secret("sandbox-password".into()),
+        timeout_secs: 5,
+    })
+    .unwrap();
+    let doi = "10.80001/arca.sandboxtest";
+    client.create_draft(doi, &json!({})).await.unwrap();
+    // Not in DataCite's closed list: refused, and nothing changes.
+    let e = client
+        .update(
+            doi,
+            &json!({"types": {"resourceTypeGeneral": "Spreadsheet"}}),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("Spreadsheet"), "{e}");
+    // Registration needs a URL and the required properties.
+    let e = client
+        .update(doi, &json!({}), Some("register"))
+        .await
+        .unwrap_err();
+    let msg = e.to_string();
+    for field in [
+        "url",
+        "titles",
+        "creators",
+        "publisher",
+        "publicationYear",
+        "types",
+    ] {
+        assert!(msg.contains(field), "{field} missing from: {msg}");
+    }
+    assert_eq!(sandbox.doi(doi).unwrap()["state"], "draft");
+    // An event that does not apply is ignored, not refused: only a read-back tells.
+    let r = client.update(doi, &json!({}), Some("hide")).await.unwrap();
+    assert_eq!(r.state, "draft");
+    // Only drafts can be deleted.
+    client.delete_draft(doi).await.unwrap();
+    assert!(client.get(doi).await.unwrap().is_none());
+}
