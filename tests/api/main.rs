@@ -1,7 +1,7 @@
 //! API and repository tests. They run against SQLite by default and against
 //! PostgreSQL when ARCA_TEST_DATABASE_URL is a postgres:// URL (see README).
 
-#[path = "../support.rs"]
+#[path = "../support/mod.rs"]
 mod support;
 
 mod common;

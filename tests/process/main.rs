@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-#[path = "../support.rs"]
+#[path = "../support/mod.rs"]
 mod support;
 
 use support::{pseudo_random, sha256_hex, test_database_url};

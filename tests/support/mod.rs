@@ -1,4 +1,5 @@
-//! Helpers shared by the test binaries (included with `#[path]`).
+//! Helpers shared by the test binaries (included with `#[path]`; a folder, so cargo does
+//! not take it for a test of its own).
 
 use std::path::Path;
 
