@@ -1,5 +1,6 @@
 //! Pure mappings between Arca's records and the metadata standards it speaks.
 
+pub mod citation;
 pub mod datacite;
 pub mod profile;
 pub mod schema;

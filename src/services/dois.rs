@@ -271,7 +271,16 @@ impl Services {
 /// resolves nowhere (DataCite does not show it), so it is not found here either.
 pub struct PublicDoi {
     pub dataset_id: String,
-    pub xml: String,
+    pub record: crate::metadata::datacite::Resource,
+}
+
+/// The record DataCite holds (or will hold) for a deposit: its metadata with the facility
+/// profile applied and its DOI, if it has one.
+fn record_of(v: &VersionRow) -> ServiceResult<crate::metadata::datacite::Resource> {
+    let (_, _, mut record) =
+        check_deposit(&v.metadata, &v.facility).map_err(ServiceError::InvalidMetadata)?;
+    record.doi = v.doi.as_ref().map(|d| d.to_uppercase());
+    Ok(record)
 }
 
 impl Services {
@@ -285,27 +294,31 @@ impl Services {
         let v = db::versions::get(&mut conn, &row.version_id)
             .await?
             .ok_or(ServiceError::NotFound("DOI"))?;
-        let (_, _, mut record) =
-            check_deposit(&v.metadata, &v.facility).map_err(ServiceError::InvalidMetadata)?;
-        record.doi = Some(row.doi.to_uppercase());
         Ok(PublicDoi {
-            dataset_id: v.dataset_id,
-            xml: crate::metadata::datacite::xml::to_xml(&record),
+            dataset_id: v.dataset_id.clone(),
+            record: record_of(&v)?,
         })
+    }
+
+    /// A deposit's record, for its depositors and curators (to cite it before release).
+    pub async fn deposit_record(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> ServiceResult<crate::metadata::datacite::Resource> {
+        let mut conn = self.db.conn().await?;
+        let v = load_visible(&mut conn, actor, id).await?;
+        record_of(&v)
     }
 
     /// The deposit's DataCite XML (4.7), once it has a DOI.
     pub async fn datacite_xml(&self, actor: &Actor, id: &str) -> ServiceResult<String> {
-        let mut conn = self.db.conn().await?;
-        let v = load_visible(&mut conn, actor, id).await?;
-        let Some(doi) = &v.doi else {
+        let record = self.deposit_record(actor, id).await?;
+        if record.doi.is_none() {
             return Err(ServiceError::Conflict(
                 "the deposit has no DOI yet: reserve one first (POST …/doi)".into(),
             ));
-        };
-        let (_, _, mut record) =
-            check_deposit(&v.metadata, &v.facility).map_err(ServiceError::InvalidMetadata)?;
-        record.doi = Some(doi.to_uppercase());
+        }
         Ok(crate::metadata::datacite::xml::to_xml(&record))
     }
 }

@@ -4,21 +4,40 @@
 /// The offered type the client prefers most, or None when it accepts none of them
 /// (a 406). No `Accept` header means anything, so the first offer wins.
 pub fn choose<'a>(accept: Option<&str>, offers: &[&'a str]) -> Option<&'a str> {
+    choose_with_params(accept, offers).map(|(o, _)| o)
+}
+
+/// Like [`choose`], also returning the parameters the client gave with that exact type
+/// (such as `style=apa` in `text/x-bibliography; style=apa`).
+pub fn choose_with_params<'a>(
+    accept: Option<&str>,
+    offers: &[&'a str],
+) -> Option<(&'a str, Vec<(String, String)>)> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
-        return offers.first().copied();
+        return offers.first().map(|o| (*o, Vec::new()));
     };
-    let mut ranges: Vec<(String, f32, usize)> = Vec::new();
-    for (i, part) in accept.split(',').enumerate() {
+    let mut ranges: Vec<(String, f32, Vec<(String, String)>)> = Vec::new();
+    for part in accept.split(',') {
         let mut bits = part.split(';').map(str::trim);
         let range = bits.next().unwrap_or_default().to_ascii_lowercase();
         let mut q = 1.0f32;
+        let mut params = Vec::new();
         for p in bits {
-            if let Some(v) = p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")) {
+            let Some((k, v)) = p.split_once('=') else {
+                continue;
+            };
+            let (k, v) = (
+                k.trim().to_ascii_lowercase(),
+                v.trim().trim_matches('"').to_owned(),
+            );
+            if k == "q" {
                 q = v.parse().unwrap_or(0.0);
+            } else {
+                params.push((k, v));
             }
         }
         if !range.is_empty() {
-            ranges.push((range, q.clamp(0.0, 1.0), i));
+            ranges.push((range, q.clamp(0.0, 1.0), params));
         }
     }
     // For each offer, the most specific matching range decides its quality.
@@ -48,12 +67,18 @@ pub fn choose<'a>(accept: Option<&str>, offers: &[&'a str]) -> Option<&'a str> {
             winner = Some((offer, q));
         }
     }
-    winner.map(|(o, _)| o)
+    let (offer, _) = winner?;
+    let params = ranges
+        .into_iter()
+        .find(|(r, _, _)| r == offer)
+        .map(|(_, _, p)| p)
+        .unwrap_or_default();
+    Some((offer, params))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::choose;
+    use super::{choose, choose_with_params};
 
     const OFFERS: &[&str] = &["text/html", "application/vnd.datacite.datacite+xml"];
 
@@ -81,5 +106,18 @@ mod tests {
             Some(OFFERS[1])
         );
         assert_eq!(choose(Some("application/x-bibtex"), OFFERS), None);
+        let (o, p) = choose_with_params(
+            Some("text/x-bibliography; style=apa; locale=\"de-DE\""),
+            &["text/x-bibliography"],
+        )
+        .unwrap();
+        assert_eq!(o, "text/x-bibliography");
+        assert_eq!(
+            p,
+            [
+                ("style".to_owned(), "apa".to_owned()),
+                ("locale".to_owned(), "de-DE".to_owned())
+            ]
+        );
     }
 }

@@ -35,6 +35,7 @@ pub fn build_app(services: Services) -> Router {
         .route("/deposits/{id}/events", get(deposits::events))
         .route("/deposits/{id}/doi", post(deposits::reserve_doi))
         .route("/deposits/{id}/datacite.xml", get(deposits::datacite_xml))
+        .route("/deposits/{id}/citation", get(deposits::citation))
         .route("/schemas/deposit.json", get(deposits::schema))
         .route("/deposits/{id}/files", get(files::list))
         .route(

@@ -387,7 +387,7 @@ async fn a_doi_negotiates_its_datacite_xml_once_it_resolves() {
     );
     let r = get("text/html;q=0.1, application/vnd.datacite.datacite+xml").await;
     assert_eq!(r.status, StatusCode::OK);
-    let r = get("application/x-bibtex").await;
+    let r = get("image/png").await;
     assert_eq!(r.status, StatusCode::NOT_ACCEPTABLE);
     assert!(
         r.json()["detail"]
@@ -498,4 +498,109 @@ async fn the_sandbox_checks_metadata_like_datacite() {
     // Only drafts can be deleted.
     client.delete_draft(doi).await.unwrap();
     assert!(client.get(doi).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_doi_negotiates_every_citation_format() {
+    let app = TestApp::new().await;
+    let id = app.create_deposit(&app.author).await;
+    // Citable before release, for the manuscript: the depositor's own route.
+    let r = app
+        .json(
+            Method::POST,
+            &format!("/api/v1/deposits/{id}/doi"),
+            &app.author,
+            None,
+        )
+        .await;
+    let doi = r.json()["doi"].as_str().unwrap().to_owned();
+    let r = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/deposits/{id}/citation?format=bibtex"),
+            Some(&app.author),
+            &[],
+            axum::body::Body::empty(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        std::str::from_utf8(&r.body)
+            .unwrap()
+            .contains(&format!("doi = {{{doi}}}"))
+    );
+    let r = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/deposits/{id}/citation?format=ris"),
+            Some(&app.other_author),
+            &[],
+            axum::body::Body::empty(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    app.upload(&app.author, &id, "a.cbf", b"frames").await;
+    app.act(&app.author, &id, "submit", None).await;
+    app.drain().await;
+    app.act(&app.curator, &id, "approve", None).await;
+    app.act(
+        &app.curator,
+        &id,
+        "hold",
+        Some(json!({"until": "2027-01-01"})),
+    )
+    .await;
+    let get = |accept: &'static str, query: &'static str| {
+        let path = format!("/doi/{doi}{query}");
+        let app = &app;
+        async move {
+            app.call(
+                Method::GET,
+                &path,
+                None,
+                &[("accept", accept)],
+                axum::body::Body::empty(),
+            )
+            .await
+        }
+    };
+    let body = |r: &crate::common::Resp| String::from_utf8(r.body.to_vec()).unwrap();
+    let r = get("application/x-bibtex", "").await;
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/x-bibtex; charset=utf-8")
+    );
+    assert!(body(&r).starts_with("@misc{Curie2026_"), "{}", body(&r));
+    let r = get("application/x-research-info-systems", "").await;
+    assert!(
+        body(&r).starts_with("TY  - DATA\r\nAU  - Curie, Marie\r\n"),
+        "{}",
+        body(&r)
+    );
+    let r = get("application/vnd.citationstyles.csl+json", "").await;
+    let csl: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(csl[0]["type"], "dataset");
+    assert_eq!(csl[0]["DOI"], doi.as_str());
+    assert_eq!(csl[0]["author"][0]["family"], "Curie");
+    // Styles by media-type parameter, by query, and the default (APA).
+    let r = get("text/x-bibliography; style=ieee", "").await;
+    assert!(body(&r).starts_with("[1] M. Curie,"), "{}", body(&r));
+    let r = get("text/x-bibliography", "").await;
+    assert!(body(&r).starts_with("Curie, M. (2026)."), "{}", body(&r));
+    let r = get("*/*", "?format=text&style=nature").await;
+    assert!(body(&r).starts_with("1. Curie, M."), "{}", body(&r));
+    let r = get("text/x-bibliography; style=comic-sans", "").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.json()["detail"].as_str().unwrap().contains("apa"));
+    let r = get("text/html", "?format=biblatex").await;
+    assert!(body(&r).starts_with("@dataset{"), "{}", body(&r));
+    let r = get("text/html", "?format=datacite").await;
+    assert!(
+        body(&r).starts_with("Curie, Marie (2026): Hen egg-white lysozyme, 100 K."),
+        "{}",
+        body(&r)
+    );
+    let r = get("text/html", "?format=pdf").await;
+    assert_eq!(r.status, StatusCode::NOT_ACCEPTABLE);
 }

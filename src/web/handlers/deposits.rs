@@ -8,7 +8,7 @@ use crate::web::error::{AppError, AppResult};
 use crate::web::json::{parse, time};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -176,6 +176,25 @@ pub async fn datacite_xml(
         )],
         xml,
     ))
+}
+
+/// `GET /api/v1/deposits/{id}/citation?format=…&style=…`: cite a deposit before it is
+/// public (for the manuscript); the same formats as `/doi/{doi}`.
+pub async fn citation(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+    Query(q): Query<crate::web::handlers::doi::Params>,
+    headers: axum::http::HeaderMap,
+) -> AppResult<axum::response::Response> {
+    let record = s.deposit_record(&actor, &id).await?;
+    let format = crate::web::handlers::doi::requested(&headers, &q)?.unwrap_or(
+        crate::metadata::citation::Format::Text {
+            style: None,
+            locale: None,
+        },
+    );
+    crate::web::handlers::doi::cite(&record, &format)
 }
 
 /// `GET /api/v1/schemas/deposit.json`: what `POST /api/v1/deposits` accepts.

@@ -1,33 +1,89 @@
-//! `/doi/{doi}`: DOI content negotiation, as DOI resolvers do it.
+//! `/doi/{doi}`: DOI content negotiation with the media types DOI resolvers use, and
+//! `?format=` for links. HTML goes to the landing page.
 
+use crate::metadata::citation::{self, BIBLIOGRAPHY, BIBTEX, CSL_JSON, DATACITE_XML, Format, RIS};
 use crate::services::Services;
 use crate::web::conneg;
 use crate::web::error::{AppError, AppResult};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 
 const HTML: &str = "text/html";
-const DATACITE_XML: &str = "application/vnd.datacite.datacite+xml";
-const OFFERS: &[&str] = &[HTML, DATACITE_XML];
+const OFFERS: &[&str] = &[HTML, DATACITE_XML, BIBTEX, RIS, CSL_JSON, BIBLIOGRAPHY];
+
+#[derive(Deserialize, Default)]
+pub struct Params {
+    format: Option<String>,
+    style: Option<String>,
+    locale: Option<String>,
+}
+
+fn not_acceptable() -> AppError {
+    AppError::new(
+        StatusCode::NOT_ACCEPTABLE,
+        "not-acceptable",
+        format!(
+            "this DOI is available as: {} (or ?format=bibtex|biblatex|ris|csl|text|datacite|datacite-xml)",
+            OFFERS.join(", ")
+        ),
+    )
+}
+
+/// The format asked for by `?format=`, else by `Accept`; None means the landing page.
+pub fn requested(headers: &HeaderMap, q: &Params) -> AppResult<Option<Format>> {
+    if let Some(name) = &q.format {
+        if name == "html" {
+            return Ok(None);
+        }
+        return Format::from_name(name, q.style.clone(), q.locale.clone())
+            .map(Some)
+            .ok_or_else(not_acceptable);
+    }
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let (chosen, params) = conneg::choose_with_params(accept, OFFERS).ok_or_else(not_acceptable)?;
+    let param = |k: &str| {
+        params
+            .iter()
+            .find(|(pk, _)| pk == k)
+            .map(|(_, v)| v.clone())
+    };
+    Ok(match chosen {
+        HTML => None,
+        DATACITE_XML => Some(Format::DataciteXml),
+        BIBTEX => Some(Format::Bibtex),
+        RIS => Some(Format::Ris),
+        CSL_JSON => Some(Format::CslJson),
+        _ => Some(Format::Text {
+            style: param("style").or_else(|| q.style.clone()),
+            locale: param("locale").or_else(|| q.locale.clone()),
+        }),
+    })
+}
+
+/// The record in `format` as a response with the format's media type.
+pub fn cite(record: &crate::metadata::datacite::Resource, format: &Format) -> AppResult<Response> {
+    let body = citation::render(record, format)
+        .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "bad-request", e.to_string()))?;
+    let media = match format.media_type() {
+        m if m.starts_with("text/") || m == BIBTEX || m == RIS => format!("{m}; charset=utf-8"),
+        m => m.to_owned(),
+    };
+    Ok(([(header::CONTENT_TYPE, media)], body).into_response())
+}
 
 pub async fn resolve(
     State(s): State<Services>,
     Path(doi): Path<String>,
+    Query(q): Query<Params>,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let Some(chosen) = conneg::choose(accept, OFFERS) else {
-        return Err(AppError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            "not-acceptable",
-            format!("this DOI is available as: {}", OFFERS.join(", ")),
-        ));
-    };
+    let format = requested(&headers, &q)?;
     let found = s.resolve_doi(&doi).await?;
-    let mut resp = match chosen {
-        DATACITE_XML => ([(header::CONTENT_TYPE, DATACITE_XML)], found.xml).into_response(),
-        _ => Redirect::to(&format!("/datasets/{}", found.dataset_id)).into_response(),
+    let mut resp = match format {
+        None => Redirect::to(&format!("/datasets/{}", found.dataset_id)).into_response(),
+        Some(f) => cite(&found.record, &f)?,
     };
     resp.headers_mut()
         .insert(header::VARY, "Accept".parse().expect("static"));
