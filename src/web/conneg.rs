@@ -7,16 +7,19 @@ pub fn choose<'a>(accept: Option<&str>, offers: &[&'a str]) -> Option<&'a str> {
     choose_with_params(accept, offers).map(|(o, _)| o)
 }
 
+/// Media-type parameters other than q, such as `style=apa`.
+pub type Params = Vec<(String, String)>;
+
 /// Like [`choose`], also returning the parameters the client gave with that exact type
 /// (such as `style=apa` in `text/x-bibliography; style=apa`).
 pub fn choose_with_params<'a>(
     accept: Option<&str>,
     offers: &[&'a str],
-) -> Option<(&'a str, Vec<(String, String)>)> {
+) -> Option<(&'a str, Params)> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
         return offers.first().map(|o| (*o, Vec::new()));
     };
-    let mut ranges: Vec<(String, f32, Vec<(String, String)>)> = Vec::new();
+    let mut ranges: Vec<(String, f32, Params)> = Vec::new();
     for part in accept.split(',') {
         let mut bits = part.split(';').map(str::trim);
         let range = bits.next().unwrap_or_default().to_ascii_lowercase();
