@@ -53,10 +53,20 @@ class Archive:
             raise RuntimeError("arca serve did not become ready")
         self.auth = {"Authorization": f"Bearer {self.token}"}
 
-    def deposit(self) -> str:
-        meta = {"titles": [{"title": "Insulin"}], "creators": [{"name": "Hodgkin, Dorothy"}],
-                "publisher": "Arca", "publicationYear": 2026,
-                "types": {"resourceTypeGeneral": "Dataset"}}
+    def curator(self) -> dict:
+        """A curator's authorisation header (the person is added on first use)."""
+        if not hasattr(self, "_curator"):
+            subprocess.run([ARCA, "user", "add", "--email", "curator@example.org", "--name", "Curator",
+                            "--role", "curator"], env=self.env, check=True, capture_output=True)
+            out = subprocess.run([ARCA, "token", "create", "--email", "curator@example.org"],
+                                 env=self.env, check=True, capture_output=True, text=True)
+            self._curator = {"Authorization": f"Bearer {out.stdout.strip()}"}
+        return self._curator
+
+    def deposit(self, meta=None) -> str:
+        meta = meta or {"titles": [{"title": "Insulin"}], "creators": [{"name": "Hodgkin, Dorothy"}],
+                        "publisher": "Arca", "publicationYear": 2026,
+                        "types": {"resourceTypeGeneral": "Dataset"}}
         r = requests.post(f"{self.base}/api/v1/deposits", json={"metadata": meta}, headers=self.auth)
         assert r.status_code == 201, r.text
         return r.json()["id"]

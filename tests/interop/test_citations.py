@@ -1,0 +1,85 @@
+"""What /doi/{doi} returns is read by independent citation tools: bibtexparser, rispy,
+and citeproc-py (a CSL processor) rendering Arca's CSL-JSON."""
+
+import json
+import time
+
+import bibtexparser
+import requests
+import rispy
+from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
+from citeproc.source.json import CiteProcJSON
+from tusclient import client
+
+META = {
+    "titles": [{"title": "Diffraction data for insulin {form II} at 100 K & 50% humidity"}],
+    "creators": [
+        {"name": "Hodgkin, Dorothy", "nameType": "Personal", "givenName": "Dorothy", "familyName": "Hodgkin"},
+        {"name": "Åström, Björn", "nameType": "Personal"},
+        {"name": "Diamond Light Source", "nameType": "Organizational"},
+    ],
+    "publisher": {"name": "Arca"},
+    "publicationYear": 2026,
+    "version": "1.2",
+    "types": {"resourceTypeGeneral": "Dataset"},
+}
+
+
+def _held_doi(archive, tmp_path) -> str:
+    """A deposit taken to 'on hold', so its DOI is registered and resolves."""
+    deposit = archive.deposit(META)
+    data = tmp_path / "frames.cbf"
+    data.write_bytes(b"x" * 1000)
+    tus = client.TusClient(f"{archive.base}/api/v1/uploads", headers=archive.auth)
+    tus.uploader(str(data), metadata={"deposit": deposit, "filename": "frames.cbf"}).upload()
+    url = f"{archive.base}/api/v1/deposits/{deposit}"
+    doi = requests.post(f"{url}/submit", headers=archive.auth).json()["doi"]
+    for _ in range(200):
+        if requests.get(url, headers=archive.auth).json()["state"] == "verified":
+            break
+        time.sleep(0.05)
+    assert requests.post(f"{url}/approve", headers=archive.curator()).status_code == 200
+    r = requests.post(f"{url}/hold", json={"until": "2027-01-01"}, headers=archive.curator())
+    assert r.status_code == 200, r.text
+    return doi
+
+
+def _get(archive, doi, accept):
+    r = requests.get(f"{archive.base}/doi/{doi}", headers={"Accept": accept}, allow_redirects=False)
+    assert r.status_code == 200, r.text
+    return r
+
+
+def test_independent_readers_agree_with_what_arca_says(archive, tmp_path):
+    doi = _held_doi(archive, tmp_path)
+
+    bib = bibtexparser.loads(_get(archive, doi, "application/x-bibtex").text)
+    entry = bib.entries[0]
+    assert entry["ENTRYTYPE"] == "misc"
+    assert entry["doi"] == doi
+    assert entry["year"] == "2026"
+    assert entry["author"] == "Hodgkin, Dorothy and Åström, Björn and {Diamond Light Source}"
+    # LaTeX specials arrive escaped, so the title prints as written.
+    assert r"\{form II\}" in entry["title"] and r"\&" in entry["title"] and r"50\%" in entry["title"]
+
+    ris = rispy.loads(_get(archive, doi, "application/x-research-info-systems").text)[0]
+    assert ris["type_of_reference"] == "DATA"
+    assert ris["authors"] == ["Hodgkin, Dorothy", "Åström, Björn", "Diamond Light Source"]
+    assert ris["doi"] == doi and ris["year"] == "2026" and ris["edition"] == "1.2"
+
+    items = json.loads(_get(archive, doi, "application/vnd.citationstyles.csl+json").text)
+    source = CiteProcJSON(items)
+    style = CitationStylesStyle("harvard-cite-them-right", validate=False)
+    bibliography = CitationStylesBibliography(style, source, formatter.plain)
+    bibliography.register(Citation([CitationItem(items[0]["id"])]))
+    rendered = str(bibliography.bibliography()[0])
+    assert "Hodgkin" in rendered and "2026" in rendered and "Diamond Light Source" in rendered, rendered
+
+
+def test_content_negotiation_refuses_what_it_cannot_give(archive, tmp_path):
+    doi = _held_doi(archive, tmp_path)
+    r = requests.get(f"{archive.base}/doi/{doi}", headers={"Accept": "application/pdf"})
+    assert r.status_code == 406
+    assert "application/x-bibtex" in r.json()["detail"]
+    r = requests.get(f"{archive.base}/doi/{doi}", headers={"Accept": "text/html"}, allow_redirects=False)
+    assert r.status_code == 303 and r.headers["Location"].startswith("/datasets/")
