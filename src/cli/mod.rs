@@ -1,6 +1,7 @@
 //! The `arca` command line: one binary for the server, the worker, administration and
 //! the upload client. Names here are a public contract for facility scripts.
 
+pub mod cite;
 pub mod upload;
 
 use crate::config::{Config, Overrides};
@@ -73,6 +74,8 @@ enum Command {
     },
     /// Upload a directory tree into a deposit: resumable, parallel, verified.
     Upload(upload::UploadArgs),
+    /// References for a manuscript: the deposits' data citations and their software's.
+    Cite(cite::CiteArgs),
     /// DOIs: compare with DataCite and repair drift.
     Doi {
         #[command(subcommand)]
@@ -190,6 +193,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Upload(args) => upload::run(args).await,
+        Command::Cite(args) => cite::run(args).await,
         Command::Doi {
             command: DoiCommand::Reconcile { archive },
         } => {

@@ -5,6 +5,7 @@ pub mod deposits;
 pub mod dois;
 pub mod error;
 pub mod manifest;
+pub mod software;
 pub mod uploads;
 pub mod users;
 pub mod verify;
@@ -48,14 +49,16 @@ impl Services {
             ),
             _ => None,
         };
-        Ok(Self {
+        let services = Self {
             db,
             storage,
             config: Arc::new(config),
             jobs_ready: Arc::new(Notify::new()),
             busy_uploads: Arc::default(),
             datacite,
-        })
+        };
+        services.seed_software().await?;
+        Ok(services)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::services::Services;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use handlers::{deposits, doi, files, health, uploads};
+use handlers::{deposits, doi, files, health, software, uploads};
 
 /// Manifests of large datasets run to tens of megabytes.
 const MANIFEST_LIMIT: usize = 256 << 20;
@@ -37,6 +37,8 @@ pub fn build_app(services: Services) -> Router {
         .route("/deposits/{id}/datacite.xml", get(deposits::datacite_xml))
         .route("/deposits/{id}/citation", get(deposits::citation))
         .route("/schemas/deposit.json", get(deposits::schema))
+        .route("/software", get(software::list).post(software::add))
+        .route("/manuscript-kit", get(software::kit))
         .route("/deposits/{id}/files", get(files::list))
         .route(
             "/deposits/{id}/files/{*path}",

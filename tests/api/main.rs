@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod citations;
 mod common;
 mod deposits;
 mod dois;

@@ -558,3 +558,71 @@ async fn the_datacite_sandbox_and_doi_reconcile_work_from_the_command_line() {
     let out = archive.cmd().args(["doi", "reconcile"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 DOI(s) out of step"));
 }
+
+#[tokio::test]
+async fn arca_cite_prints_the_reference_list_and_data_availability() {
+    let archive = Archive::new("").await;
+    let token = archive.author_token();
+    let server = archive.start().await;
+    let c = client(&token);
+    let meta = json!({"metadata": {"titles": [{"title": "Thaumatin"}], "creators": [{"name": "Franklin, Rosalind", "nameType": "Personal"}],
+        "publisher": "Arca", "publicationYear": 2026, "types": {"resourceTypeGeneral": "Dataset"}},
+        "facility": {"software": [{"name": "XDS"}, {"name": "HomeGrown"}]}});
+    let r = c
+        .post(format!("{}/api/v1/deposits", server.base))
+        .json(&meta)
+        .send()
+        .await
+        .unwrap();
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    c.post(format!("{}/api/v1/deposits/{id}/doi", server.base))
+        .send()
+        .await
+        .unwrap();
+    let out = archive
+        .cmd()
+        .args([
+            "cite",
+            "--server",
+            &server.base,
+            "--token",
+            &token,
+            "--style",
+            "nature",
+            &id,
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("1. Franklin, R. Thaumatin."), "{stdout}");
+    assert!(stdout.contains("Kabsch, W. XDS."), "{stdout}");
+    assert!(
+        stdout.contains("Data availability") && stdout.contains("https://doi.org/10.5072/arca."),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HomeGrown"));
+    let out = archive
+        .cmd()
+        .args([
+            "cite",
+            "--server",
+            &server.base,
+            "--token",
+            &token,
+            "--style",
+            "comic",
+            &id,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown citation style"));
+}

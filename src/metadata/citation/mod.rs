@@ -10,7 +10,7 @@ mod styles;
 pub use bibtex::{biblatex, bibtex};
 pub use csl::csl_json;
 pub use ris::ris;
-pub use styles::{CitationError, STYLES, formatted};
+pub use styles::{CitationError, STYLES, check_item, formatted, formatted_item};
 
 use super::datacite::model::{Creator, Resource};
 use super::datacite::vocab::{NameType, ResourceTypeGeneral};

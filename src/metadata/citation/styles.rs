@@ -28,13 +28,58 @@ pub enum CitationError {
     BadLocale(String),
     #[error("the style produced no reference for this record")]
     Empty,
+    #[error("not a CSL-JSON item: {0}")]
+    BadItem(String),
 }
 
 static LOCALES: LazyLock<Vec<hayagriva::citationberg::Locale>> = LazyLock::new(locales);
 
-/// One reference in `style` (and optionally `locale`), as plain text or HTML.
+/// One reference for the record in `style` (and optionally `locale`), plain text or HTML.
 pub fn formatted(
     r: &Resource,
+    style: &str,
+    locale: Option<&str>,
+    html: bool,
+) -> Result<String, CitationError> {
+    formatted_item(&csl_json(r, "item"), style, locale, html)
+}
+
+/// What a CSL-JSON item needs to make a reference: a type, a title, and authors (if any)
+/// as a list of names. The CSL-JSON reader is lenient; a catalogue entry must not be.
+pub fn check_item(item: &serde_json::Value) -> Result<(), CitationError> {
+    let bad = |m: &str| Err(CitationError::BadItem(m.to_owned()));
+    let text = |k: &str| {
+        item.get(k)
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|s| !s.trim().is_empty())
+    };
+    if !item.is_object() {
+        return bad("must be a JSON object");
+    }
+    if !text("type") {
+        return bad("'type' is required (for example article-journal or software)");
+    }
+    if !text("title") {
+        return bad("'title' is required");
+    }
+    match item.get("author") {
+        None => Ok(()),
+        Some(serde_json::Value::Array(names))
+            if names.iter().all(|n| {
+                n.get("family")
+                    .or_else(|| n.get("literal"))
+                    .is_some_and(serde_json::Value::is_string)
+            }) =>
+        {
+            Ok(())
+        }
+        Some(_) => bad("'author' must be a list of {family, given} or {literal} names"),
+    }
+}
+
+/// One reference for any CSL-JSON item (a dataset, a software paper).
+pub fn formatted_item(
+    item: &serde_json::Value,
     style: &str,
     locale: Option<&str>,
     html: bool,
@@ -53,8 +98,12 @@ pub fn formatted(
         Some(l) => return Err(CitationError::BadLocale(l.to_owned())),
         None => None,
     };
+    let mut item = item.clone();
+    if item.get("id").is_none() {
+        item["id"] = serde_json::json!("item");
+    }
     let item: hayagriva::citationberg::json::Item =
-        serde_json::from_value(csl_json(r, "item")).expect("CSL-JSON made by csl_json is valid");
+        serde_json::from_value(item).map_err(|e| CitationError::BadItem(e.to_string()))?;
     let mut driver = BibliographyDriver::new();
     driver.citation(CitationRequest::new(
         vec![CitationItem::with_entry(&item)],

@@ -4,4 +4,5 @@ pub mod deposits;
 pub mod doi;
 pub mod files;
 pub mod health;
+pub mod software;
 pub mod uploads;

@@ -1,0 +1,199 @@
+//! The software catalogue and the manuscript kit.
+
+use crate::common::{TestApp, metadata};
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+async fn deposit_with_software(app: &TestApp, software: serde_json::Value) -> String {
+    let r = app
+        .json(
+            Method::POST,
+            "/api/v1/deposits",
+            &app.author,
+            Some(json!({"metadata": metadata(), "facility": {"software": software}})),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    app.json(
+        Method::POST,
+        &format!("/api/v1/deposits/{id}/doi"),
+        &app.author,
+        None,
+    )
+    .await;
+    id
+}
+
+#[tokio::test]
+async fn the_catalogue_starts_with_the_common_programs_and_their_papers() {
+    let app = TestApp::new().await;
+    let r = app
+        .json(Method::GET, "/api/v1/software", &app.author, None)
+        .await;
+    let all = r.json()["software"].as_array().unwrap().clone();
+    let names: Vec<&str> = all.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    for want in [
+        "XDS", "DIALS", "MOSFLM", "AIMLESS", "CCP4", "Coot", "autoPROC", "HKL-2000", "xia2",
+        "Phaser", "REFMAC5", "SHELX",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    let xds = all.iter().find(|s| s["name"] == "XDS").unwrap();
+    assert_eq!(xds["citation"]["DOI"], "10.1107/S0907444909047337");
+    // Seeding happens once: a restart does not duplicate.
+    assert_eq!(app.services.seed_software().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn the_manuscript_kit_cites_data_and_software_together() {
+    let app = TestApp::new().await;
+    let a = deposit_with_software(&app, json!([{"name": "XDS", "version": "Jan 26, 2026"}, {"name": "dials"}, {"name": "MyBeamlineScript"}])).await;
+    let b = deposit_with_software(&app, json!([{"name": "xds"}, {"name": "Refmac"}])).await;
+    let r = app
+        .json(
+            Method::GET,
+            &format!("/api/v1/manuscript-kit?deposits={a},{b}&style=apa"),
+            &app.author,
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let kit = r.json();
+    let refs = kit["references"].as_array().unwrap();
+    let kinds: Vec<&str> = refs.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    // Each dataset, and each program once, in the order they were named.
+    assert_eq!(
+        kinds,
+        ["dataset", "software", "software", "dataset", "software"]
+    );
+    assert!(
+        refs[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Curie, M. (2026). Hen egg-white lysozyme, 100 K")
+    );
+    assert!(
+        refs[1]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Kabsch, W. (2010). XDS."),
+        "{}",
+        refs[1]["text"]
+    );
+    assert!(
+        refs[2]["text"]
+            .as_str()
+            .unwrap()
+            .contains("DIALS: implementation and evaluation")
+    );
+    assert!(refs[4]["text"].as_str().unwrap().contains("REFMAC5"));
+    assert_eq!(kit["unmatched_software"], json!(["MyBeamlineScript"]));
+    let statement = kit["data_availability"].as_str().unwrap();
+    let doi_a = refs[0]["doi"].as_str().unwrap();
+    assert!(
+        statement.contains(&format!("https://doi.org/{doi_a}"))
+            && statement.contains("on publication"),
+        "{statement}"
+    );
+    // Another style, and refusals.
+    let r = app
+        .json(
+            Method::GET,
+            &format!("/api/v1/manuscript-kit?deposits={a}&style=ieee"),
+            &app.author,
+            None,
+        )
+        .await;
+    assert!(
+        r.json()["references"][1]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("[1] W. Kabsch,")
+    );
+    let r = app
+        .json(
+            Method::GET,
+            &format!("/api/v1/manuscript-kit?deposits={a}&style=mla"),
+            &app.author,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .json(
+            Method::GET,
+            &format!("/api/v1/manuscript-kit?deposits={a}"),
+            &app.other_author,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn curators_keep_the_catalogue() {
+    let app = TestApp::new().await;
+    let entry = json!({"name": "MyBeamlineScript", "aliases": ["mbs"], "citation": {
+        "type": "software", "title": "MyBeamlineScript", "author": [{"literal": "Beamline I04 team"}],
+        "issued": {"date-parts": [[2025]]}, "URL": "https://example.org/mbs"}});
+    let r = app
+        .json(
+            Method::POST,
+            "/api/v1/software",
+            &app.author,
+            Some(entry.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .json(
+            Method::POST,
+            "/api/v1/software",
+            &app.curator,
+            Some(entry.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = app
+        .json(Method::POST, "/api/v1/software", &app.curator, Some(entry))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = app
+        .json(
+            Method::POST,
+            "/api/v1/software",
+            &app.curator,
+            Some(json!({"name": "Broken", "citation": {"author": "nobody"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Once known, the free entry in a deposit is matched (here by its alias).
+    let a = deposit_with_software(&app, json!([{"name": "MBS"}])).await;
+    let kit = app
+        .json(
+            Method::GET,
+            &format!("/api/v1/manuscript-kit?deposits={a}"),
+            &app.author,
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(kit["unmatched_software"], json!([]));
+    assert!(
+        kit["references"][1]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Beamline I04 team")
+    );
+}
