@@ -119,6 +119,16 @@ const LICENCES: &[(&str, &str)] = &[
     ),
 ];
 
+/// An SPDX id in its canonical spelling where Arca knows it (DataCite stores ids in
+/// lower case; CITATION.cff and CodeMeta want SPDX's own case).
+pub fn spdx_canonical(id: &str) -> String {
+    LICENCES
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(id))
+        .map(|(k, _)| (*k).to_owned())
+        .unwrap_or_else(|| id.to_owned())
+}
+
 fn err(errors: &mut Vec<FieldError>, pointer: String, detail: impl Into<String>) {
     errors.push(FieldError {
         pointer,

@@ -197,3 +197,66 @@ async fn curators_keep_the_catalogue() {
             .contains("Beamline I04 team")
     );
 }
+
+#[tokio::test]
+async fn software_deposits_export_citation_cff_and_codemeta() {
+    let app = TestApp::new().await;
+    let meta = json!({
+        "titles": [{"title": "beamline-tools: \"quick\" reduction: scripts"}],
+        "creators": [{"name": "Curie, Marie", "nameType": "Personal", "givenName": "Marie", "familyName": "Curie",
+                      "nameIdentifiers": [{"nameIdentifier": "https://orcid.org/0000-0002-1825-0097", "nameIdentifierScheme": "ORCID"}]},
+                     {"name": "Diamond Light Source", "nameType": "Organizational"}],
+        "publisher": {"name": "Arca"}, "publicationYear": 2026, "version": "0.3.1",
+        "types": {"resourceTypeGeneral": "Software"},
+        "descriptions": [{"description": "Scripts: reduce, merge.", "descriptionType": "Abstract"}]
+    });
+    let r = app
+        .json(Method::POST, "/api/v1/deposits", &app.author, Some(json!({"metadata": meta, "facility": {"licence": "CC-BY-4.0", "keywords": ["crystallography"]}})))
+        .await;
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    app.json(
+        Method::POST,
+        &format!("/api/v1/deposits/{id}/doi"),
+        &app.author,
+        None,
+    )
+    .await;
+    let get = |format: &str| {
+        let path = format!("/api/v1/deposits/{id}/citation?format={format}");
+        let app = &app;
+        async move { app.json(Method::GET, &path, &app.author, None).await }
+    };
+    let r = get("cff").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let cff = String::from_utf8(r.body.to_vec()).unwrap();
+    assert!(cff.starts_with("cff-version: 1.2.0\n"), "{cff}");
+    assert!(cff.contains("type: software"));
+    assert!(
+        cff.contains(r#"title: "beamline-tools: \"quick\" reduction: scripts""#),
+        "{cff}"
+    );
+    assert!(cff.contains(r#"orcid: "https://orcid.org/0000-0002-1825-0097""#));
+    assert!(cff.contains(r#"  - name: "Diamond Light Source""#));
+    assert!(cff.contains(r#"license: "CC-BY-4.0""#), "{cff}");
+    let r = get("codemeta").await;
+    assert_eq!(r.header("content-type"), Some("application/ld+json"));
+    let cm: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(cm["@type"], "SoftwareSourceCode");
+    assert_eq!(
+        cm["author"][0]["@id"],
+        "https://orcid.org/0000-0002-1825-0097"
+    );
+    assert_eq!(cm["license"], "https://spdx.org/licenses/CC-BY-4.0");
+    assert_eq!(cm["version"], "0.3.1");
+    // A dataset is not software: no CodeMeta for it.
+    let ds = app.create_deposit(&app.author).await;
+    let r = app
+        .json(
+            Method::GET,
+            &format!("/api/v1/deposits/{ds}/citation?format=codemeta"),
+            &app.author,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}

@@ -5,11 +5,13 @@
 mod bibtex;
 mod csl;
 mod ris;
+mod software_meta;
 mod styles;
 
 pub use bibtex::{biblatex, bibtex};
 pub use csl::csl_json;
 pub use ris::ris;
+pub use software_meta::{citation_cff, codemeta};
 pub use styles::{CitationError, STYLES, check_item, formatted, formatted_item};
 
 use super::datacite::model::{Creator, Resource};
@@ -135,6 +137,10 @@ pub enum Format {
     /// DataCite's recommended citation.
     DataciteText,
     DataciteXml,
+    /// CITATION.cff 1.2 (YAML).
+    Cff,
+    /// CodeMeta 3.0 (JSON-LD), for software.
+    CodeMeta,
 }
 
 /// The media types of citation formats, as DOI content negotiation names them.
@@ -155,6 +161,8 @@ impl Format {
             "text" | "citation" => Format::Text { style, locale },
             "datacite" => Format::DataciteText,
             "datacite-xml" | "xml" => Format::DataciteXml,
+            "cff" | "citation-cff" => Format::Cff,
+            "codemeta" => Format::CodeMeta,
             _ => return None,
         })
     }
@@ -166,6 +174,8 @@ impl Format {
             Format::CslJson => CSL_JSON,
             Format::Text { .. } | Format::DataciteText => BIBLIOGRAPHY,
             Format::DataciteXml => DATACITE_XML,
+            Format::Cff => "application/x-yaml",
+            Format::CodeMeta => "application/ld+json",
         }
     }
 }
@@ -190,5 +200,10 @@ pub fn render(r: &Resource, format: &Format) -> Result<String, CitationError> {
         }
         Format::DataciteText => datacite_text(r) + "\n",
         Format::DataciteXml => super::datacite::xml::to_xml(r),
+        Format::Cff => citation_cff(r),
+        Format::CodeMeta if is_software(r) => {
+            serde_json::to_string_pretty(&codemeta(r)).expect("JSON")
+        }
+        Format::CodeMeta => return Err(CitationError::NotSoftware),
     })
 }

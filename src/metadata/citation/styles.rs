@@ -30,6 +30,8 @@ pub enum CitationError {
     Empty,
     #[error("not a CSL-JSON item: {0}")]
     BadItem(String),
+    #[error("CodeMeta describes software; this record is not software")]
+    NotSoftware,
 }
 
 static LOCALES: LazyLock<Vec<hayagriva::citationberg::Locale>> = LazyLock::new(locales);
