@@ -74,14 +74,16 @@ impl Default for DoiSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JobSettings {
-    /// First retry delay; each further retry doubles it (at most an hour).
+    /// First retry delay; each further retry doubles it, up to `retry_max_ms`.
     pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
 }
 
 impl Default for JobSettings {
     fn default() -> Self {
         Self {
             retry_base_ms: 1000,
+            retry_max_ms: 3_600_000,
         }
     }
 }

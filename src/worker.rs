@@ -49,10 +49,10 @@ impl From<DataciteError> for JobError {
     }
 }
 
-/// Delay before attempt `attempt + 1`: `base * 2^(attempt-1)`, at most an hour.
-pub fn backoff_ms(base_ms: u64, attempt: i64) -> i64 {
+/// Delay before attempt `attempt + 1`: `base * 2^(attempt-1)`, at most `max_ms`.
+pub fn backoff_ms(base_ms: u64, max_ms: u64, attempt: i64) -> i64 {
     let factor = 1i64 << (attempt - 1).clamp(0, 20);
-    (base_ms as i64).saturating_mul(factor).min(3_600_000)
+    (base_ms as i64).saturating_mul(factor).min(max_ms as i64)
 }
 
 fn payload_str<'a>(job: &'a ClaimedJob, key: &str) -> Result<&'a str, JobError> {
@@ -107,7 +107,8 @@ pub async fn run_one(services: &Services) -> Result<bool, ServiceError> {
         Ok(()) => db::jobs::succeed(&mut conn, &job.id, job.attempt, now).await?,
         Err(JobError::Retry(msg)) if job.attempt < job.max_attempts => {
             tracing::warn!(job = %job.id, error = %msg, "job failed; will retry");
-            let at = now + backoff_ms(services.config.jobs.retry_base_ms, job.attempt);
+            let jobs = &services.config.jobs;
+            let at = now + backoff_ms(jobs.retry_base_ms, jobs.retry_max_ms, job.attempt);
             db::jobs::fail(&mut conn, &job.id, job.attempt, &msg, Some(at), now).await?
         }
         Err(JobError::Retry(msg) | JobError::Fatal(msg)) => {

@@ -4,3 +4,4 @@ pub mod citation;
 pub mod datacite;
 pub mod profile;
 pub mod schema;
+pub mod schema_org;

@@ -73,7 +73,7 @@ async fn retries_wait_for_their_backoff_and_stop_at_the_limit() {
         .await
         .unwrap()
         .unwrap();
-    let retry_at = t0 + arca::worker::backoff_ms(1000, j.attempt) as i64;
+    let retry_at = t0 + arca::worker::backoff_ms(1000, 3_600_000, j.attempt);
     assert!(
         jobs::fail(
             &mut conn,

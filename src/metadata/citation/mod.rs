@@ -141,6 +141,8 @@ pub enum Format {
     Cff,
     /// CodeMeta 3.0 (JSON-LD), for software.
     CodeMeta,
+    /// schema.org JSON-LD (`Dataset` or `SoftwareSourceCode`).
+    SchemaOrg,
 }
 
 /// The media types of citation formats, as DOI content negotiation names them.
@@ -149,9 +151,11 @@ pub const RIS: &str = "application/x-research-info-systems";
 pub const CSL_JSON: &str = "application/vnd.citationstyles.csl+json";
 pub const BIBLIOGRAPHY: &str = "text/x-bibliography";
 pub const DATACITE_XML: &str = "application/vnd.datacite.datacite+xml";
+pub const LD_JSON: &str = "application/ld+json";
 
 impl Format {
-    /// `?format=` names: bibtex, biblatex, ris, csl, text, datacite, datacite-xml.
+    /// `?format=` names: bibtex, biblatex, ris, csl, text, datacite, datacite-xml, cff,
+    /// codemeta, schema.org.
     pub fn from_name(name: &str, style: Option<String>, locale: Option<String>) -> Option<Format> {
         Some(match name {
             "bibtex" => Format::Bibtex,
@@ -163,6 +167,7 @@ impl Format {
             "datacite-xml" | "xml" => Format::DataciteXml,
             "cff" | "citation-cff" => Format::Cff,
             "codemeta" => Format::CodeMeta,
+            "schema.org" | "jsonld" => Format::SchemaOrg,
             _ => return None,
         })
     }
@@ -175,7 +180,7 @@ impl Format {
             Format::Text { .. } | Format::DataciteText => BIBLIOGRAPHY,
             Format::DataciteXml => DATACITE_XML,
             Format::Cff => "application/x-yaml",
-            Format::CodeMeta => "application/ld+json",
+            Format::CodeMeta | Format::SchemaOrg => LD_JSON,
         }
     }
 }
@@ -205,5 +210,8 @@ pub fn render(r: &Resource, format: &Format) -> Result<String, CitationError> {
             serde_json::to_string_pretty(&codemeta(r)).expect("JSON")
         }
         Format::CodeMeta => return Err(CitationError::NotSoftware),
+        Format::SchemaOrg => {
+            serde_json::to_string_pretty(&super::schema_org::schema_org(r)).expect("JSON")
+        }
     })
 }

@@ -1,7 +1,9 @@
 //! `/doi/{doi}`: DOI content negotiation with the media types DOI resolvers use, and
 //! `?format=` for links. HTML goes to the landing page.
 
-use crate::metadata::citation::{self, BIBLIOGRAPHY, BIBTEX, CSL_JSON, DATACITE_XML, Format, RIS};
+use crate::metadata::citation::{
+    self, BIBLIOGRAPHY, BIBTEX, CSL_JSON, DATACITE_XML, Format, LD_JSON, RIS,
+};
 use crate::services::Services;
 use crate::web::conneg;
 use crate::web::error::{AppError, AppResult};
@@ -11,7 +13,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 const HTML: &str = "text/html";
-const OFFERS: &[&str] = &[HTML, DATACITE_XML, BIBTEX, RIS, CSL_JSON, BIBLIOGRAPHY];
+const OFFERS: &[&str] = &[
+    HTML,
+    DATACITE_XML,
+    BIBTEX,
+    RIS,
+    CSL_JSON,
+    BIBLIOGRAPHY,
+    LD_JSON,
+];
 
 #[derive(Deserialize, Default)]
 pub struct Params {
@@ -55,6 +65,7 @@ pub fn requested(headers: &HeaderMap, q: &Params) -> AppResult<Option<Format>> {
         BIBTEX => Some(Format::Bibtex),
         RIS => Some(Format::Ris),
         CSL_JSON => Some(Format::CslJson),
+        LD_JSON => Some(Format::SchemaOrg),
         _ => Some(Format::Text {
             style: param("style").or_else(|| q.style.clone()),
             locale: param("locale").or_else(|| q.locale.clone()),
