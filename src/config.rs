@@ -77,6 +77,8 @@ pub struct JobSettings {
     /// First retry delay; each further retry doubles it, up to `retry_max_ms`.
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
+    /// A stored object no file refers to is removed after this many hours.
+    pub gc_grace_hours: u64,
 }
 
 impl Default for JobSettings {
@@ -84,6 +86,7 @@ impl Default for JobSettings {
         Self {
             retry_base_ms: 1000,
             retry_max_ms: 3_600_000,
+            gc_grace_hours: 7 * 24,
         }
     }
 }

@@ -13,6 +13,8 @@ const HEARTBEAT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_secs(1);
 /// Housekeeping (expired uploads, abandoned jobs) runs this often.
 const HOUSEKEEPING: Duration = Duration::from_secs(60);
+/// Garbage collection scans the catalogue: hourly is plenty with a grace period of days.
+const GARBAGE_COLLECTION: Duration = Duration::from_secs(3600);
 
 /// How a job ended.
 #[derive(Debug)]
@@ -140,12 +142,20 @@ pub async fn housekeeping(services: &Services) -> Result<(), ServiceError> {
 /// Run jobs until the process stops.
 pub async fn run(services: Services) {
     let mut last_housekeeping = tokio::time::Instant::now() - HOUSEKEEPING;
+    let mut last_gc = tokio::time::Instant::now();
     loop {
         if last_housekeeping.elapsed() >= HOUSEKEEPING {
             if let Err(e) = housekeeping(&services).await {
                 tracing::error!(error = %e, "housekeeping failed");
             }
             last_housekeeping = tokio::time::Instant::now();
+        }
+        if last_gc.elapsed() >= GARBAGE_COLLECTION {
+            let grace = Duration::from_secs(services.config.jobs.gc_grace_hours * 3600);
+            if let Err(e) = services.collect_garbage(grace).await {
+                tracing::error!(error = %e, "garbage collection failed");
+            }
+            last_gc = tokio::time::Instant::now();
         }
         match run_one(&services).await {
             Ok(true) => continue,

@@ -16,16 +16,71 @@ pub struct FileRow {
     pub verified_at: Option<i64>,
 }
 
-/// Record an object; a second insert of the same content is a no-op (content addressing).
-pub async fn ensure_object(conn: &mut Conn, sha256: &str, size: i64, now: i64) -> DbResult<()> {
-    sqlx::query(
-        "INSERT INTO objects (sha256, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
+/// Claim an object for a file about to refer to it: record it, or clear an "unreferenced"
+/// mark on it. False when a garbage collector is deleting it right now (the caller waits
+/// and tries again). Both databases take the same upsert.
+pub async fn claim_object(conn: &mut Conn, sha256: &str, size: i64, now: i64) -> DbResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO objects (sha256, size, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (sha256) DO UPDATE SET unreferenced_since = NULL WHERE objects.deleting = 0",
     )
     .bind(sha256)
     .bind(size)
     .bind(now)
     .execute(conn)
     .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Garbage collection, step 1: note when objects became unreferenced (and forget the
+/// note for objects referenced again). At most `limit` objects each way per call.
+pub async fn mark_unreferenced(conn: &mut Conn, now: i64, limit: i64) -> DbResult<u64> {
+    sqlx::query(
+        "UPDATE objects SET unreferenced_since = NULL WHERE sha256 IN (
+             SELECT o.sha256 FROM objects o WHERE o.unreferenced_since IS NOT NULL AND o.deleting = 0
+               AND EXISTS (SELECT 1 FROM files f WHERE f.sha256 = o.sha256) LIMIT $1)",
+    )
+    .bind(limit)
+    .execute(&mut *conn)
+    .await?;
+    let marked = sqlx::query(
+        "UPDATE objects SET unreferenced_since = $1 WHERE sha256 IN (
+             SELECT o.sha256 FROM objects o WHERE o.unreferenced_since IS NULL AND o.deleting = 0
+               AND NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = o.sha256) LIMIT $2)",
+    )
+    .bind(now)
+    .bind(limit)
+    .execute(conn)
+    .await?;
+    Ok(marked.rows_affected())
+}
+
+/// Step 2: take objects unreferenced since before `cutoff` for deletion (and any a
+/// crashed collector left half-deleted). Once taken, no upload can claim them.
+pub async fn doom(conn: &mut Conn, cutoff: i64, limit: i64) -> DbResult<Vec<String>> {
+    sqlx::query(
+        "UPDATE objects SET deleting = 1 WHERE sha256 IN (
+             SELECT o.sha256 FROM objects o WHERE o.deleting = 0 AND o.unreferenced_since < $1
+               AND NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = o.sha256) LIMIT $2)",
+    )
+    .bind(cutoff)
+    .bind(limit)
+    .execute(&mut *conn)
+    .await?;
+    let rows =
+        sqlx::query("SELECT sha256 FROM objects WHERE deleting = 1 ORDER BY sha256 LIMIT $1")
+            .bind(limit)
+            .fetch_all(conn)
+            .await?;
+    rows.iter().map(|r| Ok(r.try_get("sha256")?)).collect()
+}
+
+/// Step 3: the bytes are gone; forget the object.
+pub async fn forget_object(conn: &mut Conn, sha256: &str) -> DbResult<()> {
+    sqlx::query("DELETE FROM objects WHERE sha256 = $1 AND deleting = 1")
+        .bind(sha256)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 pub mod deposits;
 pub mod dois;
 pub mod error;
+pub mod gc;
 pub mod manifest;
 pub mod software;
 pub mod uploads;

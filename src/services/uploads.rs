@@ -333,6 +333,15 @@ impl Services {
                 up.path, sha256.hex, e.digest
             )));
         }
+        // Claim the object before its bytes are stored, so a garbage collector cannot
+        // take it meanwhile; if one is deleting an old copy right now, finish later.
+        let mut conn = self.db.conn().await?;
+        if !db::files::claim_object(&mut conn, &sha256.hex, up.length, now_ms()).await? {
+            return Err(ServiceError::Conflict(
+                "the archive is removing an old copy of these same bytes: ask for the upload's offset again in a moment and it will finish".into(),
+            ));
+        }
+        drop(conn);
         if tokio::fs::try_exists(&staging).await? {
             self.storage
                 .ingest_staged(&staging, &sha256.hex, up.length as u64)
@@ -348,7 +357,14 @@ impl Services {
         if db::uploads::get(&mut tx, &up.id).await?.is_none() {
             return Ok(()); // finished by an earlier attempt
         }
-        db::files::ensure_object(&mut tx, &sha256.hex, up.length, now).await?;
+        // Again inside the transaction that adds the file: clears any mark a collector
+        // set while the bytes were being stored.
+        if !db::files::claim_object(&mut tx, &sha256.hex, up.length, now).await? {
+            return Err(ServiceError::Internal(format!(
+                "object {} was taken for deletion while claimed",
+                sha256.hex
+            )));
+        }
         db::files::insert(
             &mut tx,
             &FileRow {

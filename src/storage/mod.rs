@@ -270,10 +270,12 @@ impl Storage {
         Ok(())
     }
 
-    #[doc(hidden)]
-    pub async fn delete_for_test(&self, sha256: &str) -> StorageResult<()> {
-        self.store.delete(&self.key(sha256)?).await?;
-        Ok(())
+    /// Remove an object. Only garbage collection does this, for objects nothing refers to.
+    pub async fn delete_object(&self, sha256: &str) -> StorageResult<()> {
+        match self.store.delete(&self.key(sha256)?).await {
+            Err(object_store::Error::NotFound { .. }) | Ok(()) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod citations;
 mod common;
 mod deposits;
 mod dois;
+mod gc;
 mod jobs;
 mod metadata;
 mod s3;

@@ -182,7 +182,7 @@ async fn a_stored_object_that_vanished_is_reported() {
     app.upload(&app.author, &id, "x.h5", b"soon gone").await;
     app.services
         .storage
-        .delete_for_test(&sha256_hex(b"soon gone"))
+        .delete_object(&sha256_hex(b"soon gone"))
         .await
         .unwrap();
     app.act(&app.author, &id, "submit", None).await;
