@@ -136,3 +136,25 @@ pub async fn update_metadata(
     .await?;
     Ok(())
 }
+
+/// One page of deposits, newest first, older than `before` (keyset paging by id).
+/// `owner` limits to one person's deposits; `state` to one state.
+pub async fn page(
+    conn: &mut Conn,
+    owner: Option<&str>,
+    state: Option<DepositState>,
+    before: &str,
+    limit: i64,
+) -> DbResult<Vec<VersionRow>> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "{SELECT} WHERE ($1 IS NULL OR d.owner_id = $1) AND ($2 IS NULL OR v.state = $2)
+           AND ($3 = '' OR v.id < $3) ORDER BY v.id DESC LIMIT $4"
+    )))
+    .bind(owner)
+    .bind(state.map(|s| s.as_str()))
+    .bind(before)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

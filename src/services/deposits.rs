@@ -194,6 +194,23 @@ impl Services {
         Ok(v)
     }
 
+    /// An author's own deposits, or (for curators) everyone's: newest first, one page.
+    pub async fn list_deposits(
+        &self,
+        actor: &Actor,
+        state: Option<&str>,
+        before: &str,
+        limit: i64,
+    ) -> ServiceResult<Vec<VersionRow>> {
+        let state = state
+            .map(|s| s.parse::<DepositState>())
+            .transpose()
+            .map_err(|e| ServiceError::invalid("state", e.to_string()))?;
+        let owner = (!actor.role.is_curator()).then_some(actor.id.as_str());
+        let mut conn = self.db.conn().await?;
+        Ok(db::versions::page(&mut conn, owner, state, before, limit.clamp(1, 200)).await?)
+    }
+
     pub async fn deposit_events(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<Event>> {
         let mut conn = self.db.conn().await?;
         load_visible(&mut conn, actor, id).await?;

@@ -27,7 +27,7 @@ async fn not_found(uri: axum::http::Uri) -> error::AppError {
 /// The whole application, used by `arca serve` and by the tests alike.
 pub fn build_app(services: Services) -> Router {
     let api = Router::new()
-        .route("/deposits", post(deposits::create))
+        .route("/deposits", post(deposits::create).get(deposits::list))
         .route(
             "/deposits/{id}",
             get(deposits::show).patch(deposits::update),

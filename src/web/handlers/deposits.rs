@@ -72,6 +72,45 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(render(&v, (0, 0)))))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    state: Option<String>,
+    #[serde(default)]
+    before: String,
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/deposits?state=submitted&before=ID&limit=N`: an author's own deposits,
+/// or every deposit for curators (their queue), newest first.
+pub async fn list(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Json<Value>> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let page = s
+        .list_deposits(&actor, q.state.as_deref(), &q.before, limit)
+        .await?;
+    let items: Vec<Value> = page
+        .iter()
+        .map(|v| {
+            json!({
+                "id": v.id,
+                "dataset_id": v.dataset_id,
+                "state": v.state.as_str(),
+                "doi": v.doi,
+                "title": v.metadata.pointer("/titles/0/title"),
+                "updated_at": time(v.updated_at),
+            })
+        })
+        .collect();
+    let next = (page.len() as i64 == limit)
+        .then(|| page.last().map(|v| v.id.clone()))
+        .flatten();
+    Ok(Json(json!({ "deposits": items, "next_before": next })))
+}
+
 pub async fn show(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
