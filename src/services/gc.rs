@@ -22,6 +22,7 @@ impl Services {
             self.storage.delete_object(sha256).await?;
             let mut conn = self.db.conn().await?;
             db::files::forget_object(&mut conn, sha256).await?;
+            self.metrics.gc_objects_removed.inc();
         }
         if !doomed.is_empty() {
             tracing::info!(count = doomed.len(), "unreferenced objects removed");

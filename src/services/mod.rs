@@ -6,6 +6,7 @@ pub mod dois;
 pub mod error;
 pub mod gc;
 pub mod manifest;
+pub mod metrics;
 pub mod software;
 pub mod uploads;
 pub mod users;
@@ -36,6 +37,7 @@ pub struct Services {
     busy_uploads: Arc<Mutex<HashSet<String>>>,
     /// The DataCite client, when DOIs are registered there.
     pub datacite: Option<crate::datacite::DataciteClient>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl Services {
@@ -57,6 +59,7 @@ impl Services {
             jobs_ready: Arc::new(Notify::new()),
             busy_uploads: Arc::default(),
             datacite,
+            metrics: Arc::default(),
         };
         services.seed_software().await?;
         Ok(services)

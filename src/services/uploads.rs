@@ -300,7 +300,11 @@ impl Services {
     async fn advance(&self, id: &str, from: i64, to: i64, state: &[u8]) -> ServiceResult<()> {
         let mut conn = self.db.conn().await?;
         let expires = self.expiry_from_now();
-        if !db::uploads::advance(&mut conn, id, from, to, state, expires).await? {
+        let advanced = db::uploads::advance(&mut conn, id, from, to, state, expires).await?;
+        if advanced {
+            self.metrics.upload_bytes.inc_by((to - from).max(0) as u64);
+        }
+        if !advanced {
             return Err(ServiceError::Conflict(
                 "the upload moved on meanwhile; ask for its offset and resume".into(),
             ));
@@ -393,6 +397,7 @@ impl Services {
         };
         record_event(&mut tx, event, now).await?;
         tx.commit().await?;
+        self.metrics.uploads_completed.inc();
         Ok(())
     }
 

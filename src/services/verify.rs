@@ -176,6 +176,8 @@ impl Services {
         };
         record_event(&mut tx, event, now).await?;
         tx.commit().await?;
+        self.metrics
+            .count_verification(passed, bytes_checked as u64);
         Ok(())
     }
 }

@@ -11,7 +11,7 @@ use crate::services::Services;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use handlers::{deposits, doi, files, health, software, uploads};
+use handlers::{deposits, doi, files, health, metrics, software, uploads};
 
 /// Manifests of large datasets run to tens of megabytes.
 const MANIFEST_LIMIT: usize = 256 << 20;
@@ -60,9 +60,14 @@ pub fn build_app(services: Services) -> Router {
         );
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::metrics))
         .route("/doi/{*doi}", get(doi::resolve))
         .nest("/api/v1", api)
         .fallback(not_found)
+        .route_layer(axum::middleware::from_fn_with_state(
+            services.clone(),
+            metrics::count,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(services)
 }

@@ -443,3 +443,51 @@ async fn authors_list_their_own_deposits_and_curators_see_the_queue() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn metrics_tell_operators_what_happened() {
+    let app = TestApp::new().await;
+    let id = app.create_deposit(&app.author).await;
+    app.upload(&app.author, &id, "a.cbf", &[7u8; 5000]).await;
+    app.act(&app.author, &id, "submit", None).await;
+    app.drain().await;
+    let r = app
+        .call(
+            Method::GET,
+            "/metrics",
+            None,
+            &[],
+            axum::body::Body::empty(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let text = String::from_utf8(r.body.to_vec()).unwrap();
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in:\n{text}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    // Routes are counted by template, never by id.
+    assert_eq!(
+        value(r#"arca_http_requests_total{method="POST",route="/api/v1/deposits",status="201"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(
+            r#"arca_http_requests_total{method="POST",route="/api/v1/deposits/{id}/{action}",status="200"}"#
+        ),
+        1.0
+    );
+    assert!(!text.contains(&id), "a deposit id leaked into a label");
+    assert_eq!(value("arca_upload_bytes_total"), 5000.0);
+    assert_eq!(value("arca_uploads_completed_total"), 1.0);
+    assert_eq!(value(r#"arca_verifications_total{outcome="passed"}"#), 1.0);
+    assert_eq!(value("arca_verified_bytes_total"), 5000.0);
+    assert_eq!(value("arca_jobs_pending"), 0.0);
+    assert_eq!(value("arca_jobs_failed"), 0.0);
+}

@@ -4,5 +4,6 @@ pub mod deposits;
 pub mod doi;
 pub mod files;
 pub mod health;
+pub mod metrics;
 pub mod software;
 pub mod uploads;

@@ -1,0 +1,34 @@
+//! `/metrics` and the middleware that counts requests.
+
+use crate::services::Services;
+use crate::web::error::AppResult;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+pub async fn metrics(State(s): State<Services>) -> AppResult<impl IntoResponse> {
+    let text = s.metrics_text().await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    ))
+}
+
+/// Count each request by its route template (not its path: ids would explode the label
+/// set) and status.
+pub async fn count(State(s): State<Services>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let resp = next.run(req).await;
+    s.metrics
+        .count_request(&method, &route, resp.status().as_u16());
+    resp
+}
