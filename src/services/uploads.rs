@@ -212,10 +212,13 @@ impl Services {
             });
         }
         let remaining = (up.length - up.offset) as u64;
-        if content_length.is_some_and(|n| n > remaining) {
-            return Err(ServiceError::TooLarge(format!(
+        let too_many = || {
+            ServiceError::TooLarge(format!(
                 "the request carries more bytes than the {remaining} the upload still expects"
-            )));
+            ))
+        };
+        if content_length.is_some_and(|n| n > remaining) {
+            return Err(too_many());
         }
         let sha = ResumableSha256::restore(&up.hash_state)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -256,9 +259,7 @@ impl Services {
             if writer.written() + data.len() as u64 > remaining {
                 writer.abort().await;
                 crate::storage::staging::truncate(&staging, durable as u64).await?;
-                return Err(ServiceError::TooLarge(format!(
-                    "the request carries more bytes than the {remaining} the upload still expects"
-                )));
+                return Err(too_many());
             }
             since_checkpoint += data.len() as u64;
             writer.write(data).await?;
