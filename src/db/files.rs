@@ -278,3 +278,24 @@ pub async fn expected_without_file(
         .map(|r| Ok(r.try_get::<String, _>("path")?))
         .collect()
 }
+
+/// What the depositor said one file's checksum is, from one source and algorithm.
+pub async fn expected_for(
+    conn: &mut Conn,
+    version_id: &str,
+    path: &str,
+    source: &str,
+    algorithm: &str,
+) -> DbResult<Option<String>> {
+    let row = sqlx::query(
+        "SELECT digest FROM expected_checksums
+         WHERE version_id = $1 AND path = $2 AND source = $3 AND algorithm = $4",
+    )
+    .bind(version_id)
+    .bind(path)
+    .bind(source)
+    .bind(algorithm)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| Ok(r.try_get("digest")?)).transpose()
+}

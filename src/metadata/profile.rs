@@ -136,16 +136,6 @@ fn err(errors: &mut Vec<FieldError>, pointer: String, detail: impl Into<String>)
     });
 }
 
-fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    s.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && s[0..4].parse::<u16>().is_ok()
-        && s[5..7].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
-        && s[8..10].parse::<u8>().is_ok_and(|d| (1..=31).contains(&d))
-}
-
 fn doi_identifier(
     relation: RelationType,
     general: ResourceTypeGeneral,
@@ -291,7 +281,7 @@ pub fn to_datacite(base: &Resource, f: &Facility) -> Result<Resource, Vec<FieldE
     if let Some(c) = &f.collection {
         for (field, v) in [("start", &c.start), ("end", &c.end)] {
             if let Some(d) = v
-                && !is_date(d)
+                && !crate::model::date::is_iso_date(d)
             {
                 err(
                     &mut errors,

@@ -91,13 +91,7 @@ fn check_hold(hold: Option<&Value>) -> ServiceResult<String> {
     };
     if let Some(until) = hold.get("until") {
         let s = until.as_str().unwrap_or_default();
-        let ok = s.len() == 10
-            && s.as_bytes()[4] == b'-'
-            && s.as_bytes()[7] == b'-'
-            && s[0..4].parse::<u16>().is_ok()
-            && s[5..7].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
-            && s[8..10].parse::<u8>().is_ok_and(|d| (1..=31).contains(&d));
-        if !ok {
+        if !crate::model::date::is_iso_date(s) {
             return Err(ServiceError::invalid(
                 "until",
                 "must be a date as YYYY-MM-DD",

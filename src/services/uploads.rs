@@ -319,13 +319,13 @@ impl Services {
         let sha256 = sha.finish();
         let staging = self.storage.staging_path(&up.id);
         let mut conn = self.db.conn().await?;
-        let expected = db::files::expected_between(&mut conn, &up.version_id, "", None)
-            .await?
-            .into_iter()
-            .find(|e| e.path == up.path && e.source == "upload" && e.algorithm == "sha256");
+        // One row by primary key: the cost does not grow with the deposit.
+        let expected =
+            db::files::expected_for(&mut conn, &up.version_id, &up.path, "upload", "sha256")
+                .await?;
         drop(conn);
-        if let Some(e) = expected
-            && e.digest != sha256.hex
+        if let Some(digest) = expected
+            && digest != sha256.hex
         {
             // The bytes are not what the client meant to send: keep none of them.
             let mut tx = self.db.begin_write().await?;
@@ -335,7 +335,7 @@ impl Services {
             remove_if_present(&staging).await?;
             return Err(ServiceError::ChecksumMismatch(format!(
                 "'{}' arrived with SHA-256 {} but the client said {}: the upload was discarded, send the file again",
-                up.path, sha256.hex, e.digest
+                up.path, sha256.hex, digest
             )));
         }
         // Claim the object before its bytes are stored, so a garbage collector cannot
