@@ -20,13 +20,7 @@ async fn deposit_with_software(app: &TestApp, software: serde_json::Value) -> St
         String::from_utf8_lossy(&r.body)
     );
     let id = r.json()["id"].as_str().unwrap().to_owned();
-    app.json(
-        Method::POST,
-        &format!("/api/v1/deposits/{id}/doi"),
-        &app.author,
-        None,
-    )
-    .await;
+    app.reserve_doi(&app.author, &id).await;
     id
 }
 
@@ -214,13 +208,7 @@ async fn software_deposits_export_citation_cff_and_codemeta() {
         .json(Method::POST, "/api/v1/deposits", &app.author, Some(json!({"metadata": meta, "facility": {"licence": "CC-BY-4.0", "keywords": ["crystallography"]}})))
         .await;
     let id = r.json()["id"].as_str().unwrap().to_owned();
-    app.json(
-        Method::POST,
-        &format!("/api/v1/deposits/{id}/doi"),
-        &app.author,
-        None,
-    )
-    .await;
+    app.reserve_doi(&app.author, &id).await;
     let get = |format: &str| {
         let path = format!("/api/v1/deposits/{id}/citation?format={format}");
         let app = &app;

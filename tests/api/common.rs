@@ -165,6 +165,25 @@ impl TestApp {
         r.json()["id"].as_str().unwrap().to_owned()
     }
 
+    /// Reserve the deposit's DOI; panics unless it works. Returns the DOI.
+    pub async fn reserve_doi(&self, token: &str, deposit: &str) -> String {
+        let r = self
+            .json(
+                Method::POST,
+                &format!("/api/v1/deposits/{deposit}/doi"),
+                token,
+                None,
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        r.json()["doi"].as_str().unwrap().to_owned()
+    }
+
     /// tus creation; returns the response (Location on success).
     pub async fn tus_create(
         &self,

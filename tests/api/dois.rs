@@ -20,20 +20,35 @@ async fn start_sandbox() -> (Sandbox, String) {
     (sandbox, url)
 }
 
+/// How the tests reach their sandbox.
+fn sandbox_settings(url: &str, password: &str, timeout_secs: u64) -> DataciteSettings {
+    DataciteSettings {
+        url: url.to_owned(),
+        repository_id: "ARCA.TEST".into(),
+        password: Secret(password.into()),
+        timeout_secs,
+    }
+}
+
 async fn datacite_app(url: &str, timeout_secs: u64) -> TestApp {
-    let url = url.to_owned();
+    datacite_app_with(url, timeout_secs, |_| {}).await
+}
+
+/// An archive registering DOIs at the sandbox, with fast retries; `more` changes the rest.
+async fn datacite_app_with(
+    url: &str,
+    timeout_secs: u64,
+    more: impl FnOnce(&mut arca::config::Config),
+) -> TestApp {
+    let settings = sandbox_settings(url, "sandbox-password", timeout_secs);
     TestApp::configured(move |c| {
         c.doi.provider = DoiProvider::Datacite;
         c.doi.prefix = "10.80001".into();
         c.doi.public_url = "https://arca.example.org".into();
-        c.doi.datacite = Some(DataciteSettings {
-            url,
-            repository_id: "ARCA.TEST".into(),
-            password: Secret("sandbox-password".into()),
-            timeout_secs,
-        });
+        c.doi.datacite = Some(settings);
         c.jobs.retry_base_ms = 5;
         c.jobs.retry_max_ms = 200;
+        more(c);
     })
     .await
 }
@@ -137,18 +152,7 @@ async fn the_doi_follows_its_dataset_at_datacite() {
     let (sandbox, url) = start_sandbox().await;
     let app = datacite_app(&url, 5).await;
     let id = app.create_deposit(&app.author).await;
-    let doi = app
-        .json(
-            Method::POST,
-            &format!("/api/v1/deposits/{id}/doi"),
-            &app.author,
-            None,
-        )
-        .await
-        .json()["doi"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let doi = app.reserve_doi(&app.author, &id).await;
     settle(&app).await;
     let remote = sandbox.doi(&doi).expect("the draft DOI exists at DataCite");
     assert_eq!(remote["state"], "draft");
@@ -270,18 +274,9 @@ async fn dois_converge_while_datacite_fails_often_and_answers_slowly() {
 #[tokio::test]
 async fn a_datacite_refusal_reaches_the_curator_in_words() {
     let (sandbox, url) = start_sandbox().await;
-    let url2 = url.clone();
     // A landing URL DataCite will not accept for a registered DOI.
-    let app = TestApp::configured(move |c| {
-        c.doi.provider = DoiProvider::Datacite;
-        c.doi.public_url = "ftp://arca.example.org".into();
-        c.doi.datacite = Some(DataciteSettings {
-            url: url2,
-            repository_id: "ARCA.TEST".into(),
-            password: Secret("sandbox-password".into()),
-            timeout_secs: 5,
-        });
-        c.jobs.retry_base_ms = 5;
+    let app = datacite_app_with(&url, 5, |c| {
+        c.doi.public_url = "ftp://arca.example.org".into()
     })
     .await;
     let id = app.create_deposit(&app.author).await;
@@ -309,24 +304,12 @@ async fn a_datacite_refusal_reaches_the_curator_in_words() {
 #[tokio::test]
 async fn wrong_credentials_are_reported_not_retried_forever() {
     let (_sandbox, url) = start_sandbox().await;
-    let app = TestApp::configured(move |c| {
-        c.doi.provider = DoiProvider::Datacite;
-        c.doi.datacite = Some(DataciteSettings {
-            url,
-            repository_id: "ARCA.TEST".into(),
-            password: Secret("wrong".into()),
-            timeout_secs: 5,
-        });
+    let app = datacite_app_with(&url, 5, |c| {
+        c.doi.datacite = Some(sandbox_settings(&url, "wrong", 5))
     })
     .await;
     let id = app.create_deposit(&app.author).await;
-    app.json(
-        Method::POST,
-        &format!("/api/v1/deposits/{id}/doi"),
-        &app.author,
-        None,
-    )
-    .await;
+    app.reserve_doi(&app.author, &id).await;
     arca::worker::run_until_idle(&app.services).await.unwrap();
     let mut conn = app.services.db.conn().await.unwrap();
     let failed = arca::db::jobs::failed(&mut conn).await.unwrap();
@@ -460,13 +443,9 @@ async fn a_taken_doi_is_refused_and_the_transaction_goes_on() {
 #[tokio::test]
 async fn the_sandbox_checks_metadata_like_datacite() {
     let (sandbox, url) = start_sandbox().await;
-    let client = arca::datacite::DataciteClient::new(&DataciteSettings {
-        url,
-        repository_id: "ARCA.TEST".into(),
-        password: Secret("sandbox-password".into()),
-        timeout_secs: 5,
-    })
-    .unwrap();
+    let client =
+        arca::datacite::DataciteClient::new(&sandbox_settings(&url, "sandbox-password", 5))
+            .unwrap();
     let doi = "10.80001/arca.sandboxtest";
     client.create_draft(doi, &json!({})).await.unwrap();
     // Not in DataCite's closed list: refused, and nothing changes.
@@ -509,15 +488,7 @@ async fn a_doi_negotiates_every_citation_format() {
     let app = TestApp::new().await;
     let id = app.create_deposit(&app.author).await;
     // Citable before release, for the manuscript: the depositor's own route.
-    let r = app
-        .json(
-            Method::POST,
-            &format!("/api/v1/deposits/{id}/doi"),
-            &app.author,
-            None,
-        )
-        .await;
-    let doi = r.json()["doi"].as_str().unwrap().to_owned();
+    let doi = app.reserve_doi(&app.author, &id).await;
     let r = app
         .call(
             Method::GET,

@@ -105,18 +105,7 @@ async fn a_deposit_becomes_valid_datacite_xml_with_the_facility_profile_applied(
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "no DOI yet");
-    let doi = app
-        .json(
-            Method::POST,
-            &format!("/api/v1/deposits/{id}/doi"),
-            &app.author,
-            None,
-        )
-        .await
-        .json()["doi"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let doi = app.reserve_doi(&app.author, &id).await;
     let r = app
         .json(
             Method::GET,

@@ -162,13 +162,43 @@ async fn files(c: &reqwest::Client, base: &str, deposit: &str) -> Vec<Value> {
         .clone()
 }
 
+/// An archive with an author, a running server, an HTTP client and a new deposit: what
+/// most process tests start from. Bind `server` last when destructuring: locals drop in
+/// reverse order, so the server stops before the archive's directory goes.
+struct Running {
+    server: Server,
+    c: reqwest::Client,
+    token: String,
+    deposit: String,
+    archive: Archive,
+}
+
+impl Running {
+    async fn start(config_toml: &str) -> Self {
+        let archive = Archive::new(config_toml).await;
+        let token = archive.author_token();
+        let server = archive.start().await;
+        let c = client(&token);
+        let deposit = new_deposit(&c, &server.base).await;
+        Self {
+            server,
+            c,
+            token,
+            deposit,
+            archive,
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_server_killed_mid_upload_resumes_from_its_last_acknowledged_byte() {
-    let archive = Archive::new("[uploads]\ncheckpoint_bytes = 1048576\n").await;
-    let token = archive.author_token();
-    let server = archive.start().await;
-    let c = client(&token);
-    let deposit = new_deposit(&c, &server.base).await;
+    let Running {
+        archive,
+        token: _,
+        c,
+        deposit,
+        server,
+    } = Running::start("[uploads]\ncheckpoint_bytes = 1048576\n").await;
     let data = pseudo_random(24 << 20, 11);
     let meta = format!(
         "deposit {},filename {}",
@@ -290,11 +320,13 @@ fn run_upload(
 
 #[tokio::test]
 async fn arca_upload_sends_a_tree_skips_what_is_there_and_reports_differences() {
-    let archive = Archive::new("").await;
-    let token = archive.author_token();
-    let server = archive.start().await;
-    let c = client(&token);
-    let deposit = new_deposit(&c, &server.base).await;
+    let Running {
+        archive,
+        token,
+        c,
+        deposit,
+        server,
+    } = Running::start("").await;
     let tree = archive.dir.path().join("collected");
     let mut want = std::collections::BTreeMap::new();
     for (i, rel) in [
@@ -370,11 +402,13 @@ async fn arca_upload_sends_a_tree_skips_what_is_there_and_reports_differences() 
 
 #[tokio::test]
 async fn arca_upload_interrupted_resumes_where_it_stopped() {
-    let archive = Archive::new("").await;
-    let token = archive.author_token();
-    let server = archive.start().await;
-    let c = client(&token);
-    let deposit = new_deposit(&c, &server.base).await;
+    let Running {
+        archive,
+        token,
+        c,
+        deposit,
+        server,
+    } = Running::start("").await;
     let tree = archive.dir.path().join("collected");
     std::fs::create_dir_all(&tree).unwrap();
     let data = pseudo_random(160 << 20, 5);
