@@ -17,6 +17,33 @@ pub struct Config {
     pub uploads: UploadSettings,
     pub doi: DoiSettings,
     pub jobs: JobSettings,
+    pub repository: RepositorySettings,
+}
+
+/// How the archive names itself to harvesters (OAI-PMH Identify, BagIt bag-info).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RepositorySettings {
+    pub name: String,
+    pub admin_email: String,
+    /// The domain in OAI identifiers (`oai:<namespace>:<id>`).
+    pub oai_namespace: String,
+    /// The DataCite repository symbol shown in `oai_datacite` records.
+    pub datacentre_symbol: String,
+    /// Records per OAI-PMH ListRecords / ListIdentifiers page.
+    pub oai_page_size: i64,
+}
+
+impl Default for RepositorySettings {
+    fn default() -> Self {
+        Self {
+            name: "Arca".into(),
+            admin_email: "archive@arca.invalid".into(),
+            oai_namespace: "arca.local".into(),
+            datacentre_symbol: "ARCA".into(),
+            oai_page_size: 100,
+        }
+    }
 }
 
 /// Where DOIs come from.
@@ -124,6 +151,7 @@ struct FileConfig {
     uploads: Option<UploadSettings>,
     doi: Option<DoiSettings>,
     jobs: Option<JobSettings>,
+    repository: Option<RepositorySettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +200,7 @@ impl Config {
             uploads: file.uploads.unwrap_or_default(),
             doi: file.doi.unwrap_or_default(),
             jobs: file.jobs.unwrap_or_default(),
+            repository: file.repository.unwrap_or_default(),
             data_dir,
         };
         config.check()?;
@@ -186,6 +215,22 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "[doi] random_chars must be between 4 and 32".into(),
             ));
+        }
+        if !(1..=1000).contains(&self.repository.oai_page_size) {
+            return Err(ConfigError::Invalid(
+                "[repository] oai_page_size must be between 1 and 1000".into(),
+            ));
+        }
+        let ns = &self.repository.oai_namespace;
+        let labels_ok = ns.split('.').count() > 1
+            && ns.split('.').all(|l| {
+                l.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !labels_ok {
+            return Err(ConfigError::Invalid(format!(
+                "[repository] oai_namespace must be a domain name such as archive.example.org, got '{ns}'"
+            )));
         }
         if self.doi.provider == DoiProvider::Datacite && self.doi.datacite.is_none() {
             return Err(ConfigError::Invalid(

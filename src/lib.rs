@@ -8,6 +8,7 @@ pub mod datacite;
 pub mod db;
 pub mod metadata;
 pub mod model;
+pub mod oai;
 pub mod services;
 pub mod storage;
 pub mod web;

@@ -7,6 +7,7 @@ pub mod dois;
 pub mod events;
 pub mod files;
 pub mod jobs;
+pub mod published;
 pub mod software;
 pub mod uploads;
 pub mod users;

@@ -19,16 +19,26 @@ pub struct VersionRow {
     pub updated_at: i64,
 }
 
-const SELECT: &str =
-    "SELECT v.id, v.dataset_id, d.owner_id, v.version_number, v.state, v.metadata, v.facility,
-        v.doi, v.verification, v.created_at, v.updated_at
-     FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id";
+/// The columns [`from_row`] reads (`v` versions, `d` datasets), for queries that join
+/// versions to other tables.
+macro_rules! version_columns {
+    () => {
+        "v.id, v.dataset_id, d.owner_id, v.version_number, v.state, v.metadata, v.facility,
+        v.doi, v.verification, v.created_at, v.updated_at"
+    };
+}
+pub(super) use version_columns;
+const SELECT: &str = concat!(
+    "SELECT ",
+    version_columns!(),
+    " FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id"
+);
 
 fn json(text: &str) -> DbResult<serde_json::Value> {
     serde_json::from_str(text).map_err(|e| DbError::Corrupt(format!("stored JSON: {e}")))
 }
 
-fn from_row(row: &sqlx::any::AnyRow) -> DbResult<VersionRow> {
+pub(super) fn from_row(row: &sqlx::any::AnyRow) -> DbResult<VersionRow> {
     let state: String = row.try_get("state")?;
     let verification: Option<String> = row.try_get("verification")?;
     Ok(VersionRow {

@@ -2,6 +2,7 @@
 
 pub mod citation;
 pub mod datacite;
+pub mod dublin_core;
 pub mod profile;
 pub mod schema;
 pub mod schema_org;

@@ -12,9 +12,49 @@ pub fn is_iso_date(s: &str) -> bool {
         && s[8..10].parse::<u8>().is_ok_and(|d| (1..=31).contains(&d))
 }
 
+/// Unix milliseconds as `YYYY-MM-DDThh:mm:ssZ` (UTC, whole seconds).
+pub fn utc_seconds(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// Unix milliseconds as `YYYY-MM-DD` (UTC).
+pub fn utc_day(ms: i64) -> String {
+    utc_seconds(ms)[..10].to_owned()
+}
+
+/// `YYYY-MM-DDThh:mm:ssZ` as Unix milliseconds.
+pub fn parse_utc_seconds(s: &str) -> Option<i64> {
+    // humantime also takes fractions and offsets; the protocols here allow neither.
+    if s.len() != 20 || !s.ends_with('Z') || !is_iso_date(&s[..10]) {
+        return None;
+    }
+    let t = humantime::parse_rfc3339(s).ok()?;
+    let ms = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis();
+    i64::try_from(ms).ok()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_iso_date;
+    use super::*;
+
+    #[test]
+    fn utc_round_trip() {
+        let ms = parse_utc_seconds("2026-11-24T17:05:09Z").unwrap();
+        assert_eq!(utc_seconds(ms), "2026-11-24T17:05:09Z");
+        assert_eq!(utc_seconds(ms + 999), "2026-11-24T17:05:09Z");
+        assert_eq!(utc_day(ms), "2026-11-24");
+        assert_eq!(parse_utc_seconds("1970-01-01T00:00:00Z"), Some(0));
+        for bad in [
+            "2026-11-24",
+            "2026-11-24T17:05:09.5Z",
+            "2026-11-24T17:05:09+01:00",
+            "2026-02-30T00:00:00Z",
+            "2026-11-24T25:00:00Z",
+        ] {
+            assert_eq!(parse_utc_seconds(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn dates() {

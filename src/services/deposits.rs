@@ -305,6 +305,15 @@ impl Services {
             reason,
         };
         record_event(&mut tx, event, now).await?;
+        match next {
+            DepositState::Released => {
+                let (record, facility) = super::dois::record_and_profile(&v)?;
+                let sets = crate::oai::sets_of(&record, &facility);
+                db::published::publish(&mut tx, &v, &sets, now).await?;
+            }
+            DepositState::Withdrawn => db::published::withdraw(&mut tx, id, now).await?,
+            _ => {}
+        }
         let mut enqueued = false;
         if action == Action::Submit {
             db::jobs::enqueue(&mut tx, JOB_VERIFY, &json!({ "version_id": id }), 10, now).await?;

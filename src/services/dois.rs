@@ -276,11 +276,21 @@ pub struct PublicDoi {
 
 /// The record DataCite holds (or will hold) for a deposit: its metadata with the facility
 /// profile applied and its DOI, if it has one.
-fn record_of(v: &VersionRow) -> ServiceResult<crate::metadata::datacite::Resource> {
-    let (_, _, mut record) =
+pub(super) fn record_of(v: &VersionRow) -> ServiceResult<crate::metadata::datacite::Resource> {
+    Ok(record_and_profile(v)?.0)
+}
+
+/// The record, and the facility profile it was made from.
+pub(super) fn record_and_profile(
+    v: &VersionRow,
+) -> ServiceResult<(
+    crate::metadata::datacite::Resource,
+    crate::metadata::profile::Facility,
+)> {
+    let (_, facility, mut record) =
         check_deposit(&v.metadata, &v.facility).map_err(ServiceError::InvalidMetadata)?;
     record.doi = v.doi.as_ref().map(|d| d.to_uppercase());
-    Ok(record)
+    Ok((record, facility))
 }
 
 impl Services {

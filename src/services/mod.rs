@@ -5,6 +5,7 @@ pub mod deposits;
 pub mod dois;
 pub mod error;
 pub mod gc;
+pub mod harvest;
 pub mod manifest;
 pub mod metrics;
 pub mod software;

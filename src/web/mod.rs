@@ -11,7 +11,7 @@ use crate::services::Services;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use handlers::{deposits, doi, files, health, metrics, software, uploads};
+use handlers::{deposits, doi, files, health, metrics, oai, software, uploads};
 
 /// Manifests of large datasets run to tens of megabytes.
 const MANIFEST_LIMIT: usize = 256 << 20;
@@ -62,6 +62,7 @@ pub fn build_app(services: Services) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics))
         .route("/doi/{*doi}", get(doi::resolve))
+        .route("/oai", get(oai::get).post(oai::post))
         .nest("/api/v1", api)
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn_with_state(

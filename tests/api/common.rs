@@ -80,6 +80,7 @@ impl TestApp {
             uploads: UploadSettings::default(),
             doi: Default::default(),
             jobs: Default::default(),
+            repository: Default::default(),
         };
         change(&mut config);
         config.check().unwrap();
@@ -303,6 +304,61 @@ impl TestApp {
             body,
         )
         .await
+    }
+
+    /// A deposit with this body (`metadata`, `facility`) and these files, taken through
+    /// submission, verification and approval to `until` ("approved", "on_hold" or
+    /// "released"). Returns the deposit id.
+    pub async fn deposit_through(
+        &self,
+        body: Value,
+        files: &[(&str, &[u8])],
+        until: &str,
+    ) -> String {
+        let r = self
+            .json(Method::POST, "/api/v1/deposits", &self.author, Some(body))
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let id = r.json()["id"].as_str().unwrap().to_owned();
+        for (path, data) in files {
+            self.upload(&self.author, &id, path, data).await;
+        }
+        assert_eq!(
+            self.act(&self.author, &id, "submit", None).await.status,
+            StatusCode::OK
+        );
+        self.drain().await;
+        let steps: &[(&str, Option<Value>)] = match until {
+            "approved" => &[("approve", None)],
+            "on_hold" => &[
+                ("approve", None),
+                ("hold", Some(json!({"until": "2030-01-01"}))),
+            ],
+            "released" => &[("approve", None), ("release", None)],
+            other => panic!("deposit_through does not stop at {other}"),
+        };
+        for (action, body) in steps {
+            let r = self.act(&self.curator, &id, action, body.clone()).await;
+            assert_eq!(
+                r.status,
+                StatusCode::OK,
+                "{action}: {}",
+                String::from_utf8_lossy(&r.body)
+            );
+        }
+        self.drain().await;
+        id
+    }
+
+    /// GET a public (unauthenticated) path.
+    pub async fn public(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        self.call(Method::GET, path, None, headers, Body::empty())
+            .await
     }
 
     /// Run queued jobs to completion; a job that failed for good fails the test.

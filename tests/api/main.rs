@@ -11,6 +11,7 @@ mod dois;
 mod gc;
 mod jobs;
 mod metadata;
+mod oai;
 mod s3;
 mod uploads;
 mod verify;

@@ -655,11 +655,17 @@ impl Out {
 /// Write a record as DataCite 4.7 XML. Valid against the XSD when the record has what
 /// the schema requires (DOI, creators, titles, publisher, year, resource type).
 pub fn to_xml(r: &Resource) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+        resource_element(r)
+    )
+}
+
+/// The `<resource>` element alone, to embed in another document (OAI-PMH, BagIt).
+pub fn resource_element(r: &Resource) -> String {
     let mut o = Out {
         w: Writer::new_with_indent(Vec::new(), b' ', 2),
     };
-    o.w.get_mut()
-        .extend_from_slice(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     o.open(
         "resource",
         &[

@@ -5,5 +5,6 @@ pub mod doi;
 pub mod files;
 pub mod health;
 pub mod metrics;
+pub mod oai;
 pub mod software;
 pub mod uploads;

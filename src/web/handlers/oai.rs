@@ -1,0 +1,65 @@
+//! `/oai`: OAI-PMH 2.0, by GET or by form POST (§3.1.1.2).
+
+use crate::db::now_ms;
+use crate::oai::request::{self, Verb};
+use crate::oai::response::{self, Envelope, Repository};
+use crate::services::Services;
+use crate::services::harvest::OaiAnswer;
+use crate::web::error::AppResult;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+pub async fn get(
+    State(s): State<Services>,
+    Query(args): Query<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    answer(&s, args).await
+}
+
+pub async fn post(
+    State(s): State<Services>,
+    Form(args): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    answer(&s, args).await
+}
+
+async fn answer(s: &Services, args: Vec<(String, String)>) -> AppResult<Response> {
+    let base_url = format!("{}/oai", s.config.doi.public_url.trim_end_matches('/'));
+    let env = Envelope {
+        base_url: &base_url,
+        now_ms: now_ms(),
+        args: &args,
+    };
+    let r = &s.config.repository;
+    let mut repo = Repository {
+        name: &r.name,
+        admin_email: &r.admin_email,
+        earliest_ms: 0,
+        identifier_namespace: &r.oai_namespace,
+        datacentre_symbol: &r.datacentre_symbol,
+    };
+    let body = match request::parse(&args) {
+        Err(e) => response::error(&env, &e),
+        Ok(verb) => {
+            let list_verb = matches!(verb, Verb::ListRecords(_) | Verb::ListIdentifiers(_));
+            let shown = verb.clone();
+            match s.oai(verb).await? {
+                OaiAnswer::Error(e) => response::error(&env, &e),
+                OaiAnswer::Identify { earliest_ms } => {
+                    repo.earliest_ms = earliest_ms;
+                    response::identify(&env, &repo)
+                }
+                OaiAnswer::Formats => response::metadata_formats(&env),
+                OaiAnswer::Sets(sets) => response::sets(&env, &sets),
+                OaiAnswer::Record(rec, prefix) => response::get_record(&env, &repo, &rec, prefix),
+                OaiAnswer::List(records, resumption) => {
+                    debug_assert!(list_verb);
+                    response::list(&env, &repo, &shown, &records, resumption.as_ref())
+                }
+            }
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response())
+}
