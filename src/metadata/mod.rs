@@ -6,3 +6,4 @@ pub mod dublin_core;
 pub mod profile;
 pub mod schema;
 pub mod schema_org;
+pub mod signposting;

@@ -31,6 +31,9 @@ pub enum ServiceError {
     ChecksumMismatch(String),
     #[error("the upload has expired")]
     Gone,
+    /// A withdrawn dataset: its record stays, its files are no longer served.
+    #[error("this dataset was withdrawn: {0}")]
+    Withdrawn(String),
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]

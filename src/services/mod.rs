@@ -8,6 +8,7 @@ pub mod gc;
 pub mod harvest;
 pub mod manifest;
 pub mod metrics;
+pub mod public;
 pub mod software;
 pub mod uploads;
 pub mod users;

@@ -255,6 +255,26 @@ impl Storage {
         Ok((size, hashers.into_iter().map(Hasher::finish).collect()))
     }
 
+    /// Stream an object's bytes, or the bytes in `range` (end exclusive), in chunks:
+    /// memory stays flat whatever the object's size.
+    pub async fn read(
+        &self,
+        sha256: &str,
+        range: Option<std::ops::Range<u64>>,
+    ) -> StorageResult<futures::stream::BoxStream<'static, StorageResult<bytes::Bytes>>> {
+        let opts = object_store::GetOptions {
+            range: range.map(object_store::GetRange::Bounded),
+            ..Default::default()
+        };
+        match self.store.get_opts(&self.key(sha256)?, opts).await {
+            Ok(r) => Ok(r.into_stream().map(|c| c.map_err(Into::into)).boxed()),
+            Err(object_store::Error::NotFound { .. }) => {
+                Err(StorageError::Missing(sha256.to_owned()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Test and repair hook: the bytes of a stored object, for small objects only.
     pub async fn read_all(&self, sha256: &str) -> StorageResult<bytes::Bytes> {
         Ok(self.store.get(&self.key(sha256)?).await?.bytes().await?)

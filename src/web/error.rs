@@ -17,6 +17,8 @@ pub struct AppError {
     /// Per-field problems, each with a JSON Pointer into the request.
     pub errors: Vec<serde_json::Value>,
     pub headers: Vec<(header::HeaderName, HeaderValue)>,
+    /// Render as a page for people (browser routes) instead of problem+json.
+    pub html: bool,
 }
 
 impl AppError {
@@ -27,7 +29,19 @@ impl AppError {
             detail: detail.into(),
             errors: Vec::new(),
             headers: Vec::new(),
+            html: false,
         }
+    }
+
+    /// A failure the client cannot act on; the detail goes to the log only.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        ServiceError::Internal(detail.into()).into()
+    }
+
+    /// The same error as an HTML page, for routes people open in a browser.
+    pub fn as_html(mut self) -> Self {
+        self.html = true;
+        self
     }
 
     /// A missing or malformed header or query parameter.
@@ -94,6 +108,7 @@ impl From<ServiceError> for AppError {
                 detail,
             ),
             E::Gone => Self::new(StatusCode::GONE, "gone", detail),
+            E::Withdrawn(_) => Self::new(StatusCode::GONE, "withdrawn", detail),
             E::Db(_) | E::Storage(_) | E::Io(_) | E::Internal(_) => {
                 tracing::error!(error = %detail, "internal error");
                 Self::new(
@@ -108,6 +123,21 @@ impl From<ServiceError> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        if self.html {
+            let title = self.status.canonical_reason().unwrap_or("Error");
+            let page = format!(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+                 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+                 <title>{title} · Arca</title></head><body><main><h1>{title}</h1><p>{}</p>\
+                 <p><a href=\"/\">Arca</a></p></main></body></html>",
+                quick_xml::escape::escape(self.detail.as_str())
+            );
+            let mut resp = (self.status, axum::response::Html(page)).into_response();
+            for (k, v) in self.headers {
+                resp.headers_mut().insert(k, v);
+            }
+            return resp;
+        }
         let mut body = json!({
             "type": format!("/problems/{}", self.slug),
             "title": self.status.canonical_reason().unwrap_or("Checksum Mismatch"),

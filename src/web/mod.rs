@@ -11,7 +11,7 @@ use crate::services::Services;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use handlers::{deposits, doi, files, health, metrics, oai, software, uploads};
+use handlers::{datasets, deposits, doi, files, health, metrics, oai, sitemap, software, uploads};
 
 /// Manifests of large datasets run to tens of megabytes.
 const MANIFEST_LIMIT: usize = 256 << 20;
@@ -63,6 +63,12 @@ pub fn build_app(services: Services) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/doi/{*doi}", get(doi::resolve))
         .route("/oai", get(oai::get).post(oai::post))
+        .route("/datasets/{id}", get(datasets::landing))
+        .route("/datasets/{id}/linkset", get(datasets::linkset))
+        .route("/datasets/{id}/files/{*path}", get(datasets::download))
+        .route("/sitemap.xml", get(sitemap::index))
+        .route("/sitemaps/{name}", get(sitemap::month))
+        .route("/robots.txt", get(sitemap::robots))
         .nest("/api/v1", api)
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn_with_state(

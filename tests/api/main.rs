@@ -12,6 +12,7 @@ mod gc;
 mod jobs;
 mod metadata;
 mod oai;
+mod public;
 mod s3;
 mod uploads;
 mod verify;

@@ -6,7 +6,7 @@ mod bibtex;
 mod csl;
 mod ris;
 mod software_meta;
-mod styles;
+pub mod styles;
 
 pub use bibtex::{biblatex, bibtex};
 pub use csl::csl_json;
@@ -70,7 +70,7 @@ impl Name {
     }
 }
 
-pub(crate) fn title(r: &Resource) -> String {
+pub fn title(r: &Resource) -> String {
     r.titles
         .iter()
         .find(|t| t.title_type.is_none())

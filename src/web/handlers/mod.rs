@@ -1,10 +1,12 @@
 //! One module per resource; each handler parses, calls one service, renders.
 
+pub mod datasets;
 pub mod deposits;
 pub mod doi;
 pub mod files;
 pub mod health;
 pub mod metrics;
 pub mod oai;
+pub mod sitemap;
 pub mod software;
 pub mod uploads;

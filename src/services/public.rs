@@ -1,0 +1,134 @@
+//! What anyone may read without signing in: released datasets, their files and their
+//! records (invariant 4: nothing of an unreleased version, and no bytes of a withdrawn
+//! one).
+
+use super::dois::record_and_profile;
+use super::{ServiceError, ServiceResult, Services};
+use crate::db::{self, files::FileRow, published::Published};
+use crate::metadata::datacite::Resource;
+use crate::metadata::profile::Facility;
+
+/// A released (or withdrawn) version as the public sees it.
+#[derive(Debug, Clone)]
+pub struct PublicDataset {
+    pub published: Published,
+    pub record: Resource,
+    pub facility: Facility,
+    /// Why it was withdrawn, for the tombstone.
+    pub withdrawn_because: Option<String>,
+}
+
+impl PublicDataset {
+    pub fn version_id(&self) -> &str {
+        &self.published.version.id
+    }
+
+    pub fn dataset_id(&self) -> &str {
+        &self.published.version.dataset_id
+    }
+
+    fn require_files_served(&self) -> ServiceResult<()> {
+        match &self.withdrawn_because {
+            Some(why) => Err(ServiceError::Withdrawn(why.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A month of releases in the sitemap: (year, month).
+pub type Month = (i32, u32);
+
+impl Services {
+    /// The dataset's latest released version; "not found" for anything never released.
+    pub async fn public_dataset(&self, dataset_id: &str) -> ServiceResult<PublicDataset> {
+        if !crate::model::ids::looks_like_id(dataset_id) {
+            return Err(ServiceError::NotFound("dataset"));
+        }
+        let mut conn = self.db.conn().await?;
+        let published = db::published::latest_of_dataset(&mut conn, dataset_id)
+            .await?
+            .ok_or(ServiceError::NotFound("dataset"))?;
+        let withdrawn_because = if published.deleted {
+            let events = db::events::for_subject(&mut conn, &published.version.id).await?;
+            Some(
+                events
+                    .iter()
+                    .rev()
+                    .find(|e| e.kind == "withdraw")
+                    .and_then(|e| e.reason.clone())
+                    .unwrap_or_else(|| "withdrawn by the archive".into()),
+            )
+        } else {
+            None
+        };
+        let (record, facility) = record_and_profile(&published.version)?;
+        Ok(PublicDataset {
+            published,
+            record,
+            facility,
+            withdrawn_because,
+        })
+    }
+
+    /// One page of a public dataset's files, in path order after `after`.
+    pub async fn public_files(
+        &self,
+        d: &PublicDataset,
+        after: &str,
+        limit: i64,
+    ) -> ServiceResult<Vec<FileRow>> {
+        d.require_files_served()?;
+        let mut conn = self.db.conn().await?;
+        Ok(db::files::list(&mut conn, d.version_id(), after, limit.clamp(1, 10_000)).await?)
+    }
+
+    /// A file of a public dataset, ready to stream.
+    pub async fn public_file(&self, dataset_id: &str, path: &str) -> ServiceResult<FileRow> {
+        let d = self.public_dataset(dataset_id).await?;
+        d.require_files_served()?;
+        let mut conn = self.db.conn().await?;
+        db::files::get_by_path(&mut conn, d.version_id(), path)
+            .await?
+            .ok_or(ServiceError::NotFound("file"))
+    }
+
+    /// The months in which public datasets were released, oldest first.
+    pub async fn sitemap_months(&self) -> ServiceResult<Vec<Month>> {
+        let mut conn = self.db.conn().await?;
+        let Some((lo, hi)) = db::published::release_span(&mut conn).await? else {
+            return Ok(Vec::new());
+        };
+        let (mut y, mut m) = month_of(lo);
+        let end = month_of(hi);
+        let mut months = vec![(y, m)];
+        while (y, m) < end {
+            (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+            months.push((y, m));
+        }
+        Ok(months)
+    }
+
+    /// Public datasets released in one month (at most 50,000, the sitemap limit).
+    pub async fn sitemap_month(&self, (y, m): Month) -> ServiceResult<Vec<Published>> {
+        let start = month_start(y, m).ok_or(ServiceError::NotFound("sitemap"))?;
+        let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+        let end = month_start(ny, nm).ok_or(ServiceError::NotFound("sitemap"))?;
+        let mut conn = self.db.conn().await?;
+        Ok(db::published::released_between(&mut conn, start, end, 50_000).await?)
+    }
+}
+
+fn month_of(ms: i64) -> Month {
+    let day = crate::model::date::utc_day(ms);
+    (
+        day[..4].parse().unwrap_or(1970),
+        day[5..7].parse().unwrap_or(1),
+    )
+}
+
+fn month_start(y: i32, m: u32) -> Option<i64> {
+    if !(1..=12).contains(&m) || !(1970..=9999).contains(&y) {
+        return None;
+    }
+    crate::model::date::parse_utc_seconds(&format!("{y:04}-{m:02}-01T00:00:00Z"))
+}

@@ -1,0 +1,341 @@
+//! Public pages of released datasets: the landing page (with schema.org JSON-LD and
+//! Signposting), file downloads with Range, and the linkset.
+
+use crate::metadata::citation::{datacite_text, styles::STYLES};
+use crate::metadata::datacite::vocab::DescriptionType;
+use crate::metadata::schema_org::schema_org;
+use crate::metadata::signposting::{self, Link};
+use crate::services::Services;
+use crate::services::public::PublicDataset;
+use crate::web::conneg;
+use crate::web::error::{AppError, AppResult};
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Deserialize;
+
+/// Files listed per landing page (and as Signposting items).
+const FILES_PER_PAGE: i64 = 200;
+
+/// Path segments keep their unreserved characters; everything else is escaped.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+pub fn file_url(base: &str, dataset_id: &str, path: &str) -> String {
+    let encoded: Vec<String> = path
+        .split('/')
+        .map(|seg| utf8_percent_encode(seg, SEGMENT).to_string())
+        .collect();
+    format!("{base}/datasets/{dataset_id}/files/{}", encoded.join("/"))
+}
+
+/// Bytes as people read them: 1.5 GB, 320 kB.
+pub fn human_size(bytes: i64) -> String {
+    const UNITS: [&str; 6] = ["bytes", "kB", "MB", "GB", "TB", "PB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+struct AuthorView {
+    name: String,
+    orcid: Option<String>,
+    affiliation: Option<String>,
+}
+
+struct FileView {
+    path: String,
+    url: String,
+    size: String,
+    sha256: String,
+}
+
+#[derive(Template)]
+#[template(path = "dataset.html")]
+struct DatasetPage {
+    title: String,
+    authors: Vec<AuthorView>,
+    doi: Option<String>,
+    version: Option<String>,
+    publisher: String,
+    year: String,
+    released: String,
+    licence: Option<(String, Option<String>)>,
+    article: Option<String>,
+    pdb: Vec<String>,
+    keywords: Vec<String>,
+    descriptions: Vec<String>,
+    citation: String,
+    styles: &'static [(&'static str, &'static str)],
+    withdrawn: Option<String>,
+    dataset_id: String,
+    files: Vec<FileView>,
+    file_count: i64,
+    total_size: String,
+    more_files: Option<String>,
+    json_ld: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    #[serde(default)]
+    after: String,
+}
+
+/// JSON inside `<script>`: no `<`, `>` or `&` may appear raw, so no metadata can close
+/// the element.
+fn script_safe_json(v: &serde_json::Value) -> String {
+    v.to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+fn base(s: &Services) -> &str {
+    s.config.doi.public_url.trim_end_matches('/')
+}
+
+/// The landing page's Signposting links (files limited to the first page).
+fn links(s: &Services, d: &PublicDataset, files: &[String]) -> Vec<Link> {
+    let base = base(s);
+    let landing = format!("{base}/datasets/{}", d.dataset_id());
+    let doi_url = match &d.record.doi {
+        Some(doi) => format!("{base}/doi/{}", doi.to_lowercase()),
+        None => landing.clone(),
+    };
+    signposting::landing_links(&d.record, &landing, &doi_url, files)
+}
+
+pub async fn landing(
+    State(s): State<Services>,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+    Query(cite): Query<super::doi::Params>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    // The landing page URL negotiates content like the DOI does.
+    if let Some(format) = super::doi::requested(&headers, &cite)? {
+        let d = s.public_dataset(&id).await?;
+        let mut resp = super::doi::cite(&d.record, &format)?;
+        resp.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Accept"));
+        return Ok(resp);
+    }
+    let mut resp = landing_page(&s, &id, &q).await.map_err(AppError::as_html)?;
+    resp.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    Ok(resp)
+}
+
+async fn landing_page(s: &Services, id: &str, q: &PageQuery) -> AppResult<Response> {
+    let d = s.public_dataset(id).await?;
+    let base = base(s);
+    let (files, (file_count, total)) = if d.withdrawn_because.is_none() {
+        let files = s.public_files(&d, &q.after, FILES_PER_PAGE + 1).await?;
+        (files, s.deposit_totals(d.version_id()).await?)
+    } else {
+        (Vec::new(), (0, 0))
+    };
+    let more_files = (files.len() as i64 > FILES_PER_PAGE).then(|| {
+        utf8_percent_encode(&files[FILES_PER_PAGE as usize - 1].path, SEGMENT).to_string()
+    });
+    let files: Vec<FileView> = files
+        .into_iter()
+        .take(FILES_PER_PAGE as usize)
+        .map(|f| FileView {
+            url: file_url("", id, &f.path),
+            size: human_size(f.size),
+            path: f.path,
+            sha256: f.sha256,
+        })
+        .collect();
+    let item_urls: Vec<String> = files.iter().map(|f| format!("{base}{}", f.url)).collect();
+    let link_header = signposting::header_value(&links(s, &d, &item_urls), None);
+    let r = &d.record;
+    let page = DatasetPage {
+        title: crate::metadata::citation::title(r),
+        authors: r
+            .creators
+            .iter()
+            .map(|c| AuthorView {
+                name: c.name.clone(),
+                orcid: c
+                    .name_identifiers
+                    .iter()
+                    .find(|i| i.name_identifier_scheme.eq_ignore_ascii_case("ORCID"))
+                    .map(|i| {
+                        let id = i.name_identifier.trim();
+                        if id.starts_with("https://") {
+                            id.to_owned()
+                        } else {
+                            format!("https://orcid.org/{id}")
+                        }
+                    }),
+                affiliation: c.affiliation.first().map(|a| a.name.clone()),
+            })
+            .collect(),
+        doi: r.doi.as_ref().map(|d| d.to_lowercase()),
+        version: r.version.clone(),
+        publisher: r
+            .publisher
+            .as_ref()
+            .map(|p| p.name.clone())
+            .unwrap_or_default(),
+        year: r.publication_year.clone().unwrap_or_default(),
+        released: crate::model::date::utc_day(d.published.released_at),
+        licence: r
+            .rights_list
+            .first()
+            .map(|l| (l.rights.clone(), l.rights_uri.clone())),
+        article: d.facility.article.as_ref().and_then(|a| a.doi.clone()),
+        pdb: d.facility.pdb_ids.clone(),
+        keywords: d.facility.keywords.clone(),
+        descriptions: r
+            .descriptions
+            .iter()
+            .filter(|x| x.description_type == DescriptionType::Abstract)
+            .map(|x| x.description.clone())
+            .collect(),
+        citation: datacite_text(r),
+        styles: STYLES,
+        withdrawn: d.withdrawn_because.clone(),
+        dataset_id: id.to_owned(),
+        files,
+        file_count,
+        total_size: human_size(total),
+        more_files,
+        json_ld: script_safe_json(&schema_org(r)),
+    };
+    let html = page
+        .render()
+        .map_err(|e| AppError::internal(format!("landing page template: {e}")))?;
+    let status = if d.withdrawn_because.is_some() {
+        StatusCode::GONE
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = (status, Html(html)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&link_header) {
+        resp.headers_mut().insert(header::LINK, v);
+    }
+    Ok(resp)
+}
+
+/// The linkset of a landing page: JSON (RFC 9264 §4.2) or its text form (§4.1).
+pub async fn linkset(
+    State(s): State<Services>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    const JSON: &str = "application/linkset+json";
+    const TEXT: &str = "application/linkset";
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let chosen = conneg::choose(accept, &[JSON, TEXT]).ok_or_else(|| {
+        AppError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "not-acceptable",
+            format!("the linkset is available as {JSON} or {TEXT}"),
+        )
+    })?;
+    let d = s.public_dataset(&id).await?;
+    let base = base(&s);
+    let mut items = Vec::new();
+    if d.withdrawn_because.is_none() {
+        let mut after = String::new();
+        loop {
+            let page = s.public_files(&d, &after, 10_000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.path.clone();
+            items.extend(page.iter().map(|f| file_url(base, &id, &f.path)));
+        }
+    }
+    let links = links(&s, &d, &items);
+    let anchor = format!("{base}/datasets/{id}");
+    let body = if chosen == JSON {
+        signposting::linkset_json(&anchor, &links).to_string()
+    } else {
+        signposting::header_value(&links, Some(&anchor))
+    };
+    Ok(([(header::CONTENT_TYPE, chosen)], body).into_response())
+}
+
+/// A file of a released dataset; `Range: bytes=…` gives 206 with that part.
+pub async fn download(
+    State(s): State<Services>,
+    Path((id, path)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let f = s.public_file(&id, &path).await?;
+    let size = f.size as u64;
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        None => None,
+        Some(raw) => match http_range_header::parse_range_header(raw)
+            .ok()
+            .map(|r| r.validate(size))
+        {
+            // Only a single range is served as such; several get the whole file.
+            Some(Ok(ranges)) if ranges.len() == 1 => Some(ranges[0].clone()),
+            Some(Ok(_)) | None => None,
+            Some(Err(_)) => {
+                return Err(AppError::new(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    "range-not-satisfiable",
+                    format!("the file has {size} bytes"),
+                )
+                .with_header(header::CONTENT_RANGE, &format!("bytes */{size}")));
+            }
+        },
+    };
+    let stream = s
+        .storage
+        .read(&f.sha256, range.clone().map(|r| *r.start()..*r.end() + 1))
+        .await
+        .map_err(crate::services::ServiceError::from)?;
+    let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+    let disposition = format!(
+        "attachment; filename*=UTF-8''{}",
+        utf8_percent_encode(name, SEGMENT)
+    );
+    let landing = format!("{}/datasets/{id}", base(&s));
+    let digest = {
+        use base64::Engine;
+        let raw = hex::decode(&f.sha256).unwrap_or_default();
+        format!(
+            "sha-256=:{}:",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+    };
+    let mut resp = Response::builder()
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::CONTENT_DISPOSITION, disposition)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::ETAG, format!("\"{}\"", f.sha256))
+        .header("repr-digest", digest)
+        .header(header::LINK, format!("<{landing}>; rel=\"collection\""));
+    resp = match &range {
+        Some(r) => resp
+            .status(StatusCode::PARTIAL_CONTENT)
+            .header(
+                header::CONTENT_RANGE,
+                format!("bytes {}-{}/{size}", r.start(), r.end()),
+            )
+            .header(header::CONTENT_LENGTH, r.end() - r.start() + 1),
+        None => resp.header(header::CONTENT_LENGTH, size),
+    };
+    resp.body(Body::from_stream(stream))
+        .map_err(|e| AppError::internal(e.to_string()))
+}

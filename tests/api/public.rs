@@ -1,0 +1,243 @@
+//! The public side: landing pages with Signposting and JSON-LD, downloads with Range,
+//! linksets and sitemaps; only for released datasets, and no bytes once withdrawn.
+
+use crate::common::*;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+const HOSTILE: &str = "<script>alert('t')</script> & \"lysozyme\" </script><b>bold</b>";
+
+fn body(title: &str) -> Value {
+    let mut m = metadata();
+    m["titles"] = json!([{ "title": title }]);
+    m["creators"] = json!([{
+        "name": "O'Neil, <img src=x onerror=alert(1)>",
+        "nameType": "Personal",
+        "nameIdentifiers": [{"nameIdentifier": "https://orcid.org/0000-0002-1825-0097", "nameIdentifierScheme": "ORCID"}]
+    }]);
+    m["rightsList"] = json!([{"rights": "CC BY 4.0", "rightsUri": "https://creativecommons.org/licenses/by/4.0/"}]);
+    json!({ "metadata": m, "facility": {"facility": {"name": "ESRF"}, "pdb_ids": ["1abc"]} })
+}
+
+fn text(r: &Resp) -> String {
+    String::from_utf8(r.body.to_vec()).unwrap()
+}
+
+/// The dataset id of a deposit (landing pages are per dataset).
+async fn dataset_of(app: &TestApp, deposit: &str) -> String {
+    app.services
+        .get_deposit(
+            &app.services.authenticate(&app.curator).await.unwrap(),
+            deposit,
+        )
+        .await
+        .unwrap()
+        .dataset_id
+}
+
+#[tokio::test]
+async fn a_released_landing_page_shows_the_dataset_and_signposts_it() {
+    let app = TestApp::new().await;
+    let frames: &[u8] = b"0123456789";
+    let id = app
+        .deposit_through(
+            body(HOSTILE),
+            &[("images/frame 1#.cbf", frames), ("README.txt", b"read me")],
+            "released",
+        )
+        .await;
+    let ds = dataset_of(&app, &id).await;
+    let r = app
+        .public(&format!("/datasets/{ds}"), &[("accept", "text/html")])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    let html = text(&r);
+    // Markup in metadata is shown as text, in the page and in the JSON-LD alike.
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(!html.contains("<img src=x"), "{html}");
+    assert!(!html.contains("<b>bold"), "{html}");
+    assert!(
+        html.contains("&#60;script&#62;alert") || html.contains("&lt;script&gt;alert"),
+        "{html}"
+    );
+    assert_eq!(
+        html.matches("</script>").count(),
+        1,
+        "only the JSON-LD element closes"
+    );
+    let ld_start = html.find("application/ld+json\">").unwrap() + "application/ld+json\">".len();
+    let ld_end = html[ld_start..].find("</script>").unwrap() + ld_start;
+    let ld: Value = serde_json::from_str(&html[ld_start..ld_end]).unwrap();
+    assert_eq!(ld["@type"], "Dataset");
+    assert_eq!(ld["name"], HOSTILE);
+    // What a reader needs: the DOI, the citation, the files with their SHA-256.
+    let doi = app
+        .services
+        .get_deposit(&app.services.authenticate(&app.curator).await.unwrap(), &id)
+        .await
+        .unwrap()
+        .doi
+        .unwrap();
+    assert!(html.contains(&format!("https://doi.org/{}", doi.to_lowercase())));
+    assert!(html.contains(&sha256_hex(frames)));
+    assert!(html.contains("/datasets/") && html.contains("images/frame%201%23.cbf"));
+    assert!(html.contains("https://orcid.org/0000-0002-1825-0097"));
+    assert!(html.contains("1abc"));
+
+    // Signposting: every Level 1 relation is in the Link header.
+    let link = r.header("link").unwrap();
+    for want in [
+        format!("<https://doi.org/{}>; rel=\"cite-as\"", doi.to_lowercase()),
+        "rel=\"describedby\"; type=\"application/vnd.datacite.datacite+xml\"".into(),
+        "<https://orcid.org/0000-0002-1825-0097>; rel=\"author\"".into(),
+        "<https://creativecommons.org/licenses/by/4.0/>; rel=\"license\"".into(),
+        "<https://schema.org/Dataset>; rel=\"type\"".into(),
+        format!("/datasets/{ds}/files/images/frame%201%23.cbf>; rel=\"item\""),
+        format!("/datasets/{ds}/linkset>; rel=\"linkset\""),
+    ] {
+        assert!(link.contains(&want), "{want} not in {link}");
+    }
+    // The linkset says the same, as JSON and as text.
+    let r = app.public(&format!("/datasets/{ds}/linkset"), &[]).await;
+    assert_eq!(r.header("content-type"), Some("application/linkset+json"));
+    let set = r.json();
+    let ctx = &set["linkset"][0];
+    assert!(
+        ctx["anchor"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/datasets/{ds}"))
+    );
+    assert_eq!(ctx["item"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        ctx["cite-as"][0]["href"],
+        format!("https://doi.org/{}", doi.to_lowercase())
+    );
+    let r = app
+        .public(
+            &format!("/datasets/{ds}/linkset"),
+            &[("accept", "application/linkset")],
+        )
+        .await;
+    assert!(text(&r).contains("rel=\"cite-as\"; anchor=\""));
+
+    // The landing page URL negotiates citations like the DOI.
+    let r = app
+        .public(
+            &format!("/datasets/{ds}"),
+            &[("accept", "application/x-bibtex")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(text(&r).starts_with("@misc{"), "{}", text(&r));
+
+    // Downloads: whole, a range, and a range past the end.
+    let url = format!("/datasets/{ds}/files/images/frame%201%23.cbf");
+    let r = app.public(&url, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(&r.body[..], frames);
+    assert_eq!(r.header("accept-ranges"), Some("bytes"));
+    assert_eq!(
+        r.header("etag"),
+        Some(format!("\"{}\"", sha256_hex(frames)).as_str())
+    );
+    let r = app.public(&url, &[("range", "bytes=2-5")]).await;
+    assert_eq!(r.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(&r.body[..], b"2345");
+    assert_eq!(r.header("content-range"), Some("bytes 2-5/10"));
+    let r = app.public(&url, &[("range", "bytes=-3")]).await;
+    assert_eq!(&r.body[..], b"789");
+    let r = app.public(&url, &[("range", "bytes=10-")]).await;
+    assert_eq!(r.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(r.header("content-range"), Some("bytes */10"));
+    let r = app
+        .public(&format!("/datasets/{ds}/files/nope.cbf"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // In the sitemap.
+    let r = app.public("/sitemap.xml", &[]).await;
+    let index = text(&r);
+    let month = index
+        .split("<loc>")
+        .nth(1)
+        .unwrap()
+        .split("</loc>")
+        .next()
+        .unwrap();
+    let path = &month[month.find("/sitemaps/").unwrap()..];
+    let r = app.public(path, &[]).await;
+    assert!(text(&r).contains(&format!("/datasets/{ds}</loc>")));
+}
+
+#[tokio::test]
+async fn unreleased_datasets_do_not_exist_publicly_and_withdrawn_ones_keep_only_a_tombstone() {
+    let app = TestApp::new().await;
+    let held = app
+        .deposit_through(body("Held"), &[("f.cbf", b"held bytes")], "on_hold")
+        .await;
+    let approved = app
+        .deposit_through(body("Approved"), &[("f.cbf", b"approved")], "approved")
+        .await;
+    let draft = app.create_deposit(&app.author).await;
+    for dep in [&held, &approved, &draft] {
+        let ds = dataset_of(&app, dep).await;
+        for path in [
+            format!("/datasets/{ds}"),
+            format!("/datasets/{ds}/files/f.cbf"),
+            format!("/datasets/{ds}/linkset"),
+        ] {
+            let r = app.public(&path, &[]).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+            assert!(!text(&r).contains("held bytes"));
+        }
+    }
+    let r = app.public("/sitemap.xml", &[]).await;
+    assert!(!text(&r).contains("<sitemap>"), "nothing released yet");
+
+    let released = app
+        .deposit_through(
+            body("Soon withdrawn"),
+            &[("f.cbf", b"public bytes")],
+            "released",
+        )
+        .await;
+    let ds = dataset_of(&app, &released).await;
+    assert_eq!(
+        app.public(&format!("/datasets/{ds}/files/f.cbf"), &[])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = app
+        .act(
+            &app.curator,
+            &released,
+            "withdraw",
+            Some(json!({"reason": "the sample was mislabelled"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = app.public(&format!("/datasets/{ds}"), &[]).await;
+    assert_eq!(r.status, StatusCode::GONE);
+    let html = text(&r);
+    assert!(html.contains("withdrawn") && html.contains("the sample was mislabelled"));
+    assert!(
+        html.contains("Soon withdrawn"),
+        "the tombstone keeps the citation"
+    );
+    assert!(!html.contains("f.cbf"));
+    let r = app
+        .public(&format!("/datasets/{ds}/files/f.cbf"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::GONE);
+    assert!(!text(&r).contains("public bytes"));
+    let r = app.public("/sitemap.xml", &[]).await;
+    assert!(
+        !text(&r).contains("<sitemap>"),
+        "withdrawn datasets leave the sitemap"
+    );
+    let r = app.public("/robots.txt", &[]).await;
+    assert!(text(&r).contains("Sitemap: http://127.0.0.1:8080/sitemap.xml"));
+}
