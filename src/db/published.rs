@@ -140,14 +140,16 @@ pub async fn changed(
             "s",
         ),
     };
+    // One lower bound only: given two, SQLite may seek by the looser one and scan
+    // every earlier record, which makes deep pages slow.
     let sql = format!(
         "{FROM_PUBLISHED}{source}
          WHERE {key}.datestamp >= $1 AND {key}.datestamp <= $2
-           AND {key}.datestamp >= $3 AND ({key}.datestamp > $3 OR {key}.version_id > $4)
+           AND ({key}.datestamp > $3 OR {key}.version_id > $4)
          ORDER BY {key}.datestamp, {key}.version_id LIMIT $5"
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(from)
+        .bind(from.max(cursor.datestamp))
         .bind(until)
         .bind(cursor.datestamp)
         .bind(cursor.version_id.as_str())

@@ -7,16 +7,19 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Algorithm {
     Sha256,
+    Sha512,
     Sha1,
     Md5,
 }
 
 impl Algorithm {
-    pub const ALL: [Algorithm; 3] = [Self::Sha256, Self::Sha1, Self::Md5];
+    /// sha512 is here for BagIt, whose reference tool writes sha256 and sha512 manifests.
+    pub const ALL: [Algorithm; 4] = [Self::Sha256, Self::Sha512, Self::Sha1, Self::Md5];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Sha256 => "sha256",
+            Self::Sha512 => "sha512",
             Self::Sha1 => "sha1",
             Self::Md5 => "md5",
         }
@@ -26,6 +29,7 @@ impl Algorithm {
     pub fn digest_len(self) -> usize {
         match self {
             Self::Sha256 => 32,
+            Self::Sha512 => 64,
             Self::Sha1 => 20,
             Self::Md5 => 16,
         }
@@ -39,7 +43,7 @@ impl fmt::Display for Algorithm {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unsupported checksum algorithm '{0}' (supported: sha256, sha1, md5)")]
+#[error("unsupported checksum algorithm '{0}' (supported: sha256, sha512, sha1, md5)")]
 pub struct UnsupportedAlgorithm(pub String);
 
 impl FromStr for Algorithm {
@@ -47,6 +51,7 @@ impl FromStr for Algorithm {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().replace('-', "").as_str() {
             "sha256" => Ok(Self::Sha256),
+            "sha512" => Ok(Self::Sha512),
             "sha1" => Ok(Self::Sha1),
             "md5" => Ok(Self::Md5),
             _ => Err(UnsupportedAlgorithm(s.to_owned())),
@@ -104,6 +109,7 @@ impl fmt::Display for Checksum {
 /// One running hash of any supported algorithm.
 pub enum Hasher {
     Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
     Sha1(sha1::Sha1),
     Md5(md5::Md5),
 }
@@ -112,6 +118,7 @@ impl Hasher {
     pub fn new(algorithm: Algorithm) -> Self {
         match algorithm {
             Algorithm::Sha256 => Self::Sha256(sha2::Sha256::new()),
+            Algorithm::Sha512 => Self::Sha512(sha2::Sha512::new()),
             Algorithm::Sha1 => Self::Sha1(sha1::Sha1::new()),
             Algorithm::Md5 => Self::Md5(md5::Md5::new()),
         }
@@ -120,6 +127,7 @@ impl Hasher {
     pub fn update(&mut self, data: &[u8]) {
         match self {
             Self::Sha256(h) => h.update(data),
+            Self::Sha512(h) => h.update(data),
             Self::Sha1(h) => h.update(data),
             Self::Md5(h) => h.update(data),
         }
@@ -128,6 +136,7 @@ impl Hasher {
     pub fn finish(self) -> Checksum {
         match self {
             Self::Sha256(h) => Checksum::from_bytes(Algorithm::Sha256, &h.finalize()),
+            Self::Sha512(h) => Checksum::from_bytes(Algorithm::Sha512, &h.finalize()),
             Self::Sha1(h) => Checksum::from_bytes(Algorithm::Sha1, &h.finalize()),
             Self::Md5(h) => Checksum::from_bytes(Algorithm::Md5, &h.finalize()),
         }

@@ -1,5 +1,6 @@
 //! The pure core: what a dataset is and what may happen to it. No I/O, no async.
 
+pub mod bagit;
 pub mod checksum;
 pub mod date;
 pub mod doi;

@@ -24,6 +24,9 @@ pub enum ServiceError {
     InvalidMetadata(Vec<FieldError>),
     #[error("{0}")]
     TooLarge(String),
+    /// A bag that failed BagIt validation: every problem found.
+    #[error("the bag is not valid: {}", .0.join("; "))]
+    InvalidBag(Vec<String>),
     /// tus: the PATCH did not start where the upload stands.
     #[error("the upload is at offset {expected}, not {got}")]
     OffsetMismatch { expected: i64, got: i64 },

@@ -109,6 +109,14 @@ impl From<ServiceError> for AppError {
             ),
             E::Gone => Self::new(StatusCode::GONE, "gone", detail),
             E::Withdrawn(_) => Self::new(StatusCode::GONE, "withdrawn", detail),
+            E::InvalidBag(problems) => {
+                let mut err = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-bag", detail);
+                err.errors = problems
+                    .into_iter()
+                    .map(|p| json!({ "detail": p }))
+                    .collect();
+                err
+            }
             E::Db(_) | E::Storage(_) | E::Io(_) | E::Internal(_) => {
                 tracing::error!(error = %detail, "internal error");
                 Self::new(

@@ -11,7 +11,9 @@ use crate::services::Services;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use handlers::{datasets, deposits, doi, files, health, metrics, oai, sitemap, software, uploads};
+use handlers::{
+    bags, datasets, deposits, doi, files, health, metrics, oai, sitemap, software, uploads,
+};
 
 /// Manifests of large datasets run to tens of megabytes.
 const MANIFEST_LIMIT: usize = 256 << 20;
@@ -28,6 +30,10 @@ async fn not_found(uri: axum::http::Uri) -> error::AppError {
 pub fn build_app(services: Services) -> Router {
     let api = Router::new()
         .route("/deposits", post(deposits::create).get(deposits::list))
+        .route(
+            "/deposits/import",
+            post(bags::import).layer(DefaultBodyLimit::disable()),
+        )
         .route(
             "/deposits/{id}",
             get(deposits::show).patch(deposits::update),
@@ -65,6 +71,7 @@ pub fn build_app(services: Services) -> Router {
         .route("/oai", get(oai::get).post(oai::post))
         .route("/datasets/{id}", get(datasets::landing))
         .route("/datasets/{id}/linkset", get(datasets::linkset))
+        .route("/datasets/{id}/bag.tar", get(bags::export))
         .route("/datasets/{id}/files/{*path}", get(datasets::download))
         .route("/sitemap.xml", get(sitemap::index))
         .route("/sitemaps/{name}", get(sitemap::month))

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod bags;
 mod citations;
 mod common;
 mod deposits;

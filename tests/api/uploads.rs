@@ -20,7 +20,10 @@ async fn options_advertise_version_extensions_and_algorithms() {
     for e in ["creation", "checksum", "termination", "expiration"] {
         assert!(ext.contains(e), "{ext}");
     }
-    assert_eq!(r.header("tus-checksum-algorithm"), Some("sha256,sha1,md5"));
+    assert_eq!(
+        r.header("tus-checksum-algorithm"),
+        Some("sha256,sha512,sha1,md5")
+    );
     assert!(r.header("tus-max-size").unwrap().parse::<u64>().unwrap() > 0);
 }
 

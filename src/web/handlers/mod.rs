@@ -1,5 +1,6 @@
 //! One module per resource; each handler parses, calls one service, renders.
 
+pub mod bags;
 pub mod datasets;
 pub mod deposits;
 pub mod doi;

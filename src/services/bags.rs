@@ -1,0 +1,340 @@
+//! BagIt (RFC 8493) export of released datasets and import of bags as new deposits.
+
+use super::deposits::{DepositEvent, record_event};
+use super::{Actor, ServiceError, ServiceResult, Services};
+use crate::db::{self, files::ExpectedRow, files::FileRow, now_ms, versions::VersionRow};
+use crate::metadata::citation::datacite_text;
+use crate::metadata::datacite::xml::{from_xml, to_xml};
+use crate::metadata::schema::check_deposit;
+use crate::model::bagit::{self, BAGIT_TXT, PayloadFile, ReadBag};
+use crate::model::checksum::{Algorithm, Hasher, ResumableSha256};
+use crate::model::{DepositState, ids};
+use crate::storage::staging::StagingWriter;
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// Tag files are small; a bag whose tag file is larger than this is refused.
+const TAG_FILE_LIMIT: usize = 64 << 20;
+
+/// What an exported bag holds: its tag files (written first) and its payload (streamed
+/// from storage).
+pub struct BagPlan {
+    /// The bag's directory name inside the tar.
+    pub name: String,
+    pub tag_files: Vec<(String, Vec<u8>)>,
+    /// (path inside data/, sha256, size)
+    pub payload: Vec<(String, String, u64)>,
+    pub mtime: u64,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let mut h = Hasher::new(Algorithm::Sha256);
+    h.update(bytes);
+    h.finish().hex
+}
+
+impl Services {
+    /// The bag of a released dataset's current version.
+    pub async fn bag_export(&self, dataset_id: &str) -> ServiceResult<BagPlan> {
+        let d = self.public_dataset(dataset_id).await?;
+        let mut payload = Vec::new();
+        let mut after = String::new();
+        loop {
+            let page = self.public_files(&d, &after, 10_000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.path.clone();
+            payload.extend(page.into_iter().map(|f| (f.path, f.sha256, f.size as u64)));
+        }
+        let bytes: u64 = payload.iter().map(|(_, _, s)| s).sum();
+        let manifest: String = payload
+            .iter()
+            .map(|(p, sha, _)| bagit::manifest_line(sha, p))
+            .collect();
+        let r = &d.record;
+        let mut info = vec![
+            (
+                "Source-Organization",
+                r.publisher
+                    .as_ref()
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default(),
+            ),
+            ("Bagging-Date", crate::model::date::utc_day(now_ms())),
+            ("Payload-Oxum", format!("{bytes}.{}", payload.len())),
+            (
+                "Bag-Software-Agent",
+                format!("Arca {}", env!("CARGO_PKG_VERSION")),
+            ),
+            ("External-Description", crate::metadata::citation::title(r)),
+            ("Citation", datacite_text(r)),
+        ];
+        if let Some(doi) = &r.doi {
+            info.push((
+                "External-Identifier",
+                format!("https://doi.org/{}", doi.to_lowercase()),
+            ));
+        }
+        let tag_files = vec![
+            ("bagit.txt".to_owned(), BAGIT_TXT.as_bytes().to_vec()),
+            (
+                "bag-info.txt".to_owned(),
+                bagit::bag_info(&info).into_bytes(),
+            ),
+            ("manifest-sha256.txt".to_owned(), manifest.into_bytes()),
+            ("metadata/datacite.xml".to_owned(), to_xml(r).into_bytes()),
+        ];
+        let tagmanifest: String = tag_files
+            .iter()
+            .map(|(name, bytes)| format!("{}  {name}\n", sha256_hex(bytes)))
+            .collect();
+        let mut tag_files = tag_files;
+        tag_files.push(("tagmanifest-sha256.txt".into(), tagmanifest.into_bytes()));
+        Ok(BagPlan {
+            name: format!("arca-{dataset_id}"),
+            tag_files,
+            payload,
+            mtime: (d.published.released_at / 1000).max(0) as u64,
+        })
+    }
+
+    /// Store one payload file from the bag: staged, hashed with every algorithm, then
+    /// stored as an object.
+    async fn store_payload(
+        &self,
+        entry: &mut (impl AsyncRead + Unpin),
+    ) -> ServiceResult<PayloadFile> {
+        let staging = self.storage.staging_path(&format!("bag-{}", ids::new_id()));
+        let mut w = StagingWriter::open(&staging, 0, ResumableSha256::new(), None).await?;
+        let mut others: Vec<Hasher> = Algorithm::ALL
+            .iter()
+            .filter(|a| **a != Algorithm::Sha256)
+            .map(|a| Hasher::new(*a))
+            .collect();
+        let mut buf = vec![0u8; 1 << 20];
+        let result = async {
+            loop {
+                let n = entry.read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                others.iter_mut().for_each(|h| h.update(&buf[..n]));
+                w.write(bytes::Bytes::copy_from_slice(&buf[..n])).await?;
+            }
+            std::io::Result::Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            w.abort().await;
+            crate::storage::remove_if_present(&staging).await?;
+            return Err(e.into());
+        }
+        let done = w.finish().await?;
+        let sha = done.sha256.finish();
+        let size = done.written;
+        let mut conn = self.db.conn().await?;
+        let claimed = db::files::claim_object(&mut conn, &sha.hex, size as i64, now_ms()).await?;
+        drop(conn);
+        if claimed {
+            self.storage.ingest_staged(&staging, &sha.hex, size).await?;
+        }
+        crate::storage::remove_if_present(&staging).await?;
+        if !claimed {
+            return Err(ServiceError::Conflict(
+                "the archive is removing an old copy of some of these bytes: send the bag again in a moment".into(),
+            ));
+        }
+        let mut checksums = vec![sha];
+        checksums.extend(others.into_iter().map(Hasher::finish));
+        Ok(PayloadFile { size, checksums })
+    }
+
+    /// Import a bag (a tar stream) as a new draft deposit owned by `actor`. Every
+    /// manifest, the tag manifests and Payload-Oxum are checked first; a bag with any
+    /// problem is refused with all of them, and no deposit appears.
+    pub async fn import_bag(
+        &self,
+        actor: &Actor,
+        tar: impl AsyncRead + Unpin + Send,
+    ) -> ServiceResult<VersionRow> {
+        let mut archive = tokio_tar::Archive::new(tar);
+        let mut entries = archive
+            .entries()
+            .map_err(|e| ServiceError::invalid("body", format!("not a tar archive: {e}")))?;
+        let mut bag = ReadBag::default();
+        let mut problems = Vec::new();
+        let mut root: Option<String> = None;
+        while let Some(entry) = entries.next().await {
+            let mut entry = entry.map_err(|e| {
+                ServiceError::invalid("body", format!("the tar archive is damaged: {e}"))
+            })?;
+            let kind = entry.header().entry_type();
+            let raw = entry
+                .path()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let path = raw.trim_start_matches("./").to_owned();
+            if kind.is_dir() || path.is_empty() {
+                continue;
+            }
+            if !kind.is_file() {
+                problems.push(format!("{path}: links and special files are not accepted"));
+                continue;
+            }
+            // The bag is the archive's top level, or one directory holding it.
+            let (this_root, rel) = match path.split_once('/') {
+                Some((first, rest)) if first != "data" => (format!("{first}/"), rest.to_owned()),
+                _ => (String::new(), path.clone()),
+            };
+            match &root {
+                None => root = Some(this_root),
+                Some(r) if *r != this_root => {
+                    problems.push(format!("{path}: outside the bag's directory '{r}'"));
+                    continue;
+                }
+                Some(_) => {}
+            }
+            if let Some(p) = rel.strip_prefix("data/") {
+                let key = match bagit::payload_path(p) {
+                    Ok(dp) => dp.as_str().to_owned(),
+                    Err(e) => {
+                        problems.push(e);
+                        continue;
+                    }
+                };
+                let file = self.store_payload(&mut entry).await?;
+                if bag.payload.insert(key.clone(), file).is_some() {
+                    problems.push(format!("data/{key} appears twice"));
+                }
+            } else {
+                let size = entry.effective_size();
+                if size > TAG_FILE_LIMIT as u64 {
+                    problems.push(format!("{rel}: a tag file of {size} bytes is too large"));
+                    continue;
+                }
+                let mut bytes = Vec::with_capacity(size as usize);
+                entry.read_to_end(&mut bytes).await?;
+                bag.tag_files.insert(rel, bytes);
+            }
+        }
+        let checked = bagit::check(&bag);
+        let checked = match checked {
+            Ok(c) if problems.is_empty() => c,
+            Ok(_) => return Err(ServiceError::InvalidBag(problems)),
+            Err(more) => {
+                problems.extend(more);
+                return Err(ServiceError::InvalidBag(problems));
+            }
+        };
+        let name = root.unwrap_or_default().trim_end_matches('/').to_owned();
+        let metadata = bag_metadata(&bag, &checked.info, &name)?;
+        check_deposit(&metadata, &json!({})).map_err(ServiceError::InvalidMetadata)?;
+
+        let now = now_ms();
+        let v = VersionRow {
+            id: ids::new_id(),
+            dataset_id: ids::new_id(),
+            owner_id: actor.id.clone(),
+            version_number: 1,
+            state: DepositState::Draft,
+            metadata,
+            facility: json!({}),
+            doi: None,
+            verification: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.db.begin_write().await?;
+        db::versions::insert_new_dataset(&mut tx, &v).await?;
+        for (path, f) in &bag.payload {
+            let sha = &f.checksums[0].hex;
+            if !db::files::claim_object(&mut tx, sha, f.size as i64, now).await? {
+                return Err(ServiceError::Conflict(
+                    "the archive is removing an old copy of some of these bytes: send the bag again in a moment".into(),
+                ));
+            }
+            db::files::insert(
+                &mut tx,
+                &FileRow {
+                    id: ids::new_id(),
+                    version_id: v.id.clone(),
+                    path: path.clone(),
+                    size: f.size as i64,
+                    sha256: sha.clone(),
+                    status: "received".into(),
+                    problem: None,
+                    verified_at: None,
+                },
+                now,
+            )
+            .await?;
+        }
+        // The bag's own checksums become the deposit's manifest: verification checks
+        // the stored bytes against them again.
+        for m in &checked.manifests {
+            for (path, c) in &m.entries {
+                let row = ExpectedRow {
+                    path: path.as_str().to_owned(),
+                    algorithm: c.algorithm.as_str().to_owned(),
+                    digest: c.hex.clone(),
+                    source: "manifest".into(),
+                };
+                db::files::add_expected(&mut tx, &v.id, &row).await?;
+            }
+        }
+        let event = DepositEvent {
+            version_id: &v.id,
+            actor_id: Some(&actor.id),
+            kind: "create",
+            states: Some((None, DepositState::Draft)),
+            reason: Some(format!(
+                "imported from the bag '{name}': {} file(s), every manifest checked",
+                bag.payload.len()
+            )),
+        };
+        record_event(&mut tx, event, now).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+}
+
+/// The deposit metadata a bag carries: its DataCite XML tag file (as Arca exports), else
+/// what bag-info.txt says. The old DOI is not kept: the deposit gets its own.
+fn bag_metadata(bag: &ReadBag, info: &[(String, String)], name: &str) -> ServiceResult<Value> {
+    if let Some(xml) = bag.tag_files.get("metadata/datacite.xml") {
+        let mut r = from_xml(&String::from_utf8_lossy(xml))
+            .map_err(|e| ServiceError::InvalidBag(vec![format!("metadata/datacite.xml: {e}")]))?;
+        r.doi = None;
+        let mut v = serde_json::to_value(&r).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove("doi");
+        }
+        return Ok(v);
+    }
+    let get = |label: &str| {
+        info.iter()
+            .find(|(l, _)| l.eq_ignore_ascii_case(label))
+            .map(|(_, v)| v.clone())
+    };
+    let title = get("Title")
+        .or_else(|| get("External-Description"))
+        .unwrap_or_else(|| {
+            if name.is_empty() {
+                "Imported bag".into()
+            } else {
+                name.to_owned()
+            }
+        });
+    let mut m =
+        json!({ "titles": [{ "title": title }], "types": {"resourceTypeGeneral": "Dataset"} });
+    if let Some(org) = get("Source-Organization") {
+        m["publisher"] = json!({ "name": org });
+    }
+    if let Some(contact) = get("Contact-Name") {
+        m["creators"] = json!([{ "name": contact }]);
+    }
+    if let Some(desc) = get("External-Description") {
+        m["descriptions"] = json!([{ "description": desc, "descriptionType": "Abstract" }]);
+    }
+    Ok(m)
+}

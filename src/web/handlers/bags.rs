@@ -1,0 +1,101 @@
+//! BagIt: `GET /datasets/{id}/bag.tar` streams a released dataset as a bag (no temporary
+//! copy: tag files first, then each file straight from storage); `POST
+//! /api/v1/deposits/import` takes a bag as a tar body and makes a draft deposit of it.
+
+use crate::services::Services;
+use crate::services::bags::BagPlan;
+use crate::web::auth::Authenticated;
+use crate::web::error::{AppError, AppResult};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::{StreamExt, TryStreamExt};
+use tokio_tar::{Builder, EntryType, Header};
+use tokio_util::io::{ReaderStream, StreamReader};
+
+fn header_for(size: u64, mtime: u64) -> Header {
+    let mut h = Header::new_gnu();
+    h.set_entry_type(EntryType::Regular);
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_mtime(mtime);
+    h
+}
+
+/// Write the whole bag into `out`.
+async fn write_bag(
+    s: Services,
+    plan: BagPlan,
+    out: tokio::io::DuplexStream,
+) -> std::io::Result<()> {
+    let mut tar = Builder::new(out);
+    for (name, bytes) in &plan.tag_files {
+        let mut h = header_for(bytes.len() as u64, plan.mtime);
+        tar.append_data(&mut h, format!("{}/{name}", plan.name), &bytes[..])
+            .await?;
+    }
+    for (path, sha256, size) in &plan.payload {
+        let stream = s
+            .storage
+            .read(sha256, None)
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(std::io::Error::other);
+        let mut h = header_for(*size, plan.mtime);
+        tar.append_data(
+            &mut h,
+            format!("{}/data/{path}", plan.name),
+            StreamReader::new(stream),
+        )
+        .await?;
+    }
+    tar.finish().await
+}
+
+pub async fn export(State(s): State<Services>, Path(id): Path<String>) -> AppResult<Response> {
+    let plan = s.bag_export(&id).await?;
+    let filename = format!("{}.tar", plan.name);
+    let (writer, reader) = tokio::io::duplex(1 << 20);
+    let task = tokio::spawn(write_bag(s.clone(), plan, writer));
+    // A failure part-way must not look like a complete download: end the body with an
+    // error, so the connection is cut instead of closed cleanly.
+    let tail = futures::stream::once(async move {
+        match task.await {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(Err(e)),
+            Err(e) => Some(Err(std::io::Error::other(e.to_string()))),
+        }
+    })
+    .filter_map(|x| async move { x });
+    let body = Body::from_stream(ReaderStream::new(reader).chain(tail));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-tar".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+pub async fn import(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    body: Body,
+) -> AppResult<Response> {
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let v = s
+        .import_bag(&actor, StreamReader::new(stream))
+        .await
+        .map_err(AppError::from)?;
+    let totals = s.deposit_totals(&v.id).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(super::deposits::render(&v, totals)),
+    )
+        .into_response())
+}

@@ -1,0 +1,247 @@
+//! BagIt export of released datasets and import of bags as deposits.
+
+use crate::common::*;
+use axum::http::{Method, StatusCode};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use tokio::io::AsyncReadExt;
+
+/// The entries of a tar archive: path → bytes.
+async fn untar(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    let mut archive = tokio_tar::Archive::new(bytes);
+    let mut entries = archive.entries().unwrap();
+    let mut out = BTreeMap::new();
+    while let Some(e) = entries.next().await {
+        let mut e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).await.unwrap();
+        out.insert(path, data);
+    }
+    out
+}
+
+/// A tar archive of these entries.
+async fn tar(entries: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
+    let mut b = tokio_tar::Builder::new(Vec::new());
+    for (path, data) in entries {
+        let mut h = tokio_tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, path, &data[..]).await.unwrap();
+    }
+    b.into_inner().await.unwrap()
+}
+
+async fn import(app: &TestApp, body: Vec<u8>) -> Resp {
+    app.call(
+        Method::POST,
+        "/api/v1/deposits/import",
+        Some(&app.author),
+        &[("content-type", "application/x-tar")],
+        body,
+    )
+    .await
+}
+
+async fn released(app: &TestApp) -> (String, String) {
+    let mut m = metadata();
+    m["titles"] = json!([{"title": "Thaumatin, bagged"}]);
+    let id = app
+        .deposit_through(
+            json!({"metadata": m}),
+            &[
+                ("images/a 1.cbf", b"first frame"),
+                ("notes/100% pure.txt", b"odd"),
+            ],
+            "released",
+        )
+        .await;
+    let ds = app
+        .services
+        .get_deposit(&app.services.authenticate(&app.curator).await.unwrap(), &id)
+        .await
+        .unwrap()
+        .dataset_id;
+    (id, ds)
+}
+
+#[tokio::test]
+async fn an_exported_bag_is_complete_and_imports_back_without_storing_bytes_again() {
+    let app = TestApp::new().await;
+    let (_, ds) = released(&app).await;
+    let r = app.public(&format!("/datasets/{ds}/bag.tar"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("content-type"), Some("application/x-tar"));
+    let entries = untar(&r.body).await;
+    let root = format!("arca-{ds}");
+    let get = |p: &str| String::from_utf8(entries[&format!("{root}/{p}")].clone()).unwrap();
+    assert_eq!(
+        entries[&format!("{root}/data/images/a 1.cbf")],
+        b"first frame"
+    );
+    assert_eq!(entries[&format!("{root}/data/notes/100% pure.txt")], b"odd");
+    assert!(get("bagit.txt").starts_with("BagIt-Version: 1.0\n"));
+    let info = get("bag-info.txt");
+    assert!(info.contains("Payload-Oxum: 14.2\n"), "{info}");
+    assert!(
+        info.contains("External-Identifier: https://doi.org/10.5072/"),
+        "{info}"
+    );
+    assert!(
+        info.contains("Citation: Curie, Marie (2026): Thaumatin, bagged. Arca test facility."),
+        "{info}"
+    );
+    let manifest = get("manifest-sha256.txt");
+    assert!(manifest.contains(&format!(
+        "{}  data/images/a 1.cbf\n",
+        sha256_hex(b"first frame")
+    )));
+    assert!(
+        manifest.contains("  data/notes/100%25 pure.txt\n"),
+        "{manifest}"
+    );
+    assert!(get("metadata/datacite.xml").contains("Thaumatin, bagged"));
+    let tagmanifest = get("tagmanifest-sha256.txt");
+    assert!(tagmanifest.contains(&format!(
+        "{}  manifest-sha256.txt",
+        sha256_hex(manifest.as_bytes())
+    )));
+
+    // Importing it back: a new draft with the same files, nothing stored twice.
+    let objects = app.count("objects").await;
+    let r = import(&app, r.body.to_vec()).await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let dep = r.json();
+    assert_eq!(dep["state"], "draft");
+    assert_eq!(dep["metadata"]["titles"][0]["title"], "Thaumatin, bagged");
+    assert!(dep["doi"].is_null(), "the copy gets its own DOI later");
+    assert_eq!(app.count("objects").await, objects);
+    let id = dep["id"].as_str().unwrap();
+    let files = app.files(&app.author, id).await;
+    let paths: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["images/a 1.cbf", "notes/100% pure.txt"]);
+    // The bag's checksums are the deposit's manifest: verification passes against them.
+    assert_eq!(
+        app.act(&app.author, id, "submit", None).await.status,
+        StatusCode::OK
+    );
+    app.drain().await;
+    assert_eq!(app.state(id).await, "verified");
+}
+
+#[tokio::test]
+async fn damaged_bags_are_refused_with_every_problem_and_leave_no_deposit() {
+    let app = TestApp::new().await;
+    let (_, ds) = released(&app).await;
+    let r = app.public(&format!("/datasets/{ds}/bag.tar"), &[]).await;
+    let good = untar(&r.body).await;
+    let root = format!("arca-{ds}");
+    let deposits = app.count("dataset_versions").await;
+
+    let mut flipped = good.clone();
+    flipped
+        .get_mut(&format!("{root}/data/images/a 1.cbf"))
+        .unwrap()[0] ^= 1;
+    flipped.insert(
+        format!("{root}/data/stowaway.txt"),
+        b"not in any manifest".to_vec(),
+    );
+    flipped.remove(&format!("{root}/data/notes/100% pure.txt"));
+    let r = import(&app, tar(&flipped).await).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let problems: Vec<String> = r.json()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["detail"].as_str().unwrap().to_owned())
+        .collect();
+    let all = problems.join("\n");
+    for want in [
+        "data/images/a 1.cbf: sha256 does not match manifest-sha256.txt",
+        "data/stowaway.txt is in the bag but not in manifest-sha256.txt",
+        "manifest-sha256.txt: data/notes/100% pure.txt is listed but not in the bag",
+        "Payload-Oxum says 14.2",
+    ] {
+        assert!(all.contains(want), "{want:?} not in:\n{all}");
+    }
+
+    let mut no_bagit = good.clone();
+    no_bagit.remove(&format!("{root}/bagit.txt"));
+    let r = import(&app, tar(&no_bagit).await).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("bagit.txt is missing")
+    );
+
+    let mut edited_info = good.clone();
+    edited_info
+        .get_mut(&format!("{root}/bag-info.txt"))
+        .unwrap()
+        .extend_from_slice(b"Note: edited\n");
+    let r = import(&app, tar(&edited_info).await).await;
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("bag-info.txt: sha256 does not match tagmanifest-sha256.txt"),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+
+    let r = import(
+        &app,
+        b"this is not a tar archive at all, just text".repeat(20),
+    )
+    .await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    assert_eq!(
+        app.count("dataset_versions").await,
+        deposits,
+        "no deposit appeared"
+    );
+}
+
+#[tokio::test]
+async fn only_released_datasets_can_be_exported_and_importing_needs_a_token() {
+    let app = TestApp::new().await;
+    let held = app
+        .deposit_through(
+            json!({"metadata": metadata()}),
+            &[("f", b"secret")],
+            "on_hold",
+        )
+        .await;
+    let ds = app
+        .services
+        .get_deposit(
+            &app.services.authenticate(&app.curator).await.unwrap(),
+            &held,
+        )
+        .await
+        .unwrap()
+        .dataset_id;
+    let r = app.public(&format!("/datasets/{ds}/bag.tar"), &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(!String::from_utf8_lossy(&r.body).contains("secret"));
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/deposits/import",
+            None,
+            &[],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let _: Value = r.json();
+}
