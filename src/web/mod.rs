@@ -5,15 +5,18 @@ pub mod conneg;
 pub mod error;
 pub mod handlers;
 pub mod json;
+pub mod openapi;
 pub mod tus;
 
 use crate::services::Services;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
 use handlers::{
     bags, datasets, deposits, doi, files, health, metrics, oai, sitemap, software, uploads,
 };
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
 /// Manifests of large datasets run to tens of megabytes.
 const MANIFEST_LIMIT: usize = 256 << 20;
@@ -26,57 +29,63 @@ async fn not_found(uri: axum::http::Uri) -> error::AppError {
     )
 }
 
-/// The whole application, used by `arca serve` and by the tests alike.
+/// A route's handler with a request body limit of its own.
+fn with_body_limit(
+    (schemas, paths, router): UtoipaMethodRouter<Services>,
+    limit: DefaultBodyLimit,
+) -> UtoipaMethodRouter<Services> {
+    (schemas, paths, router.layer(limit))
+}
+
+/// The whole application, used by `arca serve` and by the tests alike. Every route is
+/// registered with `routes!`, which also adds it to the OpenAPI document.
 pub fn build_app(services: Services) -> Router {
-    let api = Router::new()
-        .route("/deposits", post(deposits::create).get(deposits::list))
-        .route(
-            "/deposits/import",
-            post(bags::import).layer(DefaultBodyLimit::disable()),
-        )
-        .route(
-            "/deposits/{id}",
-            get(deposits::show).patch(deposits::update),
-        )
-        .route("/deposits/{id}/events", get(deposits::events))
-        .route("/deposits/{id}/doi", post(deposits::reserve_doi))
-        .route("/deposits/{id}/datacite.xml", get(deposits::datacite_xml))
-        .route("/deposits/{id}/citation", get(deposits::citation))
-        .route("/schemas/deposit.json", get(deposits::schema))
-        .route("/software", get(software::list).post(software::add))
-        .route("/manuscript-kit", get(software::kit))
-        .route("/deposits/{id}/files", get(files::list))
-        .route(
-            "/deposits/{id}/files/{*path}",
-            axum::routing::delete(files::remove),
-        )
-        .route(
-            "/deposits/{id}/manifest",
-            put(files::put_manifest).layer(DefaultBodyLimit::max(MANIFEST_LIMIT)),
-        )
-        .route("/deposits/{id}/uploads", get(uploads::list_for_deposit))
-        .route("/deposits/{id}/{action}", post(deposits::act))
-        .route("/uploads", post(uploads::create).options(uploads::options))
-        .route(
-            "/uploads/{id}",
-            axum::routing::head(uploads::head)
-                .patch(uploads::patch)
-                .delete(uploads::terminate)
-                .options(uploads::options),
-        );
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/metrics", get(metrics::metrics))
-        .route("/doi/{*doi}", get(doi::resolve))
-        .route("/oai", get(oai::get).post(oai::post))
-        .route("/datasets/{id}", get(datasets::landing))
-        .route("/datasets/{id}/linkset", get(datasets::linkset))
-        .route("/datasets/{id}/bag.tar", get(bags::export))
-        .route("/datasets/{id}/files/{*path}", get(datasets::download))
-        .route("/sitemap.xml", get(sitemap::index))
-        .route("/sitemaps/{name}", get(sitemap::month))
-        .route("/robots.txt", get(sitemap::robots))
+    let api = OpenApiRouter::new()
+        .routes(routes!(deposits::create, deposits::list))
+        .routes(with_body_limit(
+            routes!(bags::import),
+            DefaultBodyLimit::disable(),
+        ))
+        .routes(routes!(deposits::show, deposits::update))
+        .routes(routes!(deposits::events))
+        .routes(routes!(deposits::reserve_doi))
+        .routes(routes!(deposits::datacite_xml))
+        .routes(routes!(deposits::citation))
+        .routes(routes!(deposits::schema))
+        .routes(routes!(software::list, software::add))
+        .routes(routes!(software::kit))
+        .routes(routes!(files::list))
+        .routes(routes!(files::remove))
+        .routes(with_body_limit(
+            routes!(files::put_manifest),
+            DefaultBodyLimit::max(MANIFEST_LIMIT),
+        ))
+        .routes(routes!(uploads::list_for_deposit))
+        .routes(routes!(deposits::act))
+        .routes(routes!(uploads::create, uploads::options))
+        .routes(routes!(
+            uploads::head,
+            uploads::patch,
+            uploads::terminate,
+            uploads::options_one
+        ));
+    let (router, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(doi::resolve))
+        .routes(routes!(oai::get, oai::post))
+        .routes(routes!(datasets::landing))
+        .routes(routes!(datasets::linkset))
+        .routes(routes!(bags::export))
+        .routes(routes!(datasets::download))
+        .routes(routes!(sitemap::index))
+        .routes(routes!(sitemap::month))
+        .routes(routes!(sitemap::robots))
+        .routes(routes!(openapi::document))
         .nest("/api/v1", api)
+        .split_for_parts();
+    router
+        .layer(axum::Extension(std::sync::Arc::new(openapi::finish(doc))))
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn_with_state(
             services.clone(),

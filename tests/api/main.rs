@@ -13,6 +13,7 @@ mod gc;
 mod jobs;
 mod metadata;
 mod oai;
+mod openapi;
 mod public;
 mod s3;
 mod uploads;

@@ -6,6 +6,7 @@ use crate::services::Services;
 use crate::services::bags::BagPlan;
 use crate::web::auth::Authenticated;
 use crate::web::error::{AppError, AppResult};
+use crate::web::openapi::Problem;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -53,6 +54,7 @@ async fn write_bag(
     tar.finish().await
 }
 
+#[utoipa::path(get, path = "/datasets/{id}/bag.tar", tag = "public", params(("id" = String, Path, description = "Dataset id")), responses((status = 200, description = "The dataset as a BagIt bag", body = Vec<u8>, content_type = "application/x-tar"), (status = 404, description = "Not a released dataset", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Withdrawn", body = Problem, content_type = "application/problem+json")))]
 pub async fn export(State(s): State<Services>, Path(id): Path<String>) -> AppResult<Response> {
     let plan = s.bag_export(&id).await?;
     let filename = format!("{}.tar", plan.name);
@@ -82,6 +84,7 @@ pub async fn export(State(s): State<Services>, Path(id): Path<String>) -> AppRes
         .into_response())
 }
 
+#[utoipa::path(post, path = "/deposits/import", tag = "deposits", security(("bearer" = [])), request_body(content = Vec<u8>, description = "A BagIt bag as a tar archive", content_type = "application/x-tar"), responses((status = 201, description = "The new draft deposit", body = Object), (status = 400, description = "Not a tar archive", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 422, description = "The bag is not valid: every problem listed", body = Problem, content_type = "application/problem+json")))]
 pub async fn import(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,

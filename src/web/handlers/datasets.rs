@@ -9,6 +9,7 @@ use crate::services::Services;
 use crate::services::public::PublicDataset;
 use crate::web::conneg;
 use crate::web::error::{AppError, AppResult};
+use crate::web::openapi::Problem;
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -120,6 +121,7 @@ fn links(s: &Services, d: &PublicDataset, files: &[String]) -> Vec<Link> {
     signposting::landing_links(&d.record, &landing, &doi_url, files)
 }
 
+#[utoipa::path(get, path = "/datasets/{id}", tag = "public", params(("id" = String, Path, description = "Dataset id"), ("after" = Option<String>, Query, description = "Files after this path"), ("format" = Option<String>, Query, description = "A citation format instead of the page")), responses((status = 200, description = "The landing page, with Signposting Link headers; or a citation format by content negotiation", content((String = "text/html"), (String = "text/x-bibliography"), (String = "application/x-bibtex"), (String = "application/x-research-info-systems"), (Object = "application/vnd.citationstyles.csl+json"), (String = "application/vnd.datacite.datacite+xml"), (Object = "application/ld+json"), (String = "application/x-yaml"))), (status = 404, description = "Not a released dataset"), (status = 410, description = "Withdrawn: the tombstone")))]
 pub async fn landing(
     State(s): State<Services>,
     Path(id): Path<String>,
@@ -236,6 +238,7 @@ async fn landing_page(s: &Services, id: &str, q: &PageQuery) -> AppResult<Respon
 }
 
 /// The linkset of a landing page: JSON (RFC 9264 §4.2) or its text form (§4.1).
+#[utoipa::path(get, path = "/datasets/{id}/linkset", tag = "public", params(("id" = String, Path, description = "Dataset id")), responses((status = 200, description = "RFC 9264 linkset", body = Object, content_type = "application/linkset+json"), (status = 404, description = "Not a released dataset", body = Problem, content_type = "application/problem+json"), (status = 406, description = "Neither linkset format accepted", body = Problem, content_type = "application/problem+json")))]
 pub async fn linkset(
     State(s): State<Services>,
     Path(id): Path<String>,
@@ -274,6 +277,7 @@ pub async fn linkset(
 }
 
 /// A file of a released dataset; `Range: bytes=…` gives 206 with that part.
+#[utoipa::path(get, path = "/datasets/{id}/files/{*path}", tag = "public", params(("id" = String, Path, description = "Dataset id"), ("path" = String, Path, description = "File path"), ("Range" = Option<String>, Header, description = "bytes=first-last")), responses((status = 200, description = "The file", body = Vec<u8>, content_type = "application/octet-stream"), (status = 206, description = "The range asked for", body = Vec<u8>, content_type = "application/octet-stream"), (status = 404, description = "No such public file", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Withdrawn", body = Problem, content_type = "application/problem+json"), (status = 416, description = "Range outside the file", body = Problem, content_type = "application/problem+json")))]
 pub async fn download(
     State(s): State<Services>,
     Path((id, path)): Path<(String, String)>,

@@ -6,6 +6,7 @@ use crate::services::dois::describe;
 use crate::web::auth::Authenticated;
 use crate::web::error::{AppError, AppResult};
 use crate::web::json::{parse, time};
+use crate::web::openapi::Problem;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -62,6 +63,7 @@ pub fn render(v: &VersionRow, totals: (i64, i64)) -> Value {
     })
 }
 
+#[utoipa::path(post, path = "/deposits", tag = "deposits", security(("bearer" = [])), request_body(content = Object, description = "`{\"metadata\": {…DataCite JSON…}, \"facility\": {…}}`; see /api/v1/schemas/deposit.json", content_type = "application/json"), responses((status = 201, description = "The new draft deposit", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
@@ -83,6 +85,7 @@ pub struct ListQuery {
 
 /// `GET /api/v1/deposits?state=submitted&before=ID&limit=N`: an author's own deposits,
 /// or every deposit for curators (their queue), newest first.
+#[utoipa::path(get, path = "/deposits", tag = "deposits", security(("bearer" = [])), params(("state" = Option<String>, Query, description = "Only deposits in this state"), ("before" = Option<String>, Query, description = "Keyset: deposits older than this id"), ("limit" = Option<i64>, Query, description = "Page size, 1–200")), responses((status = 200, description = "A page of deposits, newest first", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
@@ -111,6 +114,7 @@ pub async fn list(
     Ok(Json(json!({ "deposits": items, "next_before": next })))
 }
 
+#[utoipa::path(get, path = "/deposits/{id}", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), responses((status = 200, description = "The deposit", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json")))]
 pub async fn show(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
@@ -120,6 +124,7 @@ pub async fn show(
     view(&s, &v).await
 }
 
+#[utoipa::path(patch, path = "/deposits/{id}", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), request_body(content = Object, description = "`metadata` and/or `facility` to replace", content_type = "application/json"), responses((status = 200, description = "The changed deposit", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
@@ -134,6 +139,7 @@ pub async fn update(
     Ok(Json(render(&v, totals)))
 }
 
+#[utoipa::path(get, path = "/deposits/{id}/events", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), responses((status = 200, description = "Every event of the deposit, oldest first", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json")))]
 pub async fn events(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
@@ -161,6 +167,7 @@ struct ActionBody {
 }
 
 /// `POST /api/v1/deposits/{id}/{action}`: submit and the curator actions.
+#[utoipa::path(post, path = "/deposits/{id}/{action}", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id"), ("action" = String, Path, description = "submit, approve, request-changes, hold, schedule, release or withdraw")), request_body(content = Object, description = "Optional: `reason` (request-changes, withdraw), `until` or `until_publication` (hold)", content_type = "application/json"), responses((status = 200, description = "The deposit in its new state", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Only curators may", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
 pub async fn act(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
@@ -202,6 +209,7 @@ pub async fn act(
 }
 
 /// `GET /api/v1/deposits/{id}/datacite.xml`: the record as DataCite will hold it.
+#[utoipa::path(get, path = "/deposits/{id}/datacite.xml", tag = "citations", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), responses((status = 200, description = "DataCite 4.7 XML", body = String, content_type = "application/vnd.datacite.datacite+xml"), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json")))]
 pub async fn datacite_xml(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
@@ -219,6 +227,7 @@ pub async fn datacite_xml(
 
 /// `GET /api/v1/deposits/{id}/citation?format=…&style=…`: cite a deposit before it is
 /// public (for the manuscript); the same formats as `/doi/{doi}`.
+#[utoipa::path(get, path = "/deposits/{id}/citation", tag = "citations", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id"), ("format" = Option<String>, Query, description = "bibtex, biblatex, ris, csl, text, datacite, datacite-xml, cff, codemeta, jsonld"), ("style" = Option<String>, Query, description = "CSL style for text: apa, harvard-cite-them-right, ieee, nature"), ("locale" = Option<String>, Query, description = "e.g. en-GB")), responses((status = 200, description = "The citation in the format asked for", content((String = "text/x-bibliography"), (String = "application/x-bibtex"), (String = "application/x-research-info-systems"), (Object = "application/vnd.citationstyles.csl+json"), (String = "application/vnd.datacite.datacite+xml"), (Object = "application/ld+json"), (String = "application/x-yaml"))), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 406, description = "Unknown format", body = Problem, content_type = "application/problem+json")))]
 pub async fn citation(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
@@ -237,6 +246,7 @@ pub async fn citation(
 }
 
 /// `GET /api/v1/schemas/deposit.json`: what `POST /api/v1/deposits` accepts.
+#[utoipa::path(get, path = "/schemas/deposit.json", tag = "deposits", responses((status = 200, description = "JSON Schema of the deposit body", body = Object, content_type = "application/schema+json")))]
 pub async fn schema() -> impl axum::response::IntoResponse {
     (
         [(axum::http::header::CONTENT_TYPE, "application/schema+json")],
@@ -245,6 +255,7 @@ pub async fn schema() -> impl axum::response::IntoResponse {
 }
 
 /// `POST /api/v1/deposits/{id}/doi`: reserve the DOI (the same one when asked again).
+#[utoipa::path(post, path = "/deposits/{id}/doi", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), responses((status = 200, description = "The deposit with its reserved DOI", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json")))]
 pub async fn reserve_doi(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,

@@ -7,6 +7,7 @@ use crate::metadata::citation::{
 use crate::services::Services;
 use crate::web::conneg;
 use crate::web::error::{AppError, AppResult};
+use crate::web::openapi::Problem;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -84,6 +85,7 @@ pub fn cite(record: &crate::metadata::datacite::Resource, format: &Format) -> Ap
     Ok(([(header::CONTENT_TYPE, media)], body).into_response())
 }
 
+#[utoipa::path(get, path = "/doi/{*doi}", tag = "public", params(("doi" = String, Path, description = "A DOI of this archive"), ("format" = Option<String>, Query, description = "Instead of Accept: bibtex, ris, csl, text, datacite-xml, …"), ("style" = Option<String>, Query, description = "CSL style"), ("locale" = Option<String>, Query, description = "Locale")), responses((status = 200, description = "The record in the negotiated format", content((String = "text/x-bibliography"), (String = "application/x-bibtex"), (String = "application/x-research-info-systems"), (Object = "application/vnd.citationstyles.csl+json"), (String = "application/vnd.datacite.datacite+xml"), (Object = "application/ld+json"), (String = "application/x-yaml"))), (status = 303, description = "HTML: to the landing page"), (status = 404, description = "Unknown DOI", body = Problem, content_type = "application/problem+json"), (status = 406, description = "Unknown media type; the offers are listed", body = Problem, content_type = "application/problem+json")))]
 pub async fn resolve(
     State(s): State<Services>,
     Path(doi): Path<String>,

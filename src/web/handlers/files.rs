@@ -4,6 +4,7 @@ use crate::services::Services;
 use crate::web::auth::Authenticated;
 use crate::web::error::{AppError, AppResult};
 use crate::web::json::time;
+use crate::web::openapi::Problem;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -30,6 +31,7 @@ fn render(f: &FileRow) -> Value {
 }
 
 /// `GET /api/v1/deposits/{id}/files?after=PATH&limit=N`: keyset pages in path order.
+#[utoipa::path(get, path = "/deposits/{id}/files", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id"), ("after" = Option<String>, Query, description = "Keyset: files after this path"), ("limit" = Option<i64>, Query, description = "Page size, 1–1000")), responses((status = 200, description = "Path, size, SHA-256 and status of each file", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
@@ -47,6 +49,7 @@ pub async fn list(
     })))
 }
 
+#[utoipa::path(delete, path = "/deposits/{id}/files/{*path}", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id"), ("path" = String, Path, description = "The file's path in the dataset")), responses((status = 204, description = "Removed"), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json")))]
 pub async fn remove(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
@@ -64,6 +67,7 @@ pub struct ManifestQuery {
 }
 
 /// `PUT /api/v1/deposits/{id}/manifest`: BagIt manifest or `sha256sum`/`md5sum` output.
+#[utoipa::path(put, path = "/deposits/{id}/manifest", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id"), ("algorithm" = Option<String>, Query, description = "sha256, sha512, sha1 or md5 (else inferred)"), ("format" = Option<String>, Query, description = "bagit, plain or auto")), request_body(content = String, description = "A BagIt manifest or sha256sum/md5sum output", content_type = "text/plain"), responses((status = 200, description = "What the manifest says, file by file", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
 pub async fn put_manifest(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,

@@ -11,6 +11,33 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
+/// The protocol's arguments, for the API description only: requests are read as raw
+/// pairs so that repeated arguments can be refused as the protocol requires.
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OaiArgs {
+    /// Identify, ListMetadataFormats, ListSets, GetRecord, ListIdentifiers, ListRecords.
+    verb: Option<String>,
+    /// oai_dc or oai_datacite.
+    #[schema(rename = "metadataPrefix")]
+    #[param(rename = "metadataPrefix")]
+    metadata_prefix: Option<String>,
+    /// oai:<namespace>:<id>.
+    identifier: Option<String>,
+    /// A set spec from ListSets.
+    set: Option<String>,
+    /// YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ.
+    from: Option<String>,
+    /// YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ.
+    until: Option<String>,
+    /// From the previous page.
+    #[schema(rename = "resumptionToken")]
+    #[param(rename = "resumptionToken")]
+    resumption_token: Option<String>,
+}
+
+#[utoipa::path(get, path = "/oai", tag = "public", params(OaiArgs), responses((status = 200, description = "OAI-PMH 2.0 response (protocol errors included)", body = String, content_type = "text/xml")))]
 pub async fn get(
     State(s): State<Services>,
     Query(args): Query<Vec<(String, String)>>,
@@ -18,6 +45,7 @@ pub async fn get(
     answer(&s, args).await
 }
 
+#[utoipa::path(post, path = "/oai", tag = "public", request_body(content = OaiArgs, description = "The same arguments, form-encoded", content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "OAI-PMH 2.0 response", body = String, content_type = "text/xml")))]
 pub async fn post(
     State(s): State<Services>,
     Form(args): Form<Vec<(String, String)>>,

@@ -5,6 +5,7 @@
 use crate::model::date::utc_day;
 use crate::services::{ServiceError, Services};
 use crate::web::error::AppResult;
+use crate::web::openapi::Problem;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -16,6 +17,7 @@ fn base(s: &Services) -> &str {
     s.config.doi.public_url.trim_end_matches('/')
 }
 
+#[utoipa::path(get, path = "/sitemap.xml", tag = "public", responses((status = 200, description = "Sitemap index, one sitemap per month of releases", body = String, content_type = "application/xml")))]
 pub async fn index(State(s): State<Services>) -> AppResult<Response> {
     let mut o = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
@@ -33,6 +35,7 @@ pub async fn index(State(s): State<Services>) -> AppResult<Response> {
 }
 
 /// `/sitemaps/YYYY-MM.xml`.
+#[utoipa::path(get, path = "/sitemaps/{name}", tag = "public", params(("name" = String, Path, description = "YYYY-MM.xml")), responses((status = 200, description = "Landing pages released that month", body = String, content_type = "application/xml"), (status = 404, description = "Not a month", body = Problem, content_type = "application/problem+json")))]
 pub async fn month(State(s): State<Services>, Path(name): Path<String>) -> AppResult<Response> {
     let parsed = name
         .strip_suffix(".xml")
@@ -57,6 +60,7 @@ pub async fn month(State(s): State<Services>, Path(name): Path<String>) -> AppRe
 }
 
 /// Tells crawlers where the sitemap is.
+#[utoipa::path(get, path = "/robots.txt", tag = "public", responses((status = 200, description = "robots.txt naming the sitemap", body = String, content_type = "text/plain")))]
 pub async fn robots(State(s): State<Services>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

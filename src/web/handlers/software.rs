@@ -5,6 +5,7 @@ use crate::services::software::NewSoftware;
 use crate::web::auth::Authenticated;
 use crate::web::error::AppResult;
 use crate::web::json::parse;
+use crate::web::openapi::Problem;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -12,6 +13,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+#[utoipa::path(get, path = "/software", tag = "citations", responses((status = 200, description = "The software catalogue", body = Object)))]
 pub async fn list(
     State(s): State<Services>,
     Authenticated(_): Authenticated,
@@ -24,6 +26,7 @@ pub async fn list(
     Ok(Json(json!({ "software": items })))
 }
 
+#[utoipa::path(post, path = "/software", tag = "citations", security(("bearer" = [])), request_body(content = Object, content_type = "application/json"), responses((status = 201, description = "Added", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
 pub async fn add(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
@@ -45,6 +48,7 @@ pub struct KitQuery {
 
 /// `GET /api/v1/manuscript-kit?deposits=ID,ID&style=apa`: the reference list (data and
 /// software) and a data-availability paragraph.
+#[utoipa::path(get, path = "/manuscript-kit", tag = "citations", security(("bearer" = [])), params(("deposits" = String, Query, description = "Comma-separated deposit ids"), ("style" = Option<String>, Query, description = "CSL style"), ("locale" = Option<String>, Query, description = "Locale")), responses((status = 200, description = "References and a Data availability paragraph", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
 pub async fn kit(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,

@@ -6,6 +6,7 @@ use crate::services::uploads::NewUpload;
 use crate::web::auth::Authenticated;
 use crate::web::error::{AppError, AppResult};
 use crate::web::json::time;
+use crate::web::openapi::Problem;
 use crate::web::tus::{self, h};
 use axum::Json;
 use axum::body::Body;
@@ -34,6 +35,13 @@ fn num(n: i64) -> HeaderValue {
     HeaderValue::from(n)
 }
 
+/// OPTIONS on one upload: the same capabilities.
+#[utoipa::path(options, path = "/uploads/{id}", tag = "uploads", params(("id" = String, Path, description = "Upload id")), responses((status = 204, description = "tus capabilities in Tus-* headers")))]
+pub async fn options_one(state: State<Services>) -> Response {
+    options(state).await
+}
+
+#[utoipa::path(options, path = "/uploads", tag = "uploads", responses((status = 204, description = "tus capabilities in Tus-* headers")))]
 pub async fn options(State(s): State<Services>) -> Response {
     tus_response(
         StatusCode::NO_CONTENT,
@@ -55,6 +63,7 @@ pub async fn options(State(s): State<Services>) -> Response {
     )
 }
 
+#[utoipa::path(post, path = "/uploads", tag = "uploads", security(("bearer" = [])), params(("Tus-Resumable" = String, Header, description = "1.0.0"), ("Upload-Length" = u64, Header, description = "The file's size"), ("Upload-Metadata" = String, Header, description = "tus metadata: deposit, filename, optional sha256")), responses((status = 201, description = "Created; Location names the upload"), (status = 400, description = "A header is missing or malformed", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json"), (status = 412, description = "Unsupported tus version"), (status = 413, description = "Larger than Tus-Max-Size")))]
 pub async fn create(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
@@ -128,6 +137,7 @@ async fn create_inner(
     ))
 }
 
+#[utoipa::path(head, path = "/uploads/{id}", tag = "uploads", security(("bearer" = [])), params(("id" = String, Path, description = "Upload id"), ("Tus-Resumable" = String, Header, description = "1.0.0")), responses((status = 200, description = "Upload-Offset and Upload-Length"), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such upload"), (status = 410, description = "Expired")))]
 pub async fn head(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
@@ -153,6 +163,7 @@ pub async fn head(
     run.await.map_err(with_version)
 }
 
+#[utoipa::path(patch, path = "/uploads/{id}", tag = "uploads", security(("bearer" = [])), params(("id" = String, Path, description = "Upload id"), ("Tus-Resumable" = String, Header, description = "1.0.0"), ("Upload-Offset" = u64, Header, description = "Where these bytes start"), ("Upload-Checksum" = Option<String>, Header, description = "e.g. `sha256 <base64>` of this request's bytes")), request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"), responses((status = 204, description = "Stored; Upload-Offset is the new offset"), (status = 400, description = "A header is missing or malformed", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such upload"), (status = 409, description = "Wrong offset"), (status = 415, description = "Wrong content type"), (status = 460, description = "Checksum mismatch: nothing kept")))]
 pub async fn patch(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
@@ -194,6 +205,7 @@ pub async fn patch(
     run.await.map_err(with_version)
 }
 
+#[utoipa::path(delete, path = "/uploads/{id}", tag = "uploads", security(("bearer" = [])), params(("id" = String, Path, description = "Upload id"), ("Tus-Resumable" = String, Header, description = "1.0.0")), responses((status = 204, description = "Cancelled"), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such upload")))]
 pub async fn terminate(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
@@ -222,6 +234,7 @@ fn render(u: &UploadRow) -> Value {
 }
 
 /// `GET /api/v1/deposits/{id}/uploads`: unfinished uploads, so a client can resume.
+#[utoipa::path(get, path = "/deposits/{id}/uploads", tag = "uploads", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), responses((status = 200, description = "Unfinished uploads with their offsets", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_for_deposit(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,

@@ -1,0 +1,69 @@
+//! The OpenAPI 3.1 document at /api/openapi.json describes every route, and every route
+//! it describes exists.
+
+use crate::common::*;
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+
+#[tokio::test]
+async fn the_document_and_the_router_agree() {
+    let app = TestApp::new().await;
+    let r = app.public("/api/openapi.json", &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for want in [
+        "/api/v1/deposits",
+        "/api/v1/deposits/{id}",
+        "/api/v1/deposits/{id}/{action}",
+        "/api/v1/deposits/{id}/files/{path}",
+        "/api/v1/deposits/import",
+        "/api/v1/uploads/{id}",
+        "/doi/{doi}",
+        "/oai",
+        "/datasets/{id}/files/{path}",
+        "/api/openapi.json",
+    ] {
+        assert!(paths.contains_key(want), "{want} is not documented");
+    }
+    let mut operations = 0;
+    for (path, item) in paths {
+        assert!(!path.contains('*'), "{path}");
+        let concrete = path
+            .replace("{id}", "01JD5XPQ6Z0000000000000000")
+            .replace("{action}", "submit")
+            .replace("{path}", "a/b.txt")
+            .replace("{doi}", "10.5072/arca.x")
+            .replace("{name}", "2026-01.xml");
+        for method in item.as_object().unwrap().keys() {
+            let Ok(m) = method.to_uppercase().parse::<Method>() else {
+                continue;
+            };
+            if !matches!(
+                m,
+                Method::GET
+                    | Method::POST
+                    | Method::PUT
+                    | Method::PATCH
+                    | Method::DELETE
+                    | Method::HEAD
+                    | Method::OPTIONS
+            ) {
+                continue;
+            }
+            operations += 1;
+            let r = app
+                .call(m.clone(), &concrete, None, &[], Body::empty())
+                .await;
+            assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{m} {path}");
+            let body = String::from_utf8_lossy(&r.body);
+            assert!(
+                !body.contains("nothing at"),
+                "{m} {path} is documented but not routed"
+            );
+            assert!(!r.status.is_server_error(), "{m} {path}: {}", r.status);
+        }
+    }
+    assert!(operations >= 30, "only {operations} operations documented");
+}
