@@ -1,15 +1,17 @@
 """Arca's CITATION.cff validates against the official CFF 1.2.0 schema (as shipped by
 cffconvert), read with an ordinary YAML parser."""
 
+import importlib.util
 import json
 import os
 
-import cffconvert
 import jsonschema
 import requests
 import yaml
 
-SCHEMA = os.path.join(os.path.dirname(cffconvert.__file__), "schemas", "1.2.0", "schema.json")
+# Located without importing cffconvert, whose package imports dependencies not installed.
+SCHEMA = os.path.join(os.path.dirname(importlib.util.find_spec("cffconvert").origin),
+                      "schemas", "1.2.0", "schema.json")
 
 
 def test_citation_cff_is_valid(archive):
