@@ -18,6 +18,70 @@ pub struct Config {
     pub doi: DoiSettings,
     pub jobs: JobSettings,
     pub repository: RepositorySettings,
+    pub holds: HoldSettings,
+    pub releases: ReleaseSettings,
+}
+
+/// Holds until publication, and the watcher that ends them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HoldSettings {
+    /// Whether depositors may put their own approved datasets on hold.
+    pub authors_may_hold: bool,
+    /// The longest a hold may last.
+    pub max_days: u32,
+    /// Reminders go out this long before a hold lapses.
+    pub remind_days: u32,
+    /// Crossref's REST API (works by DOI) and the RCSB PDB data API.
+    pub crossref_url: String,
+    pub pdb_url: String,
+    /// How often each held dataset's article or PDB entry is looked up.
+    pub check_every_hours: u64,
+    /// Schedule a dataset into the next release as soon as its publication is seen,
+    /// instead of proposing it to the curators.
+    pub auto_schedule: bool,
+}
+
+impl Default for HoldSettings {
+    fn default() -> Self {
+        Self {
+            authors_may_hold: true,
+            max_days: 3 * 365 + 1,
+            remind_days: 30,
+            crossref_url: "https://api.crossref.org".into(),
+            pdb_url: "https://data.rcsb.org".into(),
+            check_every_hours: 24,
+            auto_schedule: false,
+        }
+    }
+}
+
+/// The cadence of release batches.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReleaseSettings {
+    /// Days of the week with a release: mon, tue, wed, thu, fri, sat, sun.
+    pub weekdays: Vec<String>,
+    /// Local time of day, HH:MM.
+    pub time: String,
+    /// The facility's IANA time zone.
+    pub time_zone: String,
+    /// Datasets can be added or removed until this long before the release.
+    pub cutoff_hours: u32,
+    /// How many upcoming batches the cadence keeps ready.
+    pub horizon: usize,
+}
+
+impl Default for ReleaseSettings {
+    fn default() -> Self {
+        Self {
+            weekdays: vec!["tue".into(), "fri".into()],
+            time: "17:00".into(),
+            time_zone: "UTC".into(),
+            cutoff_hours: 24,
+            horizon: 2,
+        }
+    }
 }
 
 /// How the archive names itself to harvesters (OAI-PMH Identify, BagIt bag-info).
@@ -152,6 +216,8 @@ struct FileConfig {
     doi: Option<DoiSettings>,
     jobs: Option<JobSettings>,
     repository: Option<RepositorySettings>,
+    holds: Option<HoldSettings>,
+    releases: Option<ReleaseSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -201,6 +267,8 @@ impl Config {
             doi: file.doi.unwrap_or_default(),
             jobs: file.jobs.unwrap_or_default(),
             repository: file.repository.unwrap_or_default(),
+            holds: file.holds.unwrap_or_default(),
+            releases: file.releases.unwrap_or_default(),
             data_dir,
         };
         config.check()?;
@@ -216,6 +284,8 @@ impl Config {
                 "[doi] random_chars must be between 4 and 32".into(),
             ));
         }
+        crate::model::cadence::Cadence::from_settings(&self.releases)
+            .map_err(|e| ConfigError::Invalid(format!("[releases] {e}")))?;
         if !(1..=1000).contains(&self.repository.oai_page_size) {
             return Err(ConfigError::Invalid(
                 "[repository] oai_page_size must be between 1 and 1000".into(),

@@ -5,6 +5,7 @@ use crate::datacite::DataciteError;
 use crate::db::{self, jobs::ClaimedJob, now_ms};
 use crate::services::deposits::JOB_VERIFY;
 use crate::services::dois::JOB_DOI_SYNC;
+use crate::services::releases::JOB_RELEASE_BATCH;
 use crate::services::{ServiceError, Services};
 use std::time::Duration;
 
@@ -15,6 +16,9 @@ const POLL: Duration = Duration::from_secs(1);
 const HOUSEKEEPING: Duration = Duration::from_secs(60);
 /// Garbage collection scans the catalogue: hourly is plenty with a grace period of days.
 const GARBAGE_COLLECTION: Duration = Duration::from_secs(3600);
+/// The publication watcher wakes this often; each hold is looked up every
+/// `[holds] check_every_hours`.
+const WATCH_HOLDS: Duration = Duration::from_secs(15 * 60);
 
 /// How a job ended.
 #[derive(Debug)]
@@ -28,9 +32,10 @@ pub enum JobError {
 impl From<ServiceError> for JobError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Db(_) | ServiceError::Storage(_) | ServiceError::Io(_) => {
-                JobError::Retry(e.to_string())
-            }
+            ServiceError::Db(_)
+            | ServiceError::Storage(_)
+            | ServiceError::Io(_)
+            | ServiceError::Incomplete(_) => JobError::Retry(e.to_string()),
             other => JobError::Fatal(other.to_string()),
         }
     }
@@ -70,6 +75,7 @@ async fn dispatch(services: &Services, job: &ClaimedJob) -> Result<(), JobError>
             .verify_deposit(payload_str(job, "version_id")?)
             .await?),
         JOB_DOI_SYNC => Ok(services.sync_doi(payload_str(job, "doi")?).await?),
+        JOB_RELEASE_BATCH => Ok(services.run_batch(payload_str(job, "batch_id")?).await?),
         other => Err(JobError::Fatal(format!("unknown job kind '{other}'"))),
     }
 }
@@ -136,6 +142,13 @@ pub async fn housekeeping(services: &Services) -> Result<(), ServiceError> {
     if n > 0 {
         tracing::warn!(count = n, "jobs abandoned by crashed workers marked failed");
     }
+    drop(conn);
+    let now = now_ms();
+    services.ensure_upcoming_batches(now).await?;
+    let n = services.start_due_batches(now).await?;
+    if n > 0 {
+        tracing::info!(count = n, "release batches started");
+    }
     Ok(())
 }
 
@@ -143,7 +156,14 @@ pub async fn housekeeping(services: &Services) -> Result<(), ServiceError> {
 pub async fn run(services: Services) {
     let mut last_housekeeping = tokio::time::Instant::now() - HOUSEKEEPING;
     let mut last_gc = tokio::time::Instant::now();
+    let mut last_watch = tokio::time::Instant::now() - WATCH_HOLDS;
     loop {
+        if last_watch.elapsed() >= WATCH_HOLDS {
+            if let Err(e) = services.watch_holds(now_ms()).await {
+                tracing::error!(error = %e, "publication watcher failed");
+            }
+            last_watch = tokio::time::Instant::now();
+        }
         if last_housekeeping.elapsed() >= HOUSEKEEPING {
             if let Err(e) = housekeeping(&services).await {
                 tracing::error!(error = %e, "housekeeping failed");

@@ -1,6 +1,7 @@
 //! The pure core: what a dataset is and what may happen to it. No I/O, no async.
 
 pub mod bagit;
+pub mod cadence;
 pub mod checksum;
 pub mod date;
 pub mod doi;

@@ -28,6 +28,8 @@ pub enum Action {
     Approve,
     Hold,
     Schedule,
+    /// Take a scheduled dataset out of its release batch (before the cut-off).
+    Unschedule,
     Release,
     Withdraw,
 }
@@ -69,6 +71,7 @@ impl DepositState {
             (Verified, Approve) => Approved,
             (Approved | Scheduled, Hold) => OnHold,
             (Approved | OnHold, Schedule) => Scheduled,
+            (Scheduled, Unschedule) => Approved,
             (Approved | OnHold | Scheduled, Release) => Released,
             (Released, Withdraw) => Withdrawn,
             (from, action) => return Err(TransitionError { from, action }),
@@ -97,6 +100,7 @@ impl Action {
             Self::Approve => "approve",
             Self::Hold => "hold",
             Self::Schedule => "schedule",
+            Self::Unschedule => "unschedule",
             Self::Release => "release",
             Self::Withdraw => "withdraw",
         }

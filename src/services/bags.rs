@@ -94,7 +94,7 @@ impl Services {
             name: format!("arca-{dataset_id}"),
             tag_files,
             payload,
-            mtime: (d.published.released_at / 1000).max(0) as u64,
+            mtime: (d.released_at.unwrap_or_default() / 1000).max(0) as u64,
         })
     }
 

@@ -14,8 +14,21 @@ pub const JOB_VERIFY: &str = "verify";
 pub struct ActionInput {
     /// Why: required for requesting changes and withdrawing; kept in the event.
     pub reason: Option<String>,
-    /// For a hold: `{"until": "YYYY-MM-DD"}` or `{"until_publication": {"doi": …}}`.
+    /// For a hold: `{"until": "YYYY-MM-DD"}` or `{"until_publication": {"doi": …}}`
+    /// or `{"until_publication": {"pdb": …}}`.
     pub hold: Option<Value>,
+    /// For scheduling: the release batch (else the next one that is still open).
+    pub release: Option<String>,
+}
+
+/// One state change as `transition_in_tx` applies it.
+pub(super) struct Change<'a> {
+    pub action: Action,
+    /// None when the archive itself acts (release batches, the publication watcher).
+    pub actor_id: Option<&'a str>,
+    pub reason: Option<String>,
+    pub hold: Option<HoldRequest>,
+    pub release: Option<&'a str>,
 }
 
 pub(super) fn not_found_unless_visible(actor: &Actor, v: &VersionRow) -> ServiceResult<()> {
@@ -82,11 +95,29 @@ pub(super) async fn record_event(tx: &mut Tx, e: DepositEvent<'_>, now: i64) -> 
     Ok(())
 }
 
-fn check_hold(hold: Option<&Value>) -> ServiceResult<String> {
+/// A hold as asked for: what it waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRequest {
+    /// `date`, `article` or `pdb`.
+    pub kind: &'static str,
+    pub target: String,
+}
+
+impl HoldRequest {
+    pub fn describe(&self) -> String {
+        match self.kind {
+            "date" => format!("on hold until {}", self.target),
+            "pdb" => format!("on hold until PDB entry {} is released", self.target),
+            _ => format!("on hold until publication of {}", self.target),
+        }
+    }
+}
+
+fn check_hold(hold: Option<&Value>) -> ServiceResult<HoldRequest> {
     let Some(hold) = hold else {
         return Err(ServiceError::invalid(
             "until",
-            "say how long to hold: {\"until\": \"YYYY-MM-DD\"} or {\"until_publication\": {\"doi\": \"10.…\"}}",
+            "say how long to hold: {\"until\": \"YYYY-MM-DD\"} or {\"until_publication\": {\"doi\": \"10.…\"}} or {\"until_publication\": {\"pdb\": \"1ABC\"}}",
         ));
     };
     if let Some(until) = hold.get("until") {
@@ -97,20 +128,35 @@ fn check_hold(hold: Option<&Value>) -> ServiceResult<String> {
                 "must be a date as YYYY-MM-DD",
             ));
         }
-        return Ok(format!("on hold until {s}"));
+        return Ok(HoldRequest {
+            kind: "date",
+            target: s.to_owned(),
+        });
     }
     if let Some(publication) = hold.get("until_publication") {
+        if let Some(pdb) = publication.get("pdb") {
+            let id = pdb.as_str().unwrap_or_default();
+            let parsed = crate::model::identifiers::PdbId::parse(id)
+                .map_err(|e| ServiceError::invalid("until_publication.pdb", e.to_string()))?;
+            return Ok(HoldRequest {
+                kind: "pdb",
+                target: parsed.as_str().to_owned(),
+            });
+        }
         let doi = publication
             .get("doi")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if !doi.starts_with("10.") || !doi.contains('/') {
-            return Err(ServiceError::invalid(
+        let parsed = crate::model::doi::Doi::parse(doi).map_err(|_| {
+            ServiceError::invalid(
                 "until_publication.doi",
                 "must be the article's DOI, such as 10.1107/S2059798320000000",
-            ));
-        }
-        return Ok(format!("on hold until publication of {doi}"));
+            )
+        })?;
+        return Ok(HoldRequest {
+            kind: "article",
+            target: parsed.as_str().to_owned(),
+        });
     }
     Err(ServiceError::invalid(
         "until",
@@ -224,6 +270,20 @@ impl Services {
         Ok(db::files::list(&mut conn, id, after, limit.clamp(1, 1000)).await?)
     }
 
+    /// One file of a deposit, for its depositors and curators.
+    pub async fn deposit_file(
+        &self,
+        actor: &Actor,
+        id: &str,
+        path: &str,
+    ) -> ServiceResult<FileRow> {
+        let mut conn = self.db.conn().await?;
+        load_visible(&mut conn, actor, id).await?;
+        db::files::get_by_path(&mut conn, id, path)
+            .await?
+            .ok_or(ServiceError::NotFound("file"))
+    }
+
     /// Remove a file from a draft (to upload a corrected one). The stored object stays
     /// until garbage collection finds nothing else refers to it.
     pub async fn delete_file(&self, actor: &Actor, id: &str, path: &str) -> ServiceResult<()> {
@@ -256,7 +316,8 @@ impl Services {
         action: Action,
         input: ActionInput,
     ) -> ServiceResult<VersionRow> {
-        if action.needs_curator() && !actor.role.is_curator() {
+        let author_may = action == Action::Hold && self.config.holds.authors_may_hold;
+        if action.needs_curator() && !actor.role.is_curator() && !author_may {
             let mut conn = self.db.conn().await?;
             load_visible(&mut conn, actor, id).await?;
             return Err(ServiceError::Forbidden(format!(
@@ -272,70 +333,137 @@ impl Services {
                 "verification results come from the archive's verifier".into(),
             ));
         }
-        let mut reason = input.reason.filter(|r| !r.trim().is_empty());
-        match action {
-            Action::RequestChanges | Action::Withdraw if reason.is_none() => {
-                return Err(ServiceError::invalid(
-                    "reason",
-                    "say why, so the author (or the tombstone) can tell",
-                ));
-            }
-            Action::Hold => reason = Some(check_hold(input.hold.as_ref())?),
-            _ => {}
+        let reason = input.reason.clone().filter(|r| !r.trim().is_empty());
+        if matches!(action, Action::RequestChanges | Action::Withdraw) && reason.is_none() {
+            return Err(ServiceError::invalid(
+                "reason",
+                "say why, so the author (or the tombstone) can tell",
+            ));
         }
+        let hold = match action {
+            Action::Hold => Some(check_hold(input.hold.as_ref())?),
+            _ => None,
+        };
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
         let mut v = load_visible(&mut tx, actor, id).await?;
-        let next = v.state.apply(action)?;
-        match action {
-            Action::Submit => self.check_submittable(&mut tx, &v).await?,
-            Action::Release => check_all_files_verified(&mut tx, &v).await?,
-            _ => {}
-        }
-        if !db::versions::set_state(&mut tx, id, v.state, next, now).await? {
-            return Err(ServiceError::Conflict(
-                "the deposit changed meanwhile; reload and try again".into(),
-            ));
-        }
-        let event = DepositEvent {
-            version_id: id,
+        let change = Change {
+            action,
             actor_id: Some(&actor.id),
-            kind: action.as_str(),
-            states: Some((Some(v.state), next)),
             reason,
+            hold,
+            release: input.release.as_deref(),
         };
-        record_event(&mut tx, event, now).await?;
-        match next {
-            DepositState::Released => {
-                let (record, facility) = super::dois::record_and_profile(&v)?;
-                let sets = crate::oai::sets_of(&record, &facility);
-                db::published::publish(&mut tx, &v, &sets, now).await?;
-            }
-            DepositState::Withdrawn => db::published::withdraw(&mut tx, id, now).await?,
-            _ => {}
-        }
-        let mut enqueued = false;
-        if action == Action::Submit {
-            db::jobs::enqueue(&mut tx, JOB_VERIFY, &json!({ "version_id": id }), 10, now).await?;
-            enqueued = true;
-            // The DOI is reserved at the latest on submission.
-            if v.doi.is_none() {
-                let (doi, _) = self
-                    .reserve_in_tx(&mut tx, &v, Some(&actor.id), now)
-                    .await?;
-                v.doi = Some(doi);
-            }
-        }
-        if let Some(doi) = &v.doi {
-            enqueued |= self.follow_doi(&mut tx, doi, action, now).await?;
-        }
+        let enqueued = self.transition_in_tx(&mut tx, &mut v, change, now).await?;
         tx.commit().await?;
         if enqueued {
             self.jobs_ready.notify_one();
         }
+        Ok(v)
+    }
+
+    /// The one place a deposit changes state: checks, the state, the event, and what
+    /// follows (hold, batch item, publication, DOI, jobs), all in `tx`. Returns whether
+    /// jobs were enqueued.
+    pub(super) async fn transition_in_tx(
+        &self,
+        tx: &mut Tx,
+        v: &mut VersionRow,
+        c: Change<'_>,
+        now: i64,
+    ) -> ServiceResult<bool> {
+        let next = v.state.apply(c.action)?;
+        match c.action {
+            Action::Submit => self.check_submittable(tx, v).await?,
+            Action::Release => check_all_files_verified(tx, v).await?,
+            _ => {}
+        }
+        if !db::versions::set_state(tx, &v.id, v.state, next, now).await? {
+            return Err(ServiceError::Conflict(
+                "the deposit changed meanwhile; reload and try again".into(),
+            ));
+        }
+        let mut reason = c.reason;
+        match (c.action, &c.hold) {
+            (Action::Hold, Some(h)) => {
+                db::holds::end(tx, &v.id, now).await?;
+                let max = i64::from(self.config.holds.max_days) * 86_400_000;
+                db::holds::insert(
+                    tx,
+                    &db::holds::HoldRow {
+                        id: ids::new_id(),
+                        version_id: v.id.clone(),
+                        kind: h.kind.to_owned(),
+                        target: h.target.clone(),
+                        placed_by: c.actor_id.unwrap_or_default().to_owned(),
+                        placed_at: now,
+                        lapses_at: now + max,
+                        reminded_at: None,
+                        claimed_doi: None,
+                        published_at: None,
+                        last_checked_at: None,
+                        ended_at: None,
+                    },
+                )
+                .await?;
+                reason = Some(h.describe());
+            }
+            (Action::Schedule, _) => {
+                let batch = self.batch_for(tx, c.release, now).await?;
+                db::releases::add_item(tx, &batch.id, &v.id, now).await?;
+                db::holds::end(tx, &v.id, now).await?;
+                reason = Some(format!(
+                    "release batch of {}",
+                    crate::model::date::utc_seconds(batch.release_at)
+                ));
+            }
+            (Action::Unschedule, _) => {
+                if let Some(item) = db::releases::pending_item_of(tx, &v.id).await? {
+                    let batch = db::releases::get(tx, &item.batch_id).await?;
+                    if batch.is_some_and(|b| b.cutoff_at <= now || b.state != "open") {
+                        return Err(ServiceError::Conflict(
+                            "the batch's cut-off has passed: the dataset goes out with it".into(),
+                        ));
+                    }
+                    db::releases::remove_item(tx, &item.batch_id, &v.id).await?;
+                }
+            }
+            (Action::Release, _) => {
+                let (record, facility) = super::dois::record_and_profile(v)?;
+                let sets = crate::oai::sets_of(&record, &facility);
+                db::published::publish(tx, v, &sets, now).await?;
+                db::holds::end(tx, &v.id, now).await?;
+                if let Some(item) = db::releases::pending_item_of(tx, &v.id).await? {
+                    db::releases::finish_item(tx, &item.batch_id, &v.id, None, now).await?;
+                }
+            }
+            (Action::Withdraw, _) => db::published::withdraw(tx, &v.id, now).await?,
+            _ => {}
+        }
+        let event = DepositEvent {
+            version_id: &v.id,
+            actor_id: c.actor_id,
+            kind: c.action.as_str(),
+            states: Some((Some(v.state), next)),
+            reason,
+        };
+        record_event(tx, event, now).await?;
+        let mut enqueued = false;
+        if c.action == Action::Submit {
+            db::jobs::enqueue(tx, JOB_VERIFY, &json!({ "version_id": v.id }), 10, now).await?;
+            enqueued = true;
+            // The DOI is reserved at the latest on submission.
+            if v.doi.is_none() {
+                let (doi, _) = self.reserve_in_tx(tx, v, c.actor_id, now).await?;
+                v.doi = Some(doi);
+            }
+        }
+        if let Some(doi) = v.doi.clone() {
+            enqueued |= self.follow_doi(tx, &doi, c.action, now).await?;
+        }
         v.state = next;
         v.updated_at = now;
-        Ok(v)
+        Ok(enqueued)
     }
 
     async fn check_submittable(&self, tx: &mut Tx, v: &VersionRow) -> ServiceResult<()> {

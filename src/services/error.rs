@@ -45,6 +45,10 @@ pub enum ServiceError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Internal(String),
+    /// Part of the work is done and the rest will be retried (a release batch with
+    /// failed items).
+    #[error("{0}")]
+    Incomplete(String),
 }
 
 impl ServiceError {

@@ -4,14 +4,17 @@
 
 use super::dois::record_and_profile;
 use super::{ServiceError, ServiceResult, Services};
-use crate::db::{self, files::FileRow, published::Published};
+use crate::db::{self, files::FileRow, published::Published, versions::VersionRow};
 use crate::metadata::datacite::Resource;
 use crate::metadata::profile::Facility;
 
-/// A released (or withdrawn) version as the public sees it.
+/// A version as readers see it: released (or withdrawn) for everyone, or unreleased
+/// for holders of a reviewer link.
 #[derive(Debug, Clone)]
 pub struct PublicDataset {
-    pub published: Published,
+    pub version: VersionRow,
+    /// None while unreleased (a reviewer's view).
+    pub released_at: Option<i64>,
     pub record: Resource,
     pub facility: Facility,
     /// Why it was withdrawn, for the tombstone.
@@ -19,12 +22,23 @@ pub struct PublicDataset {
 }
 
 impl PublicDataset {
+    pub(super) fn unreleased(version: VersionRow) -> ServiceResult<Self> {
+        let (record, facility) = record_and_profile(&version)?;
+        Ok(PublicDataset {
+            version,
+            released_at: None,
+            record,
+            facility,
+            withdrawn_because: None,
+        })
+    }
+
     pub fn version_id(&self) -> &str {
-        &self.published.version.id
+        &self.version.id
     }
 
     pub fn dataset_id(&self) -> &str {
-        &self.published.version.dataset_id
+        &self.version.dataset_id
     }
 
     fn require_files_served(&self) -> ServiceResult<()> {
@@ -63,7 +77,8 @@ impl Services {
         };
         let (record, facility) = record_and_profile(&published.version)?;
         Ok(PublicDataset {
-            published,
+            released_at: Some(published.released_at),
+            version: published.version,
             record,
             facility,
             withdrawn_because,

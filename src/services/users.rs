@@ -11,8 +11,20 @@ use sha2::{Digest, Sha256};
 /// Tokens carry this prefix so a leaked one is easy to recognise in logs and scanners.
 pub const TOKEN_PREFIX: &str = "arca_";
 
-fn token_hash(token: &str) -> String {
+pub(super) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new secret with `prefix` (256 random bits), and the hash that is stored instead.
+pub(super) fn new_secret(prefix: &str) -> (String, String) {
+    let mut raw = [0u8; 32];
+    rand::fill(&mut raw);
+    let token = format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    );
+    let hash = token_hash(&token);
+    (token, hash)
 }
 
 impl Services {
@@ -72,14 +84,8 @@ impl Services {
         let user = db::users::find_by_email(&mut tx, &email)
             .await?
             .ok_or(ServiceError::NotFound("user"))?;
-        let mut raw = [0u8; 32];
-        rand::fill(&mut raw);
-        let token = format!(
-            "{TOKEN_PREFIX}{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-        );
-        db::users::insert_token(&mut tx, &new_id(), &user.id, &token_hash(&token), now_ms())
-            .await?;
+        let (token, hash) = new_secret(TOKEN_PREFIX);
+        db::users::insert_token(&mut tx, &new_id(), &user.id, &hash, now_ms()).await?;
         tx.commit().await?;
         Ok(token)
     }

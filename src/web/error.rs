@@ -117,7 +117,7 @@ impl From<ServiceError> for AppError {
                     .collect();
                 err
             }
-            E::Db(_) | E::Storage(_) | E::Io(_) | E::Internal(_) => {
+            E::Db(_) | E::Storage(_) | E::Io(_) | E::Internal(_) | E::Incomplete(_) => {
                 tracing::error!(error = %detail, "internal error");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

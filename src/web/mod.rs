@@ -12,7 +12,8 @@ use crate::services::Services;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use handlers::{
-    bags, datasets, deposits, doi, files, health, metrics, oai, sitemap, software, uploads,
+    bags, datasets, deposits, doi, files, health, holds, metrics, oai, releases, review, reviewers,
+    sitemap, software, uploads,
 };
 use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
@@ -55,7 +56,17 @@ pub fn build_app(services: Services) -> Router {
         .routes(routes!(software::list, software::add))
         .routes(routes!(software::kit))
         .routes(routes!(files::list))
-        .routes(routes!(files::remove))
+        .routes(routes!(files::remove, files::download))
+        .routes(routes!(holds::claim))
+        .routes(routes!(holds::confirm))
+        .routes(routes!(holds::notifications))
+        .routes(routes!(reviewers::create, reviewers::list))
+        .routes(routes!(reviewers::revoke))
+        .routes(routes!(releases::create, releases::list))
+        .routes(routes!(releases::show))
+        .routes(routes!(releases::add_item))
+        .routes(routes!(releases::remove_item))
+        .routes(routes!(releases::run))
         .routes(with_body_limit(
             routes!(files::put_manifest),
             DefaultBodyLimit::max(MANIFEST_LIMIT),
@@ -82,6 +93,9 @@ pub fn build_app(services: Services) -> Router {
         .routes(routes!(sitemap::month))
         .routes(routes!(sitemap::robots))
         .routes(routes!(openapi::document))
+        .routes(routes!(releases::feed))
+        .routes(routes!(review::page))
+        .routes(routes!(review::file))
         .nest("/api/v1", api)
         .split_for_parts();
     router

@@ -53,6 +53,8 @@ impl Modify for BearerAuth {
         (name = "deposits", description = "Deposits: metadata, files, and their life to release"),
         (name = "uploads", description = "tus 1.0.0 resumable uploads"),
         (name = "citations", description = "Citations and the software catalogue"),
+        (name = "holds", description = "Holds until publication, reviewer links, notifications"),
+        (name = "releases", description = "Release batches"),
         (name = "public", description = "What anyone can read: released datasets, DOIs, harvesting"),
         (name = "operations", description = "Health and metrics"),
     )

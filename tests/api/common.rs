@@ -81,6 +81,8 @@ impl TestApp {
             doi: Default::default(),
             jobs: Default::default(),
             repository: Default::default(),
+            holds: Default::default(),
+            releases: Default::default(),
         };
         change(&mut config);
         config.check().unwrap();
@@ -306,9 +308,9 @@ impl TestApp {
         .await
     }
 
-    /// A deposit with this body (`metadata`, `facility`) and these files, taken through
-    /// submission, verification and approval to `until` ("approved", "on_hold" or
-    /// "released"). Returns the deposit id.
+    /// A deposit with this body (`metadata`, `facility`) and these files, taken to
+    /// `until`: any state from "draft" to "withdrawn" ("scheduled" goes into the next
+    /// batch of the cadence). Returns the deposit id.
     pub async fn deposit_through(
         &self,
         body: Value,
@@ -328,22 +330,30 @@ impl TestApp {
         for (path, data) in files {
             self.upload(&self.author, &id, path, data).await;
         }
+        if until == "draft" {
+            return id;
+        }
         assert_eq!(
             self.act(&self.author, &id, "submit", None).await.status,
             StatusCode::OK
         );
+        if until == "submitted" {
+            return id;
+        }
         self.drain().await;
-        let steps: &[(&str, Option<Value>)] = match until {
-            "approved" => &[("approve", None)],
-            "on_hold" => &[
-                ("approve", None),
-                ("hold", Some(json!({"until": "2030-01-01"}))),
-            ],
-            "released" => &[("approve", None), ("release", None)],
+        let hold = Some(json!({"until": "2030-01-01"}));
+        let reason = Some(json!({"reason": "the sample was mislabelled"}));
+        let steps: Vec<(&str, Option<Value>)> = match until {
+            "verified" => vec![],
+            "approved" => vec![("approve", None)],
+            "on_hold" => vec![("approve", None), ("hold", hold)],
+            "scheduled" => vec![("approve", None), ("schedule", None)],
+            "released" => vec![("approve", None), ("release", None)],
+            "withdrawn" => vec![("approve", None), ("release", None), ("withdraw", reason)],
             other => panic!("deposit_through does not stop at {other}"),
         };
         for (action, body) in steps {
-            let r = self.act(&self.curator, &id, action, body.clone()).await;
+            let r = self.act(&self.curator, &id, action, body).await;
             assert_eq!(
                 r.status,
                 StatusCode::OK,
@@ -352,7 +362,21 @@ impl TestApp {
             );
         }
         self.drain().await;
+        assert_eq!(self.state(&id).await, until);
         id
+    }
+
+    /// The dataset id of a deposit (public pages are per dataset).
+    pub async fn dataset_of(&self, deposit: &str) -> String {
+        let r = self
+            .json(
+                Method::GET,
+                &format!("/api/v1/deposits/{deposit}"),
+                &self.curator,
+                None,
+            )
+            .await;
+        r.json()["dataset_id"].as_str().unwrap().to_owned()
     }
 
     /// GET a public (unauthenticated) path.

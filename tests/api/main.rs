@@ -4,17 +4,20 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod access;
 mod bags;
 mod citations;
 mod common;
 mod deposits;
 mod dois;
 mod gc;
+mod holds;
 mod jobs;
 mod metadata;
 mod oai;
 mod openapi;
 mod public;
+mod releases;
 mod s3;
 mod uploads;
 mod verify;

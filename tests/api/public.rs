@@ -23,18 +23,6 @@ fn text(r: &Resp) -> String {
     String::from_utf8(r.body.to_vec()).unwrap()
 }
 
-/// The dataset id of a deposit (landing pages are per dataset).
-async fn dataset_of(app: &TestApp, deposit: &str) -> String {
-    app.services
-        .get_deposit(
-            &app.services.authenticate(&app.curator).await.unwrap(),
-            deposit,
-        )
-        .await
-        .unwrap()
-        .dataset_id
-}
-
 #[tokio::test]
 async fn a_released_landing_page_shows_the_dataset_and_signposts_it() {
     let app = TestApp::new().await;
@@ -46,7 +34,7 @@ async fn a_released_landing_page_shows_the_dataset_and_signposts_it() {
             "released",
         )
         .await;
-    let ds = dataset_of(&app, &id).await;
+    let ds = app.dataset_of(&id).await;
     let r = app
         .public(&format!("/datasets/{ds}"), &[("accept", "text/html")])
         .await;
@@ -182,7 +170,7 @@ async fn unreleased_datasets_do_not_exist_publicly_and_withdrawn_ones_keep_only_
         .await;
     let draft = app.create_deposit(&app.author).await;
     for dep in [&held, &approved, &draft] {
-        let ds = dataset_of(&app, dep).await;
+        let ds = app.dataset_of(dep).await;
         for path in [
             format!("/datasets/{ds}"),
             format!("/datasets/{ds}/files/f.cbf"),
@@ -203,7 +191,7 @@ async fn unreleased_datasets_do_not_exist_publicly_and_withdrawn_ones_keep_only_
             "released",
         )
         .await;
-    let ds = dataset_of(&app, &released).await;
+    let ds = app.dataset_of(&released).await;
     assert_eq!(
         app.public(&format!("/datasets/{ds}/files/f.cbf"), &[])
             .await

@@ -28,12 +28,13 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-pub fn file_url(base: &str, dataset_id: &str, path: &str) -> String {
+/// `<prefix>/files/<path>`, each path segment percent-encoded.
+pub fn file_url(prefix: &str, path: &str) -> String {
     let encoded: Vec<String> = path
         .split('/')
         .map(|seg| utf8_percent_encode(seg, SEGMENT).to_string())
         .collect();
-    format!("{base}/datasets/{dataset_id}/files/{}", encoded.join("/"))
+    format!("{prefix}/files/{}", encoded.join("/"))
 }
 
 /// Bytes as people read them: 1.5 GB, 320 kB.
@@ -74,7 +75,9 @@ struct DatasetPage {
     version: Option<String>,
     publisher: String,
     year: String,
-    released: String,
+    released: Option<String>,
+    /// A reviewer's view of an unreleased dataset.
+    review: bool,
     licence: Option<(String, Option<String>)>,
     article: Option<String>,
     pdb: Vec<String>,
@@ -137,17 +140,40 @@ pub async fn landing(
             .insert(header::VARY, HeaderValue::from_static("Accept"));
         return Ok(resp);
     }
-    let mut resp = landing_page(&s, &id, &q).await.map_err(AppError::as_html)?;
+    let page = async {
+        let d = s.public_dataset(&id).await?;
+        let (html, items) =
+            render_page(&s, &d, &format!("/datasets/{id}"), &q.after, false).await?;
+        let link_header = signposting::header_value(&links(&s, &d, &items), None);
+        let status = if d.withdrawn_because.is_some() {
+            StatusCode::GONE
+        } else {
+            StatusCode::OK
+        };
+        let mut resp = (status, Html(html)).into_response();
+        if let Ok(v) = HeaderValue::from_str(&link_header) {
+            resp.headers_mut().insert(header::LINK, v);
+        }
+        AppResult::Ok(resp)
+    };
+    let mut resp = page.await.map_err(AppError::as_html)?;
     resp.headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept"));
     Ok(resp)
 }
 
-async fn landing_page(s: &Services, id: &str, q: &PageQuery) -> AppResult<Response> {
-    let d = s.public_dataset(id).await?;
+/// The dataset page: public (`/datasets/{id}`) or a reviewer's (`/review/{token}`),
+/// files linked under `prefix`. Returns the HTML and the absolute file URLs listed.
+pub async fn render_page(
+    s: &Services,
+    d: &PublicDataset,
+    prefix: &str,
+    after: &str,
+    review: bool,
+) -> AppResult<(String, Vec<String>)> {
     let base = base(s);
     let (files, (file_count, total)) = if d.withdrawn_because.is_none() {
-        let files = s.public_files(&d, &q.after, FILES_PER_PAGE + 1).await?;
+        let files = s.public_files(d, after, FILES_PER_PAGE + 1).await?;
         (files, s.deposit_totals(d.version_id()).await?)
     } else {
         (Vec::new(), (0, 0))
@@ -159,14 +185,13 @@ async fn landing_page(s: &Services, id: &str, q: &PageQuery) -> AppResult<Respon
         .into_iter()
         .take(FILES_PER_PAGE as usize)
         .map(|f| FileView {
-            url: file_url("", id, &f.path),
+            url: file_url(prefix, &f.path),
             size: human_size(f.size),
             path: f.path,
             sha256: f.sha256,
         })
         .collect();
     let item_urls: Vec<String> = files.iter().map(|f| format!("{base}{}", f.url)).collect();
-    let link_header = signposting::header_value(&links(s, &d, &item_urls), None);
     let r = &d.record;
     let page = DatasetPage {
         title: crate::metadata::citation::title(r),
@@ -198,7 +223,8 @@ async fn landing_page(s: &Services, id: &str, q: &PageQuery) -> AppResult<Respon
             .map(|p| p.name.clone())
             .unwrap_or_default(),
         year: r.publication_year.clone().unwrap_or_default(),
-        released: crate::model::date::utc_day(d.published.released_at),
+        released: d.released_at.map(crate::model::date::utc_day),
+        review,
         licence: r
             .rights_list
             .first()
@@ -215,7 +241,7 @@ async fn landing_page(s: &Services, id: &str, q: &PageQuery) -> AppResult<Respon
         citation: datacite_text(r),
         styles: STYLES,
         withdrawn: d.withdrawn_because.clone(),
-        dataset_id: id.to_owned(),
+        dataset_id: d.dataset_id().to_owned(),
         files,
         file_count,
         total_size: human_size(total),
@@ -225,16 +251,7 @@ async fn landing_page(s: &Services, id: &str, q: &PageQuery) -> AppResult<Respon
     let html = page
         .render()
         .map_err(|e| AppError::internal(format!("landing page template: {e}")))?;
-    let status = if d.withdrawn_because.is_some() {
-        StatusCode::GONE
-    } else {
-        StatusCode::OK
-    };
-    let mut resp = (status, Html(html)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&link_header) {
-        resp.headers_mut().insert(header::LINK, v);
-    }
-    Ok(resp)
+    Ok((html, item_urls))
 }
 
 /// The linkset of a landing page: JSON (RFC 9264 §4.2) or its text form (§4.1).
@@ -263,7 +280,8 @@ pub async fn linkset(
             let page = s.public_files(&d, &after, 10_000).await?;
             let Some(last) = page.last() else { break };
             after = last.path.clone();
-            items.extend(page.iter().map(|f| file_url(base, &id, &f.path)));
+            let prefix = format!("{base}/datasets/{id}");
+            items.extend(page.iter().map(|f| file_url(&prefix, &f.path)));
         }
     }
     let links = links(&s, &d, &items);
@@ -284,6 +302,18 @@ pub async fn download(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let f = s.public_file(&id, &path).await?;
+    let landing = format!("{}/datasets/{id}", base(&s));
+    serve_file(&s, &f, &headers, Some(&landing)).await
+}
+
+/// Stream a stored file, whole or the one range asked for; `collection` is the page
+/// it belongs to (a Signposting link back).
+pub async fn serve_file(
+    s: &Services,
+    f: &crate::db::files::FileRow,
+    headers: &HeaderMap,
+    collection: Option<&str>,
+) -> AppResult<Response> {
     let size = f.size as u64;
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         None => None,
@@ -314,7 +344,6 @@ pub async fn download(
         "attachment; filename*=UTF-8''{}",
         utf8_percent_encode(name, SEGMENT)
     );
-    let landing = format!("{}/datasets/{id}", base(&s));
     let digest = {
         use base64::Engine;
         let raw = hex::decode(&f.sha256).unwrap_or_default();
@@ -328,8 +357,10 @@ pub async fn download(
         .header(header::CONTENT_DISPOSITION, disposition)
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::ETAG, format!("\"{}\"", f.sha256))
-        .header("repr-digest", digest)
-        .header(header::LINK, format!("<{landing}>; rel=\"collection\""));
+        .header("repr-digest", digest);
+    if let Some(c) = collection {
+        resp = resp.header(header::LINK, format!("<{c}>; rel=\"collection\""));
+    }
     resp = match &range {
         Some(r) => resp
             .status(StatusCode::PARTIAL_CONTENT)

@@ -44,6 +44,12 @@ async fn view(s: &Services, v: &VersionRow) -> AppResult<Json<Value>> {
     };
     let mut body = render(v, totals);
     body["doi_status"] = doi_status.unwrap_or(Value::Null);
+    body["hold"] = s
+        .open_hold(&v.id)
+        .await?
+        .as_ref()
+        .map(super::holds::render)
+        .unwrap_or(Value::Null);
     Ok(Json(body))
 }
 
@@ -164,6 +170,8 @@ struct ActionBody {
     reason: Option<String>,
     until: Option<Value>,
     until_publication: Option<Value>,
+    /// For schedule: the release batch.
+    release: Option<String>,
 }
 
 /// `POST /api/v1/deposits/{id}/{action}`: submit and the curator actions.
@@ -182,6 +190,7 @@ pub async fn act(
         "schedule" => Action::Schedule,
         "release" => Action::Release,
         "withdraw" => Action::Withdraw,
+        "unschedule" => Action::Unschedule,
         _ => {
             return Err(AppError::new(
                 StatusCode::NOT_FOUND,
@@ -203,6 +212,7 @@ pub async fn act(
     let input = ActionInput {
         reason: req.reason,
         hold,
+        release: req.release,
     };
     let v = s.act(&actor, &id, action, input).await?;
     view(&s, &v).await

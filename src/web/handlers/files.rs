@@ -96,3 +96,15 @@ pub async fn put_manifest(
         .await?;
     Ok(Json(serde_json::to_value(summary).unwrap_or_default()))
 }
+
+/// A deposit's file, for its depositors and curators, whatever its state.
+#[utoipa::path(get, path = "/deposits/{id}/files/{*path}", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id"), ("path" = String, Path, description = "The file's path in the dataset"), ("Range" = Option<String>, Header, description = "bytes=first-last")), responses((status = 200, description = "The file", body = Vec<u8>, content_type = "application/octet-stream"), (status = 206, description = "The range asked for", body = Vec<u8>, content_type = "application/octet-stream"), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit or file (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 416, description = "Range outside the file", body = Problem, content_type = "application/problem+json")))]
+pub async fn download(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path((id, path)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+) -> AppResult<axum::response::Response> {
+    let f = s.deposit_file(&actor, &id, &path).await?;
+    super::datasets::serve_file(&s, &f, &headers, None).await
+}

@@ -1,0 +1,257 @@
+//! Holds until publication: the publication watcher (Crossref for articles, the RCSB PDB
+//! for structures, the calendar for dates), "my paper is out", curator confirmation,
+//! and reminders before a hold reaches its maximum length.
+
+use super::deposits::{Change, DepositEvent, load_visible, record_event};
+use super::{Actor, ServiceError, ServiceResult, Services};
+use crate::db::{self, Tx, holds::HoldRow, now_ms, versions::VersionRow};
+use crate::model::{Action, DepositState};
+use std::time::Duration;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// What the watcher found for one hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Published(String),
+    NotYet,
+}
+
+impl Services {
+    async fn notify_people(
+        &self,
+        tx: &mut Tx,
+        v: &VersionRow,
+        message: &str,
+        now: i64,
+    ) -> ServiceResult<()> {
+        db::notifications::insert(tx, Some(&v.owner_id), Some(&v.id), message, now).await?;
+        db::notifications::insert(tx, None, Some(&v.id), message, now).await?;
+        Ok(())
+    }
+
+    /// Is the article or PDB entry out? Errors (a service down) mean "ask again later".
+    async fn look_up(&self, h: &HoldRow, now: i64) -> Result<Lookup, String> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let url = match h.kind.as_str() {
+            "date" => {
+                let due = crate::model::date::parse_utc_seconds(&format!("{}T00:00:00Z", h.target))
+                    .ok_or_else(|| format!("bad hold date {}", h.target))?;
+                return Ok(if now >= due {
+                    Lookup::Published(format!("the hold date {} has come", h.target))
+                } else {
+                    Lookup::NotYet
+                });
+            }
+            "article" => format!(
+                "{}/works/{}",
+                self.config.holds.crossref_url.trim_end_matches('/'),
+                h.target
+            ),
+            _ => format!(
+                "{}/rest/v1/core/entry/{}",
+                self.config.holds.pdb_url.trim_end_matches('/'),
+                h.target
+            ),
+        };
+        let resp = client.get(&url).send().await.map_err(|e| e.to_string())?;
+        match resp.status().as_u16() {
+            200 => Ok(Lookup::Published(if h.kind == "article" {
+                format!("the article {} is published (Crossref)", h.target)
+            } else {
+                format!("PDB entry {} is released", h.target)
+            })),
+            404 => Ok(Lookup::NotYet),
+            s => Err(format!("{url} answered {s}")),
+        }
+    }
+
+    /// Record a publication, tell people, and schedule the dataset when the facility
+    /// says so; all in one transaction.
+    async fn publication_found(
+        &self,
+        h: &HoldRow,
+        why: &str,
+        actor_id: Option<&str>,
+        schedule: bool,
+        now: i64,
+    ) -> ServiceResult<bool> {
+        let mut tx = self.db.begin_write().await?;
+        let Some(mut v) = db::versions::get(&mut tx, &h.version_id).await? else {
+            return Ok(false);
+        };
+        if !db::holds::mark_published(&mut tx, &h.id, now).await? && !schedule {
+            return Ok(false);
+        }
+        let event = DepositEvent {
+            version_id: &v.id,
+            actor_id,
+            kind: "publication_detected",
+            states: None,
+            reason: Some(why.to_owned()),
+        };
+        record_event(&mut tx, event, now).await?;
+        let title = super::dois::record_and_profile(&v)
+            .map(|(r, _)| crate::metadata::citation::title(&r))
+            .unwrap_or_default();
+        let mut enqueued = false;
+        let message = if schedule && v.state == DepositState::OnHold {
+            let change = Change {
+                action: Action::Schedule,
+                actor_id,
+                reason: None,
+                hold: None,
+                release: None,
+            };
+            enqueued = self.transition_in_tx(&mut tx, &mut v, change, now).await?;
+            format!("'{title}': {why}; scheduled into the next release")
+        } else {
+            format!("'{title}': {why}; it can be scheduled for release")
+        };
+        self.notify_people(&mut tx, &v, &message, now).await?;
+        tx.commit().await?;
+        if enqueued {
+            self.jobs_ready.notify_one();
+        }
+        Ok(true)
+    }
+
+    /// One pass of the publication watcher over the holds due for a look. Returns how
+    /// many publications it found.
+    pub async fn watch_holds(&self, now: i64) -> ServiceResult<usize> {
+        let every = (self.config.holds.check_every_hours as i64).saturating_mul(3_600_000);
+        let mut conn = self.db.conn().await?;
+        let due = db::holds::due_for_check(&mut conn, now - every, 500).await?;
+        drop(conn);
+        let mut found = 0;
+        for h in due {
+            if h.published_at.is_none() {
+                match self.look_up(&h, now).await {
+                    Ok(Lookup::Published(why)) => {
+                        let auto = self.config.holds.auto_schedule;
+                        if self.publication_found(&h, &why, None, auto, now).await? {
+                            found += 1;
+                        }
+                    }
+                    Ok(Lookup::NotYet) => {}
+                    Err(e) => tracing::warn!(hold = %h.id, error = %e, "publication lookup failed"),
+                }
+            }
+            self.remind_before_lapse(&h, now).await?;
+            let mut conn = self.db.conn().await?;
+            db::holds::mark_checked(&mut conn, &h.id, now).await?;
+        }
+        Ok(found)
+    }
+
+    async fn remind_before_lapse(&self, h: &HoldRow, now: i64) -> ServiceResult<()> {
+        let remind_from = h.lapses_at - i64::from(self.config.holds.remind_days) * DAY_MS;
+        if now < remind_from || h.reminded_at.is_some() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin_write().await?;
+        let Some(v) = db::versions::get(&mut tx, &h.version_id).await? else {
+            return Ok(());
+        };
+        if db::holds::mark_reminded(&mut tx, &h.id, now).await? {
+            let message = format!(
+                "the hold on deposit {} reaches its maximum length on {}: release it, or ask a curator",
+                v.id,
+                crate::model::date::utc_day(h.lapses_at)
+            );
+            self.notify_people(&mut tx, &v, &message, now).await?;
+            let event = DepositEvent {
+                version_id: &v.id,
+                actor_id: None,
+                kind: "hold_reminder",
+                states: None,
+                reason: Some(message),
+            };
+            record_event(&mut tx, event, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// "My paper is out": the author names the article; a curator confirms.
+    pub async fn claim_publication(
+        &self,
+        actor: &Actor,
+        id: &str,
+        doi: &str,
+    ) -> ServiceResult<VersionRow> {
+        let doi = crate::model::doi::Doi::parse(doi)
+            .map_err(|e| ServiceError::invalid("doi", e.to_string()))?;
+        let now = now_ms();
+        let mut tx = self.db.begin_write().await?;
+        let v = load_visible(&mut tx, actor, id).await?;
+        let h = db::holds::open_for(&mut tx, id)
+            .await?
+            .ok_or_else(|| ServiceError::Conflict("the deposit is not on hold".into()))?;
+        db::holds::set_claim(&mut tx, &h.id, doi.as_str()).await?;
+        let event = DepositEvent {
+            version_id: id,
+            actor_id: Some(&actor.id),
+            kind: "publication_claimed",
+            states: None,
+            reason: Some(doi.as_str().to_owned()),
+        };
+        record_event(&mut tx, event, now).await?;
+        let message = format!(
+            "the depositor says the article {} is out: confirm to schedule deposit {id}",
+            doi.as_str()
+        );
+        db::notifications::insert(&mut tx, None, Some(id), &message, now).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// A curator confirms the publication: the dataset goes into the next release.
+    pub async fn confirm_publication(&self, actor: &Actor, id: &str) -> ServiceResult<VersionRow> {
+        if !actor.role.is_curator() {
+            return Err(ServiceError::Forbidden(
+                "only curators confirm publications".into(),
+            ));
+        }
+        let mut conn = self.db.conn().await?;
+        load_visible(&mut conn, actor, id).await?;
+        let h = db::holds::open_for(&mut conn, id)
+            .await?
+            .ok_or_else(|| ServiceError::Conflict("the deposit is not on hold".into()))?;
+        drop(conn);
+        let why = match &h.claimed_doi {
+            Some(doi) => format!("a curator confirmed the article {doi} is published"),
+            None => "a curator confirmed the publication".to_owned(),
+        };
+        self.publication_found(&h, &why, Some(&actor.id), true, now_ms())
+            .await?;
+        let mut conn = self.db.conn().await?;
+        load_visible(&mut conn, actor, id).await
+    }
+
+    /// The open hold of a deposit the caller may already see.
+    pub async fn open_hold(&self, id: &str) -> ServiceResult<Option<HoldRow>> {
+        let mut conn = self.db.conn().await?;
+        Ok(db::holds::open_for(&mut conn, id).await?)
+    }
+
+    pub async fn notifications(
+        &self,
+        actor: &Actor,
+        before: &str,
+        limit: i64,
+    ) -> ServiceResult<Vec<db::notifications::Notification>> {
+        let mut conn = self.db.conn().await?;
+        Ok(db::notifications::for_user(
+            &mut conn,
+            &actor.id,
+            actor.role.is_curator(),
+            before,
+            limit.clamp(1, 200),
+        )
+        .await?)
+    }
+}

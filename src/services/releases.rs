@@ -1,0 +1,270 @@
+//! Release batches: datasets made public together at a set moment. A cadence keeps the
+//! upcoming batches ready; curators add and remove datasets until the cut-off; running
+//! a batch releases each item in its own transaction, so a crash leaves nothing half
+//! released and running it again finishes the rest.
+
+use super::deposits::Change;
+use super::{Actor, ServiceError, ServiceResult, Services};
+use crate::db::releases::{BatchRow, ItemRow};
+use crate::db::{self, Tx, now_ms, versions::VersionRow};
+use crate::model::cadence::Cadence;
+use crate::model::{Action, DepositState, ids};
+use serde_json::json;
+
+pub const JOB_RELEASE_BATCH: &str = "release_batch";
+/// Attempts for a batch run: each retry picks up the items still pending or failed.
+const RUN_ATTEMPTS: i64 = 20;
+
+/// A batch with its items and each item's deposit.
+#[derive(Debug, Clone)]
+pub struct BatchView {
+    pub batch: BatchRow,
+    pub items: Vec<(ItemRow, VersionRow)>,
+}
+
+fn require_curator(actor: &Actor) -> ServiceResult<()> {
+    if actor.role.is_curator() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(
+            "only curators manage release batches".into(),
+        ))
+    }
+}
+
+impl Services {
+    /// The batch a dataset is scheduled into: the one named, or the next still open.
+    pub(super) async fn batch_for(
+        &self,
+        tx: &mut Tx,
+        named: Option<&str>,
+        now: i64,
+    ) -> ServiceResult<BatchRow> {
+        let batch = match named {
+            Some(id) => db::releases::get(tx, id)
+                .await?
+                .ok_or(ServiceError::NotFound("release batch"))?,
+            None => {
+                self.ensure_batches_in(tx, now).await?;
+                db::releases::next_open(tx, now).await?.ok_or_else(|| {
+                    ServiceError::Conflict(
+                        "no release batch is open: create one (POST /api/v1/releases)".into(),
+                    )
+                })?
+            }
+        };
+        if batch.state != "open" || batch.cutoff_at <= now {
+            return Err(ServiceError::Conflict(format!(
+                "the release batch of {} no longer takes datasets (cut-off {})",
+                crate::model::date::utc_seconds(batch.release_at),
+                crate::model::date::utc_seconds(batch.cutoff_at)
+            )));
+        }
+        Ok(batch)
+    }
+
+    async fn ensure_batches_in(&self, tx: &mut Tx, now: i64) -> ServiceResult<usize> {
+        let cadence =
+            Cadence::from_settings(&self.config.releases).map_err(ServiceError::Internal)?;
+        let mut added = 0;
+        for slot in cadence.next_slots(now, self.config.releases.horizon) {
+            let row = BatchRow {
+                id: ids::new_id(),
+                release_at: slot.release_at,
+                cutoff_at: slot.cutoff_at,
+                state: "open".into(),
+                created_by: None,
+                created_at: now,
+                finished_at: None,
+            };
+            if db::releases::insert_unless_exists(tx, &row).await? {
+                added += 1;
+            }
+        }
+        Ok(added)
+    }
+
+    /// Keep the cadence's upcoming batches in place. Returns how many were added.
+    pub async fn ensure_upcoming_batches(&self, now: i64) -> ServiceResult<usize> {
+        let mut tx = self.db.begin_write().await?;
+        let added = self.ensure_batches_in(&mut tx, now).await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// A batch of a curator's own choosing (an extra release, or a special date).
+    pub async fn create_batch(
+        &self,
+        actor: &Actor,
+        release_at: i64,
+        cutoff_at: Option<i64>,
+    ) -> ServiceResult<BatchRow> {
+        require_curator(actor)?;
+        let now = now_ms();
+        let cutoff_at = cutoff_at.unwrap_or(release_at);
+        if cutoff_at > release_at {
+            return Err(ServiceError::invalid(
+                "cutoff_at",
+                "the cut-off must not be after the release",
+            ));
+        }
+        let row = BatchRow {
+            id: ids::new_id(),
+            release_at,
+            cutoff_at,
+            state: "open".into(),
+            created_by: Some(actor.id.clone()),
+            created_at: now,
+            finished_at: None,
+        };
+        let mut tx = self.db.begin_write().await?;
+        if !db::releases::insert_unless_exists(&mut tx, &row).await? {
+            return Err(ServiceError::Conflict(
+                "a release batch is already set for that moment".into(),
+            ));
+        }
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn list_batches(
+        &self,
+        state: Option<&str>,
+        before: i64,
+        limit: i64,
+    ) -> ServiceResult<Vec<BatchRow>> {
+        if let Some(s) = state
+            && !matches!(s, "open" | "running" | "done")
+        {
+            return Err(ServiceError::invalid("state", "open, running or done"));
+        }
+        let mut conn = self.db.conn().await?;
+        Ok(db::releases::page(&mut conn, state, before, limit.clamp(1, 200)).await?)
+    }
+
+    pub async fn batch(&self, id: &str) -> ServiceResult<BatchView> {
+        let mut conn = self.db.conn().await?;
+        let batch = db::releases::get(&mut conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound("release batch"))?;
+        let mut items = Vec::new();
+        for item in db::releases::items(&mut conn, id).await? {
+            if let Some(v) = db::versions::get(&mut conn, &item.version_id).await? {
+                items.push((item, v));
+            }
+        }
+        Ok(BatchView { batch, items })
+    }
+
+    /// "Run now": the batch starts at once instead of at its time.
+    pub async fn run_batch_now(&self, actor: &Actor, id: &str) -> ServiceResult<BatchRow> {
+        require_curator(actor)?;
+        let now = now_ms();
+        let mut tx = self.db.begin_write().await?;
+        let batch = db::releases::get(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound("release batch"))?;
+        if batch.state == "done" {
+            return Err(ServiceError::Conflict("the batch has run already".into()));
+        }
+        self.start_batch_in(&mut tx, &batch, now).await?;
+        tx.commit().await?;
+        self.jobs_ready.notify_one();
+        Ok(batch)
+    }
+
+    async fn start_batch_in(&self, tx: &mut Tx, b: &BatchRow, now: i64) -> ServiceResult<()> {
+        if b.state == "open" {
+            db::releases::set_state(tx, &b.id, "open", "running", now).await?;
+        }
+        db::jobs::enqueue(
+            tx,
+            JOB_RELEASE_BATCH,
+            &json!({ "batch_id": b.id }),
+            RUN_ATTEMPTS,
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Start every open batch whose time has come (housekeeping). Returns how many.
+    pub async fn start_due_batches(&self, now: i64) -> ServiceResult<usize> {
+        let mut tx = self.db.begin_write().await?;
+        let due = db::releases::due(&mut tx, now).await?;
+        for b in &due {
+            self.start_batch_in(&mut tx, b, now).await?;
+        }
+        tx.commit().await?;
+        if !due.is_empty() {
+            self.jobs_ready.notify_one();
+        }
+        Ok(due.len())
+    }
+
+    /// Release one item in its own transaction. Already released: nothing to do.
+    async fn release_item(&self, batch_id: &str, version_id: &str) -> ServiceResult<bool> {
+        let now = now_ms();
+        let mut tx = self.db.begin_write().await?;
+        let mut v = db::versions::get(&mut tx, version_id)
+            .await?
+            .ok_or(ServiceError::NotFound("deposit"))?;
+        if v.state == DepositState::Released {
+            db::releases::finish_item(&mut tx, batch_id, version_id, None, now).await?;
+            tx.commit().await?;
+            return Ok(false);
+        }
+        let change = Change {
+            action: Action::Release,
+            actor_id: None,
+            reason: Some("release batch".into()),
+            hold: None,
+            release: None,
+        };
+        let enqueued = self.transition_in_tx(&mut tx, &mut v, change, now).await?;
+        tx.commit().await?;
+        Ok(enqueued)
+    }
+
+    /// The batch job: release every item not yet released. Each item succeeds or fails
+    /// on its own; if any failed, the job fails so the queue retries it with backoff.
+    pub async fn run_batch(&self, batch_id: &str) -> ServiceResult<()> {
+        let mut conn = self.db.conn().await?;
+        let items = db::releases::items(&mut conn, batch_id).await?;
+        drop(conn);
+        let mut failed = Vec::new();
+        let mut enqueued = false;
+        for item in items.iter().filter(|i| i.state != "released") {
+            match self.release_item(batch_id, &item.version_id).await {
+                Ok(e) => enqueued |= e,
+                Err(e) => {
+                    let msg = e.to_string();
+                    tracing::warn!(batch = batch_id, version = %item.version_id, error = %msg, "release item failed");
+                    let mut conn = self.db.conn().await?;
+                    db::releases::finish_item(
+                        &mut conn,
+                        batch_id,
+                        &item.version_id,
+                        Some(&msg),
+                        now_ms(),
+                    )
+                    .await?;
+                    failed.push(format!("{}: {msg}", item.version_id));
+                }
+            }
+        }
+        if enqueued {
+            self.jobs_ready.notify_one();
+        }
+        if !failed.is_empty() {
+            return Err(ServiceError::Incomplete(format!(
+                "{} item(s) not released yet: {}",
+                failed.len(),
+                failed.join("; ")
+            )));
+        }
+        let mut conn = self.db.conn().await?;
+        db::releases::set_state(&mut conn, batch_id, "running", "done", now_ms()).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,234 @@
+//! Release batches (`/api/v1/releases`) and their public Atom feed (`/releases.atom`).
+
+use crate::db::releases::BatchRow;
+use crate::model::Action;
+use crate::services::Services;
+use crate::services::deposits::ActionInput;
+use crate::services::releases::BatchView;
+use crate::web::auth::Authenticated;
+use crate::web::error::AppResult;
+use crate::web::json::{parse, time};
+use crate::web::openapi::Problem;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+fn render(b: &BatchRow) -> Value {
+    json!({
+        "id": b.id,
+        "release_at": time(b.release_at),
+        "cutoff_at": time(b.cutoff_at),
+        "state": b.state,
+        "created_by": b.created_by,
+        "finished_at": b.finished_at.map(time),
+    })
+}
+
+fn render_view(v: &BatchView) -> Value {
+    let mut o = render(&v.batch);
+    o["items"] = v
+        .items
+        .iter()
+        .map(|(item, dep)| {
+            json!({
+                "deposit": dep.id,
+                "dataset_id": dep.dataset_id,
+                "doi": dep.doi,
+                "deposit_state": dep.state.as_str(),
+                "state": item.state,
+                "error": item.error,
+                "attempts": item.attempts,
+                "finished_at": item.finished_at.map(time),
+            })
+        })
+        .collect();
+    o
+}
+
+fn parse_time(field: &str, s: &str) -> AppResult<i64> {
+    humantime::parse_rfc3339_weak(s)
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as i64)
+        .ok_or_else(|| {
+            crate::services::ServiceError::invalid(
+                field,
+                "must be a time such as 2027-03-05T17:00:00Z",
+            )
+            .into()
+        })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewBatch {
+    release_at: String,
+    cutoff_at: Option<String>,
+}
+
+#[utoipa::path(post, path = "/releases", tag = "releases", security(("bearer" = [])), request_body(content = Object, description = "`{\"release_at\": \"2027-03-05T17:00:00Z\", \"cutoff_at\": …}`", content_type = "application/json"), responses((status = 201, description = "The new batch", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 409, description = "A batch is already set for that moment", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+pub async fn create(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    body: Bytes,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let req: NewBatch = parse(&body)?;
+    let at = parse_time("release_at", &req.release_at)?;
+    let cutoff = req
+        .cutoff_at
+        .as_deref()
+        .map(|c| parse_time("cutoff_at", c))
+        .transpose()?;
+    let b = s.create_batch(&actor, at, cutoff).await?;
+    Ok((StatusCode::CREATED, Json(render(&b))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    state: Option<String>,
+    #[serde(default)]
+    before: i64,
+    limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/releases", tag = "releases", security(("bearer" = [])), params(("state" = Option<String>, Query, description = "open, running or done"), ("before" = Option<i64>, Query, description = "Keyset: batches releasing before this time (Unix ms)"), ("limit" = Option<i64>, Query, description = "Page size, 1–200")), responses((status = 200, description = "Batches, latest first", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+pub async fn list(
+    State(s): State<Services>,
+    Authenticated(_actor): Authenticated,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Json<Value>> {
+    let batches = s
+        .list_batches(q.state.as_deref(), q.before, q.limit.unwrap_or(50))
+        .await?;
+    Ok(Json(
+        json!({ "releases": batches.iter().map(render).collect::<Vec<_>>() }),
+    ))
+}
+
+#[utoipa::path(get, path = "/releases/{id}", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id")), responses((status = 200, description = "The batch and a result per item", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json")))]
+pub async fn show(
+    State(s): State<Services>,
+    Authenticated(_actor): Authenticated,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    Ok(Json(render_view(&s.batch(&id).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewItem {
+    deposit: String,
+}
+
+#[utoipa::path(post, path = "/releases/{id}/items", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id")), request_body(content = Object, description = "`{\"deposit\": ID}`: an approved or held deposit", content_type = "application/json"), responses((status = 200, description = "The batch", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such batch or deposit", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Past the cut-off, or the deposit cannot be scheduled", body = Problem, content_type = "application/problem+json")))]
+pub async fn add_item(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> AppResult<Json<Value>> {
+    let req: NewItem = parse(&body)?;
+    let input = ActionInput {
+        release: Some(id.clone()),
+        ..Default::default()
+    };
+    s.act(&actor, &req.deposit, Action::Schedule, input).await?;
+    Ok(Json(render_view(&s.batch(&id).await?)))
+}
+
+#[utoipa::path(delete, path = "/releases/{id}/items/{deposit}", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id"), ("deposit" = String, Path, description = "Deposit id")), responses((status = 200, description = "The batch", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not in this batch", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Past the cut-off", body = Problem, content_type = "application/problem+json")))]
+pub async fn remove_item(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path((id, deposit)): Path<(String, String)>,
+) -> AppResult<Json<Value>> {
+    let view = s.batch(&id).await?;
+    if !view.items.iter().any(|(i, _)| i.version_id == deposit) {
+        return Err(crate::services::ServiceError::NotFound("deposit in this batch").into());
+    }
+    s.act(&actor, &deposit, Action::Unschedule, ActionInput::default())
+        .await?;
+    Ok(Json(render_view(&s.batch(&id).await?)))
+}
+
+#[utoipa::path(post, path = "/releases/{id}/run", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id")), responses((status = 202, description = "The batch is running", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Already run", body = Problem, content_type = "application/problem+json")))]
+pub async fn run(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    s.run_batch_now(&actor, &id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(render_view(&s.batch(&id).await?)),
+    ))
+}
+
+/// The Atom feed of finished releases and the datasets each made public.
+#[utoipa::path(get, path = "/releases.atom", tag = "public", responses((status = 200, description = "Atom 1.0 feed of releases", body = String, content_type = "application/atom+xml")))]
+pub async fn feed(State(s): State<Services>) -> AppResult<Response> {
+    use quick_xml::escape::escape;
+    use std::fmt::Write;
+    let base = s.config.doi.public_url.trim_end_matches('/').to_owned();
+    let batches = s.list_batches(Some("done"), 0, 50).await?;
+    let updated = batches.first().and_then(|b| b.finished_at).unwrap_or(0);
+    let mut o = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
+         <title>{} releases</title>\n<id>{base}/releases.atom</id>\n\
+         <link rel=\"self\" href=\"{base}/releases.atom\"/>\n<updated>{}</updated>\n",
+        escape(s.config.repository.name.as_str()),
+        crate::model::date::utc_seconds(updated)
+    );
+    for b in &batches {
+        let view = s.batch(&b.id).await?;
+        // Withdrawn datasets leave the feed with their landing pages.
+        let released: Vec<_> = view
+            .items
+            .iter()
+            .filter(|(i, d)| {
+                i.state == "released" && d.state == crate::model::DepositState::Released
+            })
+            .collect();
+        let _ = write!(
+            o,
+            "<entry>\n<id>{base}/releases/{}</id>\n<title>Release of {}: {} dataset(s)</title>\n\
+             <updated>{}</updated>\n<author><name>{}</name></author>\n<content type=\"html\">",
+            b.id,
+            crate::model::date::utc_seconds(b.release_at),
+            released.len(),
+            crate::model::date::utc_seconds(b.finished_at.unwrap_or(b.release_at)),
+            escape(s.config.repository.name.as_str()),
+        );
+        let mut html = String::from("<ul>");
+        for (_, dep) in &released {
+            let title = s
+                .public_dataset(&dep.dataset_id)
+                .await
+                .map(|d| crate::metadata::citation::title(&d.record))
+                .unwrap_or_default();
+            let _ = write!(
+                html,
+                "<li><a href=\"{base}/datasets/{}\">{}</a>{}</li>",
+                dep.dataset_id,
+                escape(title.as_str()),
+                dep.doi
+                    .as_ref()
+                    .map(|d| format!(" https://doi.org/{}", d.to_lowercase()))
+                    .unwrap_or_default()
+            );
+        }
+        html.push_str("</ul>");
+        let _ = writeln!(o, "{}</content>\n</entry>", escape(html.as_str()));
+    }
+    o.push_str("</feed>\n");
+    Ok((
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        o,
+    )
+        .into_response())
+}
