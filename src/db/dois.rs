@@ -30,7 +30,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> DbResult<DoiRow> {
 }
 
 /// Reserve a DOI. Fails with a unique violation if it was ever reserved before.
-pub async fn insert(conn: &mut Conn, row: &DoiRow, now: i64) -> DbResult<()> {
+/// Record a DOI; `attach` also makes it the version's own DOI (a concept DOI is not).
+pub async fn insert(conn: &mut Conn, row: &DoiRow, now: i64, attach: bool) -> DbResult<()> {
     sqlx::query(
         "INSERT INTO dois (doi, version_id, provider, wanted_state, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $5)",
@@ -42,6 +43,9 @@ pub async fn insert(conn: &mut Conn, row: &DoiRow, now: i64) -> DbResult<()> {
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    if !attach {
+        return Ok(());
+    }
     sqlx::query("UPDATE dataset_versions SET doi = $1, updated_at = $2 WHERE id = $3")
         .bind(&row.doi)
         .bind(now)
@@ -54,11 +58,16 @@ pub async fn insert(conn: &mut Conn, row: &DoiRow, now: i64) -> DbResult<()> {
 /// Reserve a DOI unless it was ever reserved before; false when it was. A savepoint keeps
 /// the caller's transaction usable after the collision (PostgreSQL refuses every
 /// statement after an error otherwise).
-pub async fn insert_unless_taken(conn: &mut Conn, row: &DoiRow, now: i64) -> DbResult<bool> {
+pub async fn insert_unless_taken(
+    conn: &mut Conn,
+    row: &DoiRow,
+    now: i64,
+    attach: bool,
+) -> DbResult<bool> {
     sqlx::query("SAVEPOINT reserve_doi")
         .execute(&mut *conn)
         .await?;
-    match insert(conn, row, now).await {
+    match insert(conn, row, now, attach).await {
         Err(e) if e.is_unique_violation() => {
             sqlx::query("ROLLBACK TO SAVEPOINT reserve_doi")
                 .execute(&mut *conn)
@@ -88,6 +97,17 @@ pub async fn get(conn: &mut Conn, doi: &str) -> DbResult<Option<DoiRow>> {
 pub async fn set_wanted(conn: &mut Conn, doi: &str, wanted: &str, now: i64) -> DbResult<()> {
     sqlx::query("UPDATE dois SET wanted_state = $1, updated_at = $2 WHERE doi = $3")
         .bind(wanted)
+        .bind(now)
+        .bind(doi)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Point a concept DOI at another version (the latest released one).
+pub async fn repoint(conn: &mut Conn, doi: &str, version_id: &str, now: i64) -> DbResult<()> {
+    sqlx::query("UPDATE dois SET version_id = $1, updated_at = $2 WHERE doi = $3")
+        .bind(version_id)
         .bind(now)
         .bind(doi)
         .execute(conn)

@@ -121,6 +121,31 @@ pub async fn latest_of_dataset(conn: &mut Conn, dataset_id: &str) -> DbResult<Op
     row.as_ref().map(published_row).transpose()
 }
 
+/// The dataset's latest released version that is not withdrawn.
+pub async fn latest_public_of_dataset(
+    conn: &mut Conn,
+    dataset_id: &str,
+) -> DbResult<Option<Published>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{FROM_PUBLISHED} WHERE p.dataset_id = $1 AND p.deleted = 0 ORDER BY p.released_at DESC LIMIT 1"
+    )))
+    .bind(dataset_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(published_row).transpose()
+}
+
+/// Every released version of a dataset (withdrawn ones too), oldest first.
+pub async fn of_dataset(conn: &mut Conn, dataset_id: &str) -> DbResult<Vec<Published>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{FROM_PUBLISHED} WHERE p.dataset_id = $1 ORDER BY v.version_number"
+    )))
+    .bind(dataset_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(published_row).collect()
+}
+
 /// One page of records changed in `[from, until]` (ms), after `cursor`, optionally in one
 /// set; in datestamp order.
 pub async fn changed(

@@ -168,3 +168,53 @@ pub async fn page(
     .await?;
     rows.iter().map(from_row).collect()
 }
+
+/// Add a further version to an existing dataset, in state draft.
+pub async fn insert_version(conn: &mut Conn, v: &VersionRow) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO dataset_versions (id, dataset_id, version_number, state, metadata, facility, doi,
+             verification, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7, $7)",
+    )
+    .bind(&v.id)
+    .bind(&v.dataset_id)
+    .bind(v.version_number)
+    .bind(v.state.as_str())
+    .bind(v.metadata.to_string())
+    .bind(v.facility.to_string())
+    .bind(v.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Every version of a dataset, oldest first.
+pub async fn of_dataset(conn: &mut Conn, dataset_id: &str) -> DbResult<Vec<VersionRow>> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "{SELECT} WHERE v.dataset_id = $1 ORDER BY v.version_number"
+    )))
+    .bind(dataset_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn concept_doi(conn: &mut Conn, dataset_id: &str) -> DbResult<Option<String>> {
+    let row = sqlx::query("SELECT concept_doi FROM datasets WHERE id = $1")
+        .bind(dataset_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get("concept_doi")?,
+        None => None,
+    })
+}
+
+pub async fn set_concept_doi(conn: &mut Conn, dataset_id: &str, doi: &str) -> DbResult<()> {
+    sqlx::query("UPDATE datasets SET concept_doi = $1 WHERE id = $2")
+        .bind(doi)
+        .bind(dataset_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -454,12 +454,15 @@ impl Services {
             enqueued = true;
             // The DOI is reserved at the latest on submission.
             if v.doi.is_none() {
-                let (doi, _) = self.reserve_in_tx(tx, v, c.actor_id, now).await?;
+                let (doi, _) = self.reserve_in_tx(tx, v, c.actor_id, now, false).await?;
                 v.doi = Some(doi);
             }
         }
         if let Some(doi) = v.doi.clone() {
             enqueued |= self.follow_doi(tx, &doi, c.action, now).await?;
+        }
+        if matches!(c.action, Action::Release | Action::Withdraw) {
+            enqueued |= self.point_concept(tx, &v.dataset_id, now).await?;
         }
         v.state = next;
         v.updated_at = now;

@@ -39,14 +39,16 @@ impl Services {
         }
     }
 
-    /// Reserve a DOI for `v` inside `tx`. A DOI reserved once is never reserved again:
-    /// on the (rare) collision a new suffix is drawn.
+    /// Reserve a DOI for `v` inside `tx` (`concept`: the dataset's concept DOI, which
+    /// points at `v` without becoming its own). A DOI reserved once is never reserved
+    /// again: on the (rare) collision a new suffix is drawn.
     pub(super) async fn reserve_in_tx(
         &self,
         tx: &mut Tx,
         v: &VersionRow,
         actor_id: Option<&str>,
         now: i64,
+        concept: bool,
     ) -> ServiceResult<(String, bool)> {
         let scheme = self.scheme();
         for _ in 0..8 {
@@ -62,7 +64,7 @@ impl Services {
                 synced_at: None,
                 last_error: None,
             };
-            if !db::dois::insert_unless_taken(tx, &row, now).await? {
+            if !db::dois::insert_unless_taken(tx, &row, now, !concept).await? {
                 continue;
             }
             let event = DepositEvent {
@@ -70,7 +72,11 @@ impl Services {
                 actor_id,
                 kind: "doi_reserved",
                 states: None,
-                reason: Some(doi.clone()),
+                reason: Some(if concept {
+                    format!("concept DOI {doi}: always the latest version")
+                } else {
+                    doi.clone()
+                }),
             };
             record_event(tx, event, now).await?;
             let enqueued = self.enqueue_sync(tx, &doi, now).await?;
@@ -81,7 +87,12 @@ impl Services {
         ))
     }
 
-    async fn enqueue_sync(&self, tx: &mut Tx, doi: &str, now: i64) -> ServiceResult<bool> {
+    pub(super) async fn enqueue_sync(
+        &self,
+        tx: &mut Tx,
+        doi: &str,
+        now: i64,
+    ) -> ServiceResult<bool> {
         if self.config.doi.provider == DoiProvider::Local {
             return Ok(false);
         }
@@ -127,7 +138,7 @@ impl Services {
             ));
         }
         let (doi, enqueued) = self
-            .reserve_in_tx(&mut tx, &v, Some(&actor.id), now)
+            .reserve_in_tx(&mut tx, &v, Some(&actor.id), now, false)
             .await?;
         tx.commit().await?;
         if enqueued {
@@ -142,14 +153,10 @@ impl Services {
         Ok(db::dois::get(&mut conn, doi).await?)
     }
 
-    /// What DataCite should hold for the DOI: the deposit's DataCite attributes and the
-    /// landing page URL.
-    fn remote_attributes(&self, v: &VersionRow) -> Value {
-        // What DataCite gets is the deposit's record with the facility profile applied.
-        let mut attrs = match check_deposit(&v.metadata, &v.facility) {
-            Ok((_, _, record)) => serde_json::to_value(record).unwrap_or_else(|_| json!({})),
-            Err(_) => v.metadata.clone(),
-        };
+    /// What DataCite should hold for the DOI: the record it stands for and the landing
+    /// page URL.
+    fn remote_attributes(&self, target: &super::versions::DoiTarget) -> Value {
+        let mut attrs = serde_json::to_value(&target.record).unwrap_or_else(|_| json!({}));
         if !attrs.is_object() {
             attrs = json!({});
         }
@@ -157,7 +164,7 @@ impl Services {
             o.remove("doi");
         }
         let base = self.config.doi.public_url.trim_end_matches('/');
-        attrs["url"] = json!(format!("{base}/datasets/{}", v.dataset_id));
+        attrs["url"] = json!(format!("{base}{}", target.landing));
         attrs
     }
 
@@ -175,13 +182,18 @@ impl Services {
         else {
             return Ok(());
         };
-        let v = db::versions::get(&mut conn, &row.version_id)
+        let target = self
+            .doi_target(&mut conn, &row)
             .await
-            .map_err(|e| internal(e.into()))?
-            .ok_or_else(|| DataciteError::Protocol(format!("DOI {doi} points at no deposit")))?;
+            .map_err(|e| match e {
+                ServiceError::NotFound(_) => {
+                    DataciteError::Protocol(format!("DOI {doi} points at no deposit"))
+                }
+                other => internal(other),
+            })?;
         drop(conn);
         let wanted = DoiState::parse(&row.wanted_state).unwrap_or(DoiState::Draft);
-        let attrs = self.remote_attributes(&v);
+        let attrs = self.remote_attributes(&target);
         let result = async {
             let remote = match client.get(doi).await? {
                 Some(r) => r,
@@ -272,6 +284,8 @@ impl Services {
 pub struct PublicDoi {
     pub dataset_id: String,
     pub record: crate::metadata::datacite::Resource,
+    /// The landing page path: the dataset for a concept DOI, else that version.
+    pub landing: String,
 }
 
 /// The record DataCite holds (or will hold) for a deposit: its metadata with the facility
@@ -301,12 +315,11 @@ impl Services {
             .await?
             .filter(|r| r.wanted_state != DoiState::Draft.as_str())
             .ok_or(ServiceError::NotFound("DOI"))?;
-        let v = db::versions::get(&mut conn, &row.version_id)
-            .await?
-            .ok_or(ServiceError::NotFound("DOI"))?;
+        let target = self.doi_target(&mut conn, &row).await?;
         Ok(PublicDoi {
-            dataset_id: v.dataset_id.clone(),
-            record: record_of(&v)?,
+            dataset_id: target.version.dataset_id,
+            record: target.record,
+            landing: target.landing,
         })
     }
 

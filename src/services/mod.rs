@@ -17,6 +17,7 @@ pub mod software;
 pub mod uploads;
 pub mod users;
 pub mod verify;
+pub mod versions;
 
 pub use error::{ServiceError, ServiceResult};
 

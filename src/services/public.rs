@@ -19,6 +19,8 @@ pub struct PublicDataset {
     pub facility: Facility,
     /// Why it was withdrawn, for the tombstone.
     pub withdrawn_because: Option<String>,
+    /// Every released version of the dataset: (number, DOI, withdrawn).
+    pub versions: Vec<(i64, Option<String>, bool)>,
 }
 
 impl PublicDataset {
@@ -30,6 +32,7 @@ impl PublicDataset {
             record,
             facility,
             withdrawn_because: None,
+            versions: Vec::new(),
         })
     }
 
@@ -55,13 +58,29 @@ pub type Month = (i32, u32);
 impl Services {
     /// The dataset's latest released version; "not found" for anything never released.
     pub async fn public_dataset(&self, dataset_id: &str) -> ServiceResult<PublicDataset> {
+        self.public_version(dataset_id, None).await
+    }
+
+    /// One released version of a dataset (the latest when `number` is None).
+    pub async fn public_version(
+        &self,
+        dataset_id: &str,
+        number: Option<i64>,
+    ) -> ServiceResult<PublicDataset> {
         if !crate::model::ids::looks_like_id(dataset_id) {
             return Err(ServiceError::NotFound("dataset"));
         }
         let mut conn = self.db.conn().await?;
-        let published = db::published::latest_of_dataset(&mut conn, dataset_id)
-            .await?
-            .ok_or(ServiceError::NotFound("dataset"))?;
+        let all = db::published::of_dataset(&mut conn, dataset_id).await?;
+        let versions = all
+            .iter()
+            .map(|p| (p.version.version_number, p.version.doi.clone(), p.deleted))
+            .collect();
+        let published = match number {
+            Some(n) => all.into_iter().find(|p| p.version.version_number == n),
+            None => db::published::latest_of_dataset(&mut conn, dataset_id).await?,
+        }
+        .ok_or(ServiceError::NotFound("dataset"))?;
         let withdrawn_because = if published.deleted {
             let events = db::events::for_subject(&mut conn, &published.version.id).await?;
             Some(
@@ -82,6 +101,7 @@ impl Services {
             record,
             facility,
             withdrawn_because,
+            versions,
         })
     }
 
@@ -97,9 +117,14 @@ impl Services {
         Ok(db::files::list(&mut conn, d.version_id(), after, limit.clamp(1, 10_000)).await?)
     }
 
-    /// A file of a public dataset, ready to stream.
-    pub async fn public_file(&self, dataset_id: &str, path: &str) -> ServiceResult<FileRow> {
-        let d = self.public_dataset(dataset_id).await?;
+    /// A file of a public dataset (of one version, or the latest), ready to stream.
+    pub async fn public_file(
+        &self,
+        dataset_id: &str,
+        version: Option<i64>,
+        path: &str,
+    ) -> ServiceResult<FileRow> {
+        let d = self.public_version(dataset_id, version).await?;
         d.require_files_served()?;
         let mut conn = self.db.conn().await?;
         db::files::get_by_path(&mut conn, d.version_id(), path)

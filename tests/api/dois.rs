@@ -411,19 +411,19 @@ async fn a_taken_doi_is_refused_and_the_transaction_goes_on() {
     };
     let mut tx = app.services.db.begin_write().await.unwrap();
     assert!(
-        insert_unless_taken(&mut tx, &row("10.5072/arca.taken", &a), 1)
+        insert_unless_taken(&mut tx, &row("10.5072/arca.taken", &a), 1, true)
             .await
             .unwrap()
     );
     assert!(
-        !insert_unless_taken(&mut tx, &row("10.5072/arca.taken", &b), 2)
+        !insert_unless_taken(&mut tx, &row("10.5072/arca.taken", &b), 2, true)
             .await
             .unwrap()
     );
     // The same transaction still works after the refusal (PostgreSQL would otherwise
     // reject every further statement).
     assert!(
-        insert_unless_taken(&mut tx, &row("10.5072/arca.other", &b), 3)
+        insert_unless_taken(&mut tx, &row("10.5072/arca.other", &b), 3, true)
             .await
             .unwrap()
     );

@@ -21,3 +21,4 @@ mod releases;
 mod s3;
 mod uploads;
 mod verify;
+mod versions;

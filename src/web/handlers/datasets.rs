@@ -92,12 +92,16 @@ struct DatasetPage {
     total_size: String,
     more_files: Option<String>,
     json_ld: String,
+    /// (number, DOI, withdrawn, this page's version)
+    versions: Vec<(i64, Option<String>, bool, bool)>,
 }
 
 #[derive(Deserialize, Default)]
 pub struct PageQuery {
     #[serde(default)]
     after: String,
+    /// One version of the dataset; the latest when absent.
+    version: Option<i64>,
 }
 
 /// JSON inside `<script>`: no `<`, `>` or `&` may appear raw, so no metadata can close
@@ -134,7 +138,7 @@ pub async fn landing(
 ) -> Result<Response, AppError> {
     // The landing page URL negotiates content like the DOI does.
     if let Some(format) = super::doi::requested(&headers, &cite)? {
-        let d = s.public_dataset(&id).await?;
+        let d = s.public_version(&id, q.version).await?;
         let mut resp = super::doi::cite(&d.record, &format)?;
         resp.headers_mut()
             .insert(header::VARY, HeaderValue::from_static("Accept"));
@@ -247,6 +251,18 @@ pub async fn render_page(
         total_size: human_size(total),
         more_files,
         json_ld: script_safe_json(&schema_org(r)),
+        versions: d
+            .versions
+            .iter()
+            .map(|(n, doi, gone)| {
+                (
+                    *n,
+                    doi.as_ref().map(|d| d.to_lowercase()),
+                    *gone,
+                    *n == d.version.version_number,
+                )
+            })
+            .collect(),
     };
     let html = page
         .render()
@@ -301,8 +317,20 @@ pub async fn download(
     Path((id, path)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let f = s.public_file(&id, &path).await?;
+    let f = s.public_file(&id, None, &path).await?;
     let landing = format!("{}/datasets/{id}", base(&s));
+    serve_file(&s, &f, &headers, Some(&landing)).await
+}
+
+/// A file of one released version (older versions stay downloadable).
+#[utoipa::path(get, path = "/datasets/{id}/versions/{version}/files/{*path}", tag = "public", params(("id" = String, Path, description = "Dataset id"), ("version" = i64, Path, description = "Version number"), ("path" = String, Path, description = "File path"), ("Range" = Option<String>, Header, description = "bytes=first-last")), responses((status = 200, description = "The file", body = Vec<u8>, content_type = "application/octet-stream"), (status = 206, description = "The range asked for", body = Vec<u8>, content_type = "application/octet-stream"), (status = 404, description = "No such public file", body = crate::web::openapi::Problem, content_type = "application/problem+json"), (status = 410, description = "Withdrawn", body = crate::web::openapi::Problem, content_type = "application/problem+json"), (status = 416, description = "Range outside the file", body = crate::web::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn download_version(
+    State(s): State<Services>,
+    Path((id, version, path)): Path<(String, i64, String)>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let f = s.public_file(&id, Some(version), &path).await?;
+    let landing = format!("{}/datasets/{id}?version={version}", base(&s));
     serve_file(&s, &f, &headers, Some(&landing)).await
 }
 

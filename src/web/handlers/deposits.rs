@@ -274,3 +274,15 @@ pub async fn reserve_doi(
     let v = s.reserve_doi(&actor, &id).await?;
     view(&s, &v).await
 }
+
+/// `POST /api/v1/deposits/{id}/versions`: start the next version of a released dataset.
+#[utoipa::path(post, path = "/deposits/{id}/versions", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "A released deposit (version)")), responses((status = 201, description = "The new version, a draft with the same files and metadata", body = Object), (status = 401, description = "No valid token", body = crate::web::openapi::Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = crate::web::openapi::Problem, content_type = "application/problem+json"), (status = 409, description = "Not released, or another version is being prepared", body = crate::web::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn new_version(
+    State(s): State<Services>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let v = s.new_version(&actor, &id).await?;
+    let Json(body) = view(&s, &v).await?;
+    Ok((StatusCode::CREATED, Json(body)))
+}

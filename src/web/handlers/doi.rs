@@ -95,7 +95,7 @@ pub async fn resolve(
     let format = requested(&headers, &q)?;
     let found = s.resolve_doi(&doi).await?;
     let mut resp = match format {
-        None => Redirect::to(&format!("/datasets/{}", found.dataset_id)).into_response(),
+        None => Redirect::to(&found.landing).into_response(),
         Some(f) => cite(&found.record, &f)?,
     };
     resp.headers_mut()

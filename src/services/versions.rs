@@ -1,0 +1,255 @@
+//! New versions of released datasets, and the concept DOI that always names the latest.
+//! A new version starts as a draft holding the same files (the same stored objects:
+//! nothing is uploaded or stored again) and the same metadata, linked to the previous
+//! version (IsNewVersionOf) and to the concept DOI (IsVersionOf).
+
+use super::deposits::{DepositEvent, load_visible, record_event};
+use super::dois::record_of;
+use super::{Actor, ServiceError, ServiceResult, Services};
+use crate::db::{self, Tx, dois::DoiRow, files::FileRow, now_ms, versions::VersionRow};
+use crate::metadata::datacite::Resource;
+use crate::metadata::datacite::model::RelatedIdentifier;
+use crate::metadata::datacite::vocab::{RelatedIdentifierType, RelationType};
+use crate::model::doi::DoiState;
+use crate::model::{DepositState, ids};
+use serde_json::{Value, json};
+
+/// The record a DOI stands for, with where it lands.
+pub struct DoiTarget {
+    pub version: VersionRow,
+    pub record: Resource,
+    /// The landing page path: the dataset (concept DOI) or one version of it.
+    pub landing: String,
+}
+
+fn related(doi: &str, relation: RelationType) -> RelatedIdentifier {
+    RelatedIdentifier {
+        related_identifier: doi.to_owned(),
+        related_identifier_type: RelatedIdentifierType::Doi,
+        relation_type: relation,
+        relation_type_information: None,
+        resource_type_general: None,
+        related_metadata_scheme: None,
+        scheme_uri: None,
+        scheme_type: None,
+    }
+}
+
+/// Add a related DOI to DataCite JSON metadata unless it is there already.
+fn add_related(metadata: &mut Value, doi: &str, relation: &str) {
+    if !metadata.is_object() {
+        *metadata = json!({});
+    }
+    let list = metadata
+        .as_object_mut()
+        .expect("an object")
+        .entry("relatedIdentifiers")
+        .or_insert_with(|| json!([]));
+    if !list.is_array() {
+        *list = json!([]);
+    }
+    let list = list.as_array_mut().expect("an array");
+    let present = list.iter().any(|r| {
+        r["relatedIdentifier"]
+            .as_str()
+            .is_some_and(|d| d.eq_ignore_ascii_case(doi))
+            && r["relationType"] == relation
+    });
+    if !present {
+        list.push(json!({
+            "relatedIdentifier": doi,
+            "relatedIdentifierType": "DOI",
+            "relationType": relation,
+        }));
+    }
+}
+
+impl Services {
+    /// What `doi` stands for: its version's record, or for a concept DOI the latest
+    /// released version's record, named by the concept and listing every version.
+    pub(super) async fn doi_target(
+        &self,
+        conn: &mut db::Conn,
+        row: &DoiRow,
+    ) -> ServiceResult<DoiTarget> {
+        let v = db::versions::get(conn, &row.version_id)
+            .await?
+            .ok_or(ServiceError::NotFound("DOI"))?;
+        let mut record = record_of(&v)?;
+        record.doi = Some(row.doi.to_uppercase());
+        let concept = db::versions::concept_doi(conn, &v.dataset_id).await?;
+        if concept.as_deref() == Some(row.doi.as_str()) {
+            record
+                .related_identifiers
+                .retain(|r| !r.related_identifier.eq_ignore_ascii_case(&row.doi));
+            for p in db::published::of_dataset(conn, &v.dataset_id).await? {
+                if let Some(d) = &p.version.doi {
+                    record
+                        .related_identifiers
+                        .push(related(d, RelationType::HasVersion));
+                }
+            }
+            return Ok(DoiTarget {
+                landing: format!("/datasets/{}", v.dataset_id),
+                version: v,
+                record,
+            });
+        }
+        // A dataset with one version has one DOI, which names the dataset; once there
+        // are versions (and a concept DOI), each version DOI lands on its own version.
+        let landing = match concept {
+            Some(_) => format!("/datasets/{}?version={}", v.dataset_id, v.version_number),
+            None => format!("/datasets/{}", v.dataset_id),
+        };
+        Ok(DoiTarget {
+            landing,
+            version: v,
+            record,
+        })
+    }
+
+    /// Start a new version of a released dataset.
+    pub async fn new_version(&self, actor: &Actor, id: &str) -> ServiceResult<VersionRow> {
+        let now = now_ms();
+        let mut tx = self.db.begin_write().await?;
+        let prev = load_visible(&mut tx, actor, id).await?;
+        if prev.state != DepositState::Released {
+            return Err(ServiceError::Conflict(
+                "only a released version can get a new version".into(),
+            ));
+        }
+        let all = db::versions::of_dataset(&mut tx, &prev.dataset_id).await?;
+        if let Some(open) = all
+            .iter()
+            .find(|v| !matches!(v.state, DepositState::Released | DepositState::Withdrawn))
+        {
+            return Err(ServiceError::Conflict(format!(
+                "version {} ({}) is already being prepared: finish or withdraw it first",
+                open.version_number, open.id
+            )));
+        }
+        let number = all.iter().map(|v| v.version_number).max().unwrap_or(0) + 1;
+        let concept = self.ensure_concept(&mut tx, &prev, actor, now).await?;
+        let mut metadata = prev.metadata.clone();
+        if let Some(doi) = &prev.doi {
+            add_related(&mut metadata, doi, "IsNewVersionOf");
+        }
+        add_related(&mut metadata, &concept, "IsVersionOf");
+        metadata["version"] = json!(number.to_string());
+        let v = VersionRow {
+            id: ids::new_id(),
+            dataset_id: prev.dataset_id.clone(),
+            owner_id: prev.owner_id.clone(),
+            version_number: number,
+            state: DepositState::Draft,
+            metadata,
+            facility: prev.facility.clone(),
+            doi: None,
+            verification: None,
+            created_at: now,
+            updated_at: now,
+        };
+        db::versions::insert_version(&mut tx, &v).await?;
+        let mut after = String::new();
+        let mut copied = 0usize;
+        loop {
+            let page = db::files::list(&mut tx, &prev.id, &after, 1000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.path.clone();
+            for f in page {
+                // The same stored object: claimed again, never copied.
+                db::files::claim_object(&mut tx, &f.sha256, f.size, now).await?;
+                db::files::insert(
+                    &mut tx,
+                    &FileRow {
+                        id: ids::new_id(),
+                        version_id: v.id.clone(),
+                        status: "received".into(),
+                        problem: None,
+                        verified_at: None,
+                        ..f
+                    },
+                    now,
+                )
+                .await?;
+                copied += 1;
+            }
+        }
+        for (subject, kind, reason) in [
+            (
+                v.id.as_str(),
+                "create",
+                format!(
+                    "version {number} of the dataset, from version {} ({copied} file(s) carried over)",
+                    prev.version_number
+                ),
+            ),
+            (
+                prev.id.as_str(),
+                "new_version",
+                format!("version {number} started: {}", v.id),
+            ),
+        ] {
+            let event = DepositEvent {
+                version_id: subject,
+                actor_id: Some(&actor.id),
+                kind,
+                states: (kind == "create").then_some((None, DepositState::Draft)),
+                reason: Some(reason),
+            };
+            record_event(&mut tx, event, now).await?;
+        }
+        tx.commit().await?;
+        self.jobs_ready.notify_one();
+        Ok(v)
+    }
+
+    /// The dataset's concept DOI, reserved (and made to follow the latest release) the
+    /// first time the dataset gets a second version.
+    async fn ensure_concept(
+        &self,
+        tx: &mut Tx,
+        latest: &VersionRow,
+        actor: &Actor,
+        now: i64,
+    ) -> ServiceResult<String> {
+        if let Some(doi) = db::versions::concept_doi(tx, &latest.dataset_id).await? {
+            return Ok(doi);
+        }
+        let (doi, _) = self
+            .reserve_in_tx(tx, latest, Some(&actor.id), now, true)
+            .await?;
+        db::versions::set_concept_doi(tx, &latest.dataset_id, &doi).await?;
+        self.point_concept(tx, &latest.dataset_id, now).await?;
+        // The earlier versions' DOIs now land on their own version pages.
+        for p in db::published::of_dataset(tx, &latest.dataset_id).await? {
+            if let Some(d) = &p.version.doi {
+                self.enqueue_sync(tx, d, now).await?;
+            }
+        }
+        Ok(doi)
+    }
+
+    /// Make the concept DOI follow the latest released version that is not withdrawn
+    /// (findable), or, when there is none, stay registered. Returns whether a sync job
+    /// was enqueued.
+    pub(super) async fn point_concept(
+        &self,
+        tx: &mut Tx,
+        dataset_id: &str,
+        now: i64,
+    ) -> ServiceResult<bool> {
+        let Some(doi) = db::versions::concept_doi(tx, dataset_id).await? else {
+            return Ok(false);
+        };
+        let wanted = match db::published::latest_public_of_dataset(tx, dataset_id).await? {
+            Some(p) => {
+                db::dois::repoint(tx, &doi, &p.version.id, now).await?;
+                DoiState::Findable
+            }
+            None => DoiState::Registered,
+        };
+        db::dois::set_wanted(tx, &doi, wanted.as_str(), now).await?;
+        self.enqueue_sync(tx, &doi, now).await
+    }
+}
