@@ -58,6 +58,30 @@ pub(super) fn from_row(row: &sqlx::any::AnyRow) -> DbResult<VersionRow> {
     })
 }
 
+impl VersionRow {
+    /// The first version of a new dataset: a draft owned by `owner_id`.
+    pub fn first_draft(
+        owner_id: &str,
+        metadata: serde_json::Value,
+        facility: serde_json::Value,
+        now: i64,
+    ) -> Self {
+        VersionRow {
+            id: crate::model::ids::new_id(),
+            dataset_id: crate::model::ids::new_id(),
+            owner_id: owner_id.to_owned(),
+            version_number: 1,
+            state: DepositState::Draft,
+            metadata,
+            facility,
+            doi: None,
+            verification: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// Create a dataset with its first version, in state draft.
 pub async fn insert_new_dataset(conn: &mut Conn, v: &VersionRow) -> DbResult<()> {
     sqlx::query("INSERT INTO datasets (id, owner_id, created_at) VALUES ($1, $2, $3)")
@@ -66,22 +90,7 @@ pub async fn insert_new_dataset(conn: &mut Conn, v: &VersionRow) -> DbResult<()>
         .bind(v.created_at)
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
-        "INSERT INTO dataset_versions (id, dataset_id, version_number, state, metadata, facility, doi,
-             verification, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $8)",
-    )
-    .bind(&v.id)
-    .bind(&v.dataset_id)
-    .bind(v.version_number)
-    .bind(v.state.as_str())
-    .bind(v.metadata.to_string())
-    .bind(v.facility.to_string())
-    .bind(&v.doi)
-    .bind(v.created_at)
-    .execute(conn)
-    .await?;
-    Ok(())
+    insert_version(conn, v).await
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> DbResult<Option<VersionRow>> {

@@ -231,19 +231,7 @@ impl Services {
         check_deposit(&metadata, &json!({})).map_err(ServiceError::InvalidMetadata)?;
 
         let now = now_ms();
-        let v = VersionRow {
-            id: ids::new_id(),
-            dataset_id: ids::new_id(),
-            owner_id: actor.id.clone(),
-            version_number: 1,
-            state: DepositState::Draft,
-            metadata,
-            facility: json!({}),
-            doi: None,
-            verification: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let v = VersionRow::first_draft(&actor.id, metadata, json!({}), now);
         let mut tx = self.db.begin_write().await?;
         db::versions::insert_new_dataset(&mut tx, &v).await?;
         for (path, f) in &bag.payload {

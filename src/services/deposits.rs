@@ -173,19 +173,7 @@ impl Services {
     ) -> ServiceResult<VersionRow> {
         check_deposit(&metadata, &facility).map_err(ServiceError::InvalidMetadata)?;
         let now = now_ms();
-        let v = VersionRow {
-            id: ids::new_id(),
-            dataset_id: ids::new_id(),
-            owner_id: actor.id.clone(),
-            version_number: 1,
-            state: DepositState::Draft,
-            metadata,
-            facility,
-            doi: None,
-            verification: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let v = VersionRow::first_draft(&actor.id, metadata, facility, now);
         let mut tx = self.db.begin_write().await?;
         db::versions::insert_new_dataset(&mut tx, &v).await?;
         let event = DepositEvent {

@@ -22,6 +22,16 @@ pub struct BatchView {
     pub items: Vec<(ItemRow, VersionRow)>,
 }
 
+/// For the crash test only: `ARCA_CRASH_AFTER_RELEASE_ITEMS=N` aborts the process once a
+/// batch run has released N items, as a power cut would.
+fn crash_point(released: usize) {
+    if let Ok(n) = std::env::var("ARCA_CRASH_AFTER_RELEASE_ITEMS")
+        && n.parse() == Ok(released)
+    {
+        std::process::abort();
+    }
+}
+
 fn require_curator(actor: &Actor) -> ServiceResult<()> {
     if actor.role.is_curator() {
         Ok(())
@@ -234,9 +244,14 @@ impl Services {
         drop(conn);
         let mut failed = Vec::new();
         let mut enqueued = false;
+        let mut released = 0usize;
         for item in items.iter().filter(|i| i.state != "released") {
             match self.release_item(batch_id, &item.version_id).await {
-                Ok(e) => enqueued |= e,
+                Ok(e) => {
+                    enqueued |= e;
+                    released += 1;
+                    crash_point(released);
+                }
                 Err(e) => {
                     let msg = e.to_string();
                     tracing::warn!(batch = batch_id, version = %item.version_id, error = %msg, "release item failed");

@@ -68,7 +68,8 @@ pub type Document = utoipa::openapi::OpenApi;
 /// annotation does not list them: they come from the extractors, not the handler.
 fn common_responses(path: &str, method: &str) -> Vec<(&'static str, &'static str)> {
     let mut out = Vec::new();
-    if path.starts_with("/api/v1/") || path == "/oai" {
+    // Typed path parameters (a version number) refuse what does not parse.
+    if path.starts_with("/api/v1/") || path == "/oai" || path.contains("{version}") {
         out.push((
             "400",
             "Malformed request: body, query or header cannot be read",

@@ -18,6 +18,7 @@ mod oai;
 mod openapi;
 mod public;
 mod releases;
+mod reviewers;
 mod s3;
 mod uploads;
 mod verify;

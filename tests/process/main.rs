@@ -660,3 +660,234 @@ async fn arca_cite_prints_the_reference_list_and_data_availability() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown citation style"));
 }
+
+/// A release batch whose server dies after the first item: nothing is half released,
+/// and running the batch again releases the rest, each item once.
+#[tokio::test]
+async fn a_release_batch_cut_off_by_a_crash_finishes_when_run_again() {
+    let archive = Archive::new("").await;
+    let token = archive.author_token();
+    let out = archive
+        .cmd()
+        .args([
+            "user",
+            "add",
+            "--email",
+            "curator@example.org",
+            "--name",
+            "C",
+            "--role",
+            "curator",
+        ])
+        .env("ARCA_PASSWORD", "correct horse battery")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = archive
+        .cmd()
+        .args(["token", "create", "--email", "curator@example.org"])
+        .output()
+        .unwrap();
+    let curator = client(String::from_utf8(out.stdout).unwrap().trim());
+    let author = client(&token);
+    // The first server crashes after releasing one item of a batch.
+    let port = free_port();
+    let child = archive
+        .cmd()
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("ARCA_CRASH_AFTER_RELEASE_ITEMS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let base = server.base.clone();
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/healthz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut deposits = Vec::new();
+    for i in 0..3 {
+        let d = new_deposit(&author, &base).await;
+        let body = format!("frames of dataset {i}");
+        let meta = format!(
+            "deposit {},filename {}",
+            base64_encode(&d),
+            base64_encode("f.cbf")
+        );
+        let r = author
+            .post(format!("{base}/api/v1/uploads"))
+            .header("upload-length", body.len())
+            .header("upload-metadata", meta)
+            .send()
+            .await
+            .unwrap();
+        let loc = r.headers()["location"].to_str().unwrap().to_owned();
+        let url = if loc.starts_with("http") {
+            loc
+        } else {
+            format!("{base}{loc}")
+        };
+        let r = author
+            .patch(url)
+            .header("upload-offset", "0")
+            .header("content-type", "application/offset+octet-stream")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        let r = author
+            .post(format!("{base}/api/v1/deposits/{d}/submit"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        deposits.push(d);
+    }
+    let state = |c: reqwest::Client, base: String, d: String| async move {
+        c.get(format!("{base}/api/v1/deposits/{d}"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()["state"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    for d in &deposits {
+        for _ in 0..200 {
+            if state(author.clone(), base.clone(), d.clone()).await == "verified" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let r = curator
+            .post(format!("{base}/api/v1/deposits/{d}/approve"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let at =
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now() + Duration::from_secs(3600));
+    let r = curator
+        .post(format!("{base}/api/v1/releases"))
+        .json(&json!({"release_at": at.to_string()}))
+        .send()
+        .await
+        .unwrap();
+    let batch = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for d in &deposits {
+        let r = curator
+            .post(format!("{base}/api/v1/releases/{batch}/items"))
+            .json(&json!({"deposit": d}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let r = curator
+        .post(format!("{base}/api/v1/releases/{batch}/run"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    // The worker inside the server releases one item and the process dies.
+    let status = tokio::task::spawn_blocking(move || {
+        let s = server.child.wait().unwrap();
+        (s, server)
+    })
+    .await
+    .unwrap();
+    assert!(!status.0.success(), "the server was meant to crash");
+    drop(status.1);
+
+    let server = archive.start().await;
+    let base = server.base.clone();
+    let mut states = Vec::new();
+    for d in &deposits {
+        states.push(state(curator.clone(), base.clone(), d.clone()).await);
+    }
+    states.sort();
+    assert_eq!(
+        states,
+        ["released", "scheduled", "scheduled"],
+        "one item out, none half out"
+    );
+    for d in &deposits {
+        let v: Value = curator
+            .get(format!("{base}/api/v1/deposits/{d}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let public = reqwest::get(format!(
+            "{base}/datasets/{}",
+            v["dataset_id"].as_str().unwrap()
+        ))
+        .await
+        .unwrap();
+        assert_eq!(public.status() == 200, v["state"] == "released", "{v}");
+    }
+    // Running the batch again finishes it.
+    let r = curator
+        .post(format!("{base}/api/v1/releases/{batch}/run"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let mut done = false;
+    for _ in 0..200 {
+        let v: Value = curator
+            .get(format!("{base}/api/v1/releases/{batch}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if v["state"] == "done" {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(done, "the batch finished");
+    for d in &deposits {
+        assert_eq!(
+            state(curator.clone(), base.clone(), d.clone()).await,
+            "released"
+        );
+        let ev: Value = curator
+            .get(format!("{base}/api/v1/deposits/{d}/events"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let releases = ev["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "release")
+            .count();
+        assert_eq!(releases, 1, "{d} released once");
+    }
+}
