@@ -20,6 +20,47 @@ pub struct Config {
     pub repository: RepositorySettings,
     pub holds: HoldSettings,
     pub releases: ReleaseSettings,
+    pub mirrors: MirrorSettings,
+    pub fixity: FixitySettings,
+}
+
+/// Transfers to mirror sites.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MirrorSettings {
+    /// Bytes per multipart part (at least 5 MiB, the S3 minimum); grows for objects
+    /// that would need more than 10,000 parts.
+    pub part_size: u64,
+    /// A multipart upload no transfer has touched this long is aborted.
+    pub abandon_after_hours: u64,
+}
+
+impl Default for MirrorSettings {
+    fn default() -> Self {
+        Self {
+            part_size: 8 << 20,
+            abandon_after_hours: 24,
+        }
+    }
+}
+
+/// The fixity audit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FixitySettings {
+    /// How fast the audit reads, so uploads keep the disk (0: no limit).
+    pub max_mb_per_sec: u64,
+    /// How often a full audit starts.
+    pub every_hours: u64,
+}
+
+impl Default for FixitySettings {
+    fn default() -> Self {
+        Self {
+            max_mb_per_sec: 200,
+            every_hours: 24 * 7,
+        }
+    }
 }
 
 /// Holds until publication, and the watcher that ends them.
@@ -218,6 +259,8 @@ struct FileConfig {
     repository: Option<RepositorySettings>,
     holds: Option<HoldSettings>,
     releases: Option<ReleaseSettings>,
+    mirrors: Option<MirrorSettings>,
+    fixity: Option<FixitySettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -269,6 +312,8 @@ impl Config {
             repository: file.repository.unwrap_or_default(),
             holds: file.holds.unwrap_or_default(),
             releases: file.releases.unwrap_or_default(),
+            mirrors: file.mirrors.unwrap_or_default(),
+            fixity: file.fixity.unwrap_or_default(),
             data_dir,
         };
         config.check()?;
@@ -282,6 +327,11 @@ impl Config {
         if !(4..=32).contains(&self.doi.random_chars) {
             return Err(ConfigError::Invalid(
                 "[doi] random_chars must be between 4 and 32".into(),
+            ));
+        }
+        if self.mirrors.part_size < 5 << 20 {
+            return Err(ConfigError::Invalid(
+                "[mirrors] part_size must be at least 5 MiB (5242880), the S3 minimum".into(),
             ));
         }
         crate::model::cadence::Cadence::from_settings(&self.releases)

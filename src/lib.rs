@@ -7,6 +7,7 @@ pub mod config;
 pub mod datacite;
 pub mod db;
 pub mod metadata;
+pub mod mirror;
 pub mod model;
 pub mod oai;
 pub mod services;

@@ -5,6 +5,7 @@ use crate::datacite::DataciteError;
 use crate::db::{self, jobs::ClaimedJob, now_ms};
 use crate::services::deposits::JOB_VERIFY;
 use crate::services::dois::JOB_DOI_SYNC;
+use crate::services::mirrors::{JOB_MIRROR_REMOVE, JOB_TRANSFER};
 use crate::services::releases::JOB_RELEASE_BATCH;
 use crate::services::{ServiceError, Services};
 use std::time::Duration;
@@ -76,6 +77,10 @@ async fn dispatch(services: &Services, job: &ClaimedJob) -> Result<(), JobError>
             .await?),
         JOB_DOI_SYNC => Ok(services.sync_doi(payload_str(job, "doi")?).await?),
         JOB_RELEASE_BATCH => Ok(services.run_batch(payload_str(job, "batch_id")?).await?),
+        JOB_TRANSFER => Ok(services.run_transfer(payload_str(job, "transfer")?).await?),
+        JOB_MIRROR_REMOVE => Ok(services
+            .remove_from_public_mirrors(payload_str(job, "version_id")?)
+            .await?),
         other => Err(JobError::Fatal(format!("unknown job kind '{other}'"))),
     }
 }
@@ -149,7 +154,30 @@ pub async fn housekeeping(services: &Services) -> Result<(), ServiceError> {
     if n > 0 {
         tracing::info!(count = n, "release batches started");
     }
+    let abandon = services.config.mirrors.abandon_after_hours as i64 * 3_600_000;
+    match services.abort_stale_uploads(abandon).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(count = n, "abandoned mirror uploads aborted"),
+        // A mirror that is down now is tried again at the next round.
+        Err(e) => tracing::warn!(error = %e, "could not abort abandoned mirror uploads"),
+    }
     Ok(())
+}
+
+/// A fixity audit every `[fixity] every_hours`.
+async fn fixity_audits(services: Services) {
+    let every = Duration::from_secs(services.config.fixity.every_hours.max(1) * 3600);
+    loop {
+        tokio::time::sleep(every).await;
+        match services.run_fixity().await {
+            Ok(run) => tracing::info!(
+                checked = run.checked,
+                problems = run.problems.len(),
+                "fixity audit done"
+            ),
+            Err(e) => tracing::error!(error = %e, "fixity audit failed"),
+        }
+    }
 }
 
 /// Run jobs until the process stops.
@@ -157,6 +185,8 @@ pub async fn run(services: Services) {
     let mut last_housekeeping = tokio::time::Instant::now() - HOUSEKEEPING;
     let mut last_gc = tokio::time::Instant::now();
     let mut last_watch = tokio::time::Instant::now() - WATCH_HOLDS;
+    // The audit reads for hours on a large archive: it runs beside the jobs.
+    tokio::spawn(fixity_audits(services.clone()));
     loop {
         if last_watch.elapsed() >= WATCH_HOLDS {
             if let Err(e) = services.watch_holds(now_ms()).await {

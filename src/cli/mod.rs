@@ -2,6 +2,7 @@
 //! the upload client. Names here are a public contract for facility scripts.
 
 pub mod cite;
+pub mod mirrors;
 pub mod upload;
 
 use crate::config::{Config, Overrides};
@@ -24,7 +25,7 @@ struct Cli {
 
 /// Where the archive keeps its state; shared by every server-side command.
 #[derive(Args, Clone)]
-struct ArchiveArgs {
+pub struct ArchiveArgs {
     /// Directory for the SQLite catalogue, staged uploads and local objects.
     #[arg(long, env = "ARCA_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -57,7 +58,7 @@ enum Command {
         #[arg(long, env = "ARCA_BIND")]
         bind: Option<String>,
     },
-    /// Run background jobs only (verification, and later DOIs and transfers).
+    /// Run background jobs only (verification, DOIs, releases, transfers, fixity).
     Worker {
         #[command(flatten)]
         archive: ArchiveArgs,
@@ -80,6 +81,21 @@ enum Command {
     Doi {
         #[command(subcommand)]
         command: DoiCommand,
+    },
+    /// Mirror sites for replication.
+    Mirror {
+        #[command(subcommand)]
+        command: mirrors::MirrorCommand,
+    },
+    /// Transfers of datasets to mirrors: list, show, retry.
+    Transfer {
+        #[command(subcommand)]
+        command: mirrors::TransferCommand,
+    },
+    /// Fixity audits of every stored copy: run now, or report.
+    Fixity {
+        #[command(subcommand)]
+        command: mirrors::FixityCommand,
     },
     /// A local server speaking the DataCite REST API (for offline work and tests).
     DataciteSandbox {
@@ -193,6 +209,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Upload(args) => upload::run(args).await,
+        Command::Mirror { command } => mirrors::mirror(command).await,
+        Command::Transfer { command } => mirrors::transfer(command).await,
+        Command::Fixity { command } => mirrors::fixity(command).await,
         Command::Cite(args) => cite::run(args).await,
         Command::Doi {
             command: DoiCommand::Reconcile { archive },

@@ -452,6 +452,14 @@ impl Services {
         if matches!(c.action, Action::Release | Action::Withdraw) {
             enqueued |= self.point_concept(tx, &v.dataset_id, now).await?;
         }
+        // Replication follows each mirror's policy: trusted sites get approved data,
+        // public ones released data; withdrawal takes it off public ones.
+        enqueued |= match c.action {
+            Action::Approve => self.enqueue_transfers(tx, v, &["all"], now).await?,
+            Action::Release => self.enqueue_transfers(tx, v, &["released"], now).await?,
+            Action::Withdraw => self.enqueue_mirror_removal(tx, &v.id, now).await?,
+            _ => false,
+        };
         v.state = next;
         v.updated_at = now;
         Ok(enqueued)

@@ -19,6 +19,9 @@ pub struct Metrics {
     pub verifications: Family<Labels, Counter>,
     pub verified_bytes: Counter,
     pub gc_objects_removed: Counter,
+    pub transfers: Family<Labels, Counter>,
+    pub transfer_bytes: Counter,
+    pub fixity_checks: Family<Labels, Counter>,
     jobs_pending: Gauge,
     jobs_failed: Gauge,
 }
@@ -33,6 +36,9 @@ impl Default for Metrics {
             verifications: Family::default(),
             verified_bytes: Counter::default(),
             gc_objects_removed: Counter::default(),
+            transfers: Family::default(),
+            transfer_bytes: Counter::default(),
+            fixity_checks: Family::default(),
             jobs_pending: Gauge::default(),
             jobs_failed: Gauge::default(),
             registry: Registry::default(),
@@ -68,6 +74,21 @@ impl Default for Metrics {
             m.gc_objects_removed.clone(),
         );
         registry.register(
+            "transfers",
+            "Mirror transfer runs by outcome",
+            m.transfers.clone(),
+        );
+        registry.register(
+            "transfer_bytes",
+            "Bytes of files replicated to mirrors (sent or found already there)",
+            m.transfer_bytes.clone(),
+        );
+        registry.register(
+            "fixity_checks",
+            "Fixity checks of stored copies by location and outcome",
+            m.fixity_checks.clone(),
+        );
+        registry.register(
             "jobs_pending",
             "Jobs queued or running",
             m.jobs_pending.clone(),
@@ -89,6 +110,21 @@ impl Metrics {
             ("status".to_owned(), status.to_string()),
         ];
         self.http_requests.get_or_create(&labels).inc();
+    }
+
+    /// One transfer run ended: `succeeded` or `failed`.
+    pub fn count_transfer(&self, outcome: &str) {
+        self.transfers
+            .get_or_create(&vec![("outcome".to_owned(), outcome.to_owned())])
+            .inc();
+    }
+
+    pub fn count_fixity(&self, location: &str, outcome: &str) {
+        let labels = vec![
+            ("location".to_owned(), location.to_owned()),
+            ("outcome".to_owned(), outcome.to_owned()),
+        ];
+        self.fixity_checks.get_or_create(&labels).inc();
     }
 
     pub fn count_verification(&self, passed: bool, bytes: u64) {

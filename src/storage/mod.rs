@@ -290,6 +290,36 @@ impl Storage {
         Ok(())
     }
 
+    /// Put verified bytes back in place of a damaged object: the one exception to "never
+    /// overwritten", used only by the fixity audit with bytes that hash right.
+    pub async fn replace_object(
+        &self,
+        staged: &Path,
+        sha256: &str,
+        size: u64,
+    ) -> StorageResult<()> {
+        let key = self.key(sha256)?;
+        match &self.local_root {
+            Some(root) => {
+                let target = root.join(key.as_ref());
+                let staged = staged.to_owned();
+                tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                    std::fs::File::open(&staged)?.sync_all()?;
+                    // A rename replaces the damaged file atomically.
+                    std::fs::rename(&staged, &target)?;
+                    std::fs::File::open(target.parent().expect("keys have a parent"))?.sync_all()
+                })
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))??;
+            }
+            None => {
+                self.upload_multipart(staged, &key, size).await?;
+                remove_if_present(staged).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Remove an object. Only garbage collection does this, for objects nothing refers to.
     pub async fn delete_object(&self, sha256: &str) -> StorageResult<()> {
         match self.store.delete(&self.key(sha256)?).await {

@@ -12,8 +12,8 @@ use crate::services::Services;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use handlers::{
-    bags, datasets, deposits, doi, files, health, holds, metrics, oai, releases, review, reviewers,
-    sitemap, software, uploads,
+    bags, datasets, deposits, doi, files, health, holds, metrics, mirrors, oai, releases, review,
+    reviewers, sitemap, software, uploads,
 };
 use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
@@ -68,6 +68,11 @@ pub fn build_app(services: Services) -> Router {
         .routes(routes!(releases::add_item))
         .routes(routes!(releases::remove_item))
         .routes(routes!(releases::run))
+        .routes(routes!(mirrors::list_mirrors))
+        .routes(routes!(mirrors::list))
+        .routes(routes!(mirrors::show))
+        .routes(routes!(mirrors::retry))
+        .routes(routes!(mirrors::report))
         .routes(with_body_limit(
             routes!(files::put_manifest),
             DefaultBodyLimit::max(MANIFEST_LIMIT),

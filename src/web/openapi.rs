@@ -55,6 +55,7 @@ impl Modify for BearerAuth {
         (name = "citations", description = "Citations and the software catalogue"),
         (name = "holds", description = "Holds until publication, reviewer links, notifications"),
         (name = "releases", description = "Release batches"),
+        (name = "mirrors", description = "Mirror sites, transfers and fixity (curators)"),
         (name = "public", description = "What anyone can read: released datasets, DOIs, harvesting"),
         (name = "operations", description = "Health and metrics"),
     )

@@ -83,6 +83,8 @@ impl TestApp {
             repository: Default::default(),
             holds: Default::default(),
             releases: Default::default(),
+            mirrors: Default::default(),
+            fixity: Default::default(),
         };
         change(&mut config);
         config.check().unwrap();

@@ -14,6 +14,7 @@ mod gc;
 mod holds;
 mod jobs;
 mod metadata;
+mod mirrors;
 mod oai;
 mod openapi;
 mod public;

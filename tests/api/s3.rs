@@ -6,7 +6,7 @@ use arca::storage::{Secret, StorageConfig};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-struct Moto(Child);
+pub struct Moto(Child);
 
 impl Drop for Moto {
     fn drop(&mut self) {
@@ -15,7 +15,7 @@ impl Drop for Moto {
     }
 }
 
-async fn start_moto() -> (Moto, String) {
+pub async fn start_moto() -> (Moto, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -891,3 +891,124 @@ async fn a_release_batch_cut_off_by_a_crash_finishes_when_run_again() {
         assert_eq!(releases, 1, "{d} released once");
     }
 }
+
+/// The operators' commands: `arca mirror add/list`, `arca transfer list`, `arca fixity
+/// run/report`, with credentials given only by reference.
+#[tokio::test]
+async fn mirror_transfer_and_fixity_commands_work_from_the_command_line() {
+    let Running {
+        c,
+        deposit,
+        archive,
+        server,
+        ..
+    } = Running::start("").await;
+    let base = server.base.clone();
+    let body = b"one frame".to_vec();
+    let meta = format!(
+        "deposit {},filename {}",
+        base64_encode(&deposit),
+        base64_encode("f.cbf")
+    );
+    let r = c
+        .post(format!("{base}/api/v1/uploads"))
+        .header("upload-length", body.len())
+        .header("upload-metadata", meta)
+        .send()
+        .await
+        .unwrap();
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    let url = if loc.starts_with("http") {
+        loc
+    } else {
+        format!("{base}{loc}")
+    };
+    let r = c
+        .patch(url)
+        .header("upload-offset", "0")
+        .header("content-type", "application/offset+octet-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    drop(server);
+
+    let run = |args: &[&str]| {
+        let out = archive
+            .cmd()
+            .args(args)
+            .env_remove("ARCA_MIRROR_SECRET")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Credentials that do not resolve are refused when the mirror is added.
+    let add = [
+        "mirror",
+        "add",
+        "--name",
+        "far",
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "--bucket",
+        "b",
+        "--key-env",
+        "ARCA_MIRROR_KEY",
+        "--secret-env",
+        "ARCA_MIRROR_SECRET",
+    ];
+    let (code, _, err) = run(&add);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("ARCA_MIRROR_KEY is not set"), "{err}");
+    let out = archive
+        .cmd()
+        .args(add)
+        .env("ARCA_MIRROR_KEY", "key-id")
+        .env("ARCA_MIRROR_SECRET", "very-secret-value")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, list, _) = run(&["mirror", "list"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        list.contains("far  http://127.0.0.1:9")
+            && list.contains("credentials from env ARCA_MIRROR_KEY, ARCA_MIRROR_SECRET"),
+        "{list}"
+    );
+    assert!(!list.contains("very-secret-value"));
+    let (code, transfers, _) = run(&["transfer", "list"]);
+    assert_eq!((code, transfers.as_str()), (Some(0), ""));
+    // The audit reads every stored object; this one verifies.
+    let out = archive
+        .cmd()
+        .args(["fixity", "run"])
+        .env("ARCA_MIRROR_KEY", "key-id")
+        .env("ARCA_MIRROR_SECRET", "very-secret-value")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("checked 1 copies") && text.contains("every copy verified"),
+        "{text}"
+    );
+    let (code, report, _) = run(&["fixity", "report", "--days", "1"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        report.contains("primary") && report.contains("ok"),
+        "{report}"
+    );
+}

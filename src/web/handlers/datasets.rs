@@ -94,6 +94,8 @@ struct DatasetPage {
     json_ld: String,
     /// (number, DOI, withdrawn, this page's version)
     versions: Vec<(i64, Option<String>, bool, bool)>,
+    /// Mirrors holding a verified copy of every file: (name, date of the oldest check).
+    mirrors: Vec<(String, String)>,
 }
 
 #[derive(Deserialize, Default)]
@@ -196,6 +198,15 @@ pub async fn render_page(
         })
         .collect();
     let item_urls: Vec<String> = files.iter().map(|f| format!("{base}{}", f.url)).collect();
+    let mirrors = if review || d.withdrawn_because.is_some() {
+        Vec::new()
+    } else {
+        s.verified_mirrors(d.version_id())
+            .await?
+            .into_iter()
+            .map(|(m, at)| (m, crate::model::date::utc_day(at)))
+            .collect()
+    };
     let r = &d.record;
     let page = DatasetPage {
         title: crate::metadata::citation::title(r),
@@ -251,6 +262,7 @@ pub async fn render_page(
         total_size: human_size(total),
         more_files,
         json_ld: script_safe_json(&schema_org(r)),
+        mirrors,
         versions: d
             .versions
             .iter()

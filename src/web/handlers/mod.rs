@@ -8,6 +8,7 @@ pub mod files;
 pub mod health;
 pub mod holds;
 pub mod metrics;
+pub mod mirrors;
 pub mod oai;
 pub mod releases;
 pub mod review;

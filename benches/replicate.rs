@@ -1,0 +1,152 @@
+//! Replication throughput: `cargo bench --bench replicate -- DIR ENDPOINT BUCKET` stores
+//! every file in DIR in a fresh archive as one released dataset, then times the transfer
+//! of that dataset to the mirror (an S3 endpoint, e.g. moto_server) and prints MiB/s.
+//! bench/replicate.sh runs it beside `aws s3 cp` of the same files to the same server.
+
+use arca::config::Config;
+use arca::db::mirrors::TransferRow;
+use arca::mirror::{Credentials, MirrorSpec};
+use arca::model::Role;
+use arca::services::Services;
+use std::time::Instant;
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let [dir, endpoint, bucket] = &args[..] else {
+        eprintln!("usage: replicate DIR ENDPOINT BUCKET");
+        std::process::exit(2);
+    };
+    let work = tempfile::tempdir().unwrap();
+    let mut config = Config::load(Default::default()).unwrap();
+    config.data_dir = work.path().to_owned();
+    config.database_url = arca::config::sqlite_url(work.path());
+    let services = Services::open(config).await.unwrap();
+    services
+        .add_user("bench@example.org", "Bench", Role::Curator, None)
+        .await
+        .unwrap();
+    let mut conn = services.db.conn().await.unwrap();
+    let owner: String = sqlx::query_scalar("SELECT id FROM users")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    let version = arca::model::ids::new_id();
+    let now = arca::db::now_ms();
+    sqlx::query("INSERT INTO datasets (id, owner_id, created_at) VALUES ($1, $2, $3)")
+        .bind(&version)
+        .bind(&owner)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO dataset_versions (id, dataset_id, version_number, state, metadata, facility, created_at, updated_at)
+         VALUES ($1, $1, 1, 'released', '{}', '{}', $2, $2)",
+    )
+    .bind(&version).bind(now).execute(&mut *conn).await.unwrap();
+    drop(conn);
+    // Store each file as the archive would: hashed, then linked into the object store.
+    let (mut files, mut bytes) = (0i64, 0i64);
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let data_hash = {
+            use std::io::Read;
+            let mut h =
+                arca::model::checksum::Hasher::new(arca::model::checksum::Algorithm::Sha256);
+            let mut f = std::fs::File::open(&path).unwrap();
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = f.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
+            h.finish().hex
+        };
+        let size = std::fs::metadata(&path).unwrap().len();
+        let staged = services.storage.staging_path(&arca::model::ids::new_id());
+        std::fs::copy(&path, &staged).unwrap();
+        services
+            .storage
+            .ingest_staged(&staged, &data_hash, size)
+            .await
+            .unwrap();
+        let mut conn = services.db.conn().await.unwrap();
+        arca::db::files::claim_object(&mut conn, &data_hash, size as i64, now)
+            .await
+            .unwrap();
+        arca::db::files::insert(
+            &mut conn,
+            &arca::db::files::FileRow {
+                id: arca::model::ids::new_id(),
+                version_id: version.clone(),
+                path: path.file_name().unwrap().to_string_lossy().into_owned(),
+                size: size as i64,
+                sha256: data_hash,
+                status: "verified".into(),
+                problem: None,
+                verified_at: Some(now),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        files += 1;
+        bytes += size as i64;
+    }
+    let creds = work.path().join("creds.toml");
+    std::fs::write(
+        &creds,
+        "access_key_id = \"testing\"\nsecret_access_key = \"testing\"\n",
+    )
+    .unwrap();
+    services
+        .add_mirror(MirrorSpec {
+            name: "bench".into(),
+            endpoint: endpoint.clone(),
+            region: "us-east-1".into(),
+            bucket: bucket.clone(),
+            prefix: "arca".into(),
+            credentials: Credentials::File(creds),
+            policy: "released".into(),
+        })
+        .await
+        .unwrap();
+    let transfer = TransferRow {
+        id: arca::model::ids::new_id(),
+        version_id: version.clone(),
+        mirror: "bench".into(),
+        state: "queued".into(),
+        files_total: files,
+        files_done: 0,
+        bytes_total: bytes,
+        bytes_done: 0,
+        faults: 0,
+        last_error: None,
+        created_at: now,
+        started_at: None,
+        finished_at: None,
+    };
+    let mut conn = services.db.conn().await.unwrap();
+    arca::db::mirrors::insert_transfer(&mut conn, &transfer)
+        .await
+        .unwrap();
+    drop(conn);
+    let t = Instant::now();
+    services.run_transfer(&transfer.id).await.unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    let done = services.transfer(&transfer.id).await.unwrap();
+    assert_eq!(done.state, "succeeded");
+    println!("arca_files {files}");
+    println!("arca_bytes {bytes}");
+    println!("arca_seconds {secs:.3}");
+    println!(
+        "arca_mib_per_second {:.1}",
+        bytes as f64 / (1 << 20) as f64 / secs
+    );
+}

@@ -1,0 +1,279 @@
+//! The fixity audit: re-hash every stored object on the primary store (at a pace that
+//! leaves the disk to uploads) and every copy on every mirror; record each check; raise
+//! and repair what is damaged or missing from a copy that still verifies, and verify the
+//! repair.
+
+use super::{ServiceResult, Services};
+use crate::db::{self, events::Event, now_ms};
+use crate::mirror::Mirror;
+use crate::model::ids;
+use std::time::{Duration, Instant};
+
+/// What one audit found.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct FixityRun {
+    pub checked: usize,
+    pub bytes: u64,
+    /// (location, sha256, what was wrong, what was done)
+    pub problems: Vec<(String, String, String, String)>,
+}
+
+/// Reads at most `bytes_per_sec` on average, sleeping between objects.
+struct Pace {
+    start: Instant,
+    bytes: u64,
+    limit: u64,
+}
+
+impl Pace {
+    async fn after(&mut self, bytes: u64) {
+        self.bytes += bytes;
+        if self.limit == 0 {
+            return;
+        }
+        let due = Duration::from_secs_f64(self.bytes as f64 / self.limit as f64);
+        if let Some(wait) = due.checked_sub(self.start.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+impl Services {
+    async fn raise(
+        &self,
+        location: &str,
+        sha256: &str,
+        problem: &str,
+        done: &str,
+    ) -> ServiceResult<()> {
+        let now = now_ms();
+        let message = format!("fixity: the copy of {sha256} on {location} is {problem}; {done}");
+        let mut tx = self.db.begin_write().await?;
+        db::events::insert(
+            &mut tx,
+            &Event {
+                subject_type: "object".into(),
+                subject_id: sha256.to_owned(),
+                actor_id: None,
+                kind: "fixity_problem".into(),
+                from_state: None,
+                to_state: None,
+                reason: Some(message.clone()),
+                created_at: now,
+            },
+        )
+        .await?;
+        db::notifications::insert(&mut tx, None, None, &message, now).await?;
+        tx.commit().await?;
+        tracing::warn!(location, sha256, problem, done, "fixity problem");
+        Ok(())
+    }
+
+    async fn record_check(
+        &self,
+        location: &str,
+        sha256: &str,
+        outcome: &str,
+        detail: Option<&str>,
+    ) -> ServiceResult<()> {
+        let mut conn = self.db.conn().await?;
+        db::mirrors::record_check(&mut conn, location, sha256, outcome, detail, now_ms()).await?;
+        self.metrics.count_fixity(location, outcome);
+        Ok(())
+    }
+
+    /// Audit the primary store and every mirror once.
+    pub async fn run_fixity(&self) -> ServiceResult<FixityRun> {
+        let mut run = FixityRun::default();
+        let mut pace = Pace {
+            start: Instant::now(),
+            bytes: 0,
+            limit: self.config.fixity.max_mb_per_sec << 20,
+        };
+        let mirrors: Vec<Mirror> = self
+            .mirrors()
+            .await?
+            .iter()
+            .map(|m| Mirror::open(m, self.config.mirrors.part_size))
+            .collect::<Result<_, _>>()?;
+
+        // The primary store.
+        let mut after = String::new();
+        loop {
+            let mut conn = self.db.conn().await?;
+            let page = db::mirrors::objects_after(&mut conn, &after, 200).await?;
+            drop(conn);
+            let Some(last) = page.last() else { break };
+            after = last.0.clone();
+            for (sha256, size) in page {
+                let found = match self.storage.hash_object(&sha256, &[]).await {
+                    Ok((n, sums)) if sums[0].hex == sha256 && n == size as u64 => None,
+                    Ok(_) => Some("corrupt"),
+                    Err(crate::storage::StorageError::Missing(_)) => Some("missing"),
+                    Err(e) => return Err(e.into()),
+                };
+                run.checked += 1;
+                run.bytes += size as u64;
+                pace.after(size as u64).await;
+                match found {
+                    None => self.record_check("primary", &sha256, "ok", None).await?,
+                    Some(problem) => {
+                        self.record_check("primary", &sha256, problem, None).await?;
+                        let done = self.repair_primary(&sha256, size as u64, &mirrors).await?;
+                        run.problems
+                            .push(("primary".into(), sha256, problem.into(), done));
+                    }
+                }
+            }
+        }
+
+        // Every copy on every mirror.
+        for m in &mirrors {
+            let mut after = String::new();
+            loop {
+                let mut conn = self.db.conn().await?;
+                let page = db::mirrors::replicas_after(&mut conn, &m.name, &after, 200).await?;
+                drop(conn);
+                let Some(last) = page.last() else { break };
+                after = last.clone();
+                for sha256 in page {
+                    let found = match m.hash(&sha256).await? {
+                        Some((n, hex)) if hex == sha256 => {
+                            pace.after(n).await;
+                            run.bytes += n;
+                            None
+                        }
+                        Some(_) => Some("corrupt"),
+                        None => Some("missing"),
+                    };
+                    run.checked += 1;
+                    match found {
+                        None => {
+                            let mut conn = self.db.conn().await?;
+                            db::mirrors::record_replica(&mut conn, &m.name, &sha256, now_ms())
+                                .await?;
+                            drop(conn);
+                            self.record_check(&m.name, &sha256, "ok", None).await?;
+                        }
+                        Some(problem) => {
+                            self.record_check(&m.name, &sha256, problem, None).await?;
+                            let done = self.repair_mirror(m, &sha256).await?;
+                            run.problems
+                                .push((m.name.clone(), sha256, problem.into(), done));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(run)
+    }
+
+    /// Replace a damaged primary copy with a mirror's copy that hashes right.
+    async fn repair_primary(
+        &self,
+        sha256: &str,
+        size: u64,
+        mirrors: &[Mirror],
+    ) -> ServiceResult<String> {
+        let staged = self
+            .storage
+            .staging_path(&format!("fixity-{}", ids::new_id()));
+        for m in mirrors {
+            match m.download(sha256, &staged).await {
+                Ok(Some((n, hex))) if hex == sha256 && n == size => {
+                    self.storage.replace_object(&staged, sha256, size).await?;
+                    // The repair is itself verified.
+                    let (n, sums) = self.storage.hash_object(sha256, &[]).await?;
+                    let done = if sums[0].hex == sha256 && n == size {
+                        self.record_check("primary", sha256, "repaired", Some(&m.name))
+                            .await?;
+                        format!("repaired from mirror {}", m.name)
+                    } else {
+                        self.record_check(
+                            "primary",
+                            sha256,
+                            "unrepairable",
+                            Some("the repair did not verify"),
+                        )
+                        .await?;
+                        "the repair did not verify".to_owned()
+                    };
+                    self.raise("primary", sha256, "damaged", &done).await?;
+                    return Ok(done);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(mirror = %m.name, error = %e, "could not read a mirror's copy")
+                }
+            }
+        }
+        crate::storage::remove_if_present(&staged).await?;
+        let done = "no mirror holds a copy that verifies".to_owned();
+        self.record_check("primary", sha256, "unrepairable", Some(&done))
+            .await?;
+        self.raise("primary", sha256, "damaged", &done).await?;
+        Ok(done)
+    }
+
+    /// Put a good copy back on a mirror from the primary store, if that verifies.
+    async fn repair_mirror(&self, m: &Mirror, sha256: &str) -> ServiceResult<String> {
+        let (size, sums) = match self.storage.hash_object(sha256, &[]).await {
+            Ok(r) => r,
+            Err(crate::storage::StorageError::Missing(_)) => (0, Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let done = if sums.first().is_some_and(|c| c.hex == sha256) {
+            let mut conn = self.db.conn().await?;
+            db::mirrors::forget_replica(&mut conn, &m.name, sha256).await?;
+            drop(conn);
+            m.delete(sha256).await?;
+            self.replicate(m, sha256, size, "").await?;
+            match m.hash(sha256).await? {
+                Some((_, hex)) if hex == sha256 => {
+                    self.record_check(&m.name, sha256, "repaired", Some("from the primary store"))
+                        .await?;
+                    "repaired from the primary store".to_owned()
+                }
+                _ => {
+                    self.record_check(
+                        &m.name,
+                        sha256,
+                        "unrepairable",
+                        Some("the repair did not verify"),
+                    )
+                    .await?;
+                    "the repair did not verify".to_owned()
+                }
+            }
+        } else {
+            let done = "the primary copy does not verify either".to_owned();
+            self.record_check(&m.name, sha256, "unrepairable", Some(&done))
+                .await?;
+            done
+        };
+        self.raise(&m.name, sha256, "damaged or missing", &done)
+            .await?;
+        Ok(done)
+    }
+
+    /// Checks since `since`: counts by location and outcome, and every problem.
+    #[allow(clippy::type_complexity)]
+    pub async fn fixity_report(
+        &self,
+        since: i64,
+    ) -> ServiceResult<(
+        Vec<(String, String, i64)>,
+        Vec<(String, String, String, Option<String>, i64)>,
+    )> {
+        let mut conn = self.db.conn().await?;
+        let summary = db::mirrors::check_summary(&mut conn, since).await?;
+        let problems = db::mirrors::problems_since(&mut conn, since).await?;
+        Ok((summary, problems))
+    }
+
+    /// Mirrors holding a verified copy of every file of a version, with the oldest check.
+    pub async fn verified_mirrors(&self, version_id: &str) -> ServiceResult<Vec<(String, i64)>> {
+        let mut conn = self.db.conn().await?;
+        Ok(db::mirrors::verified_holders(&mut conn, version_id).await?)
+    }
+}

@@ -1,0 +1,513 @@
+//! Replication to mirror sites as managed transfers: one per dataset version and mirror,
+//! run from the job queue, resumable part by part, every copy verified.
+
+use super::{ServiceError, ServiceResult, Services};
+use crate::db::{self, Tx, mirrors::TransferRow, now_ms, versions::VersionRow};
+use crate::mirror::{Mirror, MirrorError, MirrorSpec};
+use crate::model::checksum::{Algorithm, Hasher};
+use crate::model::ids;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use serde_json::json;
+
+pub const JOB_TRANSFER: &str = "transfer";
+pub const JOB_MIRROR_REMOVE: &str = "mirror_remove";
+/// Mirror outages can last hours: keep trying (backoff is capped).
+const TRANSFER_ATTEMPTS: i64 = 40;
+/// Parts in flight per object, and objects at once: about what `aws s3 cp` uses (ten
+/// requests in flight).
+const PARALLEL_PARTS: usize = 3;
+const PARALLEL_OBJECTS: usize = 4;
+
+impl From<MirrorError> for ServiceError {
+    fn from(e: MirrorError) -> Self {
+        match e {
+            MirrorError::Config { .. } => ServiceError::Conflict(e.to_string()),
+            // A mirror that does not answer is worth another try later.
+            MirrorError::Store { .. } => ServiceError::Incomplete(e.to_string()),
+        }
+    }
+}
+
+fn check_spec(m: &MirrorSpec) -> ServiceResult<()> {
+    if m.name.is_empty()
+        || m.name.len() > 64
+        || !m
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(ServiceError::invalid(
+            "name",
+            "lower-case letters, digits and '-', at most 64",
+        ));
+    }
+    if m.name == "primary" {
+        return Err(ServiceError::invalid(
+            "name",
+            "'primary' names the archive's own store",
+        ));
+    }
+    if !matches!(m.policy.as_str(), "released" | "all") {
+        return Err(ServiceError::invalid("policy", "'released' or 'all'"));
+    }
+    if !(m.endpoint.starts_with("http://") || m.endpoint.starts_with("https://")) {
+        return Err(ServiceError::invalid(
+            "endpoint",
+            "an http:// or https:// URL",
+        ));
+    }
+    Ok(())
+}
+
+impl Services {
+    /// Add a mirror. Its credentials must resolve now (they are read, never stored).
+    pub async fn add_mirror(&self, spec: MirrorSpec) -> ServiceResult<()> {
+        check_spec(&spec)?;
+        Mirror::open(&spec, self.config.mirrors.part_size)?;
+        let mut tx = self.db.begin_write().await?;
+        db::mirrors::insert_mirror(&mut tx, &spec, now_ms())
+            .await
+            .map_err(|e| {
+                if e.is_unique_violation() {
+                    ServiceError::Conflict(format!("a mirror named '{}' exists", spec.name))
+                } else {
+                    e.into()
+                }
+            })?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn mirrors(&self) -> ServiceResult<Vec<MirrorSpec>> {
+        let mut conn = self.db.conn().await?;
+        Ok(db::mirrors::mirrors(&mut conn).await?)
+    }
+
+    pub(super) async fn open_mirror(&self, name: &str) -> ServiceResult<Mirror> {
+        let spec = self
+            .mirrors()
+            .await?
+            .into_iter()
+            .find(|m| m.name == name)
+            .ok_or(ServiceError::NotFound("mirror"))?;
+        Ok(Mirror::open(&spec, self.config.mirrors.part_size)?)
+    }
+
+    /// Queue a transfer of `v` to every mirror whose policy is in `policies`. Returns
+    /// whether any job was queued.
+    pub(super) async fn enqueue_transfers(
+        &self,
+        tx: &mut Tx,
+        v: &VersionRow,
+        policies: &[&str],
+        now: i64,
+    ) -> ServiceResult<bool> {
+        let mirrors = db::mirrors::mirrors(tx).await?;
+        let (files, bytes) = db::files::totals(tx, &v.id).await?;
+        let mut queued = false;
+        for m in mirrors
+            .iter()
+            .filter(|m| policies.contains(&m.policy.as_str()))
+        {
+            let t = TransferRow {
+                id: ids::new_id(),
+                version_id: v.id.clone(),
+                mirror: m.name.clone(),
+                state: "queued".into(),
+                files_total: files,
+                files_done: 0,
+                bytes_total: bytes,
+                bytes_done: 0,
+                faults: 0,
+                last_error: None,
+                created_at: now,
+                started_at: None,
+                finished_at: None,
+            };
+            db::mirrors::insert_transfer(tx, &t).await?;
+            db::jobs::enqueue(
+                tx,
+                JOB_TRANSFER,
+                &json!({ "transfer": t.id }),
+                TRANSFER_ATTEMPTS,
+                now,
+            )
+            .await?;
+            queued = true;
+        }
+        Ok(queued)
+    }
+
+    /// After a withdrawal: take the version's objects off public mirrors (from the queue).
+    pub(super) async fn enqueue_mirror_removal(
+        &self,
+        tx: &mut Tx,
+        version_id: &str,
+        now: i64,
+    ) -> ServiceResult<bool> {
+        if db::mirrors::mirrors(tx).await?.is_empty() {
+            return Ok(false);
+        }
+        db::jobs::enqueue(
+            tx,
+            JOB_MIRROR_REMOVE,
+            &json!({ "version_id": version_id }),
+            TRANSFER_ATTEMPTS,
+            now,
+        )
+        .await?;
+        Ok(true)
+    }
+
+    pub async fn transfers(
+        &self,
+        version_id: Option<&str>,
+        before: &str,
+        limit: i64,
+    ) -> ServiceResult<Vec<TransferRow>> {
+        let mut conn = self.db.conn().await?;
+        Ok(db::mirrors::transfers(&mut conn, version_id, before, limit.clamp(1, 500)).await?)
+    }
+
+    pub async fn transfer(&self, id: &str) -> ServiceResult<TransferRow> {
+        let mut conn = self.db.conn().await?;
+        db::mirrors::get_transfer(&mut conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound("transfer"))
+    }
+
+    /// Run a transfer again (after it failed for good, or to re-check a mirror).
+    pub async fn retry_transfer(&self, id: &str) -> ServiceResult<TransferRow> {
+        let t = self.transfer(id).await?;
+        if t.state == "active" {
+            return Err(ServiceError::Conflict("the transfer is running".into()));
+        }
+        let now = now_ms();
+        let mut tx = self.db.begin_write().await?;
+        db::mirrors::set_transfer_state(&mut tx, id, "queued", None, now).await?;
+        db::jobs::enqueue(
+            &mut tx,
+            JOB_TRANSFER,
+            &json!({ "transfer": id }),
+            TRANSFER_ATTEMPTS,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.jobs_ready.notify_one();
+        self.transfer(id).await
+    }
+
+    /// The transfer job: every object of the version onto the mirror, verified.
+    pub async fn run_transfer(&self, id: &str) -> ServiceResult<()> {
+        let t = self.transfer(id).await?;
+        if t.state == "succeeded" {
+            return Ok(());
+        }
+        let mut conn = self.db.conn().await?;
+        db::mirrors::set_transfer_state(&mut conn, id, "active", None, now_ms()).await?;
+        drop(conn);
+        let result = self.transfer_files(&t).await;
+        let mut conn = self.db.conn().await?;
+        match &result {
+            Ok(()) => {
+                db::mirrors::set_transfer_state(&mut conn, id, "succeeded", None, now_ms()).await?;
+                self.metrics.count_transfer("succeeded");
+            }
+            Err(e) => {
+                db::mirrors::set_transfer_state(
+                    &mut conn,
+                    id,
+                    "failed",
+                    Some(&e.to_string()),
+                    now_ms(),
+                )
+                .await?;
+                self.metrics.count_transfer("failed");
+            }
+        }
+        result
+    }
+
+    async fn transfer_files(&self, t: &TransferRow) -> ServiceResult<()> {
+        let mirror = self.open_mirror(&t.mirror).await?;
+        let (mut files, mut bytes) = (0i64, 0i64);
+        let mut after = String::new();
+        loop {
+            let mut conn = self.db.conn().await?;
+            let page = db::files::list(&mut conn, &t.version_id, &after, 500).await?;
+            drop(conn);
+            let Some(last) = page.last() else { break };
+            after = last.path.clone();
+            // Several objects at a time, each with several parts in flight.
+            let mut sent = futures::stream::iter(page)
+                .map(|f| {
+                    let mirror = &mirror;
+                    async move {
+                        self.replicate(mirror, &f.sha256, f.size as u64, &t.id)
+                            .await
+                            .map(|_| f.size)
+                    }
+                })
+                .buffer_unordered(PARALLEL_OBJECTS);
+            while let Some(done) = sent.next().await {
+                let size = done?;
+                files += 1;
+                bytes += size;
+                let mut conn = self.db.conn().await?;
+                db::mirrors::set_progress(&mut conn, &t.id, files, bytes).await?;
+                self.metrics.transfer_bytes.inc_by(size.max(0) as u64);
+            }
+        }
+        Ok(())
+    }
+
+    /// Put one object on a mirror unless a verified copy is there; resumes an upload the
+    /// mirror already has parts of. Returns whether bytes were sent.
+    pub(super) async fn replicate(
+        &self,
+        mirror: &Mirror,
+        sha256: &str,
+        size: u64,
+        transfer: &str,
+    ) -> ServiceResult<bool> {
+        let mut conn = self.db.conn().await?;
+        if db::mirrors::has_replica(&mut conn, &mirror.name, sha256).await? {
+            return Ok(false);
+        }
+        drop(conn);
+        // Already there (an earlier run, or copied by other means)? Only a copy that
+        // hashes right counts.
+        if mirror.size_of(sha256).await? == Some(size)
+            && let Some((_, hex)) = mirror.hash(sha256).await?
+            && hex == sha256
+        {
+            let mut conn = self.db.conn().await?;
+            db::mirrors::record_replica(&mut conn, &mirror.name, sha256, now_ms()).await?;
+            return Ok(false);
+        }
+        let part = mirror.part_size_for(size);
+        if size <= part {
+            let bytes = self.storage.read_all(sha256).await?;
+            check_primary(sha256, &bytes)?;
+            mirror.put_whole(sha256, bytes).await?;
+        } else {
+            self.send_parts(mirror, sha256, size, part, transfer)
+                .await?;
+        }
+        // The mirror checked each part's SHA-256 against bytes that hash, as a whole,
+        // to the archive's SHA-256; the size confirms it assembled all of them.
+        if mirror.size_of(sha256).await? != Some(size) {
+            return Err(ServiceError::Incomplete(format!(
+                "mirror {}: the copy of {sha256} is not {size} bytes after the upload",
+                mirror.name
+            )));
+        }
+        let mut conn = self.db.conn().await?;
+        db::mirrors::record_replica(&mut conn, &mirror.name, sha256, now_ms()).await?;
+        Ok(true)
+    }
+
+    async fn send_parts(
+        &self,
+        mirror: &Mirror,
+        sha256: &str,
+        size: u64,
+        part: u64,
+        transfer: &str,
+    ) -> ServiceResult<()> {
+        let mut conn = self.db.conn().await?;
+        let (upload_id, part_size, done) =
+            match db::mirrors::open_upload(&mut conn, &mirror.name, sha256).await? {
+                Some((id, ps, parts)) => (id, ps as u64, parts),
+                None => {
+                    let id = mirror.create_upload(sha256).await?;
+                    db::mirrors::start_upload(
+                        &mut conn,
+                        &mirror.name,
+                        sha256,
+                        &id,
+                        part as i64,
+                        now_ms(),
+                    )
+                    .await?;
+                    (id, part, Vec::new())
+                }
+            };
+        drop(conn);
+        let mut parts: Vec<Option<String>> = vec![None; size.div_ceil(part_size) as usize];
+        for (n, content) in done {
+            if let Some(slot) = parts.get_mut(n as usize) {
+                *slot = Some(content);
+            }
+        }
+        // Read the primary copy once, in order, hashing all of it; send only the parts
+        // the mirror does not have yet, several at a time.
+        let mut stream = self.storage.read(sha256, None).await?;
+        let mut whole = Hasher::new(Algorithm::Sha256);
+        let mut buf = bytes::BytesMut::with_capacity(part_size as usize);
+        let mut index = 0usize;
+        let mut in_flight = FuturesUnordered::new();
+        let mut failure: Option<ServiceError> = None;
+        loop {
+            let chunk = stream.next().await.transpose()?;
+            if let Some(c) = &chunk {
+                whole.update(c);
+                buf.extend_from_slice(c);
+            }
+            while buf.len() as u64 >= part_size || (chunk.is_none() && !buf.is_empty()) {
+                let take = (part_size as usize).min(buf.len());
+                let data = buf.split_to(take).freeze();
+                let i = index;
+                index += 1;
+                if parts[i].is_some() {
+                    continue;
+                }
+                let m = mirror.clone();
+                let (sha, up) = (sha256.to_owned(), upload_id.clone());
+                in_flight.push(async move { (i, m.put_part(&sha, &up, i, data).await) });
+                while in_flight.len() >= PARALLEL_PARTS {
+                    let done = in_flight.next().await.expect("not empty");
+                    match finish_part(done, &mut parts) {
+                        Ok(i) => {
+                            self.record_part(mirror, sha256, i, &parts, transfer)
+                                .await?
+                        }
+                        Err(e) => failure = failure.or(Some(e)),
+                    }
+                }
+                if failure.is_some() {
+                    break;
+                }
+            }
+            if chunk.is_none() || failure.is_some() {
+                break;
+            }
+        }
+        while let Some(done) = in_flight.next().await {
+            match finish_part(done, &mut parts) {
+                Ok(i) => {
+                    self.record_part(mirror, sha256, i, &parts, transfer)
+                        .await?
+                }
+                Err(e) => failure = failure.or(Some(e)),
+            }
+        }
+        if let Some(e) = failure {
+            // The accepted parts are recorded: the next attempt sends only the rest.
+            let mut conn = self.db.conn().await?;
+            db::mirrors::add_fault(&mut conn, transfer, &e.to_string()).await?;
+            return Err(e);
+        }
+        if whole.finish().hex != sha256 {
+            // The primary copy is damaged: send nothing more from it.
+            mirror.abort(sha256, &upload_id).await?;
+            let mut conn = self.db.conn().await?;
+            db::mirrors::end_upload(&mut conn, &mirror.name, sha256).await?;
+            return Err(ServiceError::Internal(format!(
+                "the archive's copy of {sha256} does not match its SHA-256: the fixity audit will repair it from a mirror"
+            )));
+        }
+        let all: Vec<String> = parts.into_iter().map(|p| p.unwrap_or_default()).collect();
+        if let Err(e) = mirror.complete(sha256, &upload_id, all).await {
+            // The mirror may have lost the upload (restarted): start afresh next time.
+            mirror.abort(sha256, &upload_id).await.ok();
+            let mut conn = self.db.conn().await?;
+            db::mirrors::end_upload(&mut conn, &mirror.name, sha256).await?;
+            return Err(e.into());
+        }
+        let mut conn = self.db.conn().await?;
+        db::mirrors::end_upload(&mut conn, &mirror.name, sha256).await?;
+        Ok(())
+    }
+
+    async fn record_part(
+        &self,
+        mirror: &Mirror,
+        sha256: &str,
+        i: usize,
+        parts: &[Option<String>],
+        _transfer: &str,
+    ) -> ServiceResult<()> {
+        let mut conn = self.db.conn().await?;
+        db::mirrors::record_part(
+            &mut conn,
+            &mirror.name,
+            sha256,
+            i as i64,
+            parts[i].as_deref().unwrap_or_default(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The removal job after a withdrawal: objects of the version that no other public
+    /// version shares leave mirrors with the `released` policy.
+    pub async fn remove_from_public_mirrors(&self, version_id: &str) -> ServiceResult<()> {
+        let mirrors: Vec<MirrorSpec> = self
+            .mirrors()
+            .await?
+            .into_iter()
+            .filter(|m| m.policy == "released")
+            .collect();
+        let mut after = String::new();
+        loop {
+            let mut conn = self.db.conn().await?;
+            let page = db::files::list(&mut conn, version_id, &after, 500).await?;
+            let Some(last) = page.last() else { break };
+            after = last.path.clone();
+            for f in page {
+                if db::mirrors::still_public(&mut conn, &f.sha256, version_id).await? {
+                    continue;
+                }
+                for spec in &mirrors {
+                    let m = Mirror::open(spec, self.config.mirrors.part_size)?;
+                    m.delete(&f.sha256).await?;
+                    db::mirrors::forget_replica(&mut conn, &spec.name, &f.sha256).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Abort multipart uploads no transfer has touched for a day, so none is left behind.
+    pub async fn abort_stale_uploads(&self, older_than_ms: i64) -> ServiceResult<usize> {
+        let mut conn = self.db.conn().await?;
+        let stale = db::mirrors::stale_uploads(&mut conn, now_ms() - older_than_ms).await?;
+        drop(conn);
+        for (mirror, sha256, upload_id) in &stale {
+            let m = self.open_mirror(mirror).await?;
+            m.abort(sha256, upload_id).await?;
+            let mut conn = self.db.conn().await?;
+            db::mirrors::end_upload(&mut conn, mirror, sha256).await?;
+        }
+        Ok(stale.len())
+    }
+}
+
+/// A part's answer from the mirror, kept in `parts`.
+fn finish_part(
+    result: (usize, Result<String, MirrorError>),
+    parts: &mut [Option<String>],
+) -> ServiceResult<usize> {
+    match result {
+        (i, Ok(content)) => {
+            parts[i] = Some(content);
+            Ok(i)
+        }
+        (_, Err(e)) => Err(ServiceError::from(e)),
+    }
+}
+
+fn check_primary(sha256: &str, bytes: &[u8]) -> ServiceResult<()> {
+    let mut h = Hasher::new(Algorithm::Sha256);
+    h.update(bytes);
+    if h.finish().hex == sha256 {
+        Ok(())
+    } else {
+        Err(ServiceError::Internal(format!(
+            "the archive's copy of {sha256} does not match its SHA-256: the fixity audit will repair it from a mirror"
+        )))
+    }
+}
