@@ -12,6 +12,14 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
             "the request needs a JSON body",
         ));
     }
+    // Text columns cannot hold NUL (PostgreSQL refuses it): say so instead of failing.
+    if body.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-json",
+            "the JSON body contains a NUL character (\\u0000), which no field accepts",
+        ));
+    }
     serde_json::from_slice(body).map_err(|e| {
         AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -22,6 +22,24 @@ use utoipa_axum::routes;
 /// Manifests of large datasets run to tens of megabytes.
 const MANIFEST_LIMIT: usize = 256 << 20;
 
+/// NUL cannot be stored or looked up in a text column: refuse it in any path or query.
+async fn refuse_nul(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let has_nul = |s: &str| s.contains('\0') || s.to_ascii_lowercase().contains("%00");
+    if has_nul(req.uri().path()) || req.uri().query().is_some_and(has_nul) {
+        return error::AppError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "bad-request",
+            "the URL contains a NUL character (%00), which no parameter accepts",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
 async fn not_found(uri: axum::http::Uri) -> error::AppError {
     error::AppError::new(
         axum::http::StatusCode::NOT_FOUND,
@@ -112,6 +130,7 @@ pub fn build_app(services: Services) -> Router {
             services.clone(),
             metrics::count,
         ))
+        .layer(axum::middleware::from_fn(refuse_nul))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(services)
 }

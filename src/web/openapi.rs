@@ -69,13 +69,12 @@ pub type Document = utoipa::openapi::OpenApi;
 /// annotation does not list them: they come from the extractors, not the handler.
 fn common_responses(path: &str, method: &str) -> Vec<(&'static str, &'static str)> {
     let mut out = Vec::new();
-    // Typed path parameters (a version number) refuse what does not parse.
-    if path.starts_with("/api/v1/") || path == "/oai" || path.contains("{version}") {
-        out.push((
-            "400",
-            "Malformed request: body, query or header cannot be read",
-        ));
-    }
+    // Any route: a NUL in the URL; API routes: bodies, queries and headers that do not
+    // parse; typed path parameters (a version number) that do not parse.
+    out.push((
+        "400",
+        "Malformed request: a NUL in the URL, or a body, query or header that cannot be read",
+    ));
     if path.starts_with("/api/v1/uploads") && method != "options" {
         out.push(("412", "Tus-Resumable is missing or not 1.0.0"));
     }

@@ -67,3 +67,34 @@ async fn the_document_and_the_router_agree() {
     }
     assert!(operations >= 30, "only {operations} operations documented");
 }
+
+/// NUL cannot be stored in a text column (PostgreSQL refuses it): it is refused at the
+/// edge with a clear error, in URLs and in JSON bodies, and nothing is stored.
+#[tokio::test]
+async fn nul_characters_are_refused_not_a_server_error() {
+    let app = TestApp::new().await;
+    for path in [
+        "/api/v1/deposits?before=%00",
+        "/api/v1/transfers?deposit=%1Dn%00",
+        "/datasets/abc%00def",
+        "/oai?verb=ListRecords&set=a%00&metadataPrefix=oai_dc",
+    ] {
+        let r = app
+            .call(Method::GET, path, Some(&app.curator), &[], Body::empty())
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(String::from_utf8_lossy(&r.body).contains("NUL"), "{path}");
+    }
+    let mut m = metadata();
+    m["titles"] = serde_json::json!([{"title": "a\u{0}b"}]);
+    let r = app
+        .json(
+            Method::POST,
+            "/api/v1/deposits",
+            &app.author,
+            Some(serde_json::json!({"metadata": m})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.count("dataset_versions").await, 0);
+}
