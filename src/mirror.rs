@@ -146,20 +146,7 @@ impl Mirror {
 
     /// Read the mirror's copy back and hash it: `(size, sha256)`, or None if missing.
     pub async fn hash(&self, sha256: &str) -> MirrorResult<Option<(u64, String)>> {
-        let result = match self.store.get(&self.key(sha256)).await {
-            Ok(r) => r,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(self.err(e)),
-        };
-        let mut h = Hasher::new(Algorithm::Sha256);
-        let mut size = 0u64;
-        let mut stream = result.into_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| self.err(e))?;
-            size += chunk.len() as u64;
-            h.update(&chunk);
-        }
-        Ok(Some((size, h.finish().hex)))
+        self.read_hashed(sha256, None).await
     }
 
     /// Copy the mirror's copy into a local file, hashing it: `(size, sha256)`, or None
@@ -168,6 +155,15 @@ impl Mirror {
         &self,
         sha256: &str,
         to: &std::path::Path,
+    ) -> MirrorResult<Option<(u64, String)>> {
+        self.read_hashed(sha256, Some(to)).await
+    }
+
+    /// Stream the mirror's copy through SHA-256, into `to` when given.
+    async fn read_hashed(
+        &self,
+        sha256: &str,
+        to: Option<&std::path::Path>,
     ) -> MirrorResult<Option<(u64, String)>> {
         use tokio::io::AsyncWriteExt;
         let result = match self.store.get(&self.key(sha256)).await {
@@ -181,7 +177,10 @@ impl Mirror {
                 source: Box::new(e),
             })
         };
-        let mut file = tokio::fs::File::create(to).await.map_err(io)?;
+        let mut file = match to {
+            Some(path) => Some(tokio::fs::File::create(path).await.map_err(io)?),
+            None => None,
+        };
         let mut h = Hasher::new(Algorithm::Sha256);
         let mut size = 0u64;
         let mut stream = result.into_stream();
@@ -189,9 +188,13 @@ impl Mirror {
             let chunk = chunk.map_err(|e| self.err(e))?;
             size += chunk.len() as u64;
             h.update(&chunk);
-            file.write_all(&chunk).await.map_err(io)?;
+            if let Some(f) = file.as_mut() {
+                f.write_all(&chunk).await.map_err(io)?;
+            }
         }
-        file.sync_all().await.map_err(io)?;
+        if let Some(f) = file {
+            f.sync_all().await.map_err(io)?;
+        }
         Ok(Some((size, h.finish().hex)))
     }
 
