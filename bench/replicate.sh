@@ -2,32 +2,67 @@
 # Replication throughput: Arca's transfer of a multi-GB dataset to an S3 server, beside
 # the AWS command-line client copying the same files to the same server, in one run.
 #   bench/replicate.sh [FILES] [MIB_EACH]     (default 4 files of 512 MiB = 2 GiB)
-# Needs moto_server and aws (pip install moto[server] awscli).
+# The server is moto_server (pip install moto[server]), or Garage when ARCA_BENCH_S3=garage
+# and `garage` is on PATH (cargo install garage). Needs aws (pip install awscli).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FILES="${1:-4}"; MIB="${2:-512}"
 command -v aws >/dev/null || python3 -m pip install -q awscli
 work=$(mktemp -d "${ARCA_BENCH_DIR:-/tmp}/arca-replicate.XXXXXX")
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
-moto=$!
-trap 'kill $moto 2>/dev/null; rm -rf "$work"' EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
 ep="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do curl -sf "$ep/moto-api/" >/dev/null && break; sleep 0.1; done
-curl -sf -X PUT "$ep/bench" >/dev/null
+if [ "${ARCA_BENCH_S3:-moto}" = garage ]; then
+  server_name="Garage $(garage --version 2>/dev/null | head -1)"
+  cat > "$work/garage.toml" <<TOML
+metadata_dir = "$work/garage-meta"
+data_dir = "$work/garage-data"
+db_engine = "lmdb"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:$(free_port)"
+rpc_secret = "$(openssl rand -hex 32)"
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:$port"
+root_domain = ".s3.garage.localhost"
+TOML
+  g() { garage -c "$work/garage.toml" "$@"; }
+  g server >"$work/garage.log" 2>&1 &
+  server=$!
+  trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
+  for _ in $(seq 1 100); do g status >/dev/null 2>&1 && break; sleep 0.2; done
+  node=$(g status 2>/dev/null | awk '/^[0-9a-f]{16}/{print $1; exit}')
+  g layout assign -z dc1 -c 100G "$node" >/dev/null
+  g layout apply --version 1 >/dev/null
+  keys=$(g key create bench)
+  export AWS_ACCESS_KEY_ID=$(echo "$keys" | awk '/Key ID/{print $NF}')
+  export AWS_SECRET_ACCESS_KEY=$(echo "$keys" | awk '/Secret key/{print $NF}')
+  export AWS_DEFAULT_REGION=garage
+  for b in arca awscli; do
+    g bucket create "$b" >/dev/null
+    g bucket allow --read --write --owner "$b" --key bench >/dev/null
+  done
+else
+  server_name="moto_server"
+  moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+  server=$!
+  trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
+  for _ in $(seq 1 100); do curl -sf "$ep/moto-api/" >/dev/null && break; sleep 0.1; done
+  for b in arca awscli; do curl -sf -X PUT "$ep/$b" >/dev/null; done
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
+fi
 mkdir -p "$work/files"
 for i in $(seq 1 "$FILES"); do
   openssl rand -out "$work/files/frames_$i.h5" $((MIB << 20))
 done
 total=$((FILES * MIB))
 cargo bench --quiet --bench replicate --no-run 2>/dev/null || true
-arca=$(cargo bench --quiet --bench replicate -- "$work/files" "$ep" bench | awk '/arca_mib_per_second/{print $2}')
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
+arca=$(cargo bench --quiet --bench replicate -- "$work/files" "$ep" arca | awk '/arca_mib_per_second/{print $2}')
 start=$(date +%s.%N)
-aws --endpoint-url "$ep" s3 cp --recursive --only-show-errors "$work/files" s3://bench/awscli/
+aws --endpoint-url "$ep" s3 cp --recursive --only-show-errors "$work/files" s3://awscli/
 end=$(date +%s.%N)
 awscli=$(python3 -c "print(f'{$total/($end-$start):.1f}')")
-echo "dataset:                 $FILES files of $MIB MiB ($total MiB), moto_server on loopback"
+echo "dataset:                 $FILES files of $MIB MiB ($total MiB), $server_name on loopback"
 echo "arca transfer:           $arca MiB/s (SHA-256 per part, whole-object hash, size check)"
 echo "aws s3 cp --recursive:   $awscli MiB/s"
 python3 -c "print(f'ratio arca / aws cli:    {$arca/$awscli:.2f}')"

@@ -99,17 +99,23 @@ async fn main() {
         files += 1;
         bytes += size as i64;
     }
+    // moto takes any key; a real server (Garage) gives one: AWS_* as the AWS CLI reads them.
+    let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
     let creds = work.path().join("creds.toml");
     std::fs::write(
         &creds,
-        "access_key_id = \"testing\"\nsecret_access_key = \"testing\"\n",
+        format!(
+            "access_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
+            env("AWS_ACCESS_KEY_ID", "testing"),
+            env("AWS_SECRET_ACCESS_KEY", "testing")
+        ),
     )
     .unwrap();
     services
         .add_mirror(MirrorSpec {
             name: "bench".into(),
             endpoint: endpoint.clone(),
-            region: "us-east-1".into(),
+            region: env("AWS_DEFAULT_REGION", "us-east-1"),
             bucket: bucket.clone(),
             prefix: "arca".into(),
             credentials: Credentials::File(creds),
