@@ -27,7 +27,8 @@ api_bind_addr = "127.0.0.1:$port"
 root_domain = ".s3.garage.localhost"
 TOML
   g() { garage -c "$work/garage.toml" "$@"; }
-  g server >"$work/garage.log" 2>&1 &
+  # Started directly (not through g) so that $! is the server itself.
+  garage -c "$work/garage.toml" server >"$work/garage.log" 2>&1 &
   server=$!
   trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
   for _ in $(seq 1 100); do g status >/dev/null 2>&1 && break; sleep 0.2; done
