@@ -289,6 +289,12 @@ pub struct Overrides {
 }
 
 impl Config {
+    /// The archive's public base URL without a trailing slash: landing pages, DOI
+    /// targets, OAI, sitemaps and reviewer links are built on it.
+    pub fn public_base(&self) -> &str {
+        self.doi.public_url.trim_end_matches('/')
+    }
+
     pub fn load(o: Overrides) -> Result<Self, ConfigError> {
         let file = match &o.config {
             Some(path) => read_file(path)?,

@@ -255,8 +255,8 @@ pub async fn release_span(conn: &mut Conn) -> DbResult<Option<(i64, i64)>> {
     Ok(lo.zip(hi))
 }
 
-/// Public (not withdrawn) records released in `[from, to)` ms, after `after_id` when
-/// several share a time; by release time.
+/// Public (not withdrawn) records released in `[from, to)` ms, by release time, at most
+/// `limit`.
 pub async fn released_between(
     conn: &mut Conn,
     from: i64,

@@ -217,9 +217,7 @@ pub fn check(bag: &ReadBag) -> Result<CheckedBag, Vec<String>> {
             match bag.tag_files.get(path) {
                 None => problems.push(format!("{name}: {path} is listed but not in the bag")),
                 Some(content) => {
-                    let mut h = super::checksum::Hasher::new(algorithm);
-                    h.update(content);
-                    if h.finish().hex != hex.to_ascii_lowercase() {
+                    if Checksum::of(algorithm, content).hex != hex.to_ascii_lowercase() {
                         problems.push(format!("{path}: {algorithm} does not match {name}"));
                     }
                 }
@@ -241,26 +239,19 @@ pub fn payload_path(path: &str) -> Result<DatasetPath, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::checksum::Hasher;
 
     fn payload(data: &[u8]) -> PayloadFile {
         PayloadFile {
             size: data.len() as u64,
             checksums: Algorithm::ALL
                 .iter()
-                .map(|a| {
-                    let mut h = Hasher::new(*a);
-                    h.update(data);
-                    h.finish()
-                })
+                .map(|a| Checksum::of(*a, data))
                 .collect(),
         }
     }
 
     fn hex(a: Algorithm, data: &[u8]) -> String {
-        let mut h = Hasher::new(a);
-        h.update(data);
-        h.finish().hex
+        Checksum::of(a, data).hex
     }
 
     fn good_bag() -> ReadBag {

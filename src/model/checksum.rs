@@ -92,6 +92,13 @@ impl Checksum {
         Ok(Self { algorithm, hex })
     }
 
+    /// The checksum of `data`, all in memory.
+    pub fn of(algorithm: Algorithm, data: &[u8]) -> Self {
+        let mut h = Hasher::new(algorithm);
+        h.update(data);
+        h.finish()
+    }
+
     pub fn from_bytes(algorithm: Algorithm, bytes: &[u8]) -> Self {
         Self {
             algorithm,

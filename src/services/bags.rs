@@ -7,7 +7,7 @@ use crate::metadata::citation::datacite_text;
 use crate::metadata::datacite::xml::{from_xml, to_xml};
 use crate::metadata::schema::check_deposit;
 use crate::model::bagit::{self, BAGIT_TXT, PayloadFile, ReadBag};
-use crate::model::checksum::{Algorithm, Hasher, ResumableSha256};
+use crate::model::checksum::{Algorithm, Checksum, Hasher, ResumableSha256};
 use crate::model::{DepositState, ids};
 use crate::storage::staging::StagingWriter;
 use futures::StreamExt;
@@ -28,13 +28,48 @@ pub struct BagPlan {
     pub mtime: u64,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    let mut h = Hasher::new(Algorithm::Sha256);
-    h.update(bytes);
-    h.finish().hex
+fn tar_header(size: u64, mtime: u64) -> tokio_tar::Header {
+    let mut h = tokio_tar::Header::new_gnu();
+    h.set_entry_type(tokio_tar::EntryType::Regular);
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_mtime(mtime);
+    h
 }
 
 impl Services {
+    /// Write a bag as a tar stream into `out`: tag files, then each payload file read
+    /// straight from storage (no temporary copy).
+    pub async fn write_bag(
+        &self,
+        plan: &BagPlan,
+        out: impl tokio::io::AsyncWrite + Unpin + Send + 'static,
+    ) -> std::io::Result<()> {
+        use futures::TryStreamExt;
+        let mut tar = tokio_tar::Builder::new(out);
+        for (name, bytes) in &plan.tag_files {
+            let mut h = tar_header(bytes.len() as u64, plan.mtime);
+            tar.append_data(&mut h, format!("{}/{name}", plan.name), &bytes[..])
+                .await?;
+        }
+        for (path, sha256, size) in &plan.payload {
+            let stream = self
+                .storage
+                .read(sha256, None)
+                .await
+                .map_err(std::io::Error::other)?
+                .map_err(std::io::Error::other);
+            let mut h = tar_header(*size, plan.mtime);
+            tar.append_data(
+                &mut h,
+                format!("{}/data/{path}", plan.name),
+                tokio_util::io::StreamReader::new(stream),
+            )
+            .await?;
+        }
+        tar.finish().await
+    }
+
     /// The bag of a released dataset's current version.
     pub async fn bag_export(&self, dataset_id: &str) -> ServiceResult<BagPlan> {
         let d = self.public_dataset(dataset_id).await?;
@@ -86,7 +121,9 @@ impl Services {
         ];
         let tagmanifest: String = tag_files
             .iter()
-            .map(|(name, bytes)| format!("{}  {name}\n", sha256_hex(bytes)))
+            .map(|(name, bytes)| {
+                format!("{}  {name}\n", Checksum::of(Algorithm::Sha256, bytes).hex)
+            })
             .collect();
         let mut tag_files = tag_files;
         tag_files.push(("tagmanifest-sha256.txt".into(), tagmanifest.into_bytes()));

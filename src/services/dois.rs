@@ -163,7 +163,7 @@ impl Services {
         if let Some(o) = attrs.as_object_mut() {
             o.remove("doi");
         }
-        let base = self.config.doi.public_url.trim_end_matches('/');
+        let base = self.config.public_base();
         attrs["url"] = json!(format!("{base}{}", target.landing));
         attrs
     }

@@ -90,12 +90,7 @@ impl Services {
             bytes: 0,
             limit: self.config.fixity.max_mb_per_sec << 20,
         };
-        let mirrors: Vec<Mirror> = self
-            .mirrors()
-            .await?
-            .iter()
-            .map(|m| Mirror::open(m, self.config.mirrors.part_size))
-            .collect::<Result<_, _>>()?;
+        let mirrors = self.open_mirrors(None).await?;
 
         // The primary store.
         let mut after = String::new();

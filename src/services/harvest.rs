@@ -52,7 +52,7 @@ impl Services {
     }
 
     /// Answer one OAI-PMH request. Protocol errors are answers, not failures.
-    pub async fn oai(&self, verb: Verb) -> ServiceResult<OaiAnswer> {
+    pub async fn oai(&self, verb: &Verb) -> ServiceResult<OaiAnswer> {
         Ok(match verb {
             Verb::Identify => {
                 let mut conn = self.db.conn().await?;
@@ -62,8 +62,8 @@ impl Services {
                 }
             }
             Verb::ListMetadataFormats { identifier } => match identifier {
-                Some(id) if self.published_by_identifier(&id).await?.is_none() => {
-                    OaiAnswer::Error(no_record(&id))
+                Some(id) if self.published_by_identifier(id).await?.is_none() => {
+                    OaiAnswer::Error(no_record(id))
                 }
                 _ => OaiAnswer::Formats,
             },
@@ -80,13 +80,13 @@ impl Services {
                 }
             }
             Verb::GetRecord { identifier, prefix } => {
-                match self.published_by_identifier(&identifier).await? {
-                    Some(p) => OaiAnswer::Record(Box::new(self.oai_record(&p, true)?), prefix),
-                    None => OaiAnswer::Error(no_record(&identifier)),
+                match self.published_by_identifier(identifier).await? {
+                    Some(p) => OaiAnswer::Record(Box::new(self.oai_record(&p, true)?), *prefix),
+                    None => OaiAnswer::Error(no_record(identifier)),
                 }
             }
-            Verb::ListRecords(args) => self.oai_page(&args, true).await?,
-            Verb::ListIdentifiers(args) => self.oai_page(&args, false).await?,
+            Verb::ListRecords(args) => self.oai_page(args, true).await?,
+            Verb::ListIdentifiers(args) => self.oai_page(args, false).await?,
         })
     }
 

@@ -211,11 +211,7 @@ impl Services {
 
     /// A curator confirms the publication: the dataset goes into the next release.
     pub async fn confirm_publication(&self, actor: &Actor, id: &str) -> ServiceResult<VersionRow> {
-        if !actor.role.is_curator() {
-            return Err(ServiceError::Forbidden(
-                "only curators confirm publications".into(),
-            ));
-        }
+        super::require_curator(actor, "confirm publications")?;
         let mut conn = self.db.conn().await?;
         load_visible(&mut conn, actor, id).await?;
         let h = db::holds::open_for(&mut conn, id)

@@ -4,7 +4,7 @@
 use super::{ServiceError, ServiceResult, Services};
 use crate::db::{self, Tx, mirrors::TransferRow, now_ms, versions::VersionRow};
 use crate::mirror::{Mirror, MirrorError, MirrorSpec};
-use crate::model::checksum::{Algorithm, Hasher};
+use crate::model::checksum::{Algorithm, Checksum, Hasher};
 use crate::model::ids;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -82,6 +82,16 @@ impl Services {
     pub async fn mirrors(&self) -> ServiceResult<Vec<MirrorSpec>> {
         let mut conn = self.db.conn().await?;
         Ok(db::mirrors::mirrors(&mut conn).await?)
+    }
+
+    /// Connections to every mirror, or to those with `policy`.
+    pub(super) async fn open_mirrors(&self, policy: Option<&str>) -> ServiceResult<Vec<Mirror>> {
+        self.mirrors()
+            .await?
+            .iter()
+            .filter(|m| policy.is_none_or(|p| m.policy == p))
+            .map(|m| Mirror::open(m, self.config.mirrors.part_size).map_err(Into::into))
+            .collect()
     }
 
     pub(super) async fn open_mirror(&self, name: &str) -> ServiceResult<Mirror> {
@@ -247,7 +257,7 @@ impl Services {
                     async move {
                         self.replicate(mirror, &f.sha256, f.size as u64, &t.id)
                             .await
-                            .map(|_| f.size)
+                            .map(|()| f.size)
                     }
                 })
                 .buffer_unordered(PARALLEL_OBJECTS);
@@ -264,17 +274,17 @@ impl Services {
     }
 
     /// Put one object on a mirror unless a verified copy is there; resumes an upload the
-    /// mirror already has parts of. Returns whether bytes were sent.
+    /// mirror already has parts of.
     pub(super) async fn replicate(
         &self,
         mirror: &Mirror,
         sha256: &str,
         size: u64,
         transfer: &str,
-    ) -> ServiceResult<bool> {
+    ) -> ServiceResult<()> {
         let mut conn = self.db.conn().await?;
         if db::mirrors::has_replica(&mut conn, &mirror.name, sha256).await? {
-            return Ok(false);
+            return Ok(());
         }
         drop(conn);
         // Already there (an earlier run, or copied by other means)? Only a copy that
@@ -285,12 +295,14 @@ impl Services {
         {
             let mut conn = self.db.conn().await?;
             db::mirrors::record_replica(&mut conn, &mirror.name, sha256, now_ms()).await?;
-            return Ok(false);
+            return Ok(());
         }
         let part = mirror.part_size_for(size);
         if size <= part {
             let bytes = self.storage.read_all(sha256).await?;
-            check_primary(sha256, &bytes)?;
+            if Checksum::of(Algorithm::Sha256, &bytes).hex != sha256 {
+                return Err(damaged_primary(sha256));
+            }
             mirror.put_whole(sha256, bytes).await?;
         } else {
             self.send_parts(mirror, sha256, size, part, transfer)
@@ -306,7 +318,7 @@ impl Services {
         }
         let mut conn = self.db.conn().await?;
         db::mirrors::record_replica(&mut conn, &mirror.name, sha256, now_ms()).await?;
-        Ok(true)
+        Ok(())
     }
 
     async fn send_parts(
@@ -369,12 +381,8 @@ impl Services {
                 in_flight.push(async move { (i, m.put_part(&sha, &up, i, data).await) });
                 while in_flight.len() >= PARALLEL_PARTS {
                     let done = in_flight.next().await.expect("not empty");
-                    match finish_part(done, &mut parts) {
-                        Ok(i) => {
-                            self.record_part(mirror, sha256, i, &parts, transfer)
-                                .await?
-                        }
-                        Err(e) => failure = failure.or(Some(e)),
+                    if let Some(e) = self.accept_part(mirror, sha256, done, &mut parts).await? {
+                        failure = failure.or(Some(e));
                     }
                 }
                 if failure.is_some() {
@@ -386,12 +394,8 @@ impl Services {
             }
         }
         while let Some(done) = in_flight.next().await {
-            match finish_part(done, &mut parts) {
-                Ok(i) => {
-                    self.record_part(mirror, sha256, i, &parts, transfer)
-                        .await?
-                }
-                Err(e) => failure = failure.or(Some(e)),
+            if let Some(e) = self.accept_part(mirror, sha256, done, &mut parts).await? {
+                failure = failure.or(Some(e));
             }
         }
         if let Some(e) = failure {
@@ -405,9 +409,7 @@ impl Services {
             mirror.abort(sha256, &upload_id).await?;
             let mut conn = self.db.conn().await?;
             db::mirrors::end_upload(&mut conn, &mirror.name, sha256).await?;
-            return Err(ServiceError::Internal(format!(
-                "the archive's copy of {sha256} does not match its SHA-256: the fixity audit will repair it from a mirror"
-            )));
+            return Err(damaged_primary(sha256));
         }
         let all: Vec<String> = parts.into_iter().map(|p| p.unwrap_or_default()).collect();
         if let Err(e) = mirror.complete(sha256, &upload_id, all).await {
@@ -422,35 +424,31 @@ impl Services {
         Ok(())
     }
 
-    async fn record_part(
+    /// A part's answer from the mirror: an accepted part is recorded (a resumed transfer
+    /// does not send it again) and kept for completing the upload; a refusal is returned.
+    async fn accept_part(
         &self,
         mirror: &Mirror,
         sha256: &str,
-        i: usize,
-        parts: &[Option<String>],
-        _transfer: &str,
-    ) -> ServiceResult<()> {
-        let mut conn = self.db.conn().await?;
-        db::mirrors::record_part(
-            &mut conn,
-            &mirror.name,
-            sha256,
-            i as i64,
-            parts[i].as_deref().unwrap_or_default(),
-        )
-        .await?;
-        Ok(())
+        (i, answer): (usize, Result<String, MirrorError>),
+        parts: &mut [Option<String>],
+    ) -> ServiceResult<Option<ServiceError>> {
+        match answer {
+            Ok(content) => {
+                let mut conn = self.db.conn().await?;
+                db::mirrors::record_part(&mut conn, &mirror.name, sha256, i as i64, &content)
+                    .await?;
+                parts[i] = Some(content);
+                Ok(None)
+            }
+            Err(e) => Ok(Some(e.into())),
+        }
     }
 
     /// The removal job after a withdrawal: objects of the version that no other public
     /// version shares leave mirrors with the `released` policy.
     pub async fn remove_from_public_mirrors(&self, version_id: &str) -> ServiceResult<()> {
-        let mirrors: Vec<MirrorSpec> = self
-            .mirrors()
-            .await?
-            .into_iter()
-            .filter(|m| m.policy == "released")
-            .collect();
+        let mirrors = self.open_mirrors(Some("released")).await?;
         let mut after = String::new();
         loop {
             let mut conn = self.db.conn().await?;
@@ -461,10 +459,9 @@ impl Services {
                 if db::mirrors::still_public(&mut conn, &f.sha256, version_id).await? {
                     continue;
                 }
-                for spec in &mirrors {
-                    let m = Mirror::open(spec, self.config.mirrors.part_size)?;
+                for m in &mirrors {
                     m.delete(&f.sha256).await?;
-                    db::mirrors::forget_replica(&mut conn, &spec.name, &f.sha256).await?;
+                    db::mirrors::forget_replica(&mut conn, &m.name, &f.sha256).await?;
                 }
             }
         }
@@ -486,28 +483,9 @@ impl Services {
     }
 }
 
-/// A part's answer from the mirror, kept in `parts`.
-fn finish_part(
-    result: (usize, Result<String, MirrorError>),
-    parts: &mut [Option<String>],
-) -> ServiceResult<usize> {
-    match result {
-        (i, Ok(content)) => {
-            parts[i] = Some(content);
-            Ok(i)
-        }
-        (_, Err(e)) => Err(ServiceError::from(e)),
-    }
-}
-
-fn check_primary(sha256: &str, bytes: &[u8]) -> ServiceResult<()> {
-    let mut h = Hasher::new(Algorithm::Sha256);
-    h.update(bytes);
-    if h.finish().hex == sha256 {
-        Ok(())
-    } else {
-        Err(ServiceError::Internal(format!(
-            "the archive's copy of {sha256} does not match its SHA-256: the fixity audit will repair it from a mirror"
-        )))
-    }
+/// The primary copy does not hash to its key: nothing of it may go to a mirror.
+fn damaged_primary(sha256: &str) -> ServiceError {
+    ServiceError::Internal(format!(
+        "the archive's copy of {sha256} does not match its SHA-256: the fixity audit will repair it from a mirror"
+    ))
 }

@@ -75,6 +75,15 @@ impl Services {
     }
 }
 
+/// Refuse anyone but curators (and admins): "only curators {what}".
+pub fn require_curator(actor: &Actor, what: &str) -> ServiceResult<()> {
+    if actor.role.is_curator() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(format!("only curators {what}")))
+    }
+}
+
 /// Whether `actor` may see and change the deposit owned by `owner_id`.
 fn may_edit(actor: &Actor, owner_id: &str) -> bool {
     actor.id == owner_id || actor.role.is_curator()

@@ -32,17 +32,45 @@ fn crash_point(released: usize) {
     }
 }
 
-fn require_curator(actor: &Actor) -> ServiceResult<()> {
-    if actor.role.is_curator() {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden(
-            "only curators manage release batches".into(),
-        ))
-    }
+/// One finished release as the feed shows it.
+#[derive(Debug, Clone)]
+pub struct FeedEntry {
+    pub batch: BatchRow,
+    pub datasets: Vec<FeedDataset>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedDataset {
+    pub dataset_id: String,
+    pub title: String,
+    pub doi: Option<String>,
 }
 
 impl Services {
+    /// The latest finished releases with the datasets each made public that are still
+    /// public (withdrawn datasets leave the feed with their landing pages).
+    pub async fn release_feed(&self, limit: i64) -> ServiceResult<Vec<FeedEntry>> {
+        let mut entries = Vec::new();
+        for batch in self.list_batches(Some("done"), 0, limit).await? {
+            let view = self.batch(&batch.id).await?;
+            let mut datasets = Vec::new();
+            for (item, v) in &view.items {
+                if item.state != "released" || v.state != DepositState::Released {
+                    continue;
+                }
+                datasets.push(FeedDataset {
+                    dataset_id: v.dataset_id.clone(),
+                    title: super::dois::record_of(v)
+                        .map(|r| crate::metadata::citation::title(&r))
+                        .unwrap_or_default(),
+                    doi: v.doi.clone(),
+                });
+            }
+            entries.push(FeedEntry { batch, datasets });
+        }
+        Ok(entries)
+    }
+
     /// The batch a dataset is scheduled into: the one named, or the next still open.
     pub(super) async fn batch_for(
         &self,
@@ -109,7 +137,7 @@ impl Services {
         release_at: i64,
         cutoff_at: Option<i64>,
     ) -> ServiceResult<BatchRow> {
-        require_curator(actor)?;
+        super::require_curator(actor, "manage release batches")?;
         let now = now_ms();
         let cutoff_at = cutoff_at.unwrap_or(release_at);
         if cutoff_at > release_at {
@@ -168,7 +196,7 @@ impl Services {
 
     /// "Run now": the batch starts at once instead of at its time.
     pub async fn run_batch_now(&self, actor: &Actor, id: &str) -> ServiceResult<BatchRow> {
-        require_curator(actor)?;
+        super::require_curator(actor, "manage release batches")?;
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
         let batch = db::releases::get(&mut tx, id)

@@ -80,11 +80,7 @@ impl Services {
     }
 
     pub async fn add_software(&self, actor: &Actor, s: NewSoftware) -> ServiceResult<()> {
-        if !actor.role.is_curator() {
-            return Err(ServiceError::Forbidden(
-                "only curators keep the software catalogue".into(),
-            ));
-        }
+        super::require_curator(actor, "keep the software catalogue")?;
         let mut conn = self.db.conn().await?;
         let name = s.name.clone();
         if !self.insert_software(&mut conn, s).await? {

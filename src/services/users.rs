@@ -3,16 +3,16 @@
 
 use super::{Actor, ServiceError, ServiceResult, Services};
 use crate::db::{self, now_ms, users::UserRow};
+use crate::model::checksum::{Algorithm, Checksum};
 use crate::model::{Role, ids::new_id};
 use argon2::PasswordHasher;
 use base64::Engine;
-use sha2::{Digest, Sha256};
 
 /// Tokens carry this prefix so a leaked one is easy to recognise in logs and scanners.
 pub const TOKEN_PREFIX: &str = "arca_";
 
 pub(super) fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    Checksum::of(Algorithm::Sha256, token.as_bytes()).hex
 }
 
 /// A new secret with `prefix` (256 random bits), and the hash that is stored instead.

@@ -140,6 +140,45 @@ async fn new_deposit(c: &reqwest::Client, base: &str) -> String {
         .to_owned()
 }
 
+/// Create a tus upload of `len` bytes for `path` in `deposit`; returns its location
+/// (a path: the server's address may change across a restart).
+async fn tus_create(
+    c: &reqwest::Client,
+    base: &str,
+    deposit: &str,
+    path: &str,
+    len: usize,
+) -> String {
+    let meta = format!(
+        "deposit {},filename {}",
+        base64_encode(deposit),
+        base64_encode(path)
+    );
+    let r = c
+        .post(format!("{base}/api/v1/uploads"))
+        .header("upload-length", len)
+        .header("upload-metadata", meta)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// Upload a whole small file in one PATCH.
+async fn upload_whole(c: &reqwest::Client, base: &str, deposit: &str, path: &str, body: Vec<u8>) {
+    let location = tus_create(c, base, deposit, path, body.len()).await;
+    let r = c
+        .patch(format!("{base}{location}"))
+        .header("upload-offset", "0")
+        .header("content-type", "application/offset+octet-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+}
+
 async fn head_offset(c: &reqwest::Client, url: &str) -> u64 {
     let r = c.head(url).send().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -200,20 +239,7 @@ async fn a_server_killed_mid_upload_resumes_from_its_last_acknowledged_byte() {
         server,
     } = Running::start("[uploads]\ncheckpoint_bytes = 1048576\n").await;
     let data = pseudo_random(24 << 20, 11);
-    let meta = format!(
-        "deposit {},filename {}",
-        base64_encode(&deposit),
-        base64_encode("frames/big.h5")
-    );
-    let r = c
-        .post(format!("{}/api/v1/uploads", server.base))
-        .header("upload-length", data.len())
-        .header("upload-metadata", meta)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let path = r.headers()["location"].to_str().unwrap().to_owned();
+    let path = tus_create(&c, &server.base, &deposit, "frames/big.h5", data.len()).await;
     let loc = format!("{}{path}", server.base);
 
     // Stream 10 MiB of the file, then hold the connection open without finishing.
@@ -717,34 +743,8 @@ async fn a_release_batch_cut_off_by_a_crash_finishes_when_run_again() {
     let mut deposits = Vec::new();
     for i in 0..3 {
         let d = new_deposit(&author, &base).await;
-        let body = format!("frames of dataset {i}");
-        let meta = format!(
-            "deposit {},filename {}",
-            base64_encode(&d),
-            base64_encode("f.cbf")
-        );
-        let r = author
-            .post(format!("{base}/api/v1/uploads"))
-            .header("upload-length", body.len())
-            .header("upload-metadata", meta)
-            .send()
-            .await
-            .unwrap();
-        let loc = r.headers()["location"].to_str().unwrap().to_owned();
-        let url = if loc.starts_with("http") {
-            loc
-        } else {
-            format!("{base}{loc}")
-        };
-        let r = author
-            .patch(url)
-            .header("upload-offset", "0")
-            .header("content-type", "application/offset+octet-stream")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 204);
+        let body = format!("frames of dataset {i}").into_bytes();
+        upload_whole(&author, &base, &d, "f.cbf", body).await;
         let r = author
             .post(format!("{base}/api/v1/deposits/{d}/submit"))
             .send()
@@ -904,34 +904,7 @@ async fn mirror_transfer_and_fixity_commands_work_from_the_command_line() {
         ..
     } = Running::start("").await;
     let base = server.base.clone();
-    let body = b"one frame".to_vec();
-    let meta = format!(
-        "deposit {},filename {}",
-        base64_encode(&deposit),
-        base64_encode("f.cbf")
-    );
-    let r = c
-        .post(format!("{base}/api/v1/uploads"))
-        .header("upload-length", body.len())
-        .header("upload-metadata", meta)
-        .send()
-        .await
-        .unwrap();
-    let loc = r.headers()["location"].to_str().unwrap().to_owned();
-    let url = if loc.starts_with("http") {
-        loc
-    } else {
-        format!("{base}{loc}")
-    };
-    let r = c
-        .patch(url)
-        .header("upload-offset", "0")
-        .header("content-type", "application/offset+octet-stream")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
+    upload_whole(&c, &base, &deposit, "f.cbf", b"one frame".to_vec()).await;
     drop(server);
 
     let run = |args: &[&str]| {

@@ -3,7 +3,6 @@
 //! /api/v1/deposits/import` takes a bag as a tar body and makes a draft deposit of it.
 
 use crate::services::Services;
-use crate::services::bags::BagPlan;
 use crate::web::auth::Authenticated;
 use crate::web::error::{AppError, AppResult};
 use crate::web::openapi::Problem;
@@ -12,54 +11,15 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, TryStreamExt};
-use tokio_tar::{Builder, EntryType, Header};
 use tokio_util::io::{ReaderStream, StreamReader};
-
-fn header_for(size: u64, mtime: u64) -> Header {
-    let mut h = Header::new_gnu();
-    h.set_entry_type(EntryType::Regular);
-    h.set_size(size);
-    h.set_mode(0o644);
-    h.set_mtime(mtime);
-    h
-}
-
-/// Write the whole bag into `out`.
-async fn write_bag(
-    s: Services,
-    plan: BagPlan,
-    out: tokio::io::DuplexStream,
-) -> std::io::Result<()> {
-    let mut tar = Builder::new(out);
-    for (name, bytes) in &plan.tag_files {
-        let mut h = header_for(bytes.len() as u64, plan.mtime);
-        tar.append_data(&mut h, format!("{}/{name}", plan.name), &bytes[..])
-            .await?;
-    }
-    for (path, sha256, size) in &plan.payload {
-        let stream = s
-            .storage
-            .read(sha256, None)
-            .await
-            .map_err(std::io::Error::other)?
-            .map_err(std::io::Error::other);
-        let mut h = header_for(*size, plan.mtime);
-        tar.append_data(
-            &mut h,
-            format!("{}/data/{path}", plan.name),
-            StreamReader::new(stream),
-        )
-        .await?;
-    }
-    tar.finish().await
-}
 
 #[utoipa::path(get, path = "/datasets/{id}/bag.tar", tag = "public", params(("id" = String, Path, description = "Dataset id")), responses((status = 200, description = "The dataset as a BagIt bag", body = Vec<u8>, content_type = "application/x-tar"), (status = 404, description = "Not a released dataset", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Withdrawn", body = Problem, content_type = "application/problem+json")))]
 pub async fn export(State(s): State<Services>, Path(id): Path<String>) -> AppResult<Response> {
     let plan = s.bag_export(&id).await?;
     let filename = format!("{}.tar", plan.name);
     let (writer, reader) = tokio::io::duplex(1 << 20);
-    let task = tokio::spawn(write_bag(s.clone(), plan, writer));
+    let services = s.clone();
+    let task = tokio::spawn(async move { services.write_bag(&plan, writer).await });
     // A failure part-way must not look like a complete download: end the body with an
     // error, so the connection is cut instead of closed cleanly.
     let tail = futures::stream::once(async move {

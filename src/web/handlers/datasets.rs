@@ -100,8 +100,9 @@ struct DatasetPage {
 
 #[derive(Deserialize, Default)]
 pub struct PageQuery {
+    /// Files after this path.
     #[serde(default)]
-    after: String,
+    pub after: String,
     /// One version of the dataset; the latest when absent.
     version: Option<i64>,
 }
@@ -115,13 +116,9 @@ fn script_safe_json(v: &serde_json::Value) -> String {
         .replace('&', "\\u0026")
 }
 
-fn base(s: &Services) -> &str {
-    s.config.doi.public_url.trim_end_matches('/')
-}
-
 /// The landing page's Signposting links (files limited to the first page).
 fn links(s: &Services, d: &PublicDataset, files: &[String]) -> Vec<Link> {
-    let base = base(s);
+    let base = s.config.public_base();
     let landing = format!("{base}/datasets/{}", d.dataset_id());
     let doi_url = match &d.record.doi {
         Some(doi) => format!("{base}/doi/{}", doi.to_lowercase()),
@@ -177,7 +174,7 @@ pub async fn render_page(
     after: &str,
     review: bool,
 ) -> AppResult<(String, Vec<String>)> {
-    let base = base(s);
+    let base = s.config.public_base();
     let (files, (file_count, total)) = if d.withdrawn_because.is_none() {
         let files = s.public_files(d, after, FILES_PER_PAGE + 1).await?;
         (files, s.deposit_totals(d.version_id()).await?)
@@ -300,7 +297,7 @@ pub async fn linkset(
         )
     })?;
     let d = s.public_dataset(&id).await?;
-    let base = base(&s);
+    let base = s.config.public_base();
     let mut items = Vec::new();
     if d.withdrawn_because.is_none() {
         let mut after = String::new();
@@ -330,7 +327,7 @@ pub async fn download(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let f = s.public_file(&id, None, &path).await?;
-    let landing = format!("{}/datasets/{id}", base(&s));
+    let landing = format!("{}/datasets/{id}", s.config.public_base());
     serve_file(&s, &f, &headers, Some(&landing)).await
 }
 
@@ -342,7 +339,7 @@ pub async fn download_version(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let f = s.public_file(&id, Some(version), &path).await?;
-    let landing = format!("{}/datasets/{id}?version={version}", base(&s));
+    let landing = format!("{}/datasets/{id}?version={version}", s.config.public_base());
     serve_file(&s, &f, &headers, Some(&landing)).await
 }
 

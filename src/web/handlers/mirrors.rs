@@ -2,7 +2,7 @@
 //! `/api/v1/fixity`).
 
 use crate::db::mirrors::TransferRow;
-use crate::services::{Actor, ServiceError, Services};
+use crate::services::{Services, require_curator};
 use crate::web::auth::Authenticated;
 use crate::web::error::AppResult;
 use crate::web::json::time;
@@ -11,16 +11,6 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-fn curators_only(actor: &Actor) -> Result<(), ServiceError> {
-    if actor.role.is_curator() {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden(
-            "only curators see replication and fixity".into(),
-        ))
-    }
-}
 
 fn render(t: &TransferRow) -> Value {
     json!({
@@ -43,7 +33,7 @@ pub async fn list_mirrors(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
 ) -> AppResult<Json<Value>> {
-    curators_only(&actor)?;
+    require_curator(&actor, "see replication and fixity")?;
     let mirrors: Vec<Value> = s
         .mirrors()
         .await?
@@ -73,7 +63,7 @@ pub async fn list(
     Authenticated(actor): Authenticated,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<Value>> {
-    curators_only(&actor)?;
+    require_curator(&actor, "see replication and fixity")?;
     let list = s
         .transfers(q.deposit.as_deref(), &q.before, q.limit.unwrap_or(50))
         .await?;
@@ -88,7 +78,7 @@ pub async fn show(
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    curators_only(&actor)?;
+    require_curator(&actor, "see replication and fixity")?;
     Ok(Json(render(&s.transfer(&id).await?)))
 }
 
@@ -98,7 +88,7 @@ pub async fn retry(
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    curators_only(&actor)?;
+    require_curator(&actor, "see replication and fixity")?;
     Ok(Json(render(&s.retry_transfer(&id).await?)))
 }
 
@@ -114,7 +104,7 @@ pub async fn report(
     Authenticated(actor): Authenticated,
     Query(q): Query<ReportQuery>,
 ) -> AppResult<Json<Value>> {
-    curators_only(&actor)?;
+    require_curator(&actor, "see replication and fixity")?;
     let days = q.days.unwrap_or(30).clamp(1, 3650);
     let (summary, problems) = s
         .fixity_report(crate::db::now_ms() - days * 86_400_000)

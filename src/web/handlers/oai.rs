@@ -1,7 +1,7 @@
 //! `/oai`: OAI-PMH 2.0, by GET or by form POST (§3.1.1.2).
 
 use crate::db::now_ms;
-use crate::oai::request::{self, Verb};
+use crate::oai::request;
 use crate::oai::response::{self, Envelope, Repository};
 use crate::services::Services;
 use crate::services::harvest::OaiAnswer;
@@ -54,7 +54,7 @@ pub async fn post(
 }
 
 async fn answer(s: &Services, args: Vec<(String, String)>) -> AppResult<Response> {
-    let base_url = format!("{}/oai", s.config.doi.public_url.trim_end_matches('/'));
+    let base_url = format!("{}/oai", s.config.public_base());
     let env = Envelope {
         base_url: &base_url,
         now_ms: now_ms(),
@@ -70,24 +70,19 @@ async fn answer(s: &Services, args: Vec<(String, String)>) -> AppResult<Response
     };
     let body = match request::parse(&args) {
         Err(e) => response::error(&env, &e),
-        Ok(verb) => {
-            let list_verb = matches!(verb, Verb::ListRecords(_) | Verb::ListIdentifiers(_));
-            let shown = verb.clone();
-            match s.oai(verb).await? {
-                OaiAnswer::Error(e) => response::error(&env, &e),
-                OaiAnswer::Identify { earliest_ms } => {
-                    repo.earliest_ms = earliest_ms;
-                    response::identify(&env, &repo)
-                }
-                OaiAnswer::Formats => response::metadata_formats(&env),
-                OaiAnswer::Sets(sets) => response::sets(&env, &sets),
-                OaiAnswer::Record(rec, prefix) => response::get_record(&env, &repo, &rec, prefix),
-                OaiAnswer::List(records, resumption) => {
-                    debug_assert!(list_verb);
-                    response::list(&env, &repo, &shown, &records, resumption.as_ref())
-                }
+        Ok(verb) => match s.oai(&verb).await? {
+            OaiAnswer::Error(e) => response::error(&env, &e),
+            OaiAnswer::Identify { earliest_ms } => {
+                repo.earliest_ms = earliest_ms;
+                response::identify(&env, &repo)
             }
-        }
+            OaiAnswer::Formats => response::metadata_formats(&env),
+            OaiAnswer::Sets(sets) => response::sets(&env, &sets),
+            OaiAnswer::Record(rec, prefix) => response::get_record(&env, &repo, &rec, prefix),
+            OaiAnswer::List(records, resumption) => {
+                response::list(&env, &repo, &verb, &records, resumption.as_ref())
+            }
+        },
     };
     Ok(([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response())
 }

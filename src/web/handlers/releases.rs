@@ -172,53 +172,43 @@ pub async fn run(
 /// The Atom feed of finished releases and the datasets each made public.
 #[utoipa::path(get, path = "/releases.atom", tag = "public", responses((status = 200, description = "Atom 1.0 feed of releases", body = String, content_type = "application/atom+xml")))]
 pub async fn feed(State(s): State<Services>) -> AppResult<Response> {
+    use crate::model::date::utc_seconds;
     use quick_xml::escape::escape;
     use std::fmt::Write;
-    let base = s.config.doi.public_url.trim_end_matches('/').to_owned();
-    let batches = s.list_batches(Some("done"), 0, 50).await?;
-    let updated = batches.first().and_then(|b| b.finished_at).unwrap_or(0);
+    let base = s.config.public_base();
+    let name = escape(s.config.repository.name.as_str());
+    let entries = s.release_feed(50).await?;
+    let updated = entries
+        .first()
+        .and_then(|e| e.batch.finished_at)
+        .unwrap_or(0);
     let mut o = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
-         <title>{} releases</title>\n<id>{base}/releases.atom</id>\n\
+         <title>{name} releases</title>\n<id>{base}/releases.atom</id>\n\
          <link rel=\"self\" href=\"{base}/releases.atom\"/>\n<updated>{}</updated>\n",
-        escape(s.config.repository.name.as_str()),
-        crate::model::date::utc_seconds(updated)
+        utc_seconds(updated)
     );
-    for b in &batches {
-        let view = s.batch(&b.id).await?;
-        // Withdrawn datasets leave the feed with their landing pages.
-        let released: Vec<_> = view
-            .items
-            .iter()
-            .filter(|(i, d)| {
-                i.state == "released" && d.state == crate::model::DepositState::Released
-            })
-            .collect();
+    for e in &entries {
+        let b = &e.batch;
         let _ = write!(
             o,
             "<entry>\n<id>{base}/releases/{}</id>\n<title>Release of {}: {} dataset(s)</title>\n\
-             <updated>{}</updated>\n<author><name>{}</name></author>\n<content type=\"html\">",
+             <updated>{}</updated>\n<author><name>{name}</name></author>\n<content type=\"html\">",
             b.id,
-            crate::model::date::utc_seconds(b.release_at),
-            released.len(),
-            crate::model::date::utc_seconds(b.finished_at.unwrap_or(b.release_at)),
-            escape(s.config.repository.name.as_str()),
+            utc_seconds(b.release_at),
+            e.datasets.len(),
+            utc_seconds(b.finished_at.unwrap_or(b.release_at)),
         );
         let mut html = String::from("<ul>");
-        for (_, dep) in &released {
-            let title = s
-                .public_dataset(&dep.dataset_id)
-                .await
-                .map(|d| crate::metadata::citation::title(&d.record))
-                .unwrap_or_default();
+        for d in &e.datasets {
             let _ = write!(
                 html,
                 "<li><a href=\"{base}/datasets/{}\">{}</a>{}</li>",
-                dep.dataset_id,
-                escape(title.as_str()),
-                dep.doi
+                d.dataset_id,
+                escape(d.title.as_str()),
+                d.doi
                     .as_ref()
-                    .map(|d| format!(" https://doi.org/{}", d.to_lowercase()))
+                    .map(|doi| format!(" https://doi.org/{}", doi.to_lowercase()))
                     .unwrap_or_default()
             );
         }

@@ -1,18 +1,12 @@
 //! `/review/{token}`: what a reviewer link opens (an unreleased dataset's page and
 //! files). Unknown, expired and revoked links are all plain 404s.
 
-use super::datasets::{render_page, serve_file};
+use super::datasets::{PageQuery, render_page, serve_file};
 use crate::services::Services;
 use crate::web::error::{AppError, AppResult};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
-
-#[derive(serde::Deserialize, Default)]
-pub struct PageQuery {
-    #[serde(default)]
-    after: String,
-}
 
 /// Reviewer pages must not be cached by proxies or indexed.
 fn private(mut resp: Response) -> Response {

@@ -54,10 +54,7 @@ pub async fn create(
         .create_reviewer_link(&actor, &id, req.days, req.note)
         .await?;
     let mut o = render(&link);
-    o["url"] = json!(format!(
-        "{}/review/{token}",
-        s.config.doi.public_url.trim_end_matches('/')
-    ));
+    o["url"] = json!(format!("{}/review/{token}", s.config.public_base()));
     Ok((StatusCode::CREATED, Json(o)))
 }
 

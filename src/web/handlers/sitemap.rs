@@ -13,10 +13,6 @@ use std::fmt::Write;
 
 const XML: &str = "application/xml; charset=utf-8";
 
-fn base(s: &Services) -> &str {
-    s.config.doi.public_url.trim_end_matches('/')
-}
-
 #[utoipa::path(get, path = "/sitemap.xml", tag = "public", responses((status = 200, description = "Sitemap index, one sitemap per month of releases", body = String, content_type = "application/xml")))]
 pub async fn index(State(s): State<Services>) -> AppResult<Response> {
     let mut o = String::from(
@@ -27,7 +23,7 @@ pub async fn index(State(s): State<Services>) -> AppResult<Response> {
         let _ = writeln!(
             o,
             "<sitemap><loc>{}/sitemaps/{y:04}-{m:02}.xml</loc></sitemap>",
-            base(&s)
+            s.config.public_base()
         );
     }
     o.push_str("</sitemapindex>\n");
@@ -50,7 +46,7 @@ pub async fn month(State(s): State<Services>, Path(name): Path<String>) -> AppRe
         let _ = writeln!(
             o,
             "<url><loc>{}/datasets/{}</loc><lastmod>{}</lastmod></url>",
-            base(&s),
+            s.config.public_base(),
             p.version.dataset_id,
             utc_day(p.datestamp)
         );
@@ -66,7 +62,7 @@ pub async fn robots(State(s): State<Services>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         format!(
             "User-agent: *\nDisallow: /api/\nSitemap: {}/sitemap.xml\n",
-            base(&s)
+            s.config.public_base()
         ),
     )
 }
