@@ -22,6 +22,29 @@ pub struct Config {
     pub releases: ReleaseSettings,
     pub mirrors: MirrorSettings,
     pub fixity: FixitySettings,
+    pub web: WebSettings,
+}
+
+/// The browser side: who may sign up, how long a sign-in lasts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSettings {
+    /// Anyone may create an author account; when false, only invited people can.
+    pub open_signup: bool,
+    /// A browser session ends this long after sign-in.
+    pub session_hours: u64,
+    /// Invitation links work this long.
+    pub invitation_days: u64,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            open_signup: true,
+            session_hours: 12,
+            invitation_days: 14,
+        }
+    }
 }
 
 /// Transfers to mirror sites.
@@ -261,6 +284,7 @@ struct FileConfig {
     releases: Option<ReleaseSettings>,
     mirrors: Option<MirrorSettings>,
     fixity: Option<FixitySettings>,
+    web: Option<WebSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -320,6 +344,7 @@ impl Config {
             releases: file.releases.unwrap_or_default(),
             mirrors: file.mirrors.unwrap_or_default(),
             fixity: file.fixity.unwrap_or_default(),
+            web: file.web.unwrap_or_default(),
             data_dir,
         };
         config.check()?;

@@ -13,6 +13,8 @@ pub mod notifications;
 pub mod published;
 pub mod releases;
 pub mod reviewers;
+pub mod search;
+pub mod sessions;
 pub mod software;
 pub mod uploads;
 pub mod users;

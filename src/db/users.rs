@@ -10,7 +10,7 @@ pub struct UserRow {
     pub role: Role,
 }
 
-fn user_from_row(row: &sqlx::any::AnyRow) -> DbResult<UserRow> {
+pub(super) fn user_from_row(row: &sqlx::any::AnyRow) -> DbResult<UserRow> {
     let role: String = row.try_get("role")?;
     Ok(UserRow {
         id: row.try_get("id")?,

@@ -6,4 +6,5 @@ pub mod dublin_core;
 pub mod profile;
 pub mod schema;
 pub mod schema_org;
+pub mod search;
 pub mod signposting;

@@ -24,6 +24,17 @@ pub struct Facility {
     pub licence: Option<String>,
     pub funding: Vec<Funding>,
     pub keywords: Vec<String>,
+    /// Who answers questions about the data. The name is published (DataCite
+    /// ContactPerson); the e-mail address is kept for the archive only.
+    pub contact: Option<Contact>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -98,7 +109,7 @@ pub struct Funding {
 }
 
 /// Names of the licences depositors pick most; any other SPDX id is carried as is.
-const LICENCES: &[(&str, &str)] = &[
+pub const LICENCES: &[(&str, &str)] = &[
     (
         "CC-BY-4.0",
         "Creative Commons Attribution 4.0 International",
@@ -327,6 +338,30 @@ pub fn to_datacite(base: &Resource, f: &Facility) -> Result<Resource, Vec<FieldE
                 lang: None,
             });
         }
+    }
+    if let Some(c) = &f.contact {
+        if c.name.trim().is_empty() {
+            err(
+                &mut errors,
+                "/facility/contact/name".into(),
+                "the contact's name is required",
+            );
+        }
+        if let Some(email) = &c.email
+            && (!email.contains('@') || email.contains(char::is_whitespace))
+        {
+            err(
+                &mut errors,
+                "/facility/contact/email".into(),
+                "is not an e-mail address",
+            );
+        }
+        r.contributors.push(Creator {
+            name: c.name.clone(),
+            name_type: Some(NameType::Personal),
+            contributor_type: Some(ContributorType::ContactPerson),
+            ..Default::default()
+        });
     }
     if let Some(s) = &f.sample {
         let parts: Vec<String> = [

@@ -164,6 +164,7 @@ pub fn deposit_schema() -> Value {
             ("funding", arr(obj(&["funder_name"], &[
                 ("funder_name", s()), ("funder_id", s()), ("award_number", s()), ("award_title", s())]))),
             ("keywords", arr(s())),
+            ("contact", obj(&["name"], &[("name", s()), ("email", s())])),
         ]),
     });
     json!({

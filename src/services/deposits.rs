@@ -105,11 +105,16 @@ pub struct HoldRequest {
 
 impl HoldRequest {
     pub fn describe(&self) -> String {
-        match self.kind {
-            "date" => format!("on hold until {}", self.target),
-            "pdb" => format!("on hold until PDB entry {} is released", self.target),
-            _ => format!("on hold until publication of {}", self.target),
-        }
+        describe_hold(self.kind, &self.target)
+    }
+}
+
+/// A hold in words: "on hold until …".
+pub fn describe_hold(kind: &str, target: &str) -> String {
+    match kind {
+        "date" => format!("on hold until {target}"),
+        "pdb" => format!("on hold until PDB entry {target} is released"),
+        _ => format!("on hold until publication of {target}"),
     }
 }
 
@@ -420,12 +425,16 @@ impl Services {
                 let (record, facility) = super::dois::record_and_profile(v)?;
                 let sets = crate::oai::sets_of(&record, &facility);
                 db::published::publish(tx, v, &sets, now).await?;
+                super::search::reindex(tx, self.db.backend, &v.dataset_id).await?;
                 db::holds::end(tx, &v.id, now).await?;
                 if let Some(item) = db::releases::pending_item_of(tx, &v.id).await? {
                     db::releases::finish_item(tx, &item.batch_id, &v.id, None, now).await?;
                 }
             }
-            (Action::Withdraw, _) => db::published::withdraw(tx, &v.id, now).await?,
+            (Action::Withdraw, _) => {
+                db::published::withdraw(tx, &v.id, now).await?;
+                super::search::reindex(tx, self.db.backend, &v.dataset_id).await?;
+            }
             _ => {}
         }
         let event = DepositEvent {

@@ -290,7 +290,7 @@ pub struct PublicDoi {
 
 /// The record DataCite holds (or will hold) for a deposit: its metadata with the facility
 /// profile applied and its DOI, if it has one.
-pub(super) fn record_of(v: &VersionRow) -> ServiceResult<crate::metadata::datacite::Resource> {
+pub fn record_of(v: &VersionRow) -> ServiceResult<crate::metadata::datacite::Resource> {
     Ok(record_and_profile(v)?.0)
 }
 

@@ -15,6 +15,8 @@ pub mod mirrors;
 pub mod public;
 pub mod releases;
 pub mod reviewers;
+pub mod search;
+pub mod sessions;
 pub mod software;
 pub mod uploads;
 pub mod users;
@@ -71,6 +73,7 @@ impl Services {
             metrics: Arc::default(),
         };
         services.seed_software().await?;
+        services.fill_search_index().await?;
         Ok(services)
     }
 }

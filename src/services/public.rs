@@ -21,6 +21,9 @@ pub struct PublicDataset {
     pub withdrawn_because: Option<String>,
     /// Every released version of the dataset: (number, DOI, withdrawn).
     pub versions: Vec<(i64, Option<String>, bool)>,
+    /// For a dataset on hold: what it waits for. Its DOI is registered and resolves to
+    /// a page that says so, with no files.
+    pub held: Option<String>,
 }
 
 impl PublicDataset {
@@ -33,6 +36,7 @@ impl PublicDataset {
             facility,
             withdrawn_because: None,
             versions: Vec::new(),
+            held: None,
         })
     }
 
@@ -45,6 +49,9 @@ impl PublicDataset {
     }
 
     fn require_files_served(&self) -> ServiceResult<()> {
+        if self.held.is_some() {
+            return Err(ServiceError::NotFound("file"));
+        }
         match &self.withdrawn_because {
             Some(why) => Err(ServiceError::Withdrawn(why.clone())),
             None => Ok(()),
@@ -59,6 +66,26 @@ impl Services {
     /// The dataset's latest released version; "not found" for anything never released.
     pub async fn public_dataset(&self, dataset_id: &str) -> ServiceResult<PublicDataset> {
         self.public_version(dataset_id, None).await
+    }
+
+    /// A dataset never released whose latest version is on hold with a DOI: the page
+    /// its registered DOI resolves to. Anything else unreleased is not found.
+    pub async fn held_dataset(&self, dataset_id: &str) -> ServiceResult<PublicDataset> {
+        if !crate::model::ids::looks_like_id(dataset_id) {
+            return Err(ServiceError::NotFound("dataset"));
+        }
+        let mut conn = self.db.conn().await?;
+        let latest = db::versions::of_dataset(&mut conn, dataset_id).await?.pop();
+        let v = latest
+            .filter(|v| v.state == crate::model::DepositState::OnHold && v.doi.is_some())
+            .ok_or(ServiceError::NotFound("dataset"))?;
+        let hold = db::holds::open_for(&mut conn, &v.id).await?;
+        let mut d = PublicDataset::unreleased(v)?;
+        d.held = Some(match hold {
+            Some(h) => super::deposits::describe_hold(&h.kind, &h.target),
+            None => "on hold until publication".into(),
+        });
+        Ok(d)
     }
 
     /// One released version of a dataset (the latest when `number` is None).
@@ -102,6 +129,7 @@ impl Services {
             facility,
             withdrawn_because,
             versions,
+            held: None,
         })
     }
 

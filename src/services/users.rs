@@ -17,14 +17,16 @@ pub(super) fn token_hash(token: &str) -> String {
 
 /// A new secret with `prefix` (256 random bits), and the hash that is stored instead.
 pub(super) fn new_secret(prefix: &str) -> (String, String) {
-    let mut raw = [0u8; 32];
-    rand::fill(&mut raw);
-    let token = format!(
-        "{prefix}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-    );
+    let token = format!("{prefix}{}", random_token());
     let hash = token_hash(&token);
     (token, hash)
+}
+
+/// 256 random bits, URL-safe.
+pub fn random_token() -> String {
+    let mut raw = [0u8; 32];
+    rand::fill(&mut raw);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
 impl Services {

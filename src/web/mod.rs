@@ -6,6 +6,8 @@ pub mod error;
 pub mod handlers;
 pub mod json;
 pub mod openapi;
+pub mod pages;
+pub mod session;
 pub mod tus;
 
 use crate::services::Services;
@@ -56,8 +58,9 @@ fn with_body_limit(
     (schemas, paths, router.layer(limit))
 }
 
-/// The whole application, used by `arca serve` and by the tests alike. Every route is
-/// registered with `routes!`, which also adds it to the OpenAPI document.
+/// The whole application, used by `arca serve` and by the tests alike. Every API and
+/// machine-facing route is registered with `routes!`, which also adds it to the
+/// OpenAPI document; the pages for people (forms) come from [`pages::router`].
 pub fn build_app(services: Services) -> Router {
     let api = OpenApiRouter::new()
         .routes(routes!(deposits::create, deposits::list))
@@ -74,6 +77,7 @@ pub fn build_app(services: Services) -> Router {
         .routes(routes!(deposits::schema))
         .routes(routes!(software::list, software::add))
         .routes(routes!(software::kit))
+        .routes(routes!(datasets::search))
         .routes(routes!(files::list))
         .routes(routes!(files::remove, files::download))
         .routes(routes!(holds::claim))
@@ -124,6 +128,7 @@ pub fn build_app(services: Services) -> Router {
         .nest("/api/v1", api)
         .split_for_parts();
     router
+        .merge(pages::router())
         .layer(axum::Extension(std::sync::Arc::new(openapi::finish(doc))))
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn_with_state(

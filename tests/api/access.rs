@@ -43,7 +43,10 @@ fn expected(route: &str, role: Role, state: &str) -> (bool, bool) {
     let reviewable = matches!(state, "verified" | "approved" | "on_hold" | "scheduled");
     match route {
         // Public pages know no roles: only released data, and the tombstone's record.
-        "landing" => (released || state == "withdrawn", false),
+        // A held dataset's registered DOI lands on a page that says it is on hold.
+        "landing" => (released || matches!(state, "withdrawn" | "on_hold"), false),
+        // Search holds released datasets only; the browser page and the API alike.
+        "search page" | "search api" => (released, false),
         "public file" | "bag" => (released, released),
         "sitemap" | "feed" | "oai" => (released, false),
         // A DOI resolves once registered: on hold, released, or withdrawn (back to
@@ -176,6 +179,11 @@ async fn who_sees_metadata_and_who_gets_bytes() {
                     ),
                 ),
                 ("feed", "/releases.atom".into()),
+                ("search page", format!("/search?q={}", c.state)),
+                (
+                    "search api",
+                    format!("/api/v1/datasets?q=matrix+{}", c.state),
+                ),
                 (
                     "oai",
                     format!(
@@ -203,7 +211,8 @@ async fn who_sees_metadata_and_who_gets_bytes() {
                 let got_bytes = r.body.windows(c.secret.len()).any(|w| w == c.secret);
                 let got_meta = match route {
                     "sitemap" => body.contains(&format!("/datasets/{}<", c.dataset)),
-                    "oai" | "doi" | "landing" | "review page" | "feed" => body.contains(&c.title),
+                    "oai" | "doi" | "landing" | "review page" | "feed" | "search page"
+                    | "search api" => body.contains(&c.title),
                     "api deposit" => r.status == StatusCode::OK && body.contains(&c.title),
                     // Serving the file is what counts for byte routes.
                     _ => r.status.is_success(),
@@ -219,7 +228,7 @@ async fn who_sees_metadata_and_who_gets_bytes() {
             }
         }
     }
-    assert!(checked >= 8 * 5 * 10, "only {checked} checks");
+    assert!(checked >= 8 * 5 * 12, "only {checked} checks");
     // Every reviewer use was logged.
     let held = cases.iter().find(|c| c.state == "on_hold").unwrap();
     let r = app

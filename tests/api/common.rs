@@ -85,6 +85,7 @@ impl TestApp {
             releases: Default::default(),
             mirrors: Default::default(),
             fixity: Default::default(),
+            web: Default::default(),
         };
         change(&mut config);
         config.check().unwrap();

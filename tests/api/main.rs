@@ -24,3 +24,4 @@ mod s3;
 mod uploads;
 mod verify;
 mod versions;
+mod web;

@@ -2,6 +2,7 @@
 //! linksets and sitemaps; only for released datasets, and no bytes once withdrawn.
 
 use crate::common::*;
+use axum::http::Method;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -171,16 +172,50 @@ async fn unreleased_datasets_do_not_exist_publicly_and_withdrawn_ones_keep_only_
     let draft = app.create_deposit(&app.author).await;
     for dep in [&held, &approved, &draft] {
         let ds = app.dataset_of(dep).await;
-        for path in [
-            format!("/datasets/{ds}"),
+        let mut paths = vec![
             format!("/datasets/{ds}/files/f.cbf"),
             format!("/datasets/{ds}/linkset"),
-        ] {
+            format!("/datasets/{ds}/bag.tar"),
+        ];
+        if dep != &held {
+            paths.push(format!("/datasets/{ds}"));
+        }
+        for path in paths {
             let r = app.public(&path, &[]).await;
             assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
             assert!(!text(&r).contains("held bytes"));
         }
     }
+    // A held dataset's DOI is registered: it resolves to a page that says the data is
+    // on hold, with no files, kept out of search engines.
+    let ds = app.dataset_of(&held).await;
+    let r = app.public(&format!("/datasets/{ds}"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("x-robots-tag"), Some("noindex, nofollow"));
+    let page = text(&r);
+    assert!(page.contains("is on hold until"), "{page}");
+    assert!(page.contains("Held") && page.contains("doi.org/10."));
+    assert!(!page.contains("f.cbf") && !page.contains("application/ld+json"));
+    let doi = app
+        .json(
+            Method::GET,
+            &format!("/api/v1/deposits/{held}"),
+            &app.curator,
+            None,
+        )
+        .await
+        .json()["doi"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .public(&format!("/doi/{doi}"), &[("accept", "text/html")])
+        .await;
+    assert!(
+        r.header("location")
+            .unwrap()
+            .ends_with(&format!("/datasets/{ds}"))
+    );
     let r = app.public("/sitemap.xml", &[]).await;
     assert!(!text(&r).contains("<sitemap>"), "nothing released yet");
 

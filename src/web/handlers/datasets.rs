@@ -5,8 +5,8 @@ use crate::metadata::citation::{datacite_text, styles::STYLES};
 use crate::metadata::datacite::vocab::DescriptionType;
 use crate::metadata::schema_org::schema_org;
 use crate::metadata::signposting::{self, Link};
-use crate::services::Services;
 use crate::services::public::PublicDataset;
+use crate::services::{ServiceError, Services};
 use crate::web::conneg;
 use crate::web::error::{AppError, AppResult};
 use crate::web::openapi::Problem;
@@ -69,6 +69,7 @@ struct FileView {
 #[derive(Template)]
 #[template(path = "dataset.html")]
 struct DatasetPage {
+    chrome: crate::web::pages::Chrome,
     title: String,
     authors: Vec<AuthorView>,
     doi: Option<String>,
@@ -86,6 +87,7 @@ struct DatasetPage {
     citation: String,
     styles: &'static [(&'static str, &'static str)],
     withdrawn: Option<String>,
+    held: Option<String>,
     dataset_id: String,
     files: Vec<FileView>,
     file_count: i64,
@@ -144,7 +146,10 @@ pub async fn landing(
         return Ok(resp);
     }
     let page = async {
-        let d = s.public_dataset(&id).await?;
+        let d = match s.public_dataset(&id).await {
+            Err(ServiceError::NotFound(_)) => s.held_dataset(&id).await?,
+            found => found?,
+        };
         let (html, items) =
             render_page(&s, &d, &format!("/datasets/{id}"), &q.after, false).await?;
         let link_header = signposting::header_value(&links(&s, &d, &items), None);
@@ -154,6 +159,13 @@ pub async fn landing(
             StatusCode::OK
         };
         let mut resp = (status, Html(html)).into_response();
+        if d.held.is_some() {
+            // Registered, not findable: the DOI resolves here, search engines stay out.
+            resp.headers_mut().insert(
+                "x-robots-tag",
+                HeaderValue::from_static("noindex, nofollow"),
+            );
+        }
         if let Ok(v) = HeaderValue::from_str(&link_header) {
             resp.headers_mut().insert(header::LINK, v);
         }
@@ -175,7 +187,7 @@ pub async fn render_page(
     review: bool,
 ) -> AppResult<(String, Vec<String>)> {
     let base = s.config.public_base();
-    let (files, (file_count, total)) = if d.withdrawn_because.is_none() {
+    let (files, (file_count, total)) = if d.withdrawn_because.is_none() && d.held.is_none() {
         let files = s.public_files(d, after, FILES_PER_PAGE + 1).await?;
         (files, s.deposit_totals(d.version_id()).await?)
     } else {
@@ -195,7 +207,7 @@ pub async fn render_page(
         })
         .collect();
     let item_urls: Vec<String> = files.iter().map(|f| format!("{base}{}", f.url)).collect();
-    let mirrors = if review || d.withdrawn_because.is_some() {
+    let mirrors = if review || d.withdrawn_because.is_some() || d.held.is_some() {
         Vec::new()
     } else {
         s.verified_mirrors(d.version_id())
@@ -206,6 +218,7 @@ pub async fn render_page(
     };
     let r = &d.record;
     let page = DatasetPage {
+        chrome: crate::web::pages::Chrome::public(),
         title: crate::metadata::citation::title(r),
         authors: r
             .creators
@@ -253,6 +266,7 @@ pub async fn render_page(
         citation: datacite_text(r),
         styles: STYLES,
         withdrawn: d.withdrawn_because.clone(),
+        held: d.held.clone(),
         dataset_id: d.dataset_id().to_owned(),
         files,
         file_count,
@@ -410,4 +424,47 @@ pub async fn serve_file(
     };
     resp.body(Body::from_stream(stream))
         .map_err(|e| AppError::internal(e.to_string()))
+}
+
+/// `GET /datasets?q=…&facility=…`: search released datasets (what the search page shows).
+#[utoipa::path(get, path = "/datasets", tag = "public", params(("q" = Option<String>, Query, description = "Words; each must occur, the last may be the start of a word"), ("facility" = Option<String>, Query, description = "Facility name"), ("beamline" = Option<String>, Query, description = "Beamline name"), ("year" = Option<String>, Query, description = "Publication year"), ("pdb" = Option<String>, Query, description = "A PDB id"), ("author" = Option<String>, Query, description = "Part of an author's name"), ("page" = Option<i64>, Query, description = "Page, 1–100")), responses((status = 200, description = "Matching datasets, best first (newest first without words), and the filter values with counts", body = Object), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
+pub async fn search(
+    State(s): State<Services>,
+    Query(req): Query<crate::services::search::SearchRequest>,
+) -> AppResult<axum::Json<serde_json::Value>> {
+    use serde_json::json;
+    let r = s.search(&req).await?;
+    let base = s.config.public_base();
+    let hits: Vec<_> = r
+        .hits
+        .iter()
+        .map(|h| {
+            json!({
+                "dataset_id": h.dataset_id,
+                "url": format!("{base}/datasets/{}", h.dataset_id),
+                "doi": h.doi,
+                "title": h.title,
+                "creators": h.creators,
+                "publication_year": h.year,
+                "facility": h.facility,
+                "beamline": h.beamline,
+                "released_at": crate::web::json::time(h.released_at),
+            })
+        })
+        .collect();
+    let pairs = |v: &[(String, i64)]| -> Vec<serde_json::Value> {
+        v.iter()
+            .map(|(k, n)| json!({"value": k, "count": n}))
+            .collect()
+    };
+    Ok(axum::Json(json!({
+        "total": r.total,
+        "page": r.page,
+        "datasets": hits,
+        "facets": {
+            "facility": pairs(&r.facets.facilities),
+            "beamline": pairs(&r.facets.beamlines),
+            "year": r.facets.years.iter().map(|(y, n)| json!({"value": y, "count": n})).collect::<Vec<_>>(),
+        }
+    })))
 }

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Landing-page throughput: wrk on loopback against a released dataset's landing page
+# (50 files, full citation, JSON-LD, Signposting), and against the same HTML served as a
+# static file by nginx in the same run. Prints requests/s of each and the ratio.
+#
+#   bench/landing.sh                 # 10 s per run, 32 connections, best of 3
+#   ARCA_BENCH_SECONDS=30 ARCA_BENCH_CONNECTIONS=64 bench/landing.sh
+# Needs wrk and nginx (Debian: apt-get install wrk nginx-light).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_RUN="${ARCA_BENCH_SECONDS:-10}"
+CONNS="${ARCA_BENCH_CONNECTIONS:-32}"
+RUNS="${ARCA_BENCH_RUNS:-3}"
+PORT="${ARCA_BENCH_PORT:-18081}"
+NGINX_PORT=$((PORT + 1))
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 2; }
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[[ -x "$NGINX" ]] || { echo "nginx is not installed (apt-get install nginx-light)"; exit 2; }
+
+cargo build --release --quiet --bin arca
+BIN="$PWD/target/release/arca"
+WORK=$(mktemp -d)
+cleanup() {
+  [[ -n "${SERVER:-}" ]] && kill "$SERVER" 2>/dev/null || true
+  [[ -f "$WORK/nginx.pid" ]] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+export ARCA_DATA_DIR="$WORK/data" ARCA_LOG=warn
+unset ARCA_DATABASE_URL ARCA_CONFIG
+ARCA_PASSWORD=benchmark-password "$BIN" user add --email bench@example.org --name Bench --role curator >/dev/null
+TOKEN=$("$BIN" token create --email bench@example.org)
+"$BIN" serve --bind "127.0.0.1:$PORT" & SERVER=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+
+# A realistic released dataset: a full record and 50 files.
+DATASET=$(python3 - "$PORT" "$TOKEN" <<'PY'
+import base64, json, sys, time, urllib.request
+port, token = sys.argv[1], sys.argv[2]
+base = f"http://127.0.0.1:{port}"
+def call(method, path, body=None, headers=None):
+    h = {"Authorization": f"Bearer {token}", **(headers or {})}
+    data = json.dumps(body).encode() if isinstance(body, dict) else body
+    if isinstance(body, dict):
+        h["Content-Type"] = "application/json"
+    req = urllib.request.Request(base + path, data=data, method=method, headers=h)
+    with urllib.request.urlopen(req) as r:
+        return r.status, dict(r.headers), r.read()
+meta = {
+    "titles": [{"title": "Hen egg-white lysozyme, 100 K, native and iodide-soaked crystals"}],
+    "creators": [{"name": f"Author{i}, Given", "nameType": "Personal",
+                  "affiliation": [{"name": "Diamond Light Source"}]} for i in range(8)],
+    "publisher": {"name": "Arca"}, "publicationYear": 2026,
+    "types": {"resourceTypeGeneral": "Dataset"},
+    "descriptions": [{"description": "Diffraction images collected on I04. " * 20,
+                      "descriptionType": "Abstract"}],
+}
+facility = {"facility": {"name": "Diamond Light Source"}, "beamline": {"name": "I04"},
+            "pdb_ids": ["1LYZ"], "licence": "CC-BY-4.0", "keywords": ["lysozyme", "iodide"],
+            "software": [{"name": "XDS", "version": "Jan 2026"}]}
+_, _, body = call("POST", "/api/v1/deposits", {"metadata": meta, "facility": facility})
+dep = json.loads(body)["id"]
+for i in range(50):
+    md = f"deposit {base64.b64encode(dep.encode()).decode()},filename {base64.b64encode(f'images/img_{i:04}.cbf'.encode()).decode()}"
+    data = f"image {i}".encode() * 100
+    _, h, _ = call("POST", "/api/v1/uploads", b"", {"Tus-Resumable": "1.0.0",
+                   "Upload-Length": str(len(data)), "Upload-Metadata": md})
+    call("PATCH", h["Location"], data, {"Tus-Resumable": "1.0.0", "Upload-Offset": "0",
+         "Content-Type": "application/offset+octet-stream"})
+call("POST", f"/api/v1/deposits/{dep}/submit", b"")
+for _ in range(200):
+    _, _, body = call("GET", f"/api/v1/deposits/{dep}")
+    if json.loads(body)["state"] == "verified":
+        break
+    time.sleep(0.1)
+call("POST", f"/api/v1/deposits/{dep}/approve", b"")
+call("POST", f"/api/v1/deposits/{dep}/release", b"")
+print(json.loads(call("GET", f"/api/v1/deposits/{dep}")[2])["dataset_id"])
+PY
+)
+URL_PATH="/datasets/$DATASET"
+mkdir -p "$WORK/www/datasets"
+curl -fs "http://127.0.0.1:$PORT$URL_PATH" -o "$WORK/www/datasets/$DATASET"
+SIZE=$(stat -c %s "$WORK/www/datasets/$DATASET")
+cat >"$WORK/nginx.conf" <<CONF
+worker_processes auto;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  default_type text/html;
+  server { listen 127.0.0.1:$NGINX_PORT; root $WORK/www; }
+}
+CONF
+"$NGINX" -c "$WORK/nginx.conf" -p "$WORK"
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$NGINX_PORT$URL_PATH" >/dev/null && break; sleep 0.1; done
+
+rps() { wrk -t2 -c"$CONNS" -d"${SECONDS_PER_RUN}s" "$1" | awk '/Requests\/sec/ {print int($2)}'; }
+best() { python3 -c "import sys; print(max(int(x) for x in sys.argv[1:]))" "$@"; }
+arca_runs=(); nginx_runs=()
+for _ in $(seq "$RUNS"); do
+  arca_runs+=("$(rps "http://127.0.0.1:$PORT$URL_PATH")")
+  nginx_runs+=("$(rps "http://127.0.0.1:$NGINX_PORT$URL_PATH")")
+done
+ARCA=$(best "${arca_runs[@]}"); REF=$(best "${nginx_runs[@]}")
+echo "landing page: $SIZE bytes of HTML, 50 files, wrk -t2 -c$CONNS, ${SECONDS_PER_RUN}s x $RUNS"
+echo "  arca (rendered per request):   $ARCA req/s   runs: ${arca_runs[*]}"
+echo "  nginx (the same HTML, static): $REF req/s   runs: ${nginx_runs[*]}"
+python3 -c "print(f'  ratio arca/nginx: {$ARCA/$REF:.2f}')"

@@ -1,0 +1,172 @@
+//! Signing in with a browser: sessions, sign-up and invitations. A session is a random
+//! token in a cookie (only its hash is stored) with a CSRF token of its own.
+
+use super::users::{new_secret, token_hash};
+use super::{Actor, ServiceError, ServiceResult, Services, require_curator};
+use crate::db::{self, now_ms, sessions::Invitation};
+use crate::model::Role;
+use argon2::{PasswordHash, PasswordVerifier};
+
+pub const SESSION_PREFIX: &str = "ses_";
+pub const INVITATION_PREFIX: &str = "inv_";
+
+/// A signed-in browser: the cookie's token and the token its forms must carry.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub csrf: String,
+    pub user: Actor,
+}
+
+/// Said the same way whatever was wrong, so the form does not tell strangers which
+/// e-mail addresses have accounts.
+const BAD_SIGN_IN: &str = "that e-mail address and password do not match an account";
+
+/// A valid argon2 hash of nothing anyone knows: unknown addresses are checked against
+/// it, so the answer takes as long as for a real account.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$LKHdm0eaU0YfrqhR6YNhHYm8yBfNmoP1kUt5TRxOUVo";
+
+fn verify(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+impl Services {
+    pub async fn sign_in(&self, email: &str, password: &str) -> ServiceResult<Session> {
+        let email = email.trim().to_lowercase();
+        let found = {
+            let mut conn = self.db.conn().await?;
+            db::sessions::password_of(&mut conn, &email).await?
+        };
+        let (user, hash) = match found {
+            Some((u, h)) => (Some(u), h),
+            None => (None, DUMMY_HASH.to_owned()),
+        };
+        let password = password.to_owned();
+        // argon2 takes tens of milliseconds of CPU: keep it off the async threads.
+        let verified = tokio::task::spawn_blocking(move || verify(&password, &hash))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        match user {
+            Some(u) if verified => self.start_session(u).await,
+            _ => Err(ServiceError::invalid("password", BAD_SIGN_IN)),
+        }
+    }
+
+    async fn start_session(&self, user: Actor) -> ServiceResult<Session> {
+        let (token, hash) = new_secret(SESSION_PREFIX);
+        let csrf = super::users::random_token();
+        let now = now_ms();
+        let expires = now + self.config.web.session_hours as i64 * 3_600_000;
+        let mut tx = self.db.begin_write().await?;
+        db::sessions::insert(&mut tx, &hash, &user.id, &csrf, now, expires).await?;
+        tx.commit().await?;
+        Ok(Session { token, csrf, user })
+    }
+
+    /// The user and CSRF token of a live session, or None for a stale or unknown cookie.
+    pub async fn session(&self, token: &str) -> ServiceResult<Option<(Actor, String)>> {
+        if !token.starts_with(SESSION_PREFIX) {
+            return Ok(None);
+        }
+        let mut conn = self.db.conn().await?;
+        Ok(db::sessions::find(&mut conn, &token_hash(token), now_ms()).await?)
+    }
+
+    pub async fn sign_out(&self, token: &str) -> ServiceResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        db::sessions::delete(&mut tx, &token_hash(token)).await?;
+        db::sessions::delete_expired(&mut tx, now_ms()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Create an account and sign it in. Without an invitation this needs open sign-up
+    /// and makes an author; an invitation fixes the address and the role.
+    pub async fn sign_up(
+        &self,
+        email: &str,
+        name: &str,
+        password: &str,
+        invitation: Option<&str>,
+    ) -> ServiceResult<Session> {
+        let (email, role) = match invitation.filter(|t| !t.is_empty()) {
+            Some(token) => {
+                let mut tx = self.db.begin_write().await?;
+                let inv = db::sessions::take_invitation(&mut tx, &token_hash(token), now_ms())
+                    .await?
+                    .ok_or_else(|| {
+                        ServiceError::invalid(
+                            "invitation",
+                            "this invitation has been used or has expired; ask for a new one",
+                        )
+                    })?;
+                tx.commit().await?;
+                let role = inv.role.parse().unwrap_or(Role::Author);
+                (inv.email, role)
+            }
+            None if self.config.web.open_signup => (email.to_owned(), Role::Author),
+            None => {
+                return Err(ServiceError::Forbidden(
+                    "this archive takes new accounts by invitation only".into(),
+                ));
+            }
+        };
+        if password.chars().count() < 8 {
+            return Err(ServiceError::invalid(
+                "password",
+                "must be at least 8 characters",
+            ));
+        }
+        let user = self.add_user(&email, name, role, Some(password)).await?;
+        self.start_session(user).await
+    }
+
+    /// An invitation link's token for `email`; only curators invite.
+    pub async fn invite(&self, actor: &Actor, email: &str, role: Role) -> ServiceResult<String> {
+        require_curator(actor, "invite people")?;
+        let email = email.trim().to_lowercase();
+        if !email.contains('@') {
+            return Err(ServiceError::invalid("email", "is not an e-mail address"));
+        }
+        if role == Role::Admin {
+            return Err(ServiceError::invalid(
+                "role",
+                "administrators are made with `arca user add`",
+            ));
+        }
+        let (token, hash) = new_secret(INVITATION_PREFIX);
+        let now = now_ms();
+        let expires = now + self.config.web.invitation_days as i64 * 86_400_000;
+        let inv = Invitation {
+            email,
+            role: role.as_str().to_owned(),
+        };
+        let mut tx = self.db.begin_write().await?;
+        db::sessions::insert_invitation(&mut tx, &hash, &inv, &actor.id, now, expires).await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// The address an invitation is for, to show on the sign-up form.
+    pub async fn invitation_email(&self, token: &str) -> ServiceResult<Option<String>> {
+        let mut conn = self.db.conn().await?;
+        Ok(
+            db::sessions::peek_invitation(&mut conn, &token_hash(token), now_ms())
+                .await?
+                .map(|i| i.email),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_dummy_hash_is_a_real_hash_that_matches_nothing_typed() {
+        assert!(argon2::PasswordHash::new(super::DUMMY_HASH).is_ok());
+        assert!(!super::verify("password", super::DUMMY_HASH));
+    }
+}

@@ -1,0 +1,110 @@
+//! The curators' console: the queue of deposits by state, and invitations.
+
+use super::deposits::{Row, rows};
+use super::{Chrome, page};
+use crate::model::{DepositState, Role};
+use crate::services::{Services, require_curator};
+use crate::web::error::{AppError, AppResult};
+use crate::web::session::{SignedIn, checked_form};
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "curate.html")]
+struct QueuePage {
+    chrome: Chrome,
+    state: String,
+    states: Vec<(&'static str, &'static str)>,
+    deposits: Vec<Row>,
+    next: Option<String>,
+    invitation: Option<String>,
+    invite_error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct QueueQuery {
+    #[serde(default = "waiting")]
+    state: String,
+    #[serde(default)]
+    before: String,
+}
+
+fn waiting() -> String {
+    "verified".into()
+}
+
+const QUEUE_PAGE: i64 = 50;
+
+pub async fn queue(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+    Query(q): Query<QueueQuery>,
+) -> AppResult<Response> {
+    require_curator(&actor, "see the curation queue").map_err(|e| AppError::from(e).as_html())?;
+    render(&s, b, &q.state, &q.before, None, None).await
+}
+
+async fn render(
+    s: &Services,
+    b: crate::web::session::Browser,
+    state: &str,
+    before: &str,
+    invitation: Option<String>,
+    invite_error: Option<String>,
+) -> AppResult<Response> {
+    let actor = b.user.clone().expect("signed in");
+    let filter = (!state.is_empty() && state != "all").then_some(state);
+    let list = s
+        .list_deposits(&actor, filter, before, QUEUE_PAGE)
+        .await
+        .map_err(|e| AppError::from(e).as_html())?;
+    let next = (list.len() as i64 == QUEUE_PAGE)
+        .then(|| list.last().map(|v| v.id.clone()))
+        .flatten();
+    let states = DepositState::ALL
+        .iter()
+        .map(|st| (st.as_str(), super::deposits::state_words(*st)))
+        .collect();
+    page(
+        &b,
+        &QueuePage {
+            chrome: Chrome::of(&b),
+            state: state.to_owned(),
+            states,
+            deposits: rows(&list),
+            next,
+            invitation,
+            invite_error,
+        },
+    )
+}
+
+pub async fn invite(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+    body: Bytes,
+) -> AppResult<Response> {
+    let form = checked_form(&b, &body)?;
+    let role = if form.get("role") == "curator" {
+        Role::Curator
+    } else {
+        Role::Author
+    };
+    let (link, error) = match s.invite(&actor, &form.get("email"), role).await {
+        Ok(token) => (
+            Some(format!(
+                "{}/signup?invitation={token}",
+                s.config.public_base()
+            )),
+            None,
+        ),
+        Err(crate::services::ServiceError::Invalid { message, .. }) => {
+            (None, Some(super::deposit_form::plain(&message)))
+        }
+        Err(e) => return Err(AppError::from(e).as_html()),
+    };
+    render(&s, b, "verified", "", link, error).await
+}

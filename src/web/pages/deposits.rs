@@ -1,0 +1,753 @@
+//! The author's console (and the deposit page curators act from): my deposits, the
+//! deposit form, files and uploads, the DOI and citation, submit, and every action.
+
+use super::deposit_form::{DepositForm, FieldErrors, field_of, licences, plain};
+use super::{Chrome, page, see_other};
+use crate::db::versions::VersionRow;
+use crate::model::{Action, DepositState};
+use crate::services::deposits::ActionInput;
+use crate::services::{Actor, ServiceError, Services};
+use crate::web::error::{AppError, AppResult};
+use crate::web::handlers::datasets::human_size;
+use crate::web::session::{Browser, Form, SignedIn, checked_form};
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+fn html(e: ServiceError) -> AppError {
+    AppError::from(e).as_html()
+}
+
+/// A state in words, for people.
+pub fn state_words(s: DepositState) -> &'static str {
+    match s {
+        DepositState::Draft => "Draft",
+        DepositState::Submitted => "Submitted: files being verified",
+        DepositState::Verified => "Verified: waiting for a curator",
+        DepositState::Approved => "Approved",
+        DepositState::OnHold => "On hold",
+        DepositState::Scheduled => "Scheduled for release",
+        DepositState::Released => "Released",
+        DepositState::Withdrawn => "Withdrawn",
+    }
+}
+
+/// What happens next, from the author's side.
+fn next_step(s: DepositState, has_files: bool) -> &'static str {
+    match s {
+        DepositState::Draft if !has_files => {
+            "Fill in the description and upload your files; then submit the deposit for review."
+        }
+        DepositState::Draft => {
+            "When the description and files are complete, submit the deposit for review."
+        }
+        DepositState::Submitted => {
+            "The archive is reading every file and checking it against its checksum. Nothing to do."
+        }
+        DepositState::Verified => {
+            "Every file checked out. A curator will review the deposit and approve it or ask for changes."
+        }
+        DepositState::Approved => {
+            "A curator approved the deposit. It will be put on hold until your article is out, or scheduled into a release."
+        }
+        DepositState::OnHold => {
+            "The DOI is registered and resolves to a page that says the data is on hold; the files stay private until release."
+        }
+        DepositState::Scheduled => {
+            "The deposit goes public with its release batch; the DOI then becomes findable."
+        }
+        DepositState::Released => "The dataset is public. Cite it with its DOI.",
+        DepositState::Withdrawn => "The dataset was withdrawn; its DOI shows a tombstone.",
+    }
+}
+
+pub struct Row {
+    pub id: String,
+    pub title: String,
+    pub state: &'static str,
+    pub doi: Option<String>,
+    pub updated: String,
+    pub dataset_id: String,
+    pub released: bool,
+}
+
+pub fn rows(page: &[VersionRow]) -> Vec<Row> {
+    page.iter()
+        .map(|v| Row {
+            id: v.id.clone(),
+            title: v
+                .metadata
+                .pointer("/titles/0/title")
+                .and_then(Value::as_str)
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or("(untitled)")
+                .to_owned(),
+            state: state_words(v.state),
+            doi: v.doi.clone(),
+            updated: crate::model::date::utc_seconds(v.updated_at),
+            dataset_id: v.dataset_id.clone(),
+            released: v.state == DepositState::Released,
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "my.html")]
+struct MyPage {
+    chrome: Chrome,
+    deposits: Vec<Row>,
+    next: Option<String>,
+    token: Option<String>,
+    server: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct MyQuery {
+    #[serde(default)]
+    before: String,
+}
+
+const MY_PAGE: i64 = 50;
+
+async fn my_page(
+    s: &Services,
+    b: &Browser,
+    actor: &Actor,
+    before: &str,
+    token: Option<String>,
+) -> AppResult<Response> {
+    // Curators see their own deposits here too; the queue is on /curate.
+    let mine = Actor {
+        role: crate::model::Role::Author,
+        ..actor.clone()
+    };
+    let list = s
+        .list_deposits(&mine, None, before, MY_PAGE)
+        .await
+        .map_err(html)?;
+    let next = (list.len() as i64 == MY_PAGE)
+        .then(|| list.last().map(|v| v.id.clone()))
+        .flatten();
+    page(
+        b,
+        &MyPage {
+            chrome: Chrome::of(b),
+            deposits: rows(&list),
+            next,
+            token,
+            server: s.config.public_base().to_owned(),
+        },
+    )
+}
+
+pub async fn mine(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+    Query(q): Query<MyQuery>,
+) -> AppResult<Response> {
+    my_page(&s, &b, &actor, &q.before, None).await
+}
+
+/// A new API token for `arca upload`, shown once.
+pub async fn token(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+    body: Bytes,
+) -> AppResult<Response> {
+    checked_form(&b, &body)?;
+    let token = s.create_token(&actor.email).await.map_err(html)?;
+    my_page(&s, &b, &actor, "", Some(token)).await
+}
+
+#[derive(Template)]
+#[template(path = "deposit_form.html")]
+struct FormPage {
+    chrome: Chrome,
+    /// None for a new deposit.
+    id: Option<String>,
+    form: DepositForm,
+    errors: FieldErrors,
+    /// Shown above the form: why it came back.
+    banner: Option<String>,
+    licences: &'static [(&'static str, &'static str)],
+}
+
+impl FormPage {
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+
+    fn invalid(&self, field: &str) -> bool {
+        self.errors.contains_key(field)
+    }
+}
+
+fn form_page(
+    b: &Browser,
+    id: Option<String>,
+    form: DepositForm,
+    errors: FieldErrors,
+    banner: Option<String>,
+) -> AppResult<Response> {
+    let failed = !errors.is_empty();
+    let mut resp = page(
+        b,
+        &FormPage {
+            chrome: Chrome::of(b),
+            id,
+            form,
+            errors,
+            banner,
+            licences: licences(),
+        },
+    )?;
+    if failed {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+/// Service problems as the form shows them, each next to its field.
+fn field_errors(fields: Vec<crate::model::metadata::FieldError>) -> FieldErrors {
+    let mut out = FieldErrors::new();
+    for f in fields {
+        out.entry(field_of(&f.pointer))
+            .or_insert_with(|| plain(&f.detail));
+    }
+    out
+}
+
+pub async fn new_form(SignedIn(b, actor): SignedIn) -> AppResult<Response> {
+    let form = DepositForm {
+        contact_name: actor.name.clone(),
+        contact_email: actor.email.clone(),
+        authors: vec![super::deposit_form::AuthorRow {
+            name: actor.name.clone(),
+            ..Default::default()
+        }],
+        licence: "CC-BY-4.0".into(),
+        ..Default::default()
+    };
+    form_page(&b, None, form, FieldErrors::new(), None)
+}
+
+fn this_year() -> i32 {
+    crate::model::date::utc_day(crate::db::now_ms())[..4]
+        .parse()
+        .unwrap_or(1970)
+}
+
+/// Build the deposit from the form, or the form's own problems.
+fn built(
+    s: &Services,
+    form: &DepositForm,
+    old: Option<&VersionRow>,
+) -> Result<(Value, Value), FieldErrors> {
+    let empty = json!({});
+    let (m, f) = old.map_or((&empty, &empty), |v| (&v.metadata, &v.facility));
+    form.to_deposit(m, f, &s.config.repository.name, this_year())
+}
+
+fn saved_or_errors(e: ServiceError) -> Result<FieldErrors, AppError> {
+    match e {
+        ServiceError::InvalidMetadata(fields) => Ok(field_errors(fields)),
+        ServiceError::Invalid { field, message } => {
+            Ok(FieldErrors::from([(field, plain(&message))]))
+        }
+        other => Err(html(other)),
+    }
+}
+
+pub async fn create(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+    body: Bytes,
+) -> AppResult<Response> {
+    let raw = checked_form(&b, &body)?;
+    let form = DepositForm::from_fields(&raw);
+    let (m, f) = match built(&s, &form, None) {
+        Ok(x) => x,
+        Err(errors) => return form_page(&b, None, form, errors, None),
+    };
+    match s.create_deposit(&actor, m, f).await {
+        Ok(v) => Ok(see_other(&format!("/deposits/{}?done=saved", v.id))),
+        Err(e) => {
+            let errors = saved_or_errors(e)?;
+            form_page(&b, None, form, errors, None)
+        }
+    }
+}
+
+pub async fn edit_form(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let v = s.get_deposit(&actor, &id).await.map_err(html)?;
+    let form = DepositForm::from_deposit(&v.metadata, &v.facility);
+    form_page(&b, Some(id), form, FieldErrors::new(), None)
+}
+
+pub async fn save(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    let raw = checked_form(&b, &body)?;
+    let form = DepositForm::from_fields(&raw);
+    let v = s.get_deposit(&actor, &id).await.map_err(html)?;
+    let (m, f) = match built(&s, &form, Some(&v)) {
+        Ok(x) => x,
+        Err(errors) => return form_page(&b, Some(id), form, errors, None),
+    };
+    match s.update_deposit(&actor, &id, Some(m), Some(f)).await {
+        Ok(_) => Ok(see_other(&format!("/deposits/{id}?done=saved"))),
+        Err(e) => {
+            let errors = saved_or_errors(e)?;
+            form_page(&b, Some(id), form, errors, None)
+        }
+    }
+}
+
+pub struct FileView {
+    pub path: String,
+    pub size: String,
+    pub sha256: String,
+    pub status: String,
+    pub problem: Option<String>,
+}
+
+pub struct UploadView {
+    pub path: String,
+    pub url: String,
+    pub received: String,
+    pub length: i64,
+    pub offset: i64,
+}
+
+pub struct EventView {
+    pub when: String,
+    pub what: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "deposit.html")]
+struct DepositPage {
+    chrome: Chrome,
+    id: String,
+    dataset_id: String,
+    title: String,
+    state: &'static str,
+    state_slug: &'static str,
+    next_step: &'static str,
+    doi: Option<String>,
+    doi_note: Option<String>,
+    hold: Option<String>,
+    /// What curators asked for (the latest request for changes or failed check).
+    asked: Option<String>,
+    done: Option<String>,
+    error: Option<String>,
+    summary: Vec<(&'static str, String)>,
+    files: Vec<FileView>,
+    file_count: i64,
+    total_size: String,
+    uploads: Vec<UploadView>,
+    editable: bool,
+    is_owner: bool,
+    curator: bool,
+    /// Actions this visitor may take now, by name.
+    can: Vec<&'static str>,
+    citation: String,
+    availability: Option<String>,
+    events: Vec<EventView>,
+    upload_command: String,
+    batches: Vec<(String, String)>,
+    released: bool,
+}
+
+impl DepositPage {
+    fn may(&self, action: &str) -> bool {
+        self.can.contains(&action)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ShowQuery {
+    #[serde(default)]
+    done: String,
+}
+
+fn done_words(done: &str) -> Option<String> {
+    Some(
+        match done {
+            "saved" => "Saved. You can come back and finish it later.",
+            "submit" => "Submitted. The archive is now verifying every file; you will see the result here.",
+            "doi" => "The DOI is reserved. Cite it in your manuscript now; it resolves once the dataset is registered.",
+            "manifest" => "Checksum manifest recorded: each file is checked against it.",
+            "removed" => "File removed.",
+            "approve" => "Approved.",
+            "request-changes" => "Sent back to the author with your message.",
+            "hold" => "Put on hold.",
+            "schedule" => "Scheduled into a release batch.",
+            "unschedule" => "Taken out of its release batch.",
+            "release" => "Released: the dataset is public.",
+            "withdraw" => "Withdrawn: the landing page is now a tombstone.",
+            "published" => "Thank you: the curators will confirm the publication and release the data.",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+/// The route name of each action a person can take here, in page order.
+const ACTIONS: &[(&str, Action)] = &[
+    ("submit", Action::Submit),
+    ("request-changes", Action::RequestChanges),
+    ("approve", Action::Approve),
+    ("hold", Action::Hold),
+    ("schedule", Action::Schedule),
+    ("unschedule", Action::Unschedule),
+    ("release", Action::Release),
+    ("withdraw", Action::Withdraw),
+];
+
+async fn deposit_page(
+    s: &Services,
+    b: &Browser,
+    actor: &Actor,
+    id: &str,
+    done: Option<String>,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let v = s.get_deposit(actor, id).await.map_err(html)?;
+    let curator = actor.role.is_curator();
+    let is_owner = v.owner_id == actor.id;
+    let files = s.list_files(actor, id, "", 1000).await.map_err(html)?;
+    let (file_count, bytes) = s.deposit_totals(id).await.map_err(html)?;
+    let uploads = s.list_uploads(actor, id).await.map_err(html)?;
+    let events = s.deposit_events(actor, id).await.map_err(html)?;
+    let hold = s.open_hold(id).await.map_err(html)?;
+    let may_hold = curator || s.config.holds.authors_may_hold;
+    let can: Vec<&'static str> = ACTIONS
+        .iter()
+        .filter(|(_, a)| v.state.apply(*a).is_ok())
+        .filter(|(_, a)| match a {
+            Action::Submit => is_owner || curator,
+            Action::Hold => may_hold,
+            _ => curator,
+        })
+        .map(|(n, _)| *n)
+        .chain(
+            (is_owner
+                && v.state == DepositState::OnHold
+                && hold.as_ref().is_some_and(|h| h.kind == "article"))
+            .then_some("published"),
+        )
+        .chain((v.doi.is_none() && v.state.files_editable()).then_some("doi"))
+        .chain((is_owner && v.state == DepositState::Released).then_some("new-version"))
+        .collect();
+    let asked = events
+        .iter()
+        .rev()
+        .find(|e| matches!(e.kind.as_str(), "request_changes" | "verification_failed"))
+        .filter(|_| v.state == DepositState::Draft)
+        .and_then(|e| e.reason.clone());
+    let record = crate::services::dois::record_of(&v);
+    let citation = record
+        .as_ref()
+        .map(crate::metadata::citation::datacite_text)
+        .unwrap_or_else(|_| "Complete the description to see the citation.".into());
+    let availability = match s.manuscript_kit(actor, &[id.to_owned()], "apa", None).await {
+        Ok(kit) => Some(kit.data_availability),
+        Err(_) => None,
+    };
+    let f = DepositForm::from_deposit(&v.metadata, &v.facility);
+    let summary: Vec<(&'static str, String)> = [
+        ("Title", f.title.clone()),
+        (
+            "Authors",
+            f.authors
+                .iter()
+                .map(|a| a.name.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        ("Description", f.description.clone()),
+        (
+            "Sample",
+            [
+                f.sample_name.as_str(),
+                f.organism.as_str(),
+                f.macromolecule.as_str(),
+            ]
+            .iter()
+            .filter(|x| !x.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", "),
+        ),
+        (
+            "Facility and beamline",
+            [f.facility.as_str(), f.beamline.as_str()]
+                .iter()
+                .filter(|x| !x.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        ("Collected", f.collection_date.clone()),
+        ("Technique", f.technique.clone()),
+        (
+            "Related article",
+            if f.article_in_preparation {
+                "in preparation".into()
+            } else {
+                f.article_doi.clone()
+            },
+        ),
+        ("PDB entries", f.pdb_ids.clone()),
+        ("Licence", f.licence.clone()),
+        ("Keywords", f.keywords.clone()),
+    ]
+    .into_iter()
+    .filter(|(_, x)| !x.is_empty())
+    .collect();
+    let batches = if curator && v.state.apply(Action::Schedule).is_ok() {
+        s.list_batches(Some("open"), 0, 20)
+            .await
+            .map_err(html)?
+            .into_iter()
+            .map(|bt| (bt.id, crate::model::date::utc_seconds(bt.release_at)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let base = s.config.public_base();
+    let view = DepositPage {
+        chrome: Chrome::of(b),
+        id: v.id.clone(),
+        dataset_id: v.dataset_id.clone(),
+        title: if f.title.is_empty() {
+            "(untitled deposit)".into()
+        } else {
+            f.title.clone()
+        },
+        state: state_words(v.state),
+        state_slug: v.state.as_str(),
+        next_step: next_step(v.state, file_count > 0),
+        doi: v.doi.clone(),
+        doi_note: match &v.doi {
+            Some(d) => s
+                .doi_record(d)
+                .await
+                .map_err(html)?
+                .filter(|r| r.provider == "local")
+                .map(|_| "This archive runs without DataCite: the DOI is reserved here only and does not resolve at doi.org.".to_owned()),
+            None => None,
+        },
+        hold: hold.map(|h| crate::services::deposits::describe_hold(&h.kind, &h.target)),
+        asked,
+        done,
+        error,
+        summary,
+        files: files
+            .into_iter()
+            .map(|x| FileView {
+                size: human_size(x.size),
+                path: x.path,
+                sha256: x.sha256,
+                status: x.status,
+                problem: x.problem,
+            })
+            .collect(),
+        file_count,
+        total_size: human_size(bytes),
+        uploads: uploads
+            .into_iter()
+            .map(|u| UploadView {
+                url: format!("/api/v1/uploads/{}", u.id),
+                received: format!("{} of {}", human_size(u.offset), human_size(u.length)),
+                path: u.path,
+                length: u.length,
+                offset: u.offset,
+            })
+            .collect(),
+        editable: v.state.files_editable(),
+        is_owner,
+        curator,
+        can,
+        citation,
+        availability,
+        events: events
+            .iter()
+            .map(|e| EventView {
+                when: crate::model::date::utc_seconds(e.created_at),
+                what: match (&e.from_state, &e.to_state) {
+                    (Some(a), Some(b)) => format!("{}: {a} → {b}", e.kind.replace('_', " ")),
+                    (None, Some(b)) => format!("{}: {b}", e.kind.replace('_', " ")),
+                    _ => e.kind.replace('_', " "),
+                },
+                reason: e.reason.clone(),
+            })
+            .collect(),
+        upload_command: format!(
+            "arca upload --server {base} --token YOUR_TOKEN --deposit {} DIRECTORY",
+            v.id
+        ),
+        batches,
+        released: v.state == DepositState::Released,
+    };
+    page(b, &view)
+}
+
+pub async fn show(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> AppResult<Response> {
+    deposit_page(&s, &b, &actor, &id, done_words(&q.done), None).await
+}
+
+/// A refusal shown on the deposit page, with the status the API would give.
+async fn refused(
+    s: &Services,
+    b: &Browser,
+    actor: &Actor,
+    id: &str,
+    e: ServiceError,
+) -> AppResult<Response> {
+    let status = AppError::from(match &e {
+        ServiceError::Invalid { field, message } => {
+            ServiceError::invalid(field.clone(), message.clone())
+        }
+        ServiceError::Conflict(m) => ServiceError::Conflict(m.clone()),
+        ServiceError::Transition(t) => ServiceError::Transition(t.clone()),
+        ServiceError::Forbidden(m) => ServiceError::Forbidden(m.clone()),
+        _ => return Err(html(e)),
+    })
+    .status;
+    let message = match &e {
+        ServiceError::Invalid { message, .. } => plain(message),
+        other => plain(&other.to_string()),
+    };
+    let mut resp = deposit_page(s, b, actor, id, None, Some(message)).await?;
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
+fn hold_of(form: &Form) -> Option<Value> {
+    match form.get("hold_kind").as_str() {
+        "date" => Some(json!({ "until": form.get("until") })),
+        "article" => Some(json!({ "until_publication": { "doi": form.get("until_doi") } })),
+        "pdb" => Some(json!({ "until_publication": { "pdb": form.get("until_pdb") } })),
+        _ => None,
+    }
+}
+
+pub async fn act(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    let form = checked_form(&b, &body)?;
+    let name = form.get("action");
+    let result = match name.as_str() {
+        "published" => s
+            .claim_publication(&actor, &id, &form.get("doi"))
+            .await
+            .map(|_| id.clone()),
+        "new-version" => s.new_version(&actor, &id).await.map(|v| v.id),
+        other => {
+            let Some((_, action)) = ACTIONS.iter().find(|(n, _)| *n == other) else {
+                return Err(AppError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad-request",
+                    format!("no action '{other}' on deposits"),
+                )
+                .as_html());
+            };
+            let input = ActionInput {
+                reason: Some(form.get("reason")).filter(|r| !r.is_empty()),
+                hold: hold_of(&form),
+                release: Some(form.get("release")).filter(|r| !r.is_empty()),
+            };
+            s.act(&actor, &id, *action, input).await.map(|_| id.clone())
+        }
+    };
+    match result {
+        Ok(target) if name == "new-version" => Ok(see_other(&format!("/deposits/{target}/edit"))),
+        Ok(_) => Ok(see_other(&format!("/deposits/{id}?done={name}"))),
+        // Incomplete metadata on submit: back to the form, each gap marked.
+        Err(ServiceError::InvalidMetadata(fields)) => {
+            let v = s.get_deposit(&actor, &id).await.map_err(html)?;
+            let form = DepositForm::from_deposit(&v.metadata, &v.facility);
+            form_page(
+                &b,
+                Some(id),
+                form,
+                field_errors(fields),
+                Some("Before the deposit can be submitted, these fields need attention.".into()),
+            )
+        }
+        Err(e) => refused(&s, &b, &actor, &id, e).await,
+    }
+}
+
+/// After a form: on to the deposit page with a note, or the page with the refusal.
+async fn then_show<T>(
+    s: &Services,
+    b: &Browser,
+    actor: &Actor,
+    id: &str,
+    result: Result<T, ServiceError>,
+    done: &str,
+) -> AppResult<Response> {
+    match result {
+        Ok(_) => Ok(see_other(&format!("/deposits/{id}?done={done}"))),
+        Err(e) => refused(s, b, actor, id, e).await,
+    }
+}
+
+pub async fn reserve_doi(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    checked_form(&b, &body)?;
+    let r = s.reserve_doi(&actor, &id).await;
+    then_show(&s, &b, &actor, &id, r, "doi#cite").await
+}
+
+pub async fn manifest(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    let form = checked_form(&b, &body)?;
+    let format = crate::model::manifest::ManifestFormat::Auto;
+    let r = s
+        .put_manifest(&actor, &id, &form.raw("manifest"), None, format)
+        .await;
+    then_show(&s, &b, &actor, &id, r, "manifest#files").await
+}
+
+pub async fn remove_file(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    let form = checked_form(&b, &body)?;
+    let r = s.delete_file(&actor, &id, &form.raw("path")).await;
+    then_show(&s, &b, &actor, &id, r, "removed#files").await
+}

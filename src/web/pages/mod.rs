@@ -1,0 +1,131 @@
+//! Pages for people: sign-in, the deposit form and the author's console, the curators'
+//! console, browse and search. Plain server-rendered HTML with small scripts; every
+//! form carries a CSRF token, and every page calls the same services as the API.
+//! These routes are for browsers, so they are not in the OpenAPI document.
+
+pub mod account;
+pub mod browse;
+pub mod curate;
+pub mod deposit_form;
+pub mod deposits;
+
+use super::error::{AppError, AppResult};
+use super::session::Browser;
+use crate::services::Services;
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+
+/// What every page's header needs to know about the visitor.
+pub struct Chrome {
+    /// The signed-in person's name.
+    pub user: Option<String>,
+    pub curator: bool,
+    pub csrf: String,
+    /// False on pages rendered without looking the visitor up (public landing pages).
+    pub known: bool,
+}
+
+impl Chrome {
+    pub fn of(b: &Browser) -> Self {
+        Self {
+            user: b.user.as_ref().map(|u| u.name.clone()),
+            curator: b.user.as_ref().is_some_and(|u| u.role.is_curator()),
+            csrf: b.csrf.clone(),
+            known: true,
+        }
+    }
+
+    /// For public pages served to everyone alike (and cached).
+    pub fn public() -> Self {
+        Self {
+            user: None,
+            curator: false,
+            csrf: String::new(),
+            known: false,
+        }
+    }
+}
+
+/// Render a page for this visitor.
+pub fn page(b: &Browser, t: &impl Template) -> AppResult<Response> {
+    let html = t
+        .render()
+        .map_err(|e| AppError::internal(format!("template: {e}")).as_html())?;
+    Ok(b.respond(Html(html)))
+}
+
+/// A redirect after a form: the browser asks for the next page with GET (303).
+pub fn see_other(to: &str) -> Response {
+    axum::response::Redirect::to(to).into_response()
+}
+
+/// Scripts and the style sheet, built into the binary.
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "arca.css",
+        "text/css; charset=utf-8",
+        include_str!("../../../static/arca.css"),
+    ),
+    (
+        "arca.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../static/arca.js"),
+    ),
+    (
+        "upload.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../static/upload.js"),
+    ),
+];
+
+async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    match ASSETS.iter().find(|(n, _, _)| *n == name) {
+        Some((_, ty, body)) => {
+            let mut r = (*body).into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
+            // An hour: a new release's scripts reach browsers the same day.
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            );
+            r
+        }
+        None => AppError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not-found",
+            format!("no asset {name}"),
+        )
+        .into_response(),
+    }
+}
+
+pub fn router() -> Router<Services> {
+    Router::new()
+        .route("/", get(browse::home))
+        .route("/search", get(browse::search))
+        .route("/static/{name}", get(asset))
+        .route("/signin", get(account::signin_form).post(account::signin))
+        .route("/signup", get(account::signup_form).post(account::signup))
+        .route("/signout", post(account::signout))
+        .route("/my", get(deposits::mine))
+        .route("/my/token", post(deposits::token))
+        .route(
+            "/deposits/new",
+            get(deposits::new_form).post(deposits::create),
+        )
+        .route("/deposits/{id}", get(deposits::show))
+        .route(
+            "/deposits/{id}/edit",
+            get(deposits::edit_form).post(deposits::save),
+        )
+        .route("/deposits/{id}/act", post(deposits::act))
+        .route("/deposits/{id}/doi", post(deposits::reserve_doi))
+        .route("/deposits/{id}/manifest", post(deposits::manifest))
+        .route("/deposits/{id}/files/remove", post(deposits::remove_file))
+        .route("/curate", get(curate::queue))
+        .route("/curate/invite", post(curate::invite))
+}

@@ -1,0 +1,42 @@
+// Small helpers for Arca's pages; every page works without them.
+"use strict";
+document.addEventListener("click", (ev) => {
+  const copy = ev.target.closest("[data-copy]");
+  if (copy) {
+    const el = document.querySelector(copy.dataset.copy);
+    if (el && navigator.clipboard) {
+      navigator.clipboard.writeText(el.textContent.trim()).then(() => {
+        const was = copy.textContent;
+        copy.textContent = "Copied";
+        setTimeout(() => { copy.textContent = was; }, 1500);
+      });
+    }
+  }
+  const add = ev.target.closest("[data-add-row]");
+  if (add) {
+    // Copy the last row of the group, blank, with the next index in its names.
+    const kind = add.dataset.addRow;
+    const rows = document.querySelectorAll(`[data-row="${kind}"]`);
+    const last = rows[rows.length - 1];
+    const next = rows.length;
+    const row = last.cloneNode(true);
+    row.querySelectorAll("input, label, p").forEach((el) => {
+      for (const attr of ["id", "name", "for", "aria-describedby"]) {
+        const v = el.getAttribute(attr);
+        if (v) el.setAttribute(attr, v.replace(new RegExp(`${kind}-\\d+-`, "g"), `${kind}-${next}-`));
+      }
+      if (el.tagName === "INPUT") { el.value = ""; el.removeAttribute("aria-invalid"); }
+      if (el.tagName === "LABEL") el.textContent = el.textContent.replace(/\d+/, String(next + 1));
+      if (el.classList.contains("error")) el.remove();
+    });
+    last.after(row);
+    const first = row.querySelector("input");
+    if (first) first.focus();
+  }
+});
+document.addEventListener("change", (ev) => {
+  const input = ev.target.closest("input[type=file][data-fill]");
+  if (input && input.files[0]) {
+    input.files[0].text().then((t) => { document.querySelector(input.dataset.fill).value = t; });
+  }
+});

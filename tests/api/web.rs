@@ -1,0 +1,786 @@
+//! The pages for people, driven like a browser: session cookies, CSRF, the deposit form
+//! and its errors, the consoles, search, invitations, and escaping on every page.
+
+use crate::common::*;
+use arca::model::Role;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+const HOSTILE_TITLE: &str = "<script>alert('t')</script> Lysozyme <b>bold</b>";
+const HOSTILE_NAME: &str = "Curie, <img src=x onerror=alert(1)>";
+
+/// A browser: keeps cookies, reads the CSRF token from the last page.
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: BTreeMap<String, String>,
+    last: String,
+}
+
+fn csrf_of(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
+    Some(html[at..].split('"').next()?.to_owned())
+}
+
+fn form_body(fields: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            cookies: BTreeMap::new(),
+            last: String::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: axum::http::request::Builder, body: Body) -> Resp {
+        let req = req.header(header::COOKIE, self.cookie_header());
+        let r = self.app.send(req.body(body).unwrap()).await;
+        for v in r.headers.get_all(header::SET_COOKIE) {
+            let c = cookie::Cookie::parse(v.to_str().unwrap().to_owned()).unwrap();
+            if c.value().is_empty() {
+                self.cookies.remove(c.name());
+            } else {
+                self.cookies
+                    .insert(c.name().to_owned(), c.value().to_owned());
+            }
+        }
+        if r.status != StatusCode::SEE_OTHER {
+            self.last = String::from_utf8_lossy(&r.body).into_owned();
+        }
+        r
+    }
+
+    async fn get(&mut self, path: &str) -> Resp {
+        self.send(Request::builder().uri(path), Body::empty()).await
+    }
+
+    /// Post a form with the CSRF token of the last page seen.
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let csrf = csrf_of(&self.last).expect("the last page had a form");
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &form_body(&all)).await
+    }
+
+    async fn post_raw(&mut self, path: &str, body: &str) -> Resp {
+        self.send(
+            Request::builder()
+                .method(Method::POST)
+                .uri(path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+            Body::from(body.to_owned()),
+        )
+        .await
+    }
+
+    async fn sign_up(&mut self, name: &str, email: &str) {
+        self.get("/signup").await;
+        let r = self
+            .post(
+                "/signup",
+                &[
+                    ("name", name),
+                    ("email", email),
+                    ("password", "a long password"),
+                    ("password_again", "a long password"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", self.last);
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> Resp {
+        self.get("/signin").await;
+        self.post("/signin", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// Create a deposit through the form; returns its id.
+    async fn deposit(&mut self, fields: &[(&str, &str)]) -> String {
+        self.get("/deposits/new").await;
+        let r = self.post("/deposits/new", fields).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", self.last);
+        let to = r.header("location").unwrap();
+        to.trim_start_matches("/deposits/")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+fn text(r: &Resp) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+async fn curator_with_password(app: &TestApp) {
+    app.services
+        .add_user(
+            "keeper@example.org",
+            "Keeper, Curator",
+            Role::Curator,
+            Some("curator password"),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn signing_up_in_and_out_uses_a_locked_down_cookie_and_every_form_checks_csrf() {
+    let app = TestApp::new().await;
+    let users = app.count("users").await;
+    let mut b = Browser::new(&app);
+    // A sign-up posted from elsewhere (no token) is refused and creates nothing.
+    b.get("/signup").await;
+    let r = b
+        .post_raw(
+            "/signup",
+            &form_body(&[
+                ("name", "Mallory"),
+                ("email", "m@example.org"),
+                ("password", "a long password"),
+                ("password_again", "a long password"),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(text(&r).contains("reload the page"));
+    assert_eq!(app.count("users").await, users);
+
+    b.get("/signup").await;
+    let r = b
+        .post(
+            "/signup",
+            &[
+                ("name", "Curie, Marie"),
+                ("email", "marie@example.org"),
+                ("password", "a long password"),
+                ("password_again", "a long password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let set = r
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("arca_session="))
+        .unwrap();
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+        assert!(set.contains(attr), "{attr} missing from {set}");
+    }
+    let r = b.get("/my").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(text(&r).contains("Curie, Marie"));
+    assert_eq!(r.header("cache-control"), Some("private, no-store"));
+
+    // Signing out ends the session on the server, not only in this browser.
+    let stolen = b.cookies.get("arca_session").unwrap().clone();
+    let r = b.post("/signout", &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let mut thief = Browser::new(&app);
+    thief.cookies.insert("arca_session".into(), stolen);
+    let r = thief.get("/my").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location"), Some("/signin?next=%2Fmy"));
+
+    // A wrong password and an unknown address get the same answer.
+    let wrong = b.sign_in("marie@example.org", "not the password").await;
+    let wrong_text = text(&wrong);
+    let unknown = b.sign_in("nobody@example.org", "not the password").await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong_text.contains("do not match an account"));
+    assert!(text(&unknown).contains("do not match an account"));
+    // After sign-in, back to where the visitor was going, never to another site.
+    b.get("/signin?next=//evil.example/").await;
+    let r = b
+        .post(
+            "/signin",
+            &[
+                ("email", "marie@example.org"),
+                ("password", "a long password"),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(r.header("location"), Some("/my"));
+}
+
+#[tokio::test]
+async fn the_api_takes_a_browser_session_only_with_its_csrf_token() {
+    let app = TestApp::new().await;
+    let mut b = Browser::new(&app);
+    b.sign_up("Curie, Marie", "marie@example.org").await;
+    let page = b.get("/my").await;
+    let csrf = csrf_of(&text(&page)).unwrap();
+    let before = app.count("dataset_versions").await;
+    let post = |with_token: bool| {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/deposits")
+            .header(header::CONTENT_TYPE, "application/json");
+        if with_token {
+            req = req.header("x-csrf-token", csrf.clone());
+        }
+        req
+    };
+    let body = || Body::from(json!({"metadata": metadata()}).to_string());
+    let r = b.send(post(false), body()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    assert_eq!(app.count("dataset_versions").await, before);
+    let r = b.send(post(true), body()).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    // Reading needs no token (nothing changes).
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let r = b
+        .send(
+            Request::builder().uri(format!("/api/v1/deposits/{id}")),
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_form_with_mistakes_names_each_field_keeps_what_was_typed_and_saves_nothing() {
+    let app = TestApp::new().await;
+    let mut b = Browser::new(&app);
+    b.sign_up("Curie, Marie", "marie@example.org").await;
+    let before = app.count("dataset_versions").await;
+    b.get("/deposits/new").await;
+    let r = b
+        .post(
+            "/deposits/new",
+            &[
+                ("title", "Lysozyme & friends"),
+                ("author-0-name", "Curie, Marie"),
+                ("author-0-orcid", "0000-0002-1825-0098"),
+                ("author-1-name", "Franklin, Rosalind"),
+                ("author-1-orcid", "0000-0002-1825-0097"),
+                ("wavelength", "blue"),
+                ("collection_date", "14/03/2026"),
+                ("beamline", "I04"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = text(&r);
+    assert!(
+        html.contains(r#"id="wavelength-error">“blue” is not a positive number"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"value="Lysozyme &#38; friends""#)
+            || html.contains("value=\"Lysozyme &amp; friends\"")
+    );
+    assert!(html.contains(r#"value="I04""#));
+    assert!(html.contains(r#"value="Franklin, Rosalind""#));
+    assert_eq!(app.count("dataset_versions").await, before);
+
+    // The number fixed, the service's own checks speak next to their fields.
+    let r = b
+        .post(
+            "/deposits/new",
+            &[
+                ("title", "Lysozyme"),
+                ("author-0-name", "Curie, Marie"),
+                ("author-0-orcid", "0000-0002-1825-0098"),
+                ("collection_date", "14/03/2026"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = text(&r);
+    assert!(html.contains(r#"id="author-0-orcid-error">"#) && html.contains("check digit"));
+    assert!(html.contains(r#"id="collection_date-error">Must be a date as YYYY-MM-DD."#));
+    assert!(html.contains(r#"id="author-0-orcid" name="author-0-orcid" value="0000-0002-1825-0098" aria-invalid="true""#));
+    assert_eq!(app.count("dataset_versions").await, before);
+
+    // A draft may be incomplete; submitting it sends the author back to the gaps.
+    let id = b.deposit(&[("keywords", "lysozyme")]).await;
+    let r = b.get(&format!("/deposits/{id}")).await;
+    assert!(text(&r).contains("Submit for review"));
+    let r = b
+        .post(&format!("/deposits/{id}/act"), &[("action", "submit")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = text(&r);
+    assert!(html.contains("Before the deposit can be submitted"));
+    assert!(html.contains(r#"id="title-error">At least one title is required."#));
+    assert!(html.contains(r#"id="author-0-name-error">"#));
+    assert_eq!(app.state(&id).await, "draft");
+}
+
+#[tokio::test]
+async fn a_deposit_made_in_the_browser_goes_through_review_to_its_public_page() {
+    let app = TestApp::new().await;
+    curator_with_password(&app).await;
+    let mut author = Browser::new(&app);
+    author.sign_up("Curie, Marie", "marie@example.org").await;
+    let id = author
+        .deposit(&[
+            ("title", "Hen egg-white lysozyme"),
+            ("author-0-name", "Curie, Marie"),
+            ("author-0-orcid", "0000-0002-1825-0097"),
+            ("facility", "Diamond"),
+            ("beamline", "I04"),
+            ("pdb_ids", "1LYZ"),
+            ("licence", "CC-BY-4.0"),
+            ("contact_name", "Curie, Marie"),
+            ("contact_email", "marie@example.org"),
+        ])
+        .await;
+    // The deposit form's upload runs on the API with the session and its token.
+    let page = author.get(&format!("/deposits/{id}")).await;
+    let html = text(&page);
+    assert!(
+        html.contains(&format!("--deposit {id}")),
+        "the arca upload command"
+    );
+    let csrf = csrf_of(&html).unwrap();
+    let meta = tus_metadata(&[("deposit", &id), ("filename", "images/img_0001.cbf")]);
+    let r = author
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/api/v1/uploads")
+                .header("tus-resumable", "1.0.0")
+                .header("upload-length", "11")
+                .header("upload-metadata", meta)
+                .header("x-csrf-token", csrf.clone()),
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let location = r.header("location").unwrap().to_owned();
+    let r = author
+        .send(
+            Request::builder()
+                .method(Method::PATCH)
+                .uri(&location)
+                .header("tus-resumable", "1.0.0")
+                .header("upload-offset", "0")
+                .header("content-type", "application/offset+octet-stream")
+                .header("x-csrf-token", csrf),
+            Body::from("hello bytes"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    // A manifest that disagrees is reported per file after verification.
+    author.get(&format!("/deposits/{id}")).await;
+    let r = author
+        .post(
+            &format!("/deposits/{id}/manifest"),
+            &[(
+                "manifest",
+                &format!("{}  images/img_0001.cbf\n", sha256_hex(b"hello bytes")),
+            )],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    author.get(&format!("/deposits/{id}")).await;
+    let r = author.post(&format!("/deposits/{id}/doi"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let html = text(&author.get(&format!("/deposits/{id}?done=doi")).await);
+    assert!(html.contains("The DOI is reserved"));
+    assert!(html.contains("Curie, M"), "the citation to copy: {html}");
+    author
+        .post(&format!("/deposits/{id}/act"), &[("action", "submit")])
+        .await;
+    app.drain().await;
+    let html = text(&author.get(&format!("/deposits/{id}")).await);
+    assert!(html.contains("✔ verified"), "{html}");
+    assert!(html.contains(r#"data-state="verified""#));
+
+    // The author cannot approve their own deposit, even by forging the form.
+    let r = author
+        .post(&format!("/deposits/{id}/act"), &[("action", "approve")])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.state(&id).await, "verified");
+
+    // The curator sees it in the queue, asks for a change, the author sees why.
+    let mut curator = Browser::new(&app);
+    curator
+        .sign_in("keeper@example.org", "curator password")
+        .await;
+    let html = text(&curator.get("/curate").await);
+    assert!(html.contains("Hen egg-white lysozyme"));
+    curator.get(&format!("/deposits/{id}")).await;
+    let r = curator
+        .post(
+            &format!("/deposits/{id}/act"),
+            &[("action", "request-changes")],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a reason is needed"
+    );
+    assert_eq!(app.state(&id).await, "verified");
+    curator
+        .post(
+            &format!("/deposits/{id}/act"),
+            &[
+                ("action", "request-changes"),
+                ("reason", "Please add the detector."),
+            ],
+        )
+        .await;
+    let html = text(&author.get(&format!("/deposits/{id}")).await);
+    assert!(html.contains("The curators asked for changes"));
+    assert!(html.contains("Please add the detector."));
+    author.get(&format!("/deposits/{id}/edit")).await;
+    let r = author
+        .post(
+            &format!("/deposits/{id}/edit"),
+            &[
+                ("title", "Hen egg-white lysozyme"),
+                ("author-0-name", "Curie, Marie"),
+                ("author-0-orcid", "0000-0002-1825-0097"),
+                ("facility", "Diamond"),
+                ("beamline", "I04"),
+                ("detector", "EIGER2 XE 16M"),
+                ("pdb_ids", "1LYZ"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    author.get(&format!("/deposits/{id}")).await;
+    author
+        .post(&format!("/deposits/{id}/act"), &[("action", "submit")])
+        .await;
+    app.drain().await;
+
+    // Approve, hold until a date, then release now.
+    curator.get(&format!("/deposits/{id}")).await;
+    for (action, extra) in [
+        ("approve", vec![]),
+        ("hold", vec![("hold_kind", "date"), ("until", "2030-01-01")]),
+        ("release", vec![]),
+    ] {
+        let mut fields = vec![("action", action)];
+        fields.extend(extra);
+        let r = curator.post(&format!("/deposits/{id}/act"), &fields).await;
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "{action}: {}",
+            curator.last
+        );
+        curator.get(&format!("/deposits/{id}")).await;
+    }
+    assert_eq!(app.state(&id).await, "released");
+    let ds = app.dataset_of(&id).await;
+    let r = app.public(&format!("/datasets/{ds}"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = text(&r);
+    assert!(html.contains("Hen egg-white lysozyme") && html.contains("img_0001.cbf"));
+    assert!(
+        !html.contains("marie@example.org"),
+        "the contact's address stays private"
+    );
+    // Withdrawing needs a reason; the page says so and nothing changes.
+    let r = curator
+        .post(&format!("/deposits/{id}/act"), &[("action", "withdraw")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(curator.last.contains("class=\"errors\""));
+    assert_eq!(app.state(&id).await, "released");
+}
+
+#[tokio::test]
+async fn search_finds_released_datasets_by_words_and_filters_and_nothing_else() {
+    let app = TestApp::new().await;
+    let with = |title: &str, facility: &str, beamline: &str, pdb: &str, author: &str| {
+        let mut m = metadata();
+        m["titles"] = json!([{ "title": title }]);
+        m["creators"] = json!([{ "name": author, "nameType": "Personal" }]);
+        json!({
+            "metadata": m,
+            "facility": {
+                "facility": {"name": facility},
+                "beamline": {"name": beamline},
+                "pdb_ids": [pdb],
+                "sample": {"organism": "Gallus gallus"}
+            }
+        })
+    };
+    let a = app
+        .deposit_through(
+            with(
+                "Lysozyme at 100 K",
+                "Diamond",
+                "I04",
+                "1LYZ",
+                "Curie, Marie",
+            ),
+            &[("a", b"a")],
+            "released",
+        )
+        .await;
+    app.deposit_through(
+        with(
+            "Thaumatin crystals",
+            "ESRF",
+            "ID30A",
+            "1THW",
+            "Franklin, Rosalind",
+        ),
+        &[("b", b"b")],
+        "released",
+    )
+    .await;
+    // The same words, not released: never found.
+    for state in ["draft", "verified", "on_hold", "scheduled"] {
+        app.deposit_through(
+            with(
+                "Lysozyme at 100 K unreleased",
+                "Diamond",
+                "I04",
+                "1LYZ",
+                "Curie, Marie",
+            ),
+            &[("c", b"c")],
+            state,
+        )
+        .await;
+    }
+    let found = |q: &str| {
+        let q = q.to_owned();
+        let app = &app;
+        async move {
+            let r = app.public(&format!("/api/v1/datasets?{q}"), &[]).await;
+            assert_eq!(r.status, StatusCode::OK, "{q}");
+            let v = r.json();
+            v["datasets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["title"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("q=lysozyme").await, ["Lysozyme at 100 K"]);
+    assert_eq!(
+        found("q=lyso").await,
+        ["Lysozyme at 100 K"],
+        "the last word is a prefix"
+    );
+    assert_eq!(found("q=gallus+thaumatin").await, ["Thaumatin crystals"]);
+    assert_eq!(
+        found("q=%22NEAR(%27*").await,
+        Vec::<String>::new(),
+        "query syntax is only words"
+    );
+    assert_eq!(found("facility=ESRF").await, ["Thaumatin crystals"]);
+    assert_eq!(found("beamline=I04&pdb=1lyz").await, ["Lysozyme at 100 K"]);
+    assert_eq!(
+        found("pdb=1LY").await,
+        Vec::<String>::new(),
+        "whole PDB ids only"
+    );
+    assert_eq!(found("author=franklin").await, ["Thaumatin crystals"]);
+    assert_eq!(found("year=2026").await.len(), 2);
+    assert_eq!(found("").await.len(), 2);
+    let r = app.public("/api/v1/datasets?year=next", &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app.public("/api/v1/datasets?page=1000", &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let facets = app.public("/api/v1/datasets", &[]).await.json()["facets"].clone();
+    assert_eq!(
+        facets["facility"],
+        json!([{"value": "Diamond", "count": 1}, {"value": "ESRF", "count": 1}])
+    );
+
+    // The page for people shows the same, with its filters.
+    let html = text(&app.public("/search?q=lysozyme", &[]).await);
+    assert!(html.contains("1 dataset(s)") && html.contains("Lysozyme at 100 K"));
+    assert!(html.contains(r#"<option value="ESRF">ESRF (1)</option>"#));
+
+    // A withdrawn dataset leaves the index; its new version would come back.
+    app.act(
+        &app.curator,
+        &a,
+        "withdraw",
+        Some(json!({"reason": "mislabelled"})),
+    )
+    .await;
+    assert_eq!(found("q=lysozyme").await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn invitation_only_archives_take_new_accounts_by_invitation_once() {
+    let app = TestApp::configured(|c| c.web.open_signup = false).await;
+    curator_with_password(&app).await;
+    let mut stranger = Browser::new(&app);
+    let html = text(&stranger.get("/signup").await);
+    assert!(html.contains("by invitation"));
+    assert!(!html.contains("name=\"password\""));
+    let r = stranger
+        .post_raw(
+            "/signup",
+            &form_body(&[
+                ("csrf", &csrf_of(&html).unwrap_or_default()),
+                ("name", "X"),
+                ("email", "x@example.org"),
+                ("password", "a long password"),
+                ("password_again", "a long password"),
+            ]),
+        )
+        .await;
+    assert_ne!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        app.services
+            .sign_in("x@example.org", "a long password")
+            .await
+            .is_err()
+    );
+
+    let mut curator = Browser::new(&app);
+    curator
+        .sign_in("keeper@example.org", "curator password")
+        .await;
+    curator.get("/curate").await;
+    let r = curator
+        .post(
+            "/curate/invite",
+            &[("email", "Rosalind@Example.org"), ("role", "curator")],
+        )
+        .await;
+    let html = text(&r);
+    let at = html.find("/signup?invitation=").unwrap();
+    let link: String = html[at..].split('<').next().unwrap().to_owned();
+
+    let mut invited = Browser::new(&app);
+    let html = text(&invited.get(&link).await);
+    assert!(html.contains("rosalind@example.org"));
+    let token = link.trim_start_matches("/signup?invitation=");
+    let r = invited
+        .post(
+            "/signup",
+            &[
+                ("invitation", token),
+                ("name", "Franklin, Rosalind"),
+                ("email", "someone-else@example.org"),
+                ("password", "a long password"),
+                ("password_again", "a long password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // The invitation fixed the address and the role.
+    let html = text(&invited.get("/curate").await);
+    assert!(html.contains("Curation queue"));
+    assert!(
+        app.services
+            .sign_in("rosalind@example.org", "a long password")
+            .await
+            .is_ok()
+    );
+    // It works once.
+    let mut again = Browser::new(&app);
+    let html = text(&again.get(&link).await);
+    assert!(html.contains("used or has expired"));
+}
+
+#[tokio::test]
+async fn markup_in_titles_and_names_shows_as_text_on_every_page() {
+    let app = TestApp::new().await;
+    curator_with_password(&app).await;
+    let mut author = Browser::new(&app);
+    author.sign_up(HOSTILE_NAME, "marie@example.org").await;
+    let fields = [
+        ("title", HOSTILE_TITLE),
+        ("author-0-name", HOSTILE_NAME),
+        ("beamline", "<svg onload=alert(2)>"),
+    ];
+    let released = author.deposit(&fields).await;
+    let held = author.deposit(&fields).await;
+    for id in [&released, &held] {
+        app.upload(&app.curator, id, "f.cbf", b"bytes").await;
+        author.get(&format!("/deposits/{id}")).await;
+        author
+            .post(&format!("/deposits/{id}/act"), &[("action", "submit")])
+            .await;
+    }
+    app.drain().await;
+    for (id, then) in [(&released, "release"), (&held, "hold")] {
+        app.act(&app.curator, id, "approve", None).await;
+        let body = (then == "hold").then(|| json!({"until": "2030-01-01"}));
+        app.act(&app.curator, id, then, body).await;
+    }
+    let mut curator = Browser::new(&app);
+    curator
+        .sign_in("keeper@example.org", "curator password")
+        .await;
+    let ds = app.dataset_of(&released).await;
+    let held_ds = app.dataset_of(&held).await;
+    let mut pages = vec![
+        ("my deposits", text(&author.get("/my").await)),
+        (
+            "deposit",
+            text(&author.get(&format!("/deposits/{released}")).await),
+        ),
+        (
+            "edit form",
+            text(&author.get(&format!("/deposits/{held}/edit")).await),
+        ),
+        (
+            "curation queue",
+            text(&curator.get("/curate?state=all").await),
+        ),
+        (
+            "curator's deposit",
+            text(&curator.get(&format!("/deposits/{held}")).await),
+        ),
+        (
+            "landing",
+            text(&app.public(&format!("/datasets/{ds}"), &[]).await),
+        ),
+        (
+            "held landing",
+            text(&app.public(&format!("/datasets/{held_ds}"), &[]).await),
+        ),
+        ("search", text(&app.public("/search?q=lysozyme", &[]).await)),
+        ("home", text(&app.public("/", &[]).await)),
+    ];
+    // The form coming back with an error shows what was typed, escaped too.
+    author.get("/deposits/new").await;
+    let mut bad = fields.to_vec();
+    bad.push(("temperature", "<script>"));
+    pages.push((
+        "form with an error",
+        text(&author.post("/deposits/new", &bad).await),
+    ));
+    for (name, html) in &pages {
+        assert!(html.contains("Lysozyme"), "{name} shows the title: {html}");
+        for raw in ["<script>alert", "<b>bold", "<img src=x", "<svg onload"] {
+            assert!(!html.contains(raw), "{name} has raw markup {raw}");
+        }
+        assert!(
+            html.contains("&#60;script&#62;alert") || html.contains("&lt;script&gt;alert"),
+            "{name} shows the markup as text"
+        );
+    }
+}
