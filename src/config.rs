@@ -35,6 +35,9 @@ pub struct WebSettings {
     pub session_hours: u64,
     /// Invitation links work this long.
     pub invitation_days: u64,
+    /// Public landing pages are kept rendered this long (0: not at all). A change made
+    /// by this process shows at once; one made by another server within this time.
+    pub page_cache_seconds: u64,
 }
 
 impl Default for WebSettings {
@@ -43,6 +46,7 @@ impl Default for WebSettings {
             open_signup: true,
             session_hours: 12,
             invitation_days: 14,
+            page_cache_seconds: 5,
         }
     }
 }

@@ -110,17 +110,6 @@ pub async fn get(conn: &mut Conn, version_id: &str) -> DbResult<Option<Published
     row.as_ref().map(published_row).transpose()
 }
 
-/// The dataset's most recently released version (withdrawn or not).
-pub async fn latest_of_dataset(conn: &mut Conn, dataset_id: &str) -> DbResult<Option<Published>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{FROM_PUBLISHED} WHERE p.dataset_id = $1 ORDER BY p.released_at DESC LIMIT 1"
-    )))
-    .bind(dataset_id)
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(published_row).transpose()
-}
-
 /// The dataset's latest released version that is not withdrawn.
 pub async fn latest_public_of_dataset(
     conn: &mut Conn,

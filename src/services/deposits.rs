@@ -349,6 +349,7 @@ impl Services {
         };
         let enqueued = self.transition_in_tx(&mut tx, &mut v, change, now).await?;
         tx.commit().await?;
+        self.public_changed();
         if enqueued {
             self.jobs_ready.notify_one();
         }

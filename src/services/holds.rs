@@ -113,6 +113,7 @@ impl Services {
         };
         self.notify_people(&mut tx, &v, &message, now).await?;
         tx.commit().await?;
+        self.public_changed();
         if enqueued {
             self.jobs_ready.notify_one();
         }

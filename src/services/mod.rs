@@ -49,6 +49,9 @@ pub struct Services {
     /// The DataCite client, when DOIs are registered there.
     pub datacite: Option<crate::datacite::DataciteClient>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Counts state changes committed by this process, so caches of public pages know
+    /// at once that they may be stale (other processes' changes: the cache's TTL).
+    public_generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Services {
@@ -71,10 +74,24 @@ impl Services {
             busy_uploads: Arc::default(),
             datacite,
             metrics: Arc::default(),
+            public_generation: Arc::default(),
         };
         services.seed_software().await?;
         services.fill_search_index().await?;
         Ok(services)
+    }
+}
+
+impl Services {
+    /// After a commit that may change what the public sees.
+    pub fn public_changed(&self) {
+        self.public_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    pub fn public_generation(&self) -> u64 {
+        self.public_generation
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 }
 

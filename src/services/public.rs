@@ -103,9 +103,10 @@ impl Services {
             .iter()
             .map(|p| (p.version.version_number, p.version.doi.clone(), p.deleted))
             .collect();
+        // In version order: the latest release is the last.
         let published = match number {
             Some(n) => all.into_iter().find(|p| p.version.version_number == n),
-            None => db::published::latest_of_dataset(&mut conn, dataset_id).await?,
+            None => all.into_iter().last(),
         }
         .ok_or(ServiceError::NotFound("dataset"))?;
         let withdrawn_because = if published.deleted {

@@ -261,6 +261,7 @@ impl Services {
         };
         let enqueued = self.transition_in_tx(&mut tx, &mut v, change, now).await?;
         tx.commit().await?;
+        self.public_changed();
         Ok(enqueued)
     }
 

@@ -6,6 +6,7 @@ pub mod error;
 pub mod handlers;
 pub mod json;
 pub mod openapi;
+pub mod page_cache;
 pub mod pages;
 pub mod session;
 pub mod tus;
@@ -130,6 +131,9 @@ pub fn build_app(services: Services) -> Router {
     router
         .merge(pages::router())
         .layer(axum::Extension(std::sync::Arc::new(openapi::finish(doc))))
+        .layer(axum::Extension(std::sync::Arc::new(page_cache::PageCache::new(
+            std::time::Duration::from_secs(services.config.web.page_cache_seconds),
+        ))))
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn_with_state(
             services.clone(),

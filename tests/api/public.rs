@@ -52,9 +52,10 @@ async fn a_released_landing_page_shows_the_dataset_and_signposts_it() {
     );
     assert_eq!(
         html.matches("</script>").count(),
-        1,
-        "only the JSON-LD element closes"
+        2,
+        "only the JSON-LD element and the page's own script close"
     );
+    assert!(html.contains(r#"<script src="/static/arca.js" defer></script>"#));
     let ld_start = html.find("application/ld+json\">").unwrap() + "application/ld+json\">".len();
     let ld_end = html[ld_start..].find("</script>").unwrap() + ld_start;
     let ld: Value = serde_json::from_str(&html[ld_start..ld_end]).unwrap();
@@ -233,6 +234,9 @@ async fn unreleased_datasets_do_not_exist_publicly_and_withdrawn_ones_keep_only_
             .status,
         StatusCode::OK
     );
+    // Seen (and kept rendered) before the withdrawal: the change drops it at once.
+    let r = app.public(&format!("/datasets/{ds}"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
     let r = app
         .act(
             &app.curator,

@@ -347,6 +347,8 @@ async fn a_deposit_made_in_the_browser_goes_through_review_to_its_public_page() 
             ("licence", "CC-BY-4.0"),
             ("contact_name", "Curie, Marie"),
             ("contact_email", "marie@example.org"),
+            ("software-0-name", "XDS"),
+            ("software-0-version", "Jan 26, 2026"),
         ])
         .await;
     // The deposit form's upload runs on the API with the session and its token.
@@ -403,6 +405,10 @@ async fn a_deposit_made_in_the_browser_goes_through_review_to_its_public_page() 
     let html = text(&author.get(&format!("/deposits/{id}?done=doi")).await);
     assert!(html.contains("The DOI is reserved"));
     assert!(html.contains("Curie, M"), "the citation to copy: {html}");
+    // The manuscript kit: the data-availability statement and the software reference.
+    assert!(html.contains("Data availability statement"));
+    let refs = &html[html.find(r#"<ol id="references">"#).expect("references")..];
+    assert!(refs[..refs.find("</ol>").unwrap()].contains("XDS"), "{refs}");
     author
         .post(&format!("/deposits/{id}/act"), &[("action", "submit")])
         .await;
@@ -500,6 +506,15 @@ async fn a_deposit_made_in_the_browser_goes_through_review_to_its_public_page() 
         !html.contains("marie@example.org"),
         "the contact's address stays private"
     );
+    // The style picker re-renders the citation on the page.
+    let apa = text(&app.public(&format!("/datasets/{ds}?style=apa"), &[]).await);
+    let cite = |h: &str| {
+        let at = h.find(r#"<blockquote id="citation">"#).unwrap();
+        h[at..at + h[at..].find("</blockquote>").unwrap()].to_owned()
+    };
+    assert_ne!(cite(&apa), cite(&html));
+    assert!(cite(&apa).contains("Curie, M. (2026)"), "{}", cite(&apa));
+    assert!(apa.contains(r#"href="?style=apa#cite" aria-current="true""#));
     // Withdrawing needs a reason; the page says so and nothing changes.
     let r = curator
         .post(&format!("/deposits/{id}/act"), &[("action", "withdraw")])

@@ -12,9 +12,12 @@ use crate::web::error::{AppError, AppResult};
 use crate::web::openapi::Problem;
 use askama::Template;
 use axum::body::Body;
+use crate::web::page_cache::{CachedPage, PageCache};
+use axum::Extension;
 use axum::extract::{Path, Query, State};
+use std::sync::Arc;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
@@ -85,6 +88,8 @@ struct DatasetPage {
     keywords: Vec<String>,
     descriptions: Vec<String>,
     citation: String,
+    /// The style shown ("" for DataCite's).
+    style: String,
     styles: &'static [(&'static str, &'static str)],
     withdrawn: Option<String>,
     held: Option<String>,
@@ -107,6 +112,8 @@ pub struct PageQuery {
     pub after: String,
     /// One version of the dataset; the latest when absent.
     version: Option<i64>,
+    /// The citation style shown on the page (the style picker); DataCite's own when absent.
+    pub style: Option<String>,
 }
 
 /// JSON inside `<script>`: no `<`, `>` or `&` may appear raw, so no metadata can close
@@ -135,6 +142,7 @@ pub async fn landing(
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,
     Query(cite): Query<super::doi::Params>,
+    Extension(cache): Extension<Arc<PageCache>>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     // The landing page URL negotiates content like the DOI does.
@@ -145,36 +153,60 @@ pub async fn landing(
             .insert(header::VARY, HeaderValue::from_static("Accept"));
         return Ok(resp);
     }
+    let key = format!("{id}\n{}\n{:?}\n{:?}", q.after, q.version, q.style);
+    let generation = s.public_generation();
+    if let Some(hit) = cache.get(&key, generation) {
+        return Ok(cached_response(hit));
+    }
     let page = async {
         let d = match s.public_dataset(&id).await {
             Err(ServiceError::NotFound(_)) => s.held_dataset(&id).await?,
             found => found?,
         };
         let (html, items) =
-            render_page(&s, &d, &format!("/datasets/{id}"), &q.after, false).await?;
+            render_page(&s, &d, &format!("/datasets/{id}"), &q, false).await?;
         let link_header = signposting::header_value(&links(&s, &d, &items), None);
         let status = if d.withdrawn_because.is_some() {
             StatusCode::GONE
         } else {
             StatusCode::OK
         };
-        let mut resp = (status, Html(html)).into_response();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        headers.insert(header::VARY, HeaderValue::from_static("Accept"));
         if d.held.is_some() {
             // Registered, not findable: the DOI resolves here, search engines stay out.
-            resp.headers_mut().insert(
+            headers.insert(
                 "x-robots-tag",
                 HeaderValue::from_static("noindex, nofollow"),
             );
         }
         if let Ok(v) = HeaderValue::from_str(&link_header) {
-            resp.headers_mut().insert(header::LINK, v);
+            headers.insert(header::LINK, v);
         }
-        AppResult::Ok(resp)
+        AppResult::Ok(CachedPage {
+            status,
+            headers,
+            body: html.into(),
+        })
     };
-    let mut resp = page.await.map_err(AppError::as_html)?;
-    resp.headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("Accept"));
-    Ok(resp)
+    let page = page.await.map_err(|e| {
+        let mut e = e.as_html();
+        e.headers
+            .push((header::VARY, HeaderValue::from_static("Accept")));
+        e
+    })?;
+    cache.put(key, generation, page.clone());
+    Ok(cached_response(page))
+}
+
+fn cached_response(p: CachedPage) -> Response {
+    let mut resp = (p.status, p.body).into_response();
+    *resp.headers_mut() = p.headers;
+    resp
 }
 
 /// The dataset page: public (`/datasets/{id}`) or a reviewer's (`/review/{token}`),
@@ -183,9 +215,10 @@ pub async fn render_page(
     s: &Services,
     d: &PublicDataset,
     prefix: &str,
-    after: &str,
+    q: &PageQuery,
     review: bool,
 ) -> AppResult<(String, Vec<String>)> {
+    let after = q.after.as_str();
     let base = s.config.public_base();
     let (files, (file_count, total)) = if d.withdrawn_because.is_none() && d.held.is_none() {
         let files = s.public_files(d, after, FILES_PER_PAGE + 1).await?;
@@ -263,7 +296,18 @@ pub async fn render_page(
             .filter(|x| x.description_type == DescriptionType::Abstract)
             .map(|x| x.description.clone())
             .collect(),
-        citation: datacite_text(r),
+        citation: match STYLES.iter().find(|(id, _)| Some(*id) == q.style.as_deref()) {
+            Some((id, _)) => crate::metadata::citation::render(
+                r,
+                &crate::metadata::citation::Format::Text {
+                    style: Some((*id).to_owned()),
+                    locale: None,
+                },
+            )
+            .map_err(|e| AppError::internal(format!("citation: {e}")))?,
+            None => datacite_text(r),
+        },
+        style: q.style.clone().unwrap_or_default(),
         styles: STYLES,
         withdrawn: d.withdrawn_because.clone(),
         held: d.held.clone(),

@@ -365,6 +365,7 @@ struct DepositPage {
     can: Vec<&'static str>,
     citation: String,
     availability: Option<String>,
+    references: Vec<String>,
     events: Vec<EventView>,
     upload_command: String,
     batches: Vec<(String, String)>,
@@ -463,10 +464,16 @@ async fn deposit_page(
         .as_ref()
         .map(crate::metadata::citation::datacite_text)
         .unwrap_or_else(|_| "Complete the description to see the citation.".into());
-    let availability = match s.manuscript_kit(actor, &[id.to_owned()], "apa", None).await {
-        Ok(kit) => Some(kit.data_availability),
-        Err(_) => None,
-    };
+    // The manuscript kit: the data-availability paragraph and the references (the data
+    // and the software used), once the description is complete enough to cite.
+    let kit = s
+        .manuscript_kit(actor, &[id.to_owned()], "apa", None)
+        .await
+        .ok();
+    let availability = kit.as_ref().map(|k| k.data_availability.clone());
+    let references: Vec<String> = kit
+        .map(|k| k.references.into_iter().map(|r| r.text).collect())
+        .unwrap_or_default();
     let f = DepositForm::from_deposit(&v.metadata, &v.facility);
     let summary: Vec<(&'static str, String)> = [
         ("Title", f.title.clone()),
@@ -584,6 +591,7 @@ async fn deposit_page(
         can,
         citation,
         availability,
+        references,
         events: events
             .iter()
             .map(|e| EventView {
