@@ -131,9 +131,11 @@ pub fn build_app(services: Services) -> Router {
     router
         .merge(pages::router())
         .layer(axum::Extension(std::sync::Arc::new(openapi::finish(doc))))
-        .layer(axum::Extension(std::sync::Arc::new(page_cache::PageCache::new(
-            std::time::Duration::from_secs(services.config.web.page_cache_seconds),
-        ))))
+        .layer(axum::Extension(std::sync::Arc::new(
+            page_cache::PageCache::new(std::time::Duration::from_secs(
+                services.config.web.page_cache_seconds,
+            )),
+        )))
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn_with_state(
             services.clone(),

@@ -408,7 +408,10 @@ async fn a_deposit_made_in_the_browser_goes_through_review_to_its_public_page() 
     // The manuscript kit: the data-availability statement and the software reference.
     assert!(html.contains("Data availability statement"));
     let refs = &html[html.find(r#"<ol id="references">"#).expect("references")..];
-    assert!(refs[..refs.find("</ol>").unwrap()].contains("XDS"), "{refs}");
+    assert!(
+        refs[..refs.find("</ol>").unwrap()].contains("XDS"),
+        "{refs}"
+    );
     author
         .post(&format!("/deposits/{id}/act"), &[("action", "submit")])
         .await;

@@ -10,16 +10,16 @@ use crate::services::{ServiceError, Services};
 use crate::web::conneg;
 use crate::web::error::{AppError, AppResult};
 use crate::web::openapi::Problem;
-use askama::Template;
-use axum::body::Body;
 use crate::web::page_cache::{CachedPage, PageCache};
+use askama::Template;
 use axum::Extension;
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use std::sync::Arc;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// Files listed per landing page (and as Signposting items).
 const FILES_PER_PAGE: i64 = 200;
@@ -163,8 +163,7 @@ pub async fn landing(
             Err(ServiceError::NotFound(_)) => s.held_dataset(&id).await?,
             found => found?,
         };
-        let (html, items) =
-            render_page(&s, &d, &format!("/datasets/{id}"), &q, false).await?;
+        let (html, items) = render_page(&s, &d, &format!("/datasets/{id}"), &q, false).await?;
         let link_header = signposting::header_value(&links(&s, &d, &items), None);
         let status = if d.withdrawn_because.is_some() {
             StatusCode::GONE
@@ -296,7 +295,10 @@ pub async fn render_page(
             .filter(|x| x.description_type == DescriptionType::Abstract)
             .map(|x| x.description.clone())
             .collect(),
-        citation: match STYLES.iter().find(|(id, _)| Some(*id) == q.style.as_deref()) {
+        citation: match STYLES
+            .iter()
+            .find(|(id, _)| Some(*id) == q.style.as_deref())
+        {
             Some((id, _)) => crate::metadata::citation::render(
                 r,
                 &crate::metadata::citation::Format::Text {
