@@ -33,6 +33,30 @@ function files() {
   return { small, big, shaSmall: sha(small), shaBig: sha(big) };
 }
 
+// WCAG 2 A and AA rules by axe-core: no serious or critical violation on a page.
+const AXE = require.resolve("axe-core/axe.min.js");
+async function accessible(page, name) {
+  await page.addScriptTag({ path: AXE });
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa"] });
+    return r.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+  });
+  expect(found, `accessibility of ${name}`).toEqual([]);
+}
+
+// Readable on a phone: nothing wider than the screen.
+async function fitsAPhone(browser, url, name) {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+  const p = await ctx.newPage();
+  await p.goto(url);
+  const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow, `${name} scrolls sideways on a phone`).toBeLessThanOrEqual(0);
+  await shot(p, `phone-${name}`);
+  await ctx.close();
+}
+
 async function noScriptRan(page) {
   expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
 }
@@ -46,6 +70,7 @@ test("a newcomer deposits, a curator releases, readers find and cite it", async 
   // Sign up from the front page.
   await page.goto(base + "/");
   await shot(page, "01-home");
+  await accessible(page, "the front page");
   await page.getByRole("link", { name: "Create an account" }).click();
   await page.fill("#name", AUTHOR);
   await page.fill("#email", "marie@example.org");
@@ -79,6 +104,7 @@ test("a newcomer deposits, a curator releases, readers find and cite it", async 
   await expect(page.locator("#wavelength")).toHaveValue("0.9795");
   await expect(page.locator("input[value='Franklin, Rosalind']")).toHaveCount(1);
   await shot(page, "02-form-with-an-error");
+  await accessible(page, "the deposit form with an error");
   await orcid.fill("0000-0002-1825-0097");
   await page.getByRole("button", { name: "Save draft" }).click();
   await expect(page.locator("p.ok")).toContainText("Saved. You can come back");
@@ -157,6 +183,7 @@ test("a newcomer deposits, a curator releases, readers find and cite it", async 
     .toBe("verified");
   await expect(page.locator("#file-table")).toContainText("verified");
   await shot(page, "05-verified");
+  await accessible(page, "the deposit page");
 
   // A curator approves and releases it.
   const curatorCtx = await browser.newContext();
@@ -168,6 +195,7 @@ test("a newcomer deposits, a curator releases, readers find and cite it", async 
   await expect(cur.getByRole("heading", { name: "Curation queue" })).toBeVisible();
   await noScriptRan(cur);
   await shot(cur, "06-curation-queue");
+  await accessible(cur, "the curation queue");
   await cur.getByRole("link", { name: TITLE }).click();
   await cur.getByRole("button", { name: "Approve" }).click();
   await expect(cur.locator("p.ok")).toContainText("Approved.");
@@ -186,6 +214,9 @@ test("a newcomer deposits, a curator releases, readers find and cite it", async 
   await expect(page.getByRole("link", { name: "notes.txt" })).toBeVisible();
   await noScriptRan(page);
   await shot(page, "08-landing-page");
+  await accessible(page, "the landing page");
+  await fitsAPhone(browser, page.url(), "landing-page");
+  await fitsAPhone(browser, `${base}/search?q=lysozyme`, "search");
   const download = await page.request.get(`${base}/datasets/${page.url().split("/").pop()}/files/notes.txt`);
   expect(await download.text()).toBe("collected at 100 K\n");
 
@@ -201,6 +232,7 @@ test("a newcomer deposits, a curator releases, readers find and cite it", async 
   await expect(reader.getByText(AUTHOR)).toBeVisible();
   await noScriptRan(reader);
   await shot(reader, "09-search");
+  await accessible(reader, "the search page");
 });
 
 test("forms refuse a request that did not come from the archive's own pages", async ({ browser }) => {
