@@ -757,6 +757,10 @@ async fn markup_in_titles_and_names_shows_as_text_on_every_page() {
     let mut pages = vec![
         ("my deposits", text(&author.get("/my").await)),
         (
+            "manuscript kit",
+            text(&author.get(&format!("/my/kit?d={released}")).await),
+        ),
+        (
             "deposit",
             text(&author.get(&format!("/deposits/{released}")).await),
         ),
@@ -801,4 +805,74 @@ async fn markup_in_titles_and_names_shows_as_text_on_every_page() {
             "{name} shows the markup as text"
         );
     }
+}
+
+#[tokio::test]
+async fn the_manuscript_kit_cites_several_deposits_and_their_software_in_the_chosen_style() {
+    let app = TestApp::new().await;
+    let mut author = Browser::new(&app);
+    author.sign_up("Curie, Marie", "marie@example.org").await;
+    let mut ids = Vec::new();
+    for title in ["Lysozyme native", "Lysozyme iodide soak"] {
+        let id = author
+            .deposit(&[
+                ("title", title),
+                ("author-0-name", "Curie, Marie"),
+                ("software-0-name", "XDS"),
+                ("software-1-name", "HomeGrownScaler"),
+            ])
+            .await;
+        author.get(&format!("/deposits/{id}")).await;
+        author.post(&format!("/deposits/{id}/doi"), &[]).await;
+        ids.push(id);
+    }
+    let dois: Vec<String> = {
+        let mut out = Vec::new();
+        for id in &ids {
+            let r = app
+                .json(
+                    Method::GET,
+                    &format!("/api/v1/deposits/{id}"),
+                    &app.curator,
+                    None,
+                )
+                .await;
+            out.push(r.json()["doi"].as_str().unwrap().to_owned());
+        }
+        out
+    };
+    let html = text(
+        &author
+            .get(&format!("/my/kit?d={}&d={}&style=ieee", ids[0], ids[1]))
+            .await,
+    );
+    let refs = &html[html
+        .find(r#"<ol id="kit-references">"#)
+        .expect("references")..];
+    let refs = &refs[..refs.find("</ol>").unwrap()];
+    assert_eq!(
+        refs.matches("<li>").count(),
+        3,
+        "two datasets and XDS once: {refs}"
+    );
+    for d in &dois {
+        assert!(
+            refs.to_lowercase().contains(&d.to_lowercase()),
+            "{d} in {refs}"
+        );
+        assert!(
+            html.contains(&format!("https://doi.org/{d}")),
+            "availability names {d}"
+        );
+    }
+    assert!(refs.contains("XDS"));
+    assert!(
+        html.contains("HomeGrownScaler"),
+        "unmatched software is named"
+    );
+    assert!(html.contains(r#"<option value="ieee" selected>"#));
+    // Someone else's deposit is not found, and nothing of it is shown.
+    let other = app.create_deposit(&app.other_author).await;
+    let html = text(&author.get(&format!("/my/kit?d={other}")).await);
+    assert!(html.contains("class=\"errors\"") && !html.contains("kit-references"));
 }

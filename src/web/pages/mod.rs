@@ -8,6 +8,7 @@ pub mod browse;
 pub mod curate;
 pub mod deposit_form;
 pub mod deposits;
+pub mod kit;
 
 use super::error::{AppError, AppResult};
 use super::session::Browser;
@@ -113,6 +114,7 @@ pub fn router() -> Router<Services> {
         .route("/signout", post(account::signout))
         .route("/my", get(deposits::mine))
         .route("/my/token", post(deposits::token))
+        .route("/my/kit", get(kit::kit))
         .route(
             "/deposits/new",
             get(deposits::new_form).post(deposits::create),
