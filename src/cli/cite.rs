@@ -10,7 +10,7 @@ pub struct CiteArgs {
     server: String,
     #[arg(long, env = "ARCA_TOKEN", hide_env_values = true)]
     token: String,
-    /// apa, harvard-cite-them-right, ieee or nature.
+    /// apa, chicago-author-date, harvard-cite-them-right, ieee, nature or vancouver.
     #[arg(long, default_value = "apa")]
     style: String,
     /// A locale such as en-GB or de-DE for the style's terms.

@@ -3,22 +3,53 @@
 use super::csl::csl_json;
 use crate::metadata::datacite::model::Resource;
 use hayagriva::archive::{ArchivedStyle, locales};
-use hayagriva::citationberg::{LocaleCode, Style};
+use hayagriva::citationberg::{IndependentStyle, LocaleCode, Style};
 use hayagriva::{
     BibliographyDriver, BibliographyRequest, BufWriteFormat, CitationItem, CitationRequest,
 };
 use std::sync::LazyLock;
 
 /// The styles offered (CSL ids as in the CSL repository) and what people call them.
-/// Not yet offered, because the engine's bundled copies render them wrongly for
-/// datasets: `vancouver` (drops every author) and `chicago-author-date` (prints
-/// "Publisher,."). A wrong reference in a manuscript is worse than a missing style.
 pub const STYLES: &[(&str, &str)] = &[
     ("apa", "APA 7th edition"),
+    ("chicago-author-date", "Chicago author-date"),
     ("harvard-cite-them-right", "Harvard (Cite Them Right)"),
     ("ieee", "IEEE"),
     ("nature", "Nature"),
+    ("vancouver", "Vancouver (ICMJE)"),
 ];
+
+/// Styles whose CSL is Arca's own (in `csl/`), rendered by the same engine: the
+/// engine's bundled Vancouver drops every author of a dataset, and its Chicago
+/// author-date prints "Publisher,." when there is no place. A wrong reference in a
+/// manuscript is worse than a missing style, so these two are written for what Arca
+/// cites: datasets and software, and the journal articles and chapters that describe
+/// software.
+static OWN_STYLES: LazyLock<Vec<(&str, IndependentStyle)>> = LazyLock::new(|| {
+    [
+        ("vancouver", include_str!("csl/vancouver.csl")),
+        (
+            "chicago-author-date",
+            include_str!("csl/chicago-author-date.csl"),
+        ),
+    ]
+    .into_iter()
+    .map(|(id, xml)| {
+        let style = IndependentStyle::from_xml(xml).expect("Arca's own CSL styles parse");
+        (id, style)
+    })
+    .collect()
+});
+
+fn style_named(id: &str) -> Option<IndependentStyle> {
+    if let Some((_, s)) = OWN_STYLES.iter().find(|(k, _)| *k == id) {
+        return Some(s.clone());
+    }
+    match ArchivedStyle::by_name(id).map(ArchivedStyle::get) {
+        Some(Style::Independent(s)) => Some(s),
+        _ => None,
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CitationError {
@@ -89,8 +120,7 @@ pub fn formatted_item(
     if !STYLES.iter().any(|(k, _)| *k == style) {
         return Err(CitationError::UnknownStyle(style.to_owned()));
     }
-    let Some(Style::Independent(style)) = ArchivedStyle::by_name(style).map(ArchivedStyle::get)
-    else {
+    let Some(style) = style_named(style) else {
         return Err(CitationError::UnknownStyle(style.to_owned()));
     };
     let locale = match locale {
@@ -193,19 +223,26 @@ mod tests {
 
     /// Each style on four people (one an organisation, two with non-ASCII names), with
     /// and without a year, and on twelve people. Read by eye once against each style's
-    /// rules (APA lists up to 20 names; IEEE cuts after 6, Nature after 5, Harvard Cite
-    /// Them Right after 3); a change in the engine or the mapping shows up here.
+    /// rules (APA lists up to 20 names; Chicago lists 7 of more than 10; IEEE cuts
+    /// after 6, Nature after 5, Vancouver lists 6 of more than 6, Harvard Cite Them
+    /// Right after 3); a change in the engine or the mapping shows up here.
     #[test]
     fn golden_references_for_every_style() {
         let d = "Diffraction data for hen egg-white lysozyme at 100 K";
         let url = "https://doi.org/10.5072/arca.7k3m9q2xd";
         let four = "M. Curie, B. Åström, Diamond Light Source, and T. M. Nguyễn";
-        let golden: [(&str, &str, String, String); 4] = [
+        let golden: [(&str, &str, String, String); 6] = [
             (
                 "apa",
                 "Curie, M., Åström, B., Diamond Light Source, & Nguyễn, T. M.",
                 format!("(2026). {d} (Version 2) [Dataset]. Arca. {url}"),
                 format!("(n.d.). {d} (Version 2) [Dataset]. Arca. {url}"),
+            ),
+            (
+                "chicago-author-date",
+                "Curie, Marie, Björn Åström, Diamond Light Source, and Thị Minh Nguyễn.",
+                format!("2026. “{d}.” Version 2. Arca. {url}."),
+                format!("n.d. “{d}.” Version 2. Arca. {url}."),
             ),
             (
                 "harvard-cite-them-right",
@@ -224,6 +261,12 @@ mod tests {
                 "1. Curie, M., Åström, B., Diamond Light Source & Nguyễn, T. M.",
                 format!("{d}. Arca {url} (2026)."),
                 format!("{d}. Arca {url}."),
+            ),
+            (
+                "vancouver",
+                "1. Curie M, Åström B, Diamond Light Source, Nguyễn TM.",
+                format!("{d} [dataset]. Version 2. Arca; 2026. doi:10.5072/arca.7k3m9q2xd"),
+                format!("{d} [dataset]. Version 2. Arca. doi:10.5072/arca.7k3m9q2xd"),
             ),
         ];
         for (style, names, with_year, without_year) in &golden {
@@ -257,10 +300,49 @@ mod tests {
                     "{}, & Author12, G. (2026). {d} (Version 2) [Dataset]. Arca. {url}",
                     all.join(", ")
                 ),
+                format!(
+                    "Author1, Given, {}, et al. 2026. “{d}.” Version 2. Arca. {url}.",
+                    (2..=7)
+                        .map(|i| format!("Given Author{i}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 format!("Author1, G. et al. (2026) “{d}.” Arca. Available at: {url}."),
                 format!("[1] G. Author1 et al., “{d}.” Arca, 2026. doi: 10.5072/arca.7k3m9q2xd."),
                 format!("1. Author1, G. et al. {d}. Arca {url} (2026)."),
+                format!(
+                    "1. {}, et al. {d} [dataset]. Version 2. Arca; 2026. doi:10.5072/arca.7k3m9q2xd",
+                    (1..=6)
+                        .map(|i| format!("Author{i} G"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             ]
+        );
+    }
+
+    /// Software is cited by its paper: Arca's own styles know journal articles too.
+    #[test]
+    fn software_papers_are_cited_with_their_journal_in_arcas_own_styles() {
+        let xds = serde_json::json!({
+            "type": "article-journal", "title": "XDS",
+            "author": [{"family": "Kabsch", "given": "Wolfgang"}],
+            "container-title": "Acta Crystallographica Section D: Biological Crystallography",
+            "volume": "66", "issue": "2", "page": "125-132",
+            "issued": {"date-parts": [[2010]]}, "DOI": "10.1107/S0907444909047337"
+        });
+        let journal = "Acta Crystallographica Section D: Biological Crystallography";
+        assert_eq!(
+            formatted_item(&xds, "vancouver", None, false).unwrap(),
+            format!(
+                "1. Kabsch W. XDS. {journal}. 2010;66(2):125–32. doi:10.1107/S0907444909047337"
+            )
+        );
+        assert_eq!(
+            formatted_item(&xds, "chicago-author-date", None, false).unwrap(),
+            format!(
+                "Kabsch, Wolfgang. 2010. “XDS.” {journal} 66 (2): 125–32. https://doi.org/10.1107/S0907444909047337."
+            )
         );
     }
 
