@@ -505,6 +505,8 @@ async fn a_deposit_made_in_the_browser_goes_through_review_to_its_public_page() 
     assert_eq!(r.status, StatusCode::OK);
     let html = text(&r);
     assert!(html.contains("Hen egg-white lysozyme") && html.contains("img_0001.cbf"));
+    assert!(html.contains("<dt>Collected at</dt><dd>Diamond, beamline I04</dd>"));
+    assert!(html.contains("<dt>Collection</dt><dd>EIGER2 XE 16M</dd>"));
     assert!(
         !html.contains("marie@example.org"),
         "the contact's address stays private"
