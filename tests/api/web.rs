@@ -878,3 +878,53 @@ async fn the_manuscript_kit_cites_several_deposits_and_their_software_in_the_cho
     let html = text(&author.get(&format!("/my/kit?d={other}")).await);
     assert!(html.contains("class=\"errors\"") && !html.contains("kit-references"));
 }
+
+#[tokio::test]
+async fn curators_schedule_from_the_deposit_page_and_release_a_batch_from_the_console() {
+    let app = TestApp::new().await;
+    curator_with_password(&app).await;
+    let deposit = app
+        .deposit_through(
+            json!({"metadata": metadata()}),
+            &[("f.cbf", b"frames")],
+            "approved",
+        )
+        .await;
+    let mut curator = Browser::new(&app);
+    curator
+        .sign_in("keeper@example.org", "curator password")
+        .await;
+    let html = text(&curator.get(&format!("/deposits/{deposit}")).await);
+    assert!(html.contains("Schedule into a release"));
+    let r = curator
+        .post(
+            &format!("/deposits/{deposit}/act"),
+            &[("action", "schedule"), ("release", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", curator.last);
+    assert_eq!(app.state(&deposit).await, "scheduled");
+    let html = text(&curator.get("/curate/releases").await);
+    assert!(html.contains("Hen egg-white lysozyme, 100 K"), "{html}");
+    assert!(html.contains("pending"));
+    // An author cannot see the console or run a batch.
+    let mut author = Browser::new(&app);
+    author.sign_up("Curie, Marie", "marie@example.org").await;
+    assert_eq!(
+        author.get("/curate/releases").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let at = html.find("/curate/releases/").unwrap();
+    let run_path: String = html[at..].split('"').next().unwrap().to_owned();
+    author.get("/my").await;
+    let r = author.post(&run_path, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.state(&deposit).await, "scheduled");
+    // Run now: the batch job releases it.
+    let r = curator.post(&run_path, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    app.drain().await;
+    assert_eq!(app.state(&deposit).await, "released");
+    let html = text(&curator.get("/curate/releases").await);
+    assert!(html.contains("released"));
+}

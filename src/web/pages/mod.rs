@@ -9,6 +9,7 @@ pub mod curate;
 pub mod deposit_form;
 pub mod deposits;
 pub mod kit;
+pub mod releases;
 
 use super::error::{AppError, AppResult};
 use super::session::Browser;
@@ -130,4 +131,6 @@ pub fn router() -> Router<Services> {
         .route("/deposits/{id}/files/remove", post(deposits::remove_file))
         .route("/curate", get(curate::queue))
         .route("/curate/invite", post(curate::invite))
+        .route("/curate/releases", get(releases::list))
+        .route("/curate/releases/{id}/run", post(releases::run))
 }
