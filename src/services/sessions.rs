@@ -79,9 +79,16 @@ impl Services {
     pub async fn sign_out(&self, token: &str) -> ServiceResult<()> {
         let mut tx = self.db.begin_write().await?;
         db::sessions::delete(&mut tx, &token_hash(token)).await?;
-        db::sessions::delete_expired(&mut tx, now_ms()).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Housekeeping: sessions past their end are useless; remove them.
+    pub async fn end_expired_sessions(&self) -> ServiceResult<u64> {
+        let mut tx = self.db.begin_write().await?;
+        let n = db::sessions::delete_expired(&mut tx, now_ms()).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// Create an account and sign it in. Without an invitation this needs open sign-up

@@ -928,3 +928,19 @@ async fn curators_schedule_from_the_deposit_page_and_release_a_batch_from_the_co
     let html = text(&curator.get("/curate/releases").await);
     assert!(html.contains("released"));
 }
+
+#[tokio::test]
+async fn a_session_ends_when_its_time_is_up_and_housekeeping_clears_it() {
+    let app = TestApp::configured(|c| c.web.session_hours = 0).await;
+    let mut b = Browser::new(&app);
+    b.sign_up("Curie, Marie", "marie@example.org").await;
+    let r = b.get("/my").await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "an ended session signs nobody in"
+    );
+    assert_eq!(app.count("sessions").await, 1);
+    arca::worker::housekeeping(&app.services).await.unwrap();
+    assert_eq!(app.count("sessions").await, 0);
+}
