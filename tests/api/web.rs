@@ -944,3 +944,72 @@ async fn a_session_ends_when_its_time_is_up_and_housekeeping_clears_it() {
     arca::worker::housekeeping(&app.services).await.unwrap();
     assert_eq!(app.count("sessions").await, 0);
 }
+
+#[tokio::test]
+async fn curators_add_mirrors_and_watch_transfers_without_ever_seeing_a_secret() {
+    let app = TestApp::new().await;
+    curator_with_password(&app).await;
+    let creds = app.dir.path().join("partner.toml");
+    std::fs::write(
+        &creds,
+        "access_key_id = \"AKIDPARTNER\"\nsecret_access_key = \"s3cr3t-never-shown\"\n",
+    )
+    .unwrap();
+    let creds = creds.to_str().unwrap().to_owned();
+    let mut curator = Browser::new(&app);
+    curator
+        .sign_in("keeper@example.org", "curator password")
+        .await;
+    curator.get("/curate/mirrors").await;
+    let mirror = |name: &'static str| {
+        vec![
+            ("name", name),
+            ("endpoint", "http://127.0.0.1:9"),
+            ("bucket", "arca-copy"),
+            ("credentials", "file"),
+            ("credentials_file", creds.as_str()),
+            ("policy", "released"),
+        ]
+    };
+    // A bad name: refused with its reason, what was typed kept, nothing added.
+    let r = curator
+        .post("/curate/mirrors", &mirror("Partner Site"))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = text(&r);
+    assert!(html.contains("lower-case letters"), "{html}");
+    assert!(html.contains(r#"value="http://127.0.0.1:9""#));
+    assert!(app.services.mirrors().await.unwrap().is_empty());
+    let r = curator.post("/curate/mirrors", &mirror("partner")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", curator.last);
+
+    // Releasing queues a transfer, shown with its progress; the secret never is.
+    let deposit = app
+        .deposit_through(
+            json!({"metadata": metadata()}),
+            &[("f.cbf", b"frames")],
+            "released",
+        )
+        .await;
+    let html = text(&curator.get("/curate/mirrors").await);
+    assert!(html.contains("partner") && html.contains(&format!("file: {creds}")));
+    assert!(html.contains(&format!("/deposits/{deposit}")), "{html}");
+    assert!(html.contains("0 of 1 files"));
+    assert!(!html.contains("s3cr3t-never-shown") && !html.contains("AKIDPARTNER"));
+    let at = html.find("/curate/transfers/").unwrap();
+    let retry: String = html[at..].split('"').next().unwrap().to_owned();
+    let r = curator.post(&retry, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    // Authors see none of it.
+    let mut author = Browser::new(&app);
+    author.sign_up("Curie, Marie", "marie@example.org").await;
+    assert_eq!(
+        author.get("/curate/mirrors").await.status,
+        StatusCode::FORBIDDEN
+    );
+    author.get("/my").await;
+    let r = author.post("/curate/mirrors", &mirror("sneaky")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.services.mirrors().await.unwrap().len(), 1);
+}

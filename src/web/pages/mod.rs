@@ -9,6 +9,7 @@ pub mod curate;
 pub mod deposit_form;
 pub mod deposits;
 pub mod kit;
+pub mod mirrors;
 pub mod releases;
 
 use super::error::{AppError, AppResult};
@@ -132,5 +133,7 @@ pub fn router() -> Router<Services> {
         .route("/curate", get(curate::queue))
         .route("/curate/invite", post(curate::invite))
         .route("/curate/releases", get(releases::list))
+        .route("/curate/mirrors", get(mirrors::console).post(mirrors::add))
+        .route("/curate/transfers/{id}/retry", post(mirrors::retry))
         .route("/curate/releases/{id}/run", post(releases::run))
 }

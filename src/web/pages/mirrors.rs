@@ -1,0 +1,225 @@
+//! Replication and fixity in the curators' console: the mirrors (added here or with
+//! `arca mirror add`; credentials only by reference, never shown), the transfers with
+//! their progress and a retry, and the fixity checks of the last days.
+
+use super::{Chrome, page, see_other};
+use crate::mirror::{Credentials, MirrorSpec};
+use crate::model::date::utc_seconds;
+use crate::services::{Actor, ServiceError, Services, require_curator};
+use crate::web::error::{AppError, AppResult};
+use crate::web::handlers::datasets::human_size;
+use crate::web::session::{Browser, SignedIn, checked_form};
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+pub struct MirrorView {
+    pub name: String,
+    pub endpoint: String,
+    pub bucket: String,
+    pub policy: String,
+    pub credentials: String,
+}
+
+pub struct TransferView {
+    pub id: String,
+    pub deposit: String,
+    pub mirror: String,
+    pub state: String,
+    pub files: String,
+    pub bytes: String,
+    pub percent: i64,
+    pub faults: i64,
+    pub last_error: Option<String>,
+    pub when: String,
+}
+
+#[derive(Template)]
+#[template(path = "mirrors.html")]
+struct MirrorsPage {
+    chrome: Chrome,
+    mirrors: Vec<MirrorView>,
+    transfers: Vec<TransferView>,
+    /// Fixity checks of the last days: (location, outcome, count).
+    checks: Vec<(String, String, i64)>,
+    /// (location, object, outcome, detail, when)
+    problems: Vec<(String, String, String, String, String)>,
+    days: i64,
+    error: Option<String>,
+    /// The add form as typed, when it came back with an error.
+    typed: Vec<(String, String)>,
+}
+
+impl MirrorsPage {
+    fn typed(&self, field: &str) -> String {
+        self.typed
+            .iter()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+}
+
+const TRANSFERS_SHOWN: i64 = 50;
+const FIXITY_DAYS: i64 = 30;
+
+fn html(e: ServiceError) -> AppError {
+    AppError::from(e).as_html()
+}
+
+async fn render(
+    s: &Services,
+    b: &Browser,
+    actor: &Actor,
+    error: Option<String>,
+    typed: Vec<(String, String)>,
+) -> AppResult<Response> {
+    require_curator(actor, "see replication and fixity").map_err(html)?;
+    let mirrors = s
+        .mirrors()
+        .await
+        .map_err(html)?
+        .into_iter()
+        .map(|m| MirrorView {
+            credentials: match &m.credentials {
+                Credentials::Env(k, v) => format!("environment: {k}, {v}"),
+                Credentials::File(p) => format!("file: {}", p.display()),
+            },
+            name: m.name,
+            endpoint: m.endpoint,
+            bucket: if m.prefix.is_empty() {
+                m.bucket
+            } else {
+                format!("{}/{}", m.bucket, m.prefix)
+            },
+            policy: m.policy,
+        })
+        .collect();
+    let transfers = s
+        .transfers(None, "", TRANSFERS_SHOWN)
+        .await
+        .map_err(html)?
+        .into_iter()
+        .map(|t| TransferView {
+            percent: (t.bytes_done * 100)
+                .checked_div(t.bytes_total)
+                .unwrap_or(100),
+            files: format!("{} of {}", t.files_done, t.files_total),
+            bytes: format!(
+                "{} of {}",
+                human_size(t.bytes_done),
+                human_size(t.bytes_total)
+            ),
+            when: utc_seconds(t.finished_at.or(t.started_at).unwrap_or(t.created_at)),
+            id: t.id,
+            deposit: t.version_id,
+            mirror: t.mirror,
+            state: t.state,
+            faults: t.faults,
+            last_error: t.last_error,
+        })
+        .collect();
+    let since = crate::db::now_ms() - FIXITY_DAYS * 86_400_000;
+    let (checks, problems) = s.fixity_report(since).await.map_err(html)?;
+    let failed = error.is_some();
+    let mut resp = page(
+        b,
+        &MirrorsPage {
+            chrome: Chrome::of(b),
+            mirrors,
+            transfers,
+            checks,
+            problems: problems
+                .into_iter()
+                .map(|(loc, object, outcome, detail, at)| {
+                    (
+                        loc,
+                        object,
+                        outcome,
+                        detail.unwrap_or_default(),
+                        utc_seconds(at),
+                    )
+                })
+                .collect(),
+            days: FIXITY_DAYS,
+            error,
+            typed,
+        },
+    )?;
+    if failed {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+pub async fn console(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+) -> AppResult<Response> {
+    render(&s, &b, &actor, None, Vec::new()).await
+}
+
+pub async fn add(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+    body: Bytes,
+) -> AppResult<Response> {
+    let form = checked_form(&b, &body)?;
+    require_curator(&actor, "add mirrors").map_err(html)?;
+    let credentials = match form.get("credentials").as_str() {
+        "file" => Credentials::File(form.get("credentials_file").into()),
+        _ => Credentials::Env(form.get("key_env"), form.get("secret_env")),
+    };
+    let spec = MirrorSpec {
+        name: form.get("name"),
+        endpoint: form.get("endpoint"),
+        region: Some(form.get("region"))
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "us-east-1".into()),
+        bucket: form.get("bucket"),
+        prefix: form.get("prefix"),
+        credentials,
+        policy: form.get("policy"),
+    };
+    match s.add_mirror(spec).await {
+        Ok(()) => Ok(see_other("/curate/mirrors")),
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
+            let typed = form.0.into_iter().filter(|(k, _)| k != "csrf").collect();
+            render(
+                &s,
+                &b,
+                &actor,
+                Some(super::deposit_form::plain(&e.to_string())),
+                typed,
+            )
+            .await
+        }
+        Err(e) => Err(html(e)),
+    }
+}
+
+pub async fn retry(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    checked_form(&b, &body)?;
+    require_curator(&actor, "retry transfers").map_err(html)?;
+    match s.retry_transfer(&id).await {
+        Ok(_) => Ok(see_other("/curate/mirrors")),
+        Err(e @ ServiceError::Conflict(_)) => {
+            render(
+                &s,
+                &b,
+                &actor,
+                Some(super::deposit_form::plain(&e.to_string())),
+                Vec::new(),
+            )
+            .await
+        }
+        Err(e) => Err(html(e)),
+    }
+}
