@@ -873,6 +873,33 @@ async fn the_manuscript_kit_cites_several_deposits_and_their_software_in_the_cho
         "unmatched software is named"
     );
     assert!(html.contains(r#"<option value="ieee" selected>"#));
+    // The same list as one CSL-JSON file, and each dataset's BibTeX through the API.
+    let at = html.find("/my/kit.json?").unwrap();
+    let download = html[at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    let r = author.get(&download).await;
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/vnd.citationstyles.csl+json")
+    );
+    let items: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        items.as_array().unwrap().len(),
+        3,
+        "{items} from {download}"
+    );
+    assert!(items.to_string().contains("Kabsch"), "XDS's paper: {items}");
+    let at = html.find("/citation?format=bibtex").unwrap();
+    let start = html[..at].rfind('"').unwrap() + 1;
+    let r = author
+        .get(&html[start..at + "/citation?format=bibtex".len()])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(text(&r).starts_with("@misc{"), "{}", text(&r));
     // Someone else's deposit is not found, and nothing of it is shown.
     let other = app.create_deposit(&app.other_author).await;
     let html = text(&author.get(&format!("/my/kit?d={other}")).await);

@@ -11,7 +11,8 @@ use crate::web::error::{AppError, AppResult};
 use crate::web::session::SignedIn;
 use askama::Template;
 use axum::extract::{RawQuery, State};
-use axum::response::Response;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 
 #[derive(Template)]
 #[template(path = "kit.html")]
@@ -21,25 +22,24 @@ struct KitPage {
     chosen: Vec<String>,
     style: String,
     styles: &'static [(&'static str, &'static str)],
+    /// (text, DOI) of each reference.
     references: Vec<(String, Option<String>)>,
     availability: Option<String>,
     unmatched: Vec<String>,
     error: Option<String>,
-    api: String,
+    /// The CSL-JSON file of the same references.
+    download: String,
 }
 
 /// The deposits one can cite from here: one's own (curators too), newest first.
 const LISTED: i64 = 200;
 
-pub async fn kit(
-    State(s): State<Services>,
-    SignedIn(b, actor): SignedIn,
-    RawQuery(query): RawQuery,
-) -> AppResult<Response> {
+/// What the kit is asked for: the chosen deposits (`d=ID`, repeated) and a style.
+fn chosen(query: Option<String>) -> (Vec<String>, String) {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let chosen: Vec<String> = pairs
+    let chosen = pairs
         .iter()
         .filter(|(k, _)| k == "d")
         .map(|(_, v)| v.clone())
@@ -50,6 +50,43 @@ pub async fn kit(
         .map(|(_, v)| v.clone())
         .filter(|v| STYLES.iter().any(|(id, _)| id == v))
         .unwrap_or_else(|| "apa".into());
+    (chosen, style)
+}
+
+/// Every reference of the kit as one CSL-JSON file, for Zotero and other managers.
+pub async fn kit_json(
+    State(s): State<Services>,
+    SignedIn(_, actor): SignedIn,
+    RawQuery(query): RawQuery,
+) -> AppResult<Response> {
+    let (chosen, style) = chosen(query);
+    let kit = s
+        .manuscript_kit(&actor, &chosen, &style, None)
+        .await
+        .map_err(|e| AppError::from(e).as_html())?;
+    let items: Vec<serde_json::Value> = kit.references.into_iter().map(|r| r.csl).collect();
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.citationstyles.csl+json",
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"references.json\"",
+            ),
+        ],
+        serde_json::Value::Array(items).to_string(),
+    )
+        .into_response())
+}
+
+pub async fn kit(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+    RawQuery(query): RawQuery,
+) -> AppResult<Response> {
+    let (chosen, style) = chosen(query);
     let mine = Actor {
         role: Role::Author,
         ..actor.clone()
@@ -79,10 +116,14 @@ pub async fn kit(
             Err(e) => return Err(AppError::from(e).as_html()),
         }
     }
-    let api = format!(
-        "/api/v1/manuscript-kit?deposits={}&style={style}",
-        chosen.join(",")
-    );
+    let download = {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for d in &chosen {
+            q.append_pair("d", d);
+        }
+        q.append_pair("style", &style);
+        format!("/my/kit.json?{}", q.finish())
+    };
     page(
         &b,
         &KitPage {
@@ -95,7 +136,7 @@ pub async fn kit(
             availability,
             unmatched,
             error,
-            api,
+            download,
         },
     )
 }

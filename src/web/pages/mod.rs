@@ -117,6 +117,7 @@ pub fn router() -> Router<Services> {
         .route("/my", get(deposits::mine))
         .route("/my/token", post(deposits::token))
         .route("/my/kit", get(kit::kit))
+        .route("/my/kit.json", get(kit::kit_json))
         .route(
             "/deposits/new",
             get(deposits::new_form).post(deposits::create),
