@@ -15,16 +15,11 @@ use std::time::Instant;
 use tower::ServiceExt;
 
 async fn seed(services: &Services, n: usize) {
-    services
+    let owner = services
         .add_user("bench@example.org", "Bench", Role::Author, None)
         .await
-        .unwrap();
-    let mut conn = services.db.conn().await.unwrap();
-    let owner: String = sqlx::query_scalar("SELECT id FROM users")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-    drop(conn);
+        .unwrap()
+        .id;
     let facility =
         json!({"facility": {"name": "ESRF"}, "beamline": {"name": "ID23-1"}}).to_string();
     let t0 = 1_750_000_000_000i64;

@@ -25,15 +25,12 @@ async fn main() {
     config.data_dir = work.path().to_owned();
     config.database_url = arca::config::sqlite_url(work.path());
     let services = Services::open(config).await.unwrap();
-    services
+    let owner = services
         .add_user("bench@example.org", "Bench", Role::Curator, None)
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let mut conn = services.db.conn().await.unwrap();
-    let owner: String = sqlx::query_scalar("SELECT id FROM users")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
     let version = arca::model::ids::new_id();
     let now = arca::db::now_ms();
     sqlx::query("INSERT INTO datasets (id, owner_id, created_at) VALUES ($1, $2, $3)")
@@ -123,21 +120,7 @@ async fn main() {
         })
         .await
         .unwrap();
-    let transfer = TransferRow {
-        id: arca::model::ids::new_id(),
-        version_id: version.clone(),
-        mirror: "bench".into(),
-        state: "queued".into(),
-        files_total: files,
-        files_done: 0,
-        bytes_total: bytes,
-        bytes_done: 0,
-        faults: 0,
-        last_error: None,
-        created_at: now,
-        started_at: None,
-        finished_at: None,
-    };
+    let transfer = TransferRow::queued(&version, "bench", files, bytes, now);
     let mut conn = services.db.conn().await.unwrap();
     arca::db::mirrors::insert_transfer(&mut conn, &transfer)
         .await

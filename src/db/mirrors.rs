@@ -62,6 +62,27 @@ pub struct TransferRow {
     pub finished_at: Option<i64>,
 }
 
+impl TransferRow {
+    /// A transfer of `files` files (`bytes` in all) of a version to a mirror, not begun.
+    pub fn queued(version_id: &str, mirror: &str, files: i64, bytes: i64, now: i64) -> Self {
+        Self {
+            id: crate::model::ids::new_id(),
+            version_id: version_id.to_owned(),
+            mirror: mirror.to_owned(),
+            state: "queued".into(),
+            files_total: files,
+            files_done: 0,
+            bytes_total: bytes,
+            bytes_done: 0,
+            faults: 0,
+            last_error: None,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+        }
+    }
+}
+
 const TRANSFER: &str =
     "id, version_id, mirror, state, files_total, files_done, bytes_total, bytes_done,
     faults, last_error, created_at, started_at, finished_at";

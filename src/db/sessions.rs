@@ -5,19 +5,6 @@ use super::users::{UserRow, user_from_row};
 use super::{Conn, DbResult};
 use sqlx::Row;
 
-/// A user's password hash (PHC string), if they have a password.
-pub async fn password_of(conn: &mut Conn, email: &str) -> DbResult<Option<(UserRow, String)>> {
-    let row = sqlx::query(
-        "SELECT id, email, name, role, password_hash FROM users
-         WHERE email = $1 AND password_hash IS NOT NULL",
-    )
-    .bind(email)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|r| Ok((user_from_row(&r)?, r.try_get("password_hash")?)))
-        .transpose()
-}
-
 pub async fn insert(
     conn: &mut Conn,
     token_hash: &str,

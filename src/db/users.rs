@@ -48,6 +48,19 @@ pub async fn find_by_email(conn: &mut Conn, email: &str) -> DbResult<Option<User
     row.as_ref().map(user_from_row).transpose()
 }
 
+/// A user's password hash (PHC string), if they have a password.
+pub async fn password_of(conn: &mut Conn, email: &str) -> DbResult<Option<(UserRow, String)>> {
+    let row = sqlx::query(
+        "SELECT id, email, name, role, password_hash FROM users
+         WHERE email = $1 AND password_hash IS NOT NULL",
+    )
+    .bind(email)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| Ok((user_from_row(&r)?, r.try_get("password_hash")?)))
+        .transpose()
+}
+
 pub async fn insert_token(
     conn: &mut Conn,
     id: &str,

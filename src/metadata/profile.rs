@@ -108,6 +108,51 @@ pub struct Funding {
     pub award_title: Option<String>,
 }
 
+/// How the data were collected, in words for pages: where, when and how, on what
+/// sample, and with which software; (label, text), only what is known.
+pub fn in_words(f: &Facility) -> Vec<(&'static str, String)> {
+    let join =
+        |parts: Vec<Option<String>>| parts.into_iter().flatten().collect::<Vec<_>>().join(", ");
+    let c = f.collection.clone().unwrap_or_default();
+    let s = f.sample.clone().unwrap_or_default();
+    let lines = [
+        (
+            "Collected at",
+            join(vec![
+                f.facility.as_ref().map(|o| o.name.clone()),
+                f.beamline.as_ref().map(|b| format!("beamline {}", b.name)),
+            ]),
+        ),
+        (
+            "Collection",
+            join(vec![
+                match (&c.start, &c.end) {
+                    (Some(a), Some(b)) if a != b => Some(format!("{a} to {b}")),
+                    (Some(a), _) | (None, Some(a)) => Some(a.clone()),
+                    _ => None,
+                },
+                c.technique.clone(),
+                c.detector.clone(),
+                c.wavelength_angstrom.map(|w| format!("{w} Å")),
+                c.temperature_kelvin.map(|t| format!("{t} K")),
+            ]),
+        ),
+        ("Sample", join(vec![s.name, s.macromolecule, s.organism])),
+        (
+            "Software",
+            f.software
+                .iter()
+                .map(|x| match &x.version {
+                    Some(v) => format!("{} {v}", x.name),
+                    None => x.name.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    ];
+    lines.into_iter().filter(|(_, v)| !v.is_empty()).collect()
+}
+
 /// Names of the licences depositors pick most; any other SPDX id is carried as is.
 pub const LICENCES: &[(&str, &str)] = &[
     (

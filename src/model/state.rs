@@ -106,6 +106,35 @@ impl Action {
         }
     }
 
+    /// The actions people ask for by name (the API's `…/{action}` and the forms), with
+    /// those names, in the order a deposit meets them.
+    pub const REQUESTED: [(&'static str, Action); 8] = [
+        ("submit", Self::Submit),
+        ("request-changes", Self::RequestChanges),
+        ("approve", Self::Approve),
+        ("hold", Self::Hold),
+        ("schedule", Self::Schedule),
+        ("unschedule", Self::Unschedule),
+        ("release", Self::Release),
+        ("withdraw", Self::Withdraw),
+    ];
+
+    /// The action a request names (`request-changes`), if people may ask for it.
+    pub fn requested(name: &str) -> Option<Self> {
+        Self::REQUESTED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, a)| *a)
+    }
+
+    /// The name people ask for this action by.
+    pub fn request_name(self) -> Option<&'static str> {
+        Self::REQUESTED
+            .iter()
+            .find(|(_, a)| *a == self)
+            .map(|(n, _)| *n)
+    }
+
     /// Actions only curators (and admins) may take.
     pub fn needs_curator(self) -> bool {
         !matches!(

@@ -244,6 +244,24 @@ impl Services {
         Ok(db::versions::page(&mut conn, owner, state, before, limit.clamp(1, 200)).await?)
     }
 
+    /// The actor's own deposits, whatever their role: newest first, one page.
+    pub async fn own_deposits(
+        &self,
+        actor: &Actor,
+        before: &str,
+        limit: i64,
+    ) -> ServiceResult<Vec<VersionRow>> {
+        let mut conn = self.db.conn().await?;
+        Ok(db::versions::page(
+            &mut conn,
+            Some(&actor.id),
+            None,
+            before,
+            limit.clamp(1, 200),
+        )
+        .await?)
+    }
+
     pub async fn deposit_events(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<Event>> {
         let mut conn = self.db.conn().await?;
         load_visible(&mut conn, actor, id).await?;
@@ -299,6 +317,22 @@ impl Services {
         Ok(())
     }
 
+    /// Whether `actor`'s role lets them take `action` (on a deposit they can see).
+    fn may_take(&self, actor: &Actor, action: Action) -> bool {
+        let author_may = action == Action::Hold && self.config.holds.authors_may_hold;
+        !action.needs_curator() || actor.role.is_curator() || author_may
+    }
+
+    /// The actions `actor` may ask for now on `v`, a deposit they can see, in the order
+    /// a deposit meets them.
+    pub fn actions_open_to(&self, actor: &Actor, v: &VersionRow) -> Vec<Action> {
+        Action::REQUESTED
+            .iter()
+            .map(|(_, a)| *a)
+            .filter(|a| v.state.apply(*a).is_ok() && self.may_take(actor, *a))
+            .collect()
+    }
+
     /// Ask for a state change. Checks who may do it and whether the state allows it,
     /// then changes state, writes the event and enqueues follow-up jobs in one
     /// transaction.
@@ -309,8 +343,7 @@ impl Services {
         action: Action,
         input: ActionInput,
     ) -> ServiceResult<VersionRow> {
-        let author_may = action == Action::Hold && self.config.holds.authors_may_hold;
-        if action.needs_curator() && !actor.role.is_curator() && !author_may {
+        if !self.may_take(actor, action) {
             let mut conn = self.db.conn().await?;
             load_visible(&mut conn, actor, id).await?;
             return Err(ServiceError::Forbidden(format!(

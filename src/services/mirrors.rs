@@ -5,7 +5,6 @@ use super::{ServiceError, ServiceResult, Services};
 use crate::db::{self, Tx, mirrors::TransferRow, now_ms, versions::VersionRow};
 use crate::mirror::{Mirror, MirrorError, MirrorSpec};
 use crate::model::checksum::{Algorithm, Checksum, Hasher};
-use crate::model::ids;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde_json::json;
@@ -120,21 +119,7 @@ impl Services {
             .iter()
             .filter(|m| policies.contains(&m.policy.as_str()))
         {
-            let t = TransferRow {
-                id: ids::new_id(),
-                version_id: v.id.clone(),
-                mirror: m.name.clone(),
-                state: "queued".into(),
-                files_total: files,
-                files_done: 0,
-                bytes_total: bytes,
-                bytes_done: 0,
-                faults: 0,
-                last_error: None,
-                created_at: now,
-                started_at: None,
-                finished_at: None,
-            };
+            let t = TransferRow::queued(&v.id, &m.name, files, bytes, now);
             db::mirrors::insert_transfer(tx, &t).await?;
             db::jobs::enqueue(
                 tx,

@@ -1,7 +1,7 @@
 //! Signing in with a browser: sessions, sign-up and invitations. A session is a random
 //! token in a cookie (only its hash is stored) with a CSRF token of its own.
 
-use super::users::{new_secret, token_hash};
+use super::users::{insert_user, new_secret, new_user, password_hash, token_hash};
 use super::{Actor, ServiceError, ServiceResult, Services, require_curator};
 use crate::db::{self, now_ms, sessions::Invitation};
 use crate::model::Role;
@@ -39,7 +39,7 @@ impl Services {
         let email = email.trim().to_lowercase();
         let found = {
             let mut conn = self.db.conn().await?;
-            db::sessions::password_of(&mut conn, &email).await?
+            db::users::password_of(&mut conn, &email).await?
         };
         let (user, hash) = match found {
             Some((u, h)) => (Some(u), h),
@@ -92,7 +92,9 @@ impl Services {
     }
 
     /// Create an account and sign it in. Without an invitation this needs open sign-up
-    /// and makes an author; an invitation fixes the address and the role.
+    /// and makes an author; an invitation fixes the address and the role. The
+    /// invitation is used up in the transaction that creates the account, so an account
+    /// that cannot be made leaves it usable.
     pub async fn sign_up(
         &self,
         email: &str,
@@ -100,9 +102,16 @@ impl Services {
         password: &str,
         invitation: Option<&str>,
     ) -> ServiceResult<Session> {
-        let (email, role) = match invitation.filter(|t| !t.is_empty()) {
+        let invitation = invitation.filter(|t| !t.is_empty());
+        if invitation.is_none() && !self.config.web.open_signup {
+            return Err(ServiceError::Forbidden(
+                "this archive takes new accounts by invitation only".into(),
+            ));
+        }
+        let hash = password_hash(password)?;
+        let mut tx = self.db.begin_write().await?;
+        let user = match invitation {
             Some(token) => {
-                let mut tx = self.db.begin_write().await?;
                 let inv = db::sessions::take_invitation(&mut tx, &token_hash(token), now_ms())
                     .await?
                     .ok_or_else(|| {
@@ -111,24 +120,12 @@ impl Services {
                             "this invitation has been used or has expired; ask for a new one",
                         )
                     })?;
-                tx.commit().await?;
-                let role = inv.role.parse().unwrap_or(Role::Author);
-                (inv.email, role)
+                new_user(&inv.email, name, inv.role.parse().unwrap_or(Role::Author))?
             }
-            None if self.config.web.open_signup => (email.to_owned(), Role::Author),
-            None => {
-                return Err(ServiceError::Forbidden(
-                    "this archive takes new accounts by invitation only".into(),
-                ));
-            }
+            None => new_user(email, name, Role::Author)?,
         };
-        if password.chars().count() < 8 {
-            return Err(ServiceError::invalid(
-                "password",
-                "must be at least 8 characters",
-            ));
-        }
-        let user = self.add_user(&email, name, role, Some(password)).await?;
+        insert_user(&mut tx, &user, Some(&hash)).await?;
+        tx.commit().await?;
         self.start_session(user).await
     }
 

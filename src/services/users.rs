@@ -29,6 +29,52 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
+/// A password as it is stored: argon2, after the length rule.
+pub(super) fn password_hash(password: &str) -> ServiceResult<String> {
+    if password.chars().count() < 8 {
+        return Err(ServiceError::invalid(
+            "password",
+            "must be at least 8 characters",
+        ));
+    }
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| ServiceError::Internal(format!("argon2: {e}")))
+}
+
+/// A new person's row, once the address and name are acceptable.
+pub(super) fn new_user(email: &str, name: &str, role: Role) -> ServiceResult<UserRow> {
+    let email = email.trim().to_lowercase();
+    if !email.contains('@') || email.len() > 254 {
+        return Err(ServiceError::invalid("email", "is not an e-mail address"));
+    }
+    if name.trim().is_empty() {
+        return Err(ServiceError::invalid("name", "is required"));
+    }
+    Ok(UserRow {
+        id: new_id(),
+        email,
+        name: name.trim().to_owned(),
+        role,
+    })
+}
+
+/// Insert a person in `tx`; an address already taken is a conflict.
+pub(super) async fn insert_user(
+    tx: &mut db::Tx,
+    user: &UserRow,
+    password_hash: Option<&str>,
+) -> ServiceResult<()> {
+    match db::users::insert(tx, user, password_hash, now_ms()).await {
+        Err(e) if e.is_unique_violation() => Err(ServiceError::Conflict(format!(
+            "a user with e-mail {} already exists",
+            user.email
+        ))),
+        r => Ok(r?),
+    }
+}
+
 impl Services {
     pub async fn add_user(
         &self,
@@ -37,44 +83,10 @@ impl Services {
         role: Role,
         password: Option<&str>,
     ) -> ServiceResult<UserRow> {
-        let email = email.trim().to_lowercase();
-        if !email.contains('@') || email.len() > 254 {
-            return Err(ServiceError::invalid("email", "is not an e-mail address"));
-        }
-        if name.trim().is_empty() {
-            return Err(ServiceError::invalid("name", "is required"));
-        }
-        let hash = match password {
-            Some(p) if p.len() < 8 => {
-                return Err(ServiceError::invalid(
-                    "password",
-                    "must be at least 8 characters",
-                ));
-            }
-            Some(p) => {
-                let h = argon2::Argon2::default()
-                    .hash_password(p.as_bytes())
-                    .map_err(|e| ServiceError::Internal(format!("argon2: {e}")))?;
-                Some(h.to_string())
-            }
-            None => None,
-        };
-        let user = UserRow {
-            id: new_id(),
-            email,
-            name: name.trim().to_owned(),
-            role,
-        };
+        let user = new_user(email, name, role)?;
+        let hash = password.map(password_hash).transpose()?;
         let mut tx = self.db.begin_write().await?;
-        match db::users::insert(&mut tx, &user, hash.as_deref(), now_ms()).await {
-            Err(e) if e.is_unique_violation() => {
-                return Err(ServiceError::Conflict(format!(
-                    "a user with e-mail {} already exists",
-                    user.email
-                )));
-            }
-            r => r?,
-        }
+        insert_user(&mut tx, &user, hash.as_deref()).await?;
         tx.commit().await?;
         Ok(user)
     }

@@ -67,6 +67,15 @@ pub fn part_size(object_size: u64) -> usize {
     MIN.max(object_size.div_ceil(10_000)) as usize
 }
 
+/// How a staged file takes its place in the store.
+#[derive(Clone, Copy)]
+enum Placement {
+    /// A new object: never replaces one already there.
+    New,
+    /// A repair: replaces a damaged object.
+    Replace,
+}
+
 #[derive(Clone)]
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
@@ -153,6 +162,19 @@ impl Storage {
             remove_if_present(staged).await?;
             return Ok(());
         }
+        self.place(staged, sha256, size, Placement::New).await
+    }
+
+    /// Put a staged file at `sha256`'s key. On a local disk the file is moved there
+    /// durably (a new object by a link, which never replaces one that appeared
+    /// meanwhile; a repair by a rename, which replaces atomically); on S3 it is uploaded.
+    async fn place(
+        &self,
+        staged: &Path,
+        sha256: &str,
+        size: u64,
+        how: Placement,
+    ) -> StorageResult<()> {
         let key = self.key(sha256)?;
         match &self.local_root {
             Some(root) => {
@@ -160,15 +182,24 @@ impl Storage {
                 let staged = staged.to_owned();
                 tokio::task::spawn_blocking(move || -> std::io::Result<()> {
                     let dir = target.parent().expect("object keys have a parent");
-                    std::fs::create_dir_all(dir)?;
-                    // A link is atomic (readers see all or nothing) and, unlike a rename,
-                    // fails rather than replace an object that appeared meanwhile.
-                    match std::fs::hard_link(&staged, &target) {
-                        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
-                        _ => {}
+                    match how {
+                        Placement::New => {
+                            std::fs::create_dir_all(dir)?;
+                            match std::fs::hard_link(&staged, &target) {
+                                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                                    return Err(e);
+                                }
+                                _ => {}
+                            }
+                            std::fs::File::open(dir)?.sync_all()?;
+                            std::fs::remove_file(&staged)
+                        }
+                        Placement::Replace => {
+                            std::fs::File::open(&staged)?.sync_all()?;
+                            std::fs::rename(&staged, &target)?;
+                            std::fs::File::open(dir)?.sync_all()
+                        }
                     }
-                    std::fs::File::open(dir)?.sync_all()?;
-                    std::fs::remove_file(&staged)
                 })
                 .await
                 .map_err(|e| std::io::Error::other(e.to_string()))??;
@@ -298,26 +329,7 @@ impl Storage {
         sha256: &str,
         size: u64,
     ) -> StorageResult<()> {
-        let key = self.key(sha256)?;
-        match &self.local_root {
-            Some(root) => {
-                let target = root.join(key.as_ref());
-                let staged = staged.to_owned();
-                tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                    std::fs::File::open(&staged)?.sync_all()?;
-                    // A rename replaces the damaged file atomically.
-                    std::fs::rename(&staged, &target)?;
-                    std::fs::File::open(target.parent().expect("keys have a parent"))?.sync_all()
-                })
-                .await
-                .map_err(|e| std::io::Error::other(e.to_string()))??;
-            }
-            None => {
-                self.upload_multipart(staged, &key, size).await?;
-                remove_if_present(staged).await?;
-            }
-        }
-        Ok(())
+        self.place(staged, sha256, size, Placement::Replace).await
     }
 
     /// Remove an object. Only garbage collection does this, for objects nothing refers to.

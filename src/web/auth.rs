@@ -36,9 +36,7 @@ impl FromRequestParts<Services> for Authenticated {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
             if !same_secret(sent, &csrf) {
-                let mut e = csrf_refused();
-                e.html = false;
-                return Err(e);
+                return Err(csrf_refused());
             }
         }
         Ok(Self(actor))

@@ -44,6 +44,11 @@ impl AppError {
         self
     }
 
+    /// A service's refusal, as a page for people.
+    pub fn page(e: ServiceError) -> Self {
+        Self::from(e).as_html()
+    }
+
     /// A missing or malformed header or query parameter.
     pub fn bad_header(name: &str, message: impl std::fmt::Display) -> Self {
         Self::new(

@@ -105,10 +105,7 @@ impl FromRequestParts<Services> for Browser {
     async fn from_request_parts(parts: &mut Parts, s: &Services) -> Result<Self, AppError> {
         let secure = s.config.public_base().starts_with("https://");
         if let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE)
-            && let Some((user, csrf)) = s
-                .session(&token)
-                .await
-                .map_err(|e| AppError::from(e).as_html())?
+            && let Some((user, csrf)) = s.session(&token).await.map_err(AppError::page)?
         {
             return Ok(Self {
                 user: Some(user),
@@ -163,6 +160,24 @@ impl FromRequestParts<Services> for SignedIn {
 pub struct Form(pub Vec<(String, String)>);
 
 impl Form {
+    /// Fields of an `application/x-www-form-urlencoded` body or a query string.
+    pub fn parse(encoded: &[u8]) -> Self {
+        Self(
+            form_urlencoded::parse(encoded)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// Every value of a repeated field, in order.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
     /// The first value of a field, trimmed; empty when absent.
     pub fn get(&self, name: &str) -> String {
         self.raw(name).trim().to_owned()
@@ -180,9 +195,7 @@ impl Form {
 
 /// Check a form's CSRF token against the visitor's and parse the rest.
 pub fn checked_form(b: &Browser, body: &[u8]) -> Result<Form, AppError> {
-    let fields: Vec<(String, String)> = form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let Form(fields) = Form::parse(body);
     if fields
         .iter()
         .any(|(k, v)| k.contains('\0') || v.contains('\0'))
@@ -200,7 +213,7 @@ pub fn checked_form(b: &Browser, body: &[u8]) -> Result<Form, AppError> {
         .map(|(_, v)| v.as_str())
         .unwrap_or_default();
     if !same_secret(sent, &b.csrf) {
-        return Err(csrf_refused());
+        return Err(csrf_refused().as_html());
     }
     Ok(Form(fields))
 }
@@ -212,7 +225,6 @@ pub fn csrf_refused() -> AppError {
         "this form is out of date or did not come from this archive's pages; \
          go back, reload the page and send it again",
     )
-    .as_html()
 }
 
 /// Where to go after signing in: only a path on this site, never another site.

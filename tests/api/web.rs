@@ -696,6 +696,20 @@ async fn invitation_only_archives_take_new_accounts_by_invitation_once() {
     let html = text(&invited.get(&link).await);
     assert!(html.contains("rosalind@example.org"));
     let token = link.trim_start_matches("/signup?invitation=");
+    // An account that cannot be made (too short a password) leaves the link usable.
+    let r = invited
+        .post(
+            "/signup",
+            &[
+                ("invitation", token),
+                ("name", "Franklin, Rosalind"),
+                ("password", "short"),
+                ("password_again", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&r).contains("at least 8 characters"));
     let r = invited
         .post(
             "/signup",

@@ -127,51 +127,6 @@ fn script_safe_json(v: &serde_json::Value) -> String {
         .replace('&', "\\u0026")
 }
 
-/// The facility profile in words, for the page: where, when, how, on what sample, and
-/// with which software.
-fn collection_lines(f: &crate::metadata::profile::Facility) -> Vec<(&'static str, String)> {
-    let join =
-        |parts: Vec<Option<String>>| parts.into_iter().flatten().collect::<Vec<_>>().join(", ");
-    let c = f.collection.clone().unwrap_or_default();
-    let s = f.sample.clone().unwrap_or_default();
-    let lines = [
-        (
-            "Collected at",
-            join(vec![
-                f.facility.as_ref().map(|o| o.name.clone()),
-                f.beamline.as_ref().map(|b| format!("beamline {}", b.name)),
-            ]),
-        ),
-        (
-            "Collection",
-            join(vec![
-                match (&c.start, &c.end) {
-                    (Some(a), Some(b)) if a != b => Some(format!("{a} to {b}")),
-                    (Some(a), _) | (None, Some(a)) => Some(a.clone()),
-                    _ => None,
-                },
-                c.technique.clone(),
-                c.detector.clone(),
-                c.wavelength_angstrom.map(|w| format!("{w} Å")),
-                c.temperature_kelvin.map(|t| format!("{t} K")),
-            ]),
-        ),
-        ("Sample", join(vec![s.name, s.macromolecule, s.organism])),
-        (
-            "Software",
-            f.software
-                .iter()
-                .map(|x| match &x.version {
-                    Some(v) => format!("{} {v}", x.name),
-                    None => x.name.clone(),
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
-    ];
-    lines.into_iter().filter(|(_, v)| !v.is_empty()).collect()
-}
-
 /// The landing page's Signposting links (files limited to the first page).
 fn links(s: &Services, d: &PublicDataset, files: &[String]) -> Vec<Link> {
     let base = s.config.public_base();
@@ -335,7 +290,7 @@ pub async fn render_page(
             .map(|l| (l.rights.clone(), l.rights_uri.clone())),
         article: d.facility.article.as_ref().and_then(|a| a.doi.clone()),
         pdb: d.facility.pdb_ids.clone(),
-        collection: collection_lines(&d.facility),
+        collection: crate::metadata::profile::in_words(&d.facility),
         keywords: d.facility.keywords.clone(),
         descriptions: r
             .descriptions

@@ -182,22 +182,12 @@ pub async fn act(
     Path((id, action)): Path<(String, String)>,
     body: Bytes,
 ) -> AppResult<Json<Value>> {
-    let action = match action.as_str() {
-        "submit" => Action::Submit,
-        "approve" => Action::Approve,
-        "request-changes" => Action::RequestChanges,
-        "hold" => Action::Hold,
-        "schedule" => Action::Schedule,
-        "release" => Action::Release,
-        "withdraw" => Action::Withdraw,
-        "unschedule" => Action::Unschedule,
-        _ => {
-            return Err(AppError::new(
-                StatusCode::NOT_FOUND,
-                "not-found",
-                format!("no action '{action}' on deposits"),
-            ));
-        }
+    let Some(action) = Action::requested(&action) else {
+        return Err(AppError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("no action '{action}' on deposits"),
+        ));
     };
     let req: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
         ActionBody::default()

@@ -87,7 +87,7 @@ pub async fn signin(State(s): State<Services>, b: Browser, body: Bytes) -> AppRe
             *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             Ok(resp)
         }
-        Err(e) => Err(AppError::from(e).as_html()),
+        Err(e) => Err(AppError::page(e)),
     }
 }
 
@@ -101,7 +101,7 @@ pub async fn signup_form(
     } else {
         s.invitation_email(&q.invitation)
             .await
-            .map_err(|e| AppError::from(e).as_html())?
+            .map_err(AppError::page)?
     };
     let mut errors = std::collections::BTreeMap::new();
     if !q.invitation.is_empty() && invited.is_none() {
@@ -153,7 +153,13 @@ pub async fn signup(State(s): State<Services>, b: Browser, body: Bytes) -> AppRe
                 return Ok(resp);
             }
             Err(ServiceError::Invalid { field, message }) => {
-                errors.insert(field, super::deposit_form::plain(&message));
+                // The invitation is not a field one can fix: said above the form.
+                let at = if field == "invitation" {
+                    String::new()
+                } else {
+                    field
+                };
+                errors.insert(at, super::plain(&message));
             }
             Err(ServiceError::Conflict(_)) => {
                 errors.insert(
@@ -161,7 +167,7 @@ pub async fn signup(State(s): State<Services>, b: Browser, body: Bytes) -> AppRe
                     "There is already an account with this address: sign in instead.".to_owned(),
                 );
             }
-            Err(e) => return Err(AppError::from(e).as_html()),
+            Err(e) => return Err(AppError::page(e)),
         }
     }
     let mut resp = page(
@@ -188,9 +194,7 @@ pub async fn signout(
 ) -> AppResult<Response> {
     checked_form(&b, &body)?;
     if let Some(token) = cookie_value(&headers, SESSION_COOKIE) {
-        s.sign_out(&token)
-            .await
-            .map_err(|e| AppError::from(e).as_html())?;
+        s.sign_out(&token).await.map_err(AppError::page)?;
     }
     let mut resp = see_other("/");
     clear_session_cookie(&mut resp);

@@ -54,7 +54,7 @@ pub async fn home(State(s): State<Services>, b: Browser) -> AppResult<Response> 
     let r = s
         .search(&SearchRequest::default())
         .await
-        .map_err(|e| AppError::from(e).as_html())?;
+        .map_err(AppError::page)?;
     page(
         &b,
         &HomePage {
@@ -111,7 +111,7 @@ pub async fn search(
         Err(crate::services::ServiceError::Invalid { field, message }) => {
             (None, Some(format!("{field}: {message}")))
         }
-        Err(e) => return Err(AppError::from(e).as_html()),
+        Err(e) => return Err(AppError::page(e)),
     };
     let page_no = req.page.unwrap_or(1);
     let total = results.as_ref().map_or(0, |r| r.total);

@@ -43,24 +43,24 @@ pub async fn queue(
     SignedIn(b, actor): SignedIn,
     Query(q): Query<QueueQuery>,
 ) -> AppResult<Response> {
-    require_curator(&actor, "see the curation queue").map_err(|e| AppError::from(e).as_html())?;
-    render(&s, b, &q.state, &q.before, None, None).await
+    require_curator(&actor, "see the curation queue").map_err(AppError::page)?;
+    render(&s, b, &actor, &q.state, &q.before, None, None).await
 }
 
 async fn render(
     s: &Services,
     b: crate::web::session::Browser,
+    actor: &crate::services::Actor,
     state: &str,
     before: &str,
     invitation: Option<String>,
     invite_error: Option<String>,
 ) -> AppResult<Response> {
-    let actor = b.user.clone().expect("signed in");
     let filter = (!state.is_empty() && state != "all").then_some(state);
     let list = s
-        .list_deposits(&actor, filter, before, QUEUE_PAGE)
+        .list_deposits(actor, filter, before, QUEUE_PAGE)
         .await
-        .map_err(|e| AppError::from(e).as_html())?;
+        .map_err(AppError::page)?;
     let next = (list.len() as i64 == QUEUE_PAGE)
         .then(|| list.last().map(|v| v.id.clone()))
         .flatten();
@@ -102,9 +102,9 @@ pub async fn invite(
             None,
         ),
         Err(crate::services::ServiceError::Invalid { message, .. }) => {
-            (None, Some(super::deposit_form::plain(&message)))
+            (None, Some(super::plain(&message)))
         }
-        Err(e) => return Err(AppError::from(e).as_html()),
+        Err(e) => return Err(AppError::page(e)),
     };
-    render(&s, b, "verified", "", link, error).await
+    render(&s, b, &actor, "verified", "", link, error).await
 }

@@ -594,19 +594,6 @@ pub fn field_of(pointer: &str) -> String {
     }
 }
 
-/// Problems in plain words: what the field is, not where in a JSON document.
-pub fn plain(detail: &str) -> String {
-    let d = detail.trim();
-    let mut out = d.to_owned();
-    if let Some(first) = out.get(..1) {
-        out.replace_range(..1, &first.to_uppercase());
-    }
-    if !out.ends_with('.') {
-        out.push('.');
-    }
-    out
-}
-
 /// The licences offered, (SPDX id, name).
 pub fn licences() -> &'static [(&'static str, &'static str)] {
     LICENCES

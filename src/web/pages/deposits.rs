@@ -1,8 +1,8 @@
 //! The author's console (and the deposit page curators act from): my deposits, the
 //! deposit form, files and uploads, the DOI and citation, submit, and every action.
 
-use super::deposit_form::{DepositForm, FieldErrors, field_of, licences, plain};
-use super::{Chrome, page, see_other};
+use super::deposit_form::{DepositForm, FieldErrors, field_of, licences};
+use super::{Chrome, page, plain, see_other};
 use crate::db::versions::VersionRow;
 use crate::model::{Action, DepositState};
 use crate::services::deposits::ActionInput;
@@ -17,10 +17,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-fn html(e: ServiceError) -> AppError {
-    AppError::from(e).as_html()
-}
 
 /// A state in words, for people.
 pub fn state_words(s: DepositState) -> &'static str {
@@ -121,14 +117,10 @@ async fn my_page(
     token: Option<String>,
 ) -> AppResult<Response> {
     // Curators see their own deposits here too; the queue is on /curate.
-    let mine = Actor {
-        role: crate::model::Role::Author,
-        ..actor.clone()
-    };
     let list = s
-        .list_deposits(&mine, None, before, MY_PAGE)
+        .own_deposits(actor, before, MY_PAGE)
         .await
-        .map_err(html)?;
+        .map_err(AppError::page)?;
     let next = (list.len() as i64 == MY_PAGE)
         .then(|| list.last().map(|v| v.id.clone()))
         .flatten();
@@ -159,7 +151,7 @@ pub async fn token(
     body: Bytes,
 ) -> AppResult<Response> {
     checked_form(&b, &body)?;
-    let token = s.create_token(&actor.email).await.map_err(html)?;
+    let token = s.create_token(&actor.email).await.map_err(AppError::page)?;
     my_page(&s, &b, &actor, "", Some(token)).await
 }
 
@@ -258,7 +250,7 @@ fn saved_or_errors(e: ServiceError) -> Result<FieldErrors, AppError> {
         ServiceError::Invalid { field, message } => {
             Ok(FieldErrors::from([(field, plain(&message))]))
         }
-        other => Err(html(other)),
+        other => Err(AppError::page(other)),
     }
 }
 
@@ -287,7 +279,7 @@ pub async fn edit_form(
     SignedIn(b, actor): SignedIn,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let v = s.get_deposit(&actor, &id).await.map_err(html)?;
+    let v = s.get_deposit(&actor, &id).await.map_err(AppError::page)?;
     let form = DepositForm::from_deposit(&v.metadata, &v.facility);
     form_page(&b, Some(id), form, FieldErrors::new(), None)
 }
@@ -300,7 +292,7 @@ pub async fn save(
 ) -> AppResult<Response> {
     let raw = checked_form(&b, &body)?;
     let form = DepositForm::from_fields(&raw);
-    let v = s.get_deposit(&actor, &id).await.map_err(html)?;
+    let v = s.get_deposit(&actor, &id).await.map_err(AppError::page)?;
     let (m, f) = match built(&s, &form, Some(&v)) {
         Ok(x) => x,
         Err(errors) => return form_page(&b, Some(id), form, errors, None),
@@ -406,18 +398,6 @@ fn done_words(done: &str) -> Option<String> {
     )
 }
 
-/// The route name of each action a person can take here, in page order.
-const ACTIONS: &[(&str, Action)] = &[
-    ("submit", Action::Submit),
-    ("request-changes", Action::RequestChanges),
-    ("approve", Action::Approve),
-    ("hold", Action::Hold),
-    ("schedule", Action::Schedule),
-    ("unschedule", Action::Unschedule),
-    ("release", Action::Release),
-    ("withdraw", Action::Withdraw),
-];
-
 async fn deposit_page(
     s: &Services,
     b: &Browser,
@@ -426,24 +406,21 @@ async fn deposit_page(
     done: Option<String>,
     error: Option<String>,
 ) -> AppResult<Response> {
-    let v = s.get_deposit(actor, id).await.map_err(html)?;
+    let v = s.get_deposit(actor, id).await.map_err(AppError::page)?;
     let curator = actor.role.is_curator();
     let is_owner = v.owner_id == actor.id;
-    let files = s.list_files(actor, id, "", 1000).await.map_err(html)?;
-    let (file_count, bytes) = s.deposit_totals(id).await.map_err(html)?;
-    let uploads = s.list_uploads(actor, id).await.map_err(html)?;
-    let events = s.deposit_events(actor, id).await.map_err(html)?;
-    let hold = s.open_hold(id).await.map_err(html)?;
-    let may_hold = curator || s.config.holds.authors_may_hold;
-    let can: Vec<&'static str> = ACTIONS
-        .iter()
-        .filter(|(_, a)| v.state.apply(*a).is_ok())
-        .filter(|(_, a)| match a {
-            Action::Submit => is_owner || curator,
-            Action::Hold => may_hold,
-            _ => curator,
-        })
-        .map(|(n, _)| *n)
+    let files = s
+        .list_files(actor, id, "", 1000)
+        .await
+        .map_err(AppError::page)?;
+    let (file_count, bytes) = s.deposit_totals(id).await.map_err(AppError::page)?;
+    let uploads = s.list_uploads(actor, id).await.map_err(AppError::page)?;
+    let events = s.deposit_events(actor, id).await.map_err(AppError::page)?;
+    let hold = s.open_hold(id).await.map_err(AppError::page)?;
+    let can: Vec<&'static str> = s
+        .actions_open_to(actor, &v)
+        .into_iter()
+        .filter_map(Action::request_name)
         .chain(
             (is_owner
                 && v.state == DepositState::OnHold
@@ -475,6 +452,8 @@ async fn deposit_page(
         .map(|k| k.references.into_iter().map(|r| r.text).collect())
         .unwrap_or_default();
     let f = DepositForm::from_deposit(&v.metadata, &v.facility);
+    // What the form holds, and how the data were collected as the landing page says it.
+    let profile = serde_json::from_value(v.facility.clone()).unwrap_or_default();
     let summary: Vec<(&'static str, String)> = [
         ("Title", f.title.clone()),
         (
@@ -486,30 +465,6 @@ async fn deposit_page(
                 .join("; "),
         ),
         ("Description", f.description.clone()),
-        (
-            "Sample",
-            [
-                f.sample_name.as_str(),
-                f.organism.as_str(),
-                f.macromolecule.as_str(),
-            ]
-            .iter()
-            .filter(|x| !x.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join(", "),
-        ),
-        (
-            "Facility and beamline",
-            [f.facility.as_str(), f.beamline.as_str()]
-                .iter()
-                .filter(|x| !x.is_empty())
-                .copied()
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
-        ("Collected", f.collection_date.clone()),
-        ("Technique", f.technique.clone()),
         (
             "Related article",
             if f.article_in_preparation {
@@ -523,12 +478,13 @@ async fn deposit_page(
         ("Keywords", f.keywords.clone()),
     ]
     .into_iter()
+    .chain(crate::metadata::profile::in_words(&profile))
     .filter(|(_, x)| !x.is_empty())
     .collect();
     let batches = if curator && v.state.apply(Action::Schedule).is_ok() {
         s.list_batches(Some("open"), 0, 20)
             .await
-            .map_err(html)?
+            .map_err(AppError::page)?
             .into_iter()
             .map(|bt| (bt.id, crate::model::date::utc_seconds(bt.release_at)))
             .collect()
@@ -553,7 +509,7 @@ async fn deposit_page(
             Some(d) => s
                 .doi_record(d)
                 .await
-                .map_err(html)?
+                .map_err(AppError::page)?
                 .filter(|r| r.provider == "local")
                 .map(|_| "This archive runs without DataCite: the DOI is reserved here only and does not resolve at doi.org.".to_owned()),
             None => None,
@@ -631,20 +587,14 @@ async fn refused(
     id: &str,
     e: ServiceError,
 ) -> AppResult<Response> {
-    let status = AppError::from(match &e {
-        ServiceError::Invalid { field, message } => {
-            ServiceError::invalid(field.clone(), message.clone())
-        }
-        ServiceError::Conflict(m) => ServiceError::Conflict(m.clone()),
-        ServiceError::Transition(t) => ServiceError::Transition(t.clone()),
-        ServiceError::Forbidden(m) => ServiceError::Forbidden(m.clone()),
-        _ => return Err(html(e)),
-    })
-    .status;
+    use ServiceError as E;
     let message = match &e {
-        ServiceError::Invalid { message, .. } => plain(message),
-        other => plain(&other.to_string()),
+        E::Invalid { message, .. } => plain(message),
+        E::Conflict(_) | E::Transition(_) | E::Forbidden(_) => plain(&e.to_string()),
+        // Anything else is not a refusal the page can explain: its own error page.
+        _ => return Err(AppError::page(e)),
     };
+    let status = AppError::from(e).status;
     let mut resp = deposit_page(s, b, actor, id, None, Some(message)).await?;
     *resp.status_mut() = status;
     Ok(resp)
@@ -674,7 +624,7 @@ pub async fn act(
             .map(|_| id.clone()),
         "new-version" => s.new_version(&actor, &id).await.map(|v| v.id),
         other => {
-            let Some((_, action)) = ACTIONS.iter().find(|(n, _)| *n == other) else {
+            let Some(action) = Action::requested(other) else {
                 return Err(AppError::new(
                     StatusCode::BAD_REQUEST,
                     "bad-request",
@@ -687,7 +637,7 @@ pub async fn act(
                 hold: hold_of(&form),
                 release: Some(form.get("release")).filter(|r| !r.is_empty()),
             };
-            s.act(&actor, &id, *action, input).await.map(|_| id.clone())
+            s.act(&actor, &id, action, input).await.map(|_| id.clone())
         }
     };
     match result {
@@ -695,7 +645,7 @@ pub async fn act(
         Ok(_) => Ok(see_other(&format!("/deposits/{id}?done={name}"))),
         // Incomplete metadata on submit: back to the form, each gap marked.
         Err(ServiceError::InvalidMetadata(fields)) => {
-            let v = s.get_deposit(&actor, &id).await.map_err(html)?;
+            let v = s.get_deposit(&actor, &id).await.map_err(AppError::page)?;
             let form = DepositForm::from_deposit(&v.metadata, &v.facility);
             form_page(
                 &b,

@@ -5,10 +5,9 @@
 use super::deposits::{Row, rows};
 use super::{Chrome, page};
 use crate::metadata::citation::styles::STYLES;
-use crate::model::Role;
-use crate::services::{Actor, ServiceError, Services};
+use crate::services::{ServiceError, Services};
 use crate::web::error::{AppError, AppResult};
-use crate::web::session::SignedIn;
+use crate::web::session::{Form, SignedIn};
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
@@ -36,21 +35,11 @@ const LISTED: i64 = 200;
 
 /// What the kit is asked for: the chosen deposits (`d=ID`, repeated) and a style.
 fn chosen(query: Option<String>) -> (Vec<String>, String) {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let chosen = pairs
-        .iter()
-        .filter(|(k, _)| k == "d")
-        .map(|(_, v)| v.clone())
-        .collect();
-    let style = pairs
-        .iter()
-        .find(|(k, _)| k == "style")
-        .map(|(_, v)| v.clone())
+    let q = Form::parse(query.unwrap_or_default().as_bytes());
+    let style = Some(q.get("style"))
         .filter(|v| STYLES.iter().any(|(id, _)| id == v))
         .unwrap_or_else(|| "apa".into());
-    (chosen, style)
+    (q.all("d"), style)
 }
 
 /// Every reference of the kit as one CSL-JSON file, for Zotero and other managers.
@@ -63,7 +52,7 @@ pub async fn kit_json(
     let kit = s
         .manuscript_kit(&actor, &chosen, &style, None)
         .await
-        .map_err(|e| AppError::from(e).as_html())?;
+        .map_err(AppError::page)?;
     let items: Vec<serde_json::Value> = kit.references.into_iter().map(|r| r.csl).collect();
     Ok((
         [
@@ -87,14 +76,10 @@ pub async fn kit(
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let (chosen, style) = chosen(query);
-    let mine = Actor {
-        role: Role::Author,
-        ..actor.clone()
-    };
     let list = s
-        .list_deposits(&mine, None, "", LISTED)
+        .own_deposits(&actor, "", LISTED)
         .await
-        .map_err(|e| AppError::from(e).as_html())?;
+        .map_err(AppError::page)?;
     let (mut references, mut availability, mut unmatched, mut error) =
         (Vec::new(), None, Vec::new(), None);
     if !chosen.is_empty() {
@@ -111,9 +96,9 @@ pub async fn kit(
                 );
             }
             Err(e @ (ServiceError::Invalid { .. } | ServiceError::NotFound(_))) => {
-                error = Some(super::deposit_form::plain(&e.to_string()));
+                error = Some(super::plain(&e.to_string()));
             }
-            Err(e) => return Err(AppError::from(e).as_html()),
+            Err(e) => return Err(AppError::page(e)),
         }
     }
     let download = {

@@ -65,10 +65,6 @@ impl MirrorsPage {
 const TRANSFERS_SHOWN: i64 = 50;
 const FIXITY_DAYS: i64 = 30;
 
-fn html(e: ServiceError) -> AppError {
-    AppError::from(e).as_html()
-}
-
 async fn render(
     s: &Services,
     b: &Browser,
@@ -76,11 +72,11 @@ async fn render(
     error: Option<String>,
     typed: Vec<(String, String)>,
 ) -> AppResult<Response> {
-    require_curator(actor, "see replication and fixity").map_err(html)?;
+    require_curator(actor, "see replication and fixity").map_err(AppError::page)?;
     let mirrors = s
         .mirrors()
         .await
-        .map_err(html)?
+        .map_err(AppError::page)?
         .into_iter()
         .map(|m| MirrorView {
             credentials: match &m.credentials {
@@ -100,7 +96,7 @@ async fn render(
     let transfers = s
         .transfers(None, "", TRANSFERS_SHOWN)
         .await
-        .map_err(html)?
+        .map_err(AppError::page)?
         .into_iter()
         .map(|t| TransferView {
             percent: (t.bytes_done * 100)
@@ -122,7 +118,7 @@ async fn render(
         })
         .collect();
     let since = crate::db::now_ms() - FIXITY_DAYS * 86_400_000;
-    let (checks, problems) = s.fixity_report(since).await.map_err(html)?;
+    let (checks, problems) = s.fixity_report(since).await.map_err(AppError::page)?;
     let failed = error.is_some();
     let mut resp = page(
         b,
@@ -167,7 +163,7 @@ pub async fn add(
     body: Bytes,
 ) -> AppResult<Response> {
     let form = checked_form(&b, &body)?;
-    require_curator(&actor, "add mirrors").map_err(html)?;
+    require_curator(&actor, "add mirrors").map_err(AppError::page)?;
     let credentials = match form.get("credentials").as_str() {
         "file" => Credentials::File(form.get("credentials_file").into()),
         _ => Credentials::Env(form.get("key_env"), form.get("secret_env")),
@@ -187,16 +183,9 @@ pub async fn add(
         Ok(()) => Ok(see_other("/curate/mirrors")),
         Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
             let typed = form.0.into_iter().filter(|(k, _)| k != "csrf").collect();
-            render(
-                &s,
-                &b,
-                &actor,
-                Some(super::deposit_form::plain(&e.to_string())),
-                typed,
-            )
-            .await
+            render(&s, &b, &actor, Some(super::plain(&e.to_string())), typed).await
         }
-        Err(e) => Err(html(e)),
+        Err(e) => Err(AppError::page(e)),
     }
 }
 
@@ -207,7 +196,7 @@ pub async fn retry(
     body: Bytes,
 ) -> AppResult<Response> {
     checked_form(&b, &body)?;
-    require_curator(&actor, "retry transfers").map_err(html)?;
+    require_curator(&actor, "retry transfers").map_err(AppError::page)?;
     match s.retry_transfer(&id).await {
         Ok(_) => Ok(see_other("/curate/mirrors")),
         Err(e @ ServiceError::Conflict(_)) => {
@@ -215,11 +204,11 @@ pub async fn retry(
                 &s,
                 &b,
                 &actor,
-                Some(super::deposit_form::plain(&e.to_string())),
+                Some(super::plain(&e.to_string())),
                 Vec::new(),
             )
             .await
         }
-        Err(e) => Err(html(e)),
+        Err(e) => Err(AppError::page(e)),
     }
 }

@@ -60,6 +60,19 @@ pub fn page(b: &Browser, t: &impl Template) -> AppResult<Response> {
     Ok(b.respond(Html(html)))
 }
 
+/// A service's message in plain words for a page: a capital first, a full stop last.
+pub fn plain(detail: &str) -> String {
+    let d = detail.trim();
+    let mut out = d.to_owned();
+    if let Some(first) = out.get(..1) {
+        out.replace_range(..1, &first.to_uppercase());
+    }
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
 /// A redirect after a form: the browser asks for the next page with GET (303).
 pub fn see_other(to: &str) -> Response {
     axum::response::Redirect::to(to).into_response()

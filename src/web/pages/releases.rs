@@ -38,15 +38,15 @@ struct ReleasesPage {
 /// Batches shown: the open ones and the latest run, newest first.
 const SHOWN: i64 = 20;
 
-fn html(e: crate::services::ServiceError) -> AppError {
-    AppError::from(e).as_html()
-}
-
 pub async fn list(State(s): State<Services>, SignedIn(b, actor): SignedIn) -> AppResult<Response> {
-    require_curator(&actor, "manage release batches").map_err(html)?;
+    require_curator(&actor, "manage release batches").map_err(AppError::page)?;
     let mut batches = Vec::new();
-    for row in s.list_batches(None, 0, SHOWN).await.map_err(html)? {
-        let view = s.batch(&row.id).await.map_err(html)?;
+    for row in s
+        .list_batches(None, 0, SHOWN)
+        .await
+        .map_err(AppError::page)?
+    {
+        let view = s.batch(&row.id).await.map_err(AppError::page)?;
         batches.push(BatchView {
             id: row.id,
             release_at: utc_seconds(row.release_at),
@@ -86,6 +86,6 @@ pub async fn run(
     body: Bytes,
 ) -> AppResult<Response> {
     checked_form(&b, &body)?;
-    s.run_batch_now(&actor, &id).await.map_err(html)?;
+    s.run_batch_now(&actor, &id).await.map_err(AppError::page)?;
     Ok(see_other("/curate/releases"))
 }
