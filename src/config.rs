@@ -58,6 +58,9 @@ pub struct MirrorSettings {
     /// Bytes per multipart part (at least 5 MiB, the S3 minimum); grows for objects
     /// that would need more than 10,000 parts.
     pub part_size: u64,
+    /// Requests (parts, or small objects) one transfer keeps in flight; each holds one
+    /// part in memory. Long links to other continents want more.
+    pub requests_in_flight: usize,
     /// A multipart upload no transfer has touched this long is aborted.
     pub abandon_after_hours: u64,
 }
@@ -66,6 +69,7 @@ impl Default for MirrorSettings {
     fn default() -> Self {
         Self {
             part_size: 8 << 20,
+            requests_in_flight: 10,
             abandon_after_hours: 24,
         }
     }
@@ -367,6 +371,11 @@ impl Config {
         if self.mirrors.part_size < 5 << 20 {
             return Err(ConfigError::Invalid(
                 "[mirrors] part_size must be at least 5 MiB (5242880), the S3 minimum".into(),
+            ));
+        }
+        if !(1..=256).contains(&self.mirrors.requests_in_flight) {
+            return Err(ConfigError::Invalid(
+                "[mirrors] requests_in_flight must be between 1 and 256".into(),
             ));
         }
         crate::model::cadence::Cadence::from_settings(&self.releases)

@@ -55,7 +55,7 @@ impl Services {
         for (path, sha256, size) in &plan.payload {
             let stream = self
                 .storage
-                .read(sha256, None)
+                .read(sha256, None, crate::storage::STREAM_CHUNK)
                 .await
                 .map_err(std::io::Error::other)?
                 .map_err(std::io::Error::other);

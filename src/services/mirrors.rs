@@ -8,15 +8,39 @@ use crate::model::checksum::{Algorithm, Checksum, Hasher};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde_json::json;
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub const JOB_TRANSFER: &str = "transfer";
 pub const JOB_MIRROR_REMOVE: &str = "mirror_remove";
 /// Mirror outages can last hours: keep trying (backoff is capped).
 const TRANSFER_ATTEMPTS: i64 = 40;
-/// Parts in flight per object, and objects at once: about what `aws s3 cp` uses (ten
-/// requests in flight).
-const PARALLEL_PARTS: usize = 3;
-const PARALLEL_OBJECTS: usize = 4;
+
+/// What the objects of one transfer share: a bound on the requests in flight (and so on
+/// the parts held in memory), and the turn to read from the primary store. Objects read
+/// one after the other, so they finish in order as the tail of one overlaps the start
+/// of the next; small objects go up beside them.
+pub(super) struct Pace {
+    requests: Arc<Semaphore>,
+    reading: tokio::sync::Mutex<()>,
+}
+
+impl Pace {
+    pub(super) fn new(requests_in_flight: usize) -> Self {
+        Pace {
+            requests: Arc::new(Semaphore::new(requests_in_flight.max(1))),
+            reading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    async fn request(&self) -> OwnedSemaphorePermit {
+        self.requests
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed")
+    }
+}
 
 impl From<MirrorError> for ServiceError {
     fn from(e: MirrorError) -> Self {
@@ -227,6 +251,8 @@ impl Services {
 
     async fn transfer_files(&self, t: &TransferRow) -> ServiceResult<()> {
         let mirror = self.open_mirror(&t.mirror).await?;
+        let in_flight = self.config.mirrors.requests_in_flight;
+        let pace = Pace::new(in_flight);
         let (mut files, mut bytes) = (0i64, 0i64);
         let mut after = String::new();
         loop {
@@ -235,17 +261,16 @@ impl Services {
             drop(conn);
             let Some(last) = page.last() else { break };
             after = last.path.clone();
-            // Several objects at a time, each with several parts in flight.
             let mut sent = futures::stream::iter(page)
                 .map(|f| {
-                    let mirror = &mirror;
+                    let (mirror, pace) = (&mirror, &pace);
                     async move {
-                        self.replicate(mirror, &f.sha256, f.size as u64, &t.id)
+                        self.replicate(mirror, &f.sha256, f.size as u64, &t.id, pace)
                             .await
                             .map(|()| f.size)
                     }
                 })
-                .buffer_unordered(PARALLEL_OBJECTS);
+                .buffer_unordered(in_flight);
             while let Some(done) = sent.next().await {
                 let size = done?;
                 files += 1;
@@ -266,6 +291,7 @@ impl Services {
         sha256: &str,
         size: u64,
         transfer: &str,
+        pace: &Pace,
     ) -> ServiceResult<()> {
         let mut conn = self.db.conn().await?;
         if db::mirrors::has_replica(&mut conn, &mirror.name, sha256).await? {
@@ -284,13 +310,14 @@ impl Services {
         }
         let part = mirror.part_size_for(size);
         if size <= part {
+            let _request = pace.request().await;
             let bytes = self.storage.read_all(sha256).await?;
             if Checksum::of(Algorithm::Sha256, &bytes).hex != sha256 {
                 return Err(damaged_primary(sha256));
             }
             mirror.put_whole(sha256, bytes).await?;
         } else {
-            self.send_parts(mirror, sha256, size, part, transfer)
+            self.send_parts(mirror, sha256, size, part, transfer, pace)
                 .await?;
         }
         // The mirror checked each part's SHA-256 against bytes that hash, as a whole,
@@ -313,6 +340,7 @@ impl Services {
         size: u64,
         part: u64,
         transfer: &str,
+        pace: &Pace,
     ) -> ServiceResult<()> {
         let mut conn = self.db.conn().await?;
         let (upload_id, part_size, done) =
@@ -339,45 +367,50 @@ impl Services {
                 *slot = Some(content);
             }
         }
-        // Read the primary copy once, in order, hashing all of it; send only the parts
-        // the mirror does not have yet, several at a time.
-        let mut stream = self.storage.read(sha256, None).await?;
+        // Read the primary copy once, in order, a part at a time, hashing all of it; send
+        // only the parts the mirror does not have yet, as requests may go out.
+        let turn = pace.reading.lock().await;
+        let mut stream = self
+            .storage
+            .read(sha256, None, part_size as usize)
+            .await?
+            .enumerate();
         let mut whole = Hasher::new(Algorithm::Sha256);
-        let mut buf = bytes::BytesMut::with_capacity(part_size as usize);
-        let mut index = 0usize;
         let mut in_flight = FuturesUnordered::new();
         let mut failure: Option<ServiceError> = None;
         loop {
-            let chunk = stream.next().await.transpose()?;
-            if let Some(c) = &chunk {
-                whole.update(c);
-                buf.extend_from_slice(c);
-            }
-            while buf.len() as u64 >= part_size || (chunk.is_none() && !buf.is_empty()) {
-                let take = (part_size as usize).min(buf.len());
-                let data = buf.split_to(take).freeze();
-                let i = index;
-                index += 1;
-                if parts[i].is_some() {
-                    continue;
-                }
-                let m = mirror.clone();
-                let (sha, up) = (sha256.to_owned(), upload_id.clone());
-                in_flight.push(async move { (i, m.put_part(&sha, &up, i, data).await) });
-                while in_flight.len() >= PARALLEL_PARTS {
-                    let done = in_flight.next().await.expect("not empty");
-                    if let Some(e) = self.accept_part(mirror, sha256, done, &mut parts).await? {
-                        failure = failure.or(Some(e));
+            // Parts that finish while this one waits for its turn are recorded at once,
+            // and give their requests back.
+            let request = loop {
+                tokio::select! {
+                    request = pace.request() => break request,
+                    Some(done) = in_flight.next() => {
+                        if let Some(e) = self.accept_part(mirror, sha256, done, &mut parts).await? {
+                            failure = failure.or(Some(e));
+                        }
                     }
                 }
-                if failure.is_some() {
-                    break;
-                }
-            }
-            if chunk.is_none() || failure.is_some() {
+            };
+            if failure.is_some() {
                 break;
             }
+            let Some((i, data)) = stream.next().await else {
+                break;
+            };
+            let data = data?;
+            whole.update(&data);
+            if parts.get(i).is_none_or(Option::is_some) {
+                continue;
+            }
+            let m = mirror.clone();
+            let (sha, up) = (sha256.to_owned(), upload_id.clone());
+            in_flight.push(async move {
+                let answer = m.put_part(&sha, &up, i, data).await;
+                drop(request);
+                (i, answer)
+            });
         }
+        drop(turn);
         while let Some(done) = in_flight.next().await {
             if let Some(e) = self.accept_part(mirror, sha256, done, &mut parts).await? {
                 failure = failure.or(Some(e));

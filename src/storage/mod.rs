@@ -67,6 +67,10 @@ pub fn part_size(object_size: u64) -> usize {
     MIN.max(object_size.div_ceil(10_000)) as usize
 }
 
+/// Bytes read per step when an object streams to a client (a download, a bag): one
+/// buffer per stream in flight.
+pub const STREAM_CHUNK: usize = 256 << 10;
+
 /// How a staged file takes its place in the store.
 #[derive(Clone, Copy)]
 enum Placement {
@@ -286,19 +290,35 @@ impl Storage {
         Ok((size, hashers.into_iter().map(Hasher::finish).collect()))
     }
 
-    /// Stream an object's bytes, or the bytes in `range` (end exclusive), in chunks:
-    /// memory stays flat whatever the object's size.
+    /// Stream an object's bytes, or the bytes in `range` (end exclusive), in chunks of
+    /// `chunk` bytes (the last one may be shorter): memory stays flat whatever the
+    /// object's size, and a mirror upload gets its parts without copying them again.
     pub async fn read(
         &self,
         sha256: &str,
         range: Option<std::ops::Range<u64>>,
+        chunk: usize,
     ) -> StorageResult<futures::stream::BoxStream<'static, StorageResult<bytes::Bytes>>> {
+        let key = self.key(sha256)?;
+        if let Some(root) = &self.local_root {
+            // object_store reads local files 8 KiB at a time, each on its own blocking
+            // task: at archive sizes the hand-offs cost more CPU than the bytes.
+            let path = root.join(key.as_ref());
+            let file = match std::fs::File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(StorageError::Missing(sha256.to_owned()));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            return Ok(read_file_chunks(file, range, chunk).boxed());
+        }
         let opts = object_store::GetOptions {
             range: range.map(object_store::GetRange::Bounded),
             ..Default::default()
         };
-        match self.store.get_opts(&self.key(sha256)?, opts).await {
-            Ok(r) => Ok(r.into_stream().map(|c| c.map_err(Into::into)).boxed()),
+        match self.store.get_opts(&key, opts).await {
+            Ok(r) => Ok(rechunk(r.into_stream().map(|c| c.map_err(Into::into)), chunk).boxed()),
             Err(object_store::Error::NotFound { .. }) => {
                 Err(StorageError::Missing(sha256.to_owned()))
             }
@@ -341,6 +361,76 @@ impl Storage {
     }
 }
 
+/// A local file's bytes in `range` as chunks of `chunk` bytes, each read on a blocking
+/// thread.
+fn read_file_chunks(
+    file: std::fs::File,
+    range: Option<std::ops::Range<u64>>,
+    chunk: usize,
+) -> impl futures::Stream<Item = StorageResult<bytes::Bytes>> + Send + 'static {
+    let (start, end) = range.map_or((0, u64::MAX), |r| (r.start, r.end));
+    futures::stream::try_unfold(
+        (Some(file), start, end),
+        move |(file, at, end)| async move {
+            let Some(mut file) = file else {
+                return Ok(None);
+            };
+            let want = (end - at).min(chunk as u64);
+            if want == 0 {
+                return Ok(None);
+            }
+            let (file, buf) = tokio::task::spawn_blocking(move || {
+                use std::io::{Seek, SeekFrom};
+                file.seek(SeekFrom::Start(at))?;
+                let mut buf = Vec::with_capacity(want as usize);
+                file.by_ref().take(want).read_to_end(&mut buf)?;
+                Ok::<_, std::io::Error>((file, buf))
+            })
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))??;
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            let next = at + buf.len() as u64;
+            // A short read is the end of the file.
+            let file = (buf.len() as u64 == want).then_some(file);
+            Ok(Some((bytes::Bytes::from(buf), (file, next, end))))
+        },
+    )
+}
+
+/// Regroup a stream of byte chunks of any size into chunks of exactly `size` bytes
+/// (the last one may be shorter).
+fn rechunk(
+    stream: impl futures::Stream<Item = StorageResult<bytes::Bytes>> + Send + 'static,
+    size: usize,
+) -> impl futures::Stream<Item = StorageResult<bytes::Bytes>> + Send + 'static {
+    futures::stream::try_unfold(
+        (Some(stream.boxed()), bytes::BytesMut::new()),
+        move |(stream, mut buf)| async move {
+            let Some(mut stream) = stream else {
+                return Ok(None);
+            };
+            while buf.len() < size {
+                match stream.next().await.transpose()? {
+                    // A whole chunk arriving on its own is passed on without a copy.
+                    Some(c) if buf.is_empty() && c.len() == size => {
+                        return Ok(Some((c, (Some(stream), buf))));
+                    }
+                    Some(c) => buf.extend_from_slice(&c),
+                    None if buf.is_empty() => return Ok(None),
+                    None => {
+                        let last = buf.split().freeze();
+                        return Ok(Some((last, (None, buf))));
+                    }
+                }
+            }
+            let c = buf.split_to(size).freeze();
+            Ok(Some((c, (Some(stream), buf))))
+        },
+    )
+}
+
 fn hash_file(path: &Path, algs: &[Algorithm]) -> std::io::Result<(u64, Vec<Checksum>)> {
     let mut hashers: Vec<Hasher> = algs.iter().map(|a| Hasher::new(*a)).collect();
     let mut file = std::fs::File::open(path)?;
@@ -366,6 +456,77 @@ pub async fn remove_if_present(path: &Path) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use futures::{StreamExt, TryStreamExt};
+
+    fn pattern(n: usize) -> Vec<u8> {
+        (0..n as u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
+            .collect()
+    }
+
+    async fn chunks(
+        s: impl futures::Stream<Item = super::StorageResult<bytes::Bytes>>,
+    ) -> Vec<bytes::Bytes> {
+        s.try_collect().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn local_reads_come_in_whole_chunks_and_honour_ranges() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = pattern(10_000);
+        let path = dir.path().join("object");
+        std::fs::write(&path, &data).unwrap();
+        let open = || std::fs::File::open(&path).unwrap();
+        for (range, chunk) in [
+            (None, 4096),
+            (None, 2500), // the size is a multiple of the chunk
+            (None, 1 << 20),
+            (Some(1..9_999), 4096),
+            (Some(4095..4097), 4096), // across a chunk boundary
+            (Some(7_000..10_000), 1000),
+            (Some(3..3), 1000),
+        ] {
+            let got = chunks(super::read_file_chunks(open(), range.clone(), chunk)).await;
+            let r = range.unwrap_or(0..10_000);
+            let want = &data[r.start as usize..r.end as usize];
+            assert_eq!(got.concat(), want, "{r:?} in chunks of {chunk}");
+            let (last, whole) = got.split_last().map_or((0, &[][..]), |(l, w)| (l.len(), w));
+            assert!(whole.iter().all(|c| c.len() == chunk), "{r:?}/{chunk}");
+            assert!((1..=chunk).contains(&last) || want.is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn any_stream_is_regrouped_into_whole_chunks() {
+        let data = pattern(10_000);
+        // Uneven pieces, as an HTTP body arrives.
+        let mut pieces = Vec::new();
+        let mut at = 0;
+        for n in [1usize, 4095, 4096, 7, 1801].iter().cycle() {
+            if at >= data.len() {
+                break;
+            }
+            let end = (at + n).min(data.len());
+            pieces.push(bytes::Bytes::copy_from_slice(&data[at..end]));
+            at = end;
+        }
+        for chunk in [1, 4096, 5000, 10_000, 20_000] {
+            let s = futures::stream::iter(pieces.clone().into_iter().map(Ok));
+            let got = chunks(super::rechunk(s, chunk)).await;
+            assert_eq!(got.concat(), data);
+            let (last, whole) = got.split_last().unwrap();
+            assert!(whole.iter().all(|c| c.len() == chunk) && last.len() <= chunk);
+        }
+        // A failure in the source ends the stream with that failure.
+        let failing = futures::stream::iter(vec![
+            Ok(bytes::Bytes::from_static(b"abc")),
+            Err(super::StorageError::Missing("x".into())),
+        ]);
+        let mut s = super::rechunk(failing, 2).boxed();
+        assert_eq!(&s.next().await.unwrap().unwrap()[..], b"ab");
+        assert!(s.next().await.unwrap().is_err());
+    }
+
     #[test]
     fn parts_stay_under_ten_thousand() {
         assert_eq!(super::part_size(1 << 30), 16 << 20);

@@ -436,7 +436,11 @@ pub async fn serve_file(
     };
     let stream = s
         .storage
-        .read(&f.sha256, range.clone().map(|r| *r.start()..*r.end() + 1))
+        .read(
+            &f.sha256,
+            range.clone().map(|r| *r.start()..*r.end() + 1),
+            crate::storage::STREAM_CHUNK,
+        )
         .await
         .map_err(crate::services::ServiceError::from)?;
     let name = f.path.rsplit('/').next().unwrap_or(&f.path);
