@@ -21,7 +21,12 @@ async fn main() {
         std::process::exit(2);
     };
     let work = tempfile::tempdir().unwrap();
-    let mut config = Config::load(Default::default()).unwrap();
+    // ARCA_CONFIG: measure other [mirrors] settings (part_size, requests_in_flight).
+    let mut config = Config::load(arca::config::Overrides {
+        config: std::env::var_os("ARCA_CONFIG").map(Into::into),
+        ..Default::default()
+    })
+    .unwrap();
     config.data_dir = work.path().to_owned();
     config.database_url = arca::config::sqlite_url(work.path());
     let services = Services::open(config).await.unwrap();
@@ -126,16 +131,30 @@ async fn main() {
         .await
         .unwrap();
     drop(conn);
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), cpu_seconds());
     services.run_transfer(&transfer.id).await.unwrap();
     let secs = t.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu;
     let done = services.transfer(&transfer.id).await.unwrap();
     assert_eq!(done.state, "succeeded");
     println!("arca_files {files}");
     println!("arca_bytes {bytes}");
     println!("arca_seconds {secs:.3}");
+    println!("arca_cpu_seconds {cpu:.1}");
     println!(
         "arca_mib_per_second {:.1}",
         bytes as f64 / (1 << 20) as f64 / secs
     );
+}
+
+/// User and system CPU time of this process so far.
+fn cpu_seconds() -> f64 {
+    let mut u = std::mem::MaybeUninit::<libc::rusage>::uninit();
+    // SAFETY: getrusage fills the struct it is given.
+    let u = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr());
+        u.assume_init()
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(u.ru_utime) + secs(u.ru_stime)
 }

@@ -6,7 +6,6 @@ use crate::db::{self, Tx, mirrors::TransferRow, now_ms, versions::VersionRow};
 use crate::mirror::{Mirror, MirrorError, MirrorSpec};
 use crate::model::checksum::{Algorithm, Checksum, Hasher};
 use futures::StreamExt;
-use futures::stream::FuturesUnordered;
 use serde_json::json;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -376,7 +375,7 @@ impl Services {
             .await?
             .enumerate();
         let mut whole = Hasher::new(Algorithm::Sha256);
-        let mut in_flight = FuturesUnordered::new();
+        let mut in_flight = tokio::task::JoinSet::new();
         let mut failure: Option<ServiceError> = None;
         loop {
             // Parts that finish while this one waits for its turn are recorded at once,
@@ -384,7 +383,7 @@ impl Services {
             let request = loop {
                 tokio::select! {
                     request = pace.request() => break request,
-                    Some(done) = in_flight.next() => {
+                    Some(done) = in_flight.join_next() => {
                         if let Some(e) = self.accept_part(mirror, sha256, done, &mut parts).await? {
                             failure = failure.or(Some(e));
                         }
@@ -404,14 +403,16 @@ impl Services {
             }
             let m = mirror.clone();
             let (sha, up) = (sha256.to_owned(), upload_id.clone());
-            in_flight.push(async move {
+            // A task of its own: the part's SHA-256 is computed on another core while
+            // this one reads and hashes the next.
+            in_flight.spawn(async move {
                 let answer = m.put_part(&sha, &up, i, data).await;
                 drop(request);
                 (i, answer)
             });
         }
         drop(turn);
-        while let Some(done) = in_flight.next().await {
+        while let Some(done) = in_flight.join_next().await {
             if let Some(e) = self.accept_part(mirror, sha256, done, &mut parts).await? {
                 failure = failure.or(Some(e));
             }
@@ -448,9 +449,10 @@ impl Services {
         &self,
         mirror: &Mirror,
         sha256: &str,
-        (i, answer): (usize, Result<String, MirrorError>),
+        done: Result<(usize, Result<String, MirrorError>), tokio::task::JoinError>,
         parts: &mut [Option<String>],
     ) -> ServiceResult<Option<ServiceError>> {
+        let (i, answer) = done.map_err(|e| ServiceError::Internal(format!("part upload: {e}")))?;
         match answer {
             Ok(content) => {
                 let mut conn = self.db.conn().await?;
