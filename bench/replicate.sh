@@ -75,6 +75,7 @@ arca_run() {
   local c0 out
   c0=$(server_cpu)
   out=$(cargo bench --quiet --bench replicate -- "$work/files" "$ep" "arca-$1")
+  awk '/arca_max_rss_mib/{print "arca peak memory: " $2 " MiB"}' <<<"$out" >&2
   echo "$(awk '/arca_mib_per_second/{print $2}' <<<"$out") $(awk '/arca_cpu_seconds/{print $2}' <<<"$out") $(python3 -c "print(f'{$(server_cpu)-$c0:.1f}')")"
 }
 aws_run warm-up >/dev/null

@@ -141,20 +141,25 @@ async fn main() {
     println!("arca_bytes {bytes}");
     println!("arca_seconds {secs:.3}");
     println!("arca_cpu_seconds {cpu:.1}");
+    println!("arca_max_rss_mib {}", usage().ru_maxrss / 1024);
     println!(
         "arca_mib_per_second {:.1}",
         bytes as f64 / (1 << 20) as f64 / secs
     );
 }
 
-/// User and system CPU time of this process so far.
-fn cpu_seconds() -> f64 {
+fn usage() -> libc::rusage {
     let mut u = std::mem::MaybeUninit::<libc::rusage>::uninit();
     // SAFETY: getrusage fills the struct it is given.
-    let u = unsafe {
+    unsafe {
         libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr());
         u.assume_init()
-    };
+    }
+}
+
+/// User and system CPU time of this process so far.
+fn cpu_seconds() -> f64 {
+    let u = usage();
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     secs(u.ru_utime) + secs(u.ru_stime)
 }

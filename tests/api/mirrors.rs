@@ -21,6 +21,10 @@ struct Proxy {
     requests: Arc<Mutex<Vec<String>>>,
     /// Cut once this many part uploads have been seen (0: never).
     cut_after_parts: Arc<AtomicUsize>,
+    /// Connections carrying a part upload now, and the most seen at once (moto closes
+    /// each connection after its answer, so this counts parts in flight).
+    parts_open: Arc<AtomicUsize>,
+    most_parts_open: Arc<AtomicUsize>,
 }
 
 impl Proxy {
@@ -30,6 +34,8 @@ impl Proxy {
             generation: Arc::new(AtomicUsize::new(0)),
             requests: Arc::default(),
             cut_after_parts: Arc::default(),
+            parts_open: Arc::default(),
+            most_parts_open: Arc::default(),
         };
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -55,6 +61,8 @@ impl Proxy {
         let (mut cr, mut cw) = client.into_split();
         let (mut sr, mut sw) = server.into_split();
         let me = self.clone();
+        let carries_part = Arc::new(AtomicBool::new(false));
+        let carrying = carries_part.clone();
         let up = async move {
             let mut buf = vec![0u8; 1 << 16];
             let mut carry: Vec<u8> = Vec::new();
@@ -66,7 +74,10 @@ impl Proxy {
                 let mut window = std::mem::take(&mut carry);
                 let old = window.len();
                 window.extend_from_slice(&buf[..n]);
-                me.scan(&window, old);
+                if me.scan(&window, old) && !carrying.swap(true, Ordering::SeqCst) {
+                    let now = me.parts_open.fetch_add(1, Ordering::SeqCst) + 1;
+                    me.most_parts_open.fetch_max(now, Ordering::SeqCst);
+                }
                 carry = window[window.len().saturating_sub(600)..].to_vec();
                 if !me.open.load(Ordering::SeqCst)
                     || me.generation.load(Ordering::SeqCst) != generation
@@ -95,11 +106,16 @@ impl Proxy {
             }
         };
         tokio::select! { _ = up => {}, _ = down => {} }
+        if carries_part.load(Ordering::SeqCst) {
+            self.parts_open.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 
-    /// Record request lines (`PUT /…`) that end in this window after `old` bytes.
-    fn scan(&self, window: &[u8], old: usize) {
+    /// Record request lines (`PUT /…`) that end in this window after `old` bytes;
+    /// whether one of them uploads a part.
+    fn scan(&self, window: &[u8], old: usize) -> bool {
         let text = String::from_utf8_lossy(window);
+        let mut part = false;
         let mut from = 0;
         while let Some(i) = text[from..].find("PUT /") {
             let start = from + i;
@@ -109,6 +125,7 @@ impl Proxy {
             let end = start + end;
             if end >= old {
                 let line = text[start..end].to_owned();
+                part |= line.contains("partNumber=");
                 let mut reqs = self.requests.lock().unwrap();
                 reqs.push(line.clone());
                 let parts = reqs.iter().filter(|l| l.contains("partNumber=")).count();
@@ -119,6 +136,7 @@ impl Proxy {
             }
             from = end;
         }
+        part
     }
 
     fn cut(&self) {
@@ -385,6 +403,9 @@ async fn a_transfer_cut_by_an_outage_resumes_without_resending_accepted_parts() 
     let t = transfers_of(&app, &id).await.pop().unwrap();
     assert_eq!(t.state, "failed", "{t:?}");
     assert!(t.faults >= 1 && t.last_error.is_some());
+    // Several parts were on the wire at once, never more than requests_in_flight.
+    let most = proxy.most_parts_open.load(Ordering::SeqCst);
+    assert!((2..=3).contains(&most), "{most} parts in flight at once");
     let mut conn = app.services.db.conn().await.unwrap();
     let accepted: Vec<i64> =
         sqlx::query_scalar("SELECT part_number FROM mirror_parts WHERE sha256 = $1")
