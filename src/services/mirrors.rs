@@ -378,8 +378,8 @@ impl Services {
         let mut in_flight = tokio::task::JoinSet::new();
         let mut failure: Option<ServiceError> = None;
         loop {
-            // Parts that finish while this one waits for its turn are recorded at once,
-            // and give their requests back.
+            // Parts that finish while the next one waits for a free request are
+            // recorded at once (a resumed transfer will not send them again).
             let request = loop {
                 tokio::select! {
                     request = pace.request() => break request,
