@@ -58,8 +58,9 @@ pub struct MirrorSettings {
     /// Bytes per multipart part (at least 5 MiB, the S3 minimum); grows for objects
     /// that would need more than 10,000 parts.
     pub part_size: u64,
-    /// Requests (parts, or small objects) one transfer keeps in flight; each holds one
-    /// part in memory. Long links to other continents want more.
+    /// Requests (parts, or small objects) one transfer keeps in flight. A transfer
+    /// holds at most this many times `part_size` in memory: larger parts count for
+    /// more. Long links to other continents want more.
     pub requests_in_flight: usize,
     /// A multipart upload no transfer has touched this long is aborted.
     pub abandon_after_hours: u64,

@@ -222,8 +222,8 @@ impl Services {
             db::mirrors::forget_replica(&mut conn, &m.name, sha256).await?;
             drop(conn);
             m.delete(sha256).await?;
-            let pace = super::mirrors::Pace::new(self.config.mirrors.requests_in_flight);
-            self.replicate(m, sha256, size, "", &pace).await?;
+            self.replicate(m, sha256, size, "", &self.send_window())
+                .await?;
             match m.hash(sha256).await? {
                 Some((_, hex)) if hex == sha256 => {
                     self.record_check(&m.name, sha256, "repaired", Some("from the primary store"))

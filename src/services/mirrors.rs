@@ -15,27 +15,38 @@ pub const JOB_MIRROR_REMOVE: &str = "mirror_remove";
 /// Mirror outages can last hours: keep trying (backoff is capped).
 const TRANSFER_ATTEMPTS: i64 = 40;
 
-/// What the objects of one transfer share: a bound on the requests in flight (and so on
-/// the parts held in memory), and the turn to read from the primary store. Objects read
-/// one after the other, so they finish in order as the tail of one overlaps the start
-/// of the next; small objects go up beside them.
-pub(super) struct Pace {
-    requests: Arc<Semaphore>,
+/// What the objects of one transfer share: a window of bytes on the wire, and the turn
+/// to read from the primary store.
+///
+/// The window holds `requests_in_flight` parts of the configured size. A larger part
+/// (objects over 80 GB need them: S3 allows 10,000 parts) takes a share to match, so
+/// memory stays within the window whatever the object's size; a part larger than the
+/// whole window goes alone. Objects read one after the other, so they finish in order
+/// as the tail of one overlaps the start of the next; small objects go up beside them.
+pub(super) struct Window {
+    slots: Arc<Semaphore>,
+    total: u32,
+    slot_bytes: u64,
     reading: tokio::sync::Mutex<()>,
 }
 
-impl Pace {
-    pub(super) fn new(requests_in_flight: usize) -> Self {
-        Pace {
-            requests: Arc::new(Semaphore::new(requests_in_flight.max(1))),
+impl Window {
+    fn new(requests_in_flight: usize, part_size: u64) -> Self {
+        let total = requests_in_flight.clamp(1, Semaphore::MAX_PERMITS) as u32;
+        Window {
+            slots: Arc::new(Semaphore::new(total as usize)),
+            total,
+            slot_bytes: part_size.max(1),
             reading: tokio::sync::Mutex::new(()),
         }
     }
 
-    async fn request(&self) -> OwnedSemaphorePermit {
-        self.requests
+    /// Room for a request carrying `bytes`; given back when the permit is dropped.
+    async fn request(&self, bytes: u64) -> OwnedSemaphorePermit {
+        let slots = bytes.div_ceil(self.slot_bytes).clamp(1, self.total as u64) as u32;
+        self.slots
             .clone()
-            .acquire_owned()
+            .acquire_many_owned(slots)
             .await
             .expect("the semaphore is never closed")
     }
@@ -248,10 +259,18 @@ impl Services {
         result
     }
 
+    /// The window one transfer (or one repair) sends through.
+    pub(super) fn send_window(&self) -> Window {
+        Window::new(
+            self.config.mirrors.requests_in_flight,
+            self.config.mirrors.part_size,
+        )
+    }
+
     async fn transfer_files(&self, t: &TransferRow) -> ServiceResult<()> {
         let mirror = self.open_mirror(&t.mirror).await?;
         let in_flight = self.config.mirrors.requests_in_flight;
-        let pace = Pace::new(in_flight);
+        let window = self.send_window();
         let (mut files, mut bytes) = (0i64, 0i64);
         let mut after = String::new();
         loop {
@@ -262,9 +281,9 @@ impl Services {
             after = last.path.clone();
             let mut sent = futures::stream::iter(page)
                 .map(|f| {
-                    let (mirror, pace) = (&mirror, &pace);
+                    let (mirror, window) = (&mirror, &window);
                     async move {
-                        self.replicate(mirror, &f.sha256, f.size as u64, &t.id, pace)
+                        self.replicate(mirror, &f.sha256, f.size as u64, &t.id, window)
                             .await
                             .map(|()| f.size)
                     }
@@ -290,7 +309,7 @@ impl Services {
         sha256: &str,
         size: u64,
         transfer: &str,
-        pace: &Pace,
+        window: &Window,
     ) -> ServiceResult<()> {
         let mut conn = self.db.conn().await?;
         if db::mirrors::has_replica(&mut conn, &mirror.name, sha256).await? {
@@ -309,14 +328,14 @@ impl Services {
         }
         let part = mirror.part_size_for(size);
         if size <= part {
-            let _request = pace.request().await;
+            let _request = window.request(size).await;
             let bytes = self.storage.read_all(sha256).await?;
             if Checksum::of(Algorithm::Sha256, &bytes).hex != sha256 {
                 return Err(damaged_primary(sha256));
             }
             mirror.put_whole(sha256, bytes).await?;
         } else {
-            self.send_parts(mirror, sha256, size, part, transfer, pace)
+            self.send_parts(mirror, sha256, size, part, transfer, window)
                 .await?;
         }
         // The mirror checked each part's SHA-256 against bytes that hash, as a whole,
@@ -339,7 +358,7 @@ impl Services {
         size: u64,
         part: u64,
         transfer: &str,
-        pace: &Pace,
+        window: &Window,
     ) -> ServiceResult<()> {
         let mut conn = self.db.conn().await?;
         let (upload_id, part_size, done) =
@@ -368,7 +387,7 @@ impl Services {
         }
         // Read the primary copy once, in order, a part at a time, hashing all of it; send
         // only the parts the mirror does not have yet, as requests may go out.
-        let turn = pace.reading.lock().await;
+        let turn = window.reading.lock().await;
         let mut stream = self
             .storage
             .read(sha256, None, part_size as usize)
@@ -382,7 +401,7 @@ impl Services {
             // recorded at once (a resumed transfer will not send them again).
             let request = loop {
                 tokio::select! {
-                    request = pace.request() => break request,
+                    request = window.request(part_size) => break request,
                     Some(done) = in_flight.join_next() => {
                         if let Some(e) = self.accept_part(mirror, sha256, done, &mut parts).await? {
                             failure = failure.or(Some(e));
@@ -508,4 +527,30 @@ fn damaged_primary(sha256: &str) -> ServiceError {
     ServiceError::Internal(format!(
         "the archive's copy of {sha256} does not match its SHA-256: the fixity audit will repair it from a mirror"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Window;
+
+    #[tokio::test]
+    async fn the_window_bounds_bytes_in_flight_whatever_the_part_size() {
+        let w = Window::new(10, 8);
+        let free = |w: &Window| w.slots.available_permits();
+        let small = w.request(3).await;
+        assert_eq!(free(&w), 9, "a small object takes one slot");
+        let big = w.request(50).await;
+        assert_eq!(free(&w), 2, "a 50-byte part takes seven 8-byte slots");
+        drop((small, big));
+        // A part larger than the whole window takes all of it, and goes alone.
+        let huge = w.request(1_000).await;
+        assert_eq!(free(&w), 0);
+        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), w.request(8));
+        assert!(
+            waiting.await.is_err(),
+            "nothing else goes while it is on the wire"
+        );
+        drop(huge);
+        assert_eq!(free(&w), 10);
+    }
 }
