@@ -190,6 +190,20 @@ pub async fn set_progress(conn: &mut Conn, id: &str, files: i64, bytes: i64) -> 
     Ok(())
 }
 
+/// Count files and bytes done (a part as it is accepted, an object as it completes).
+pub async fn add_progress(conn: &mut Conn, id: &str, files: i64, bytes: i64) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE transfers SET files_done = files_done + $1, bytes_done = bytes_done + $2
+         WHERE id = $3",
+    )
+    .bind(files)
+    .bind(bytes)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn add_fault(conn: &mut Conn, id: &str, error: &str) -> DbResult<()> {
     sqlx::query("UPDATE transfers SET faults = faults + 1, last_error = $1 WHERE id = $2")
         .bind(error)

@@ -52,6 +52,10 @@ impl Window {
     }
 }
 
+/// A part's upload task as it ends: its index, and the content id the mirror gave it
+/// with the bytes sent, or why it failed.
+type PartDone = Result<(usize, Result<(String, u64), MirrorError>), tokio::task::JoinError>;
+
 impl From<MirrorError> for ServiceError {
     fn from(e: MirrorError) -> Self {
         match e {
@@ -271,7 +275,11 @@ impl Services {
         let mirror = self.open_mirror(&t.mirror).await?;
         let in_flight = self.config.mirrors.requests_in_flight;
         let window = self.send_window();
-        let (mut files, mut bytes) = (0i64, 0i64);
+        // Each run counts afresh: parts as the mirror accepts them, objects as they
+        // complete (a large object shows progress long before it is done).
+        let mut conn = self.db.conn().await?;
+        db::mirrors::set_progress(&mut conn, &t.id, 0, 0).await?;
+        drop(conn);
         let mut after = String::new();
         loop {
             let mut conn = self.db.conn().await?;
@@ -279,6 +287,11 @@ impl Services {
             drop(conn);
             let Some(last) = page.last() else { break };
             after = last.path.clone();
+            // The same bytes under two names are one object: sent once.
+            let mut seen = std::collections::HashSet::new();
+            let (page, twins): (Vec<_>, Vec<_>) = page
+                .into_iter()
+                .partition(|f| seen.insert(f.sha256.clone()));
             let mut sent = futures::stream::iter(page)
                 .map(|f| {
                     let (mirror, window) = (&mirror, &window);
@@ -290,19 +303,16 @@ impl Services {
                 })
                 .buffer_unordered(in_flight);
             while let Some(done) = sent.next().await {
-                let size = done?;
-                files += 1;
-                bytes += size;
-                let mut conn = self.db.conn().await?;
-                db::mirrors::set_progress(&mut conn, &t.id, files, bytes).await?;
-                self.metrics.transfer_bytes.inc_by(size.max(0) as u64);
+                self.metrics.transfer_bytes.inc_by(done?.max(0) as u64);
             }
+            let twin_bytes: i64 = twins.iter().map(|f| f.size).sum();
+            let mut conn = self.db.conn().await?;
+            db::mirrors::add_progress(&mut conn, &t.id, twins.len() as i64, twin_bytes).await?;
         }
         Ok(())
     }
 
-    /// Put one object on a mirror unless a verified copy is there; resumes an upload the
-    /// mirror already has parts of.
+    /// Put one object on a mirror unless a verified copy is there, and count it done.
     pub(super) async fn replicate(
         &self,
         mirror: &Mirror,
@@ -311,9 +321,29 @@ impl Services {
         transfer: &str,
         window: &Window,
     ) -> ServiceResult<()> {
+        let counted = self
+            .put_object(mirror, sha256, size, transfer, window)
+            .await?;
+        let mut conn = self.db.conn().await?;
+        db::mirrors::add_progress(&mut conn, transfer, 1, size.saturating_sub(counted) as i64)
+            .await?;
+        Ok(())
+    }
+
+    /// Put one object on a mirror unless a verified copy is there; resumes an upload the
+    /// mirror already has parts of. Returns the bytes already counted in the transfer's
+    /// progress (the parts sent).
+    async fn put_object(
+        &self,
+        mirror: &Mirror,
+        sha256: &str,
+        size: u64,
+        transfer: &str,
+        window: &Window,
+    ) -> ServiceResult<u64> {
         let mut conn = self.db.conn().await?;
         if db::mirrors::has_replica(&mut conn, &mirror.name, sha256).await? {
-            return Ok(());
+            return Ok(0);
         }
         drop(conn);
         // Already there (an earlier run, or copied by other means)? Only a copy that
@@ -324,20 +354,21 @@ impl Services {
         {
             let mut conn = self.db.conn().await?;
             db::mirrors::record_replica(&mut conn, &mirror.name, sha256, now_ms()).await?;
-            return Ok(());
+            return Ok(0);
         }
         let part = mirror.part_size_for(size);
-        if size <= part {
+        let counted = if size <= part {
             let _request = window.request(size).await;
             let bytes = self.storage.read_all(sha256).await?;
             if Checksum::of(Algorithm::Sha256, &bytes).hex != sha256 {
                 return Err(damaged_primary(sha256));
             }
             mirror.put_whole(sha256, bytes).await?;
+            0
         } else {
             self.send_parts(mirror, sha256, size, part, transfer, window)
-                .await?;
-        }
+                .await?
+        };
         // The mirror checked each part's SHA-256 against bytes that hash, as a whole,
         // to the archive's SHA-256; the size confirms it assembled all of them.
         if mirror.size_of(sha256).await? != Some(size) {
@@ -348,9 +379,10 @@ impl Services {
         }
         let mut conn = self.db.conn().await?;
         db::mirrors::record_replica(&mut conn, &mirror.name, sha256, now_ms()).await?;
-        Ok(())
+        Ok(counted)
     }
 
+    /// Returns the bytes of the parts sent in this run (each counted as accepted).
     async fn send_parts(
         &self,
         mirror: &Mirror,
@@ -359,7 +391,7 @@ impl Services {
         part: u64,
         transfer: &str,
         window: &Window,
-    ) -> ServiceResult<()> {
+    ) -> ServiceResult<u64> {
         let mut conn = self.db.conn().await?;
         let (upload_id, part_size, done) =
             match db::mirrors::open_upload(&mut conn, &mirror.name, sha256).await? {
@@ -396,6 +428,7 @@ impl Services {
         let mut whole = Hasher::new(Algorithm::Sha256);
         let mut in_flight = tokio::task::JoinSet::new();
         let mut failure: Option<ServiceError> = None;
+        let mut sent_now = 0u64;
         loop {
             // Parts that finish while the next one waits for a free request are
             // recorded at once (a resumed transfer will not send them again).
@@ -403,7 +436,7 @@ impl Services {
                 tokio::select! {
                     request = window.request(part_size) => break request,
                     Some(done) = in_flight.join_next() => {
-                        if let Some(e) = self.accept_part(mirror, sha256, done, &mut parts).await? {
+                        if let Some(e) = self.accept_part(mirror, sha256, transfer, done, &mut parts).await? {
                             failure = failure.or(Some(e));
                         }
                     }
@@ -424,15 +457,20 @@ impl Services {
             let (sha, up) = (sha256.to_owned(), upload_id.clone());
             // A task of its own: the part's SHA-256 is computed on another core while
             // this one reads and hashes the next.
+            let sent = data.len() as u64;
             in_flight.spawn(async move {
                 let answer = m.put_part(&sha, &up, i, data).await;
                 drop(request);
-                (i, answer)
+                (i, answer.map(|content| (content, sent)))
             });
+            sent_now += sent;
         }
         drop(turn);
         while let Some(done) = in_flight.join_next().await {
-            if let Some(e) = self.accept_part(mirror, sha256, done, &mut parts).await? {
+            if let Some(e) = self
+                .accept_part(mirror, sha256, transfer, done, &mut parts)
+                .await?
+            {
                 failure = failure.or(Some(e));
             }
         }
@@ -459,7 +497,7 @@ impl Services {
         }
         let mut conn = self.db.conn().await?;
         db::mirrors::end_upload(&mut conn, &mirror.name, sha256).await?;
-        Ok(())
+        Ok(sent_now)
     }
 
     /// A part's answer from the mirror: an accepted part is recorded (a resumed transfer
@@ -468,15 +506,17 @@ impl Services {
         &self,
         mirror: &Mirror,
         sha256: &str,
-        done: Result<(usize, Result<String, MirrorError>), tokio::task::JoinError>,
+        transfer: &str,
+        done: PartDone,
         parts: &mut [Option<String>],
     ) -> ServiceResult<Option<ServiceError>> {
         let (i, answer) = done.map_err(|e| ServiceError::Internal(format!("part upload: {e}")))?;
         match answer {
-            Ok(content) => {
+            Ok((content, bytes)) => {
                 let mut conn = self.db.conn().await?;
                 db::mirrors::record_part(&mut conn, &mirror.name, sha256, i as i64, &content)
                     .await?;
+                db::mirrors::add_progress(&mut conn, transfer, 0, bytes as i64).await?;
                 parts[i] = Some(content);
                 Ok(None)
             }

@@ -266,7 +266,12 @@ async fn a_release_is_replicated_to_every_public_mirror_and_verified() {
     let id = app
         .deposit_through(
             json!({"metadata": metadata()}),
-            &[("frames.h5", &frames), ("notes.txt", b"notes")],
+            // The same bytes under two names: one object, sent once.
+            &[
+                ("frames.h5", &frames),
+                ("copy/frames.h5", &frames),
+                ("notes.txt", b"notes"),
+            ],
             "released",
         )
         .await;
@@ -293,7 +298,9 @@ async fn a_release_is_replicated_to_every_public_mirror_and_verified() {
     );
     for t in &ts {
         assert_eq!(t.state, "succeeded", "{t:?}");
-        assert_eq!((t.files_done, t.bytes_done), (2, frames.len() as i64 + 5));
+        let total = 2 * frames.len() as i64 + 5;
+        assert_eq!((t.files_total, t.bytes_total), (3, total));
+        assert_eq!((t.files_done, t.bytes_done), (3, total));
     }
     // The landing page names the mirrors with verified copies.
     let ds = app.dataset_of(&id).await;
@@ -415,6 +422,14 @@ async fn a_transfer_cut_by_an_outage_resumes_without_resending_accepted_parts() 
             .unwrap();
     drop(conn);
     assert!(!accepted.is_empty() && accepted.len() < 8, "{accepted:?}");
+    // The unfinished object already shows the parts the mirror accepted (beside the
+    // small object, if it was done before the line went down).
+    assert!(t.files_done <= 1, "{t:?}");
+    assert_eq!(
+        t.bytes_done,
+        accepted.len() as i64 * (5 << 20) + t.files_done * already.len() as i64,
+        "{t:?}"
+    );
     let before = proxy.lines().len();
 
     proxy.restore();
