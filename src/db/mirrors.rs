@@ -179,11 +179,9 @@ pub async fn set_transfer_state(
     Ok(())
 }
 
-/// Progress: files and bytes done so far (set, not added: a retried run counts again).
-pub async fn set_progress(conn: &mut Conn, id: &str, files: i64, bytes: i64) -> DbResult<()> {
-    sqlx::query("UPDATE transfers SET files_done = $1, bytes_done = $2 WHERE id = $3")
-        .bind(files)
-        .bind(bytes)
+/// Progress back to nothing done: each run of a transfer counts afresh.
+pub async fn reset_progress(conn: &mut Conn, id: &str) -> DbResult<()> {
+    sqlx::query("UPDATE transfers SET files_done = 0, bytes_done = 0 WHERE id = $1")
         .bind(id)
         .execute(conn)
         .await?;

@@ -222,8 +222,7 @@ impl Services {
             db::mirrors::forget_replica(&mut conn, &m.name, sha256).await?;
             drop(conn);
             m.delete(sha256).await?;
-            self.replicate(m, sha256, size, "", &self.send_window())
-                .await?;
+            self.replicate(&self.sending(m, ""), sha256, size).await?;
             match m.hash(sha256).await? {
                 Some((_, hex)) if hex == sha256 => {
                     self.record_check(&m.name, sha256, "repaired", Some("from the primary store"))

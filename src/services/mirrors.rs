@@ -23,11 +23,19 @@ const TRANSFER_ATTEMPTS: i64 = 40;
 /// memory stays within the window whatever the object's size; a part larger than the
 /// whole window goes alone. Objects read one after the other, so they finish in order
 /// as the tail of one overlaps the start of the next; small objects go up beside them.
-pub(super) struct Window {
+struct Window {
     slots: Arc<Semaphore>,
     total: u32,
     slot_bytes: u64,
     reading: tokio::sync::Mutex<()>,
+}
+
+/// One transfer on its way: the mirror, the transfer whose progress counts (empty for a
+/// repair, which counts nowhere), and the window it sends through.
+pub(super) struct Sending<'a> {
+    mirror: &'a Mirror,
+    transfer: &'a str,
+    window: Window,
 }
 
 impl Window {
@@ -263,22 +271,24 @@ impl Services {
         result
     }
 
-    /// The window one transfer (or one repair) sends through.
-    pub(super) fn send_window(&self) -> Window {
-        Window::new(
-            self.config.mirrors.requests_in_flight,
-            self.config.mirrors.part_size,
-        )
+    /// How one transfer (or one repair) sends to `mirror`.
+    pub(super) fn sending<'a>(&self, mirror: &'a Mirror, transfer: &'a str) -> Sending<'a> {
+        let m = &self.config.mirrors;
+        Sending {
+            mirror,
+            transfer,
+            window: Window::new(m.requests_in_flight, m.part_size),
+        }
     }
 
     async fn transfer_files(&self, t: &TransferRow) -> ServiceResult<()> {
         let mirror = self.open_mirror(&t.mirror).await?;
         let in_flight = self.config.mirrors.requests_in_flight;
-        let window = self.send_window();
+        let to = self.sending(&mirror, &t.id);
         // Each run counts afresh: parts as the mirror accepts them, objects as they
         // complete (a large object shows progress long before it is done).
         let mut conn = self.db.conn().await?;
-        db::mirrors::set_progress(&mut conn, &t.id, 0, 0).await?;
+        db::mirrors::reset_progress(&mut conn, &t.id).await?;
         drop(conn);
         let mut after = String::new();
         loop {
@@ -294,9 +304,9 @@ impl Services {
                 .partition(|f| seen.insert(f.sha256.clone()));
             let mut sent = futures::stream::iter(page)
                 .map(|f| {
-                    let (mirror, window) = (&mirror, &window);
+                    let to = &to;
                     async move {
-                        self.replicate(mirror, &f.sha256, f.size as u64, &t.id, window)
+                        self.replicate(to, &f.sha256, f.size as u64)
                             .await
                             .map(|()| f.size)
                     }
@@ -315,32 +325,22 @@ impl Services {
     /// Put one object on a mirror unless a verified copy is there, and count it done.
     pub(super) async fn replicate(
         &self,
-        mirror: &Mirror,
+        to: &Sending<'_>,
         sha256: &str,
         size: u64,
-        transfer: &str,
-        window: &Window,
     ) -> ServiceResult<()> {
-        let counted = self
-            .put_object(mirror, sha256, size, transfer, window)
-            .await?;
+        let counted = self.put_object(to, sha256, size).await?;
         let mut conn = self.db.conn().await?;
-        db::mirrors::add_progress(&mut conn, transfer, 1, size.saturating_sub(counted) as i64)
-            .await?;
+        let rest = size.saturating_sub(counted) as i64;
+        db::mirrors::add_progress(&mut conn, to.transfer, 1, rest).await?;
         Ok(())
     }
 
     /// Put one object on a mirror unless a verified copy is there; resumes an upload the
     /// mirror already has parts of. Returns the bytes already counted in the transfer's
     /// progress (the parts sent).
-    async fn put_object(
-        &self,
-        mirror: &Mirror,
-        sha256: &str,
-        size: u64,
-        transfer: &str,
-        window: &Window,
-    ) -> ServiceResult<u64> {
+    async fn put_object(&self, to: &Sending<'_>, sha256: &str, size: u64) -> ServiceResult<u64> {
+        let mirror = to.mirror;
         let mut conn = self.db.conn().await?;
         if db::mirrors::has_replica(&mut conn, &mirror.name, sha256).await? {
             return Ok(0);
@@ -358,7 +358,7 @@ impl Services {
         }
         let part = mirror.part_size_for(size);
         let counted = if size <= part {
-            let _request = window.request(size).await;
+            let _request = to.window.request(size).await;
             let bytes = self.storage.read_all(sha256).await?;
             if Checksum::of(Algorithm::Sha256, &bytes).hex != sha256 {
                 return Err(damaged_primary(sha256));
@@ -366,8 +366,7 @@ impl Services {
             mirror.put_whole(sha256, bytes).await?;
             0
         } else {
-            self.send_parts(mirror, sha256, size, part, transfer, window)
-                .await?
+            self.send_parts(to, sha256, size, part).await?
         };
         // The mirror checked each part's SHA-256 against bytes that hash, as a whole,
         // to the archive's SHA-256; the size confirms it assembled all of them.
@@ -385,13 +384,12 @@ impl Services {
     /// Returns the bytes of the parts sent in this run (each counted as accepted).
     async fn send_parts(
         &self,
-        mirror: &Mirror,
+        to: &Sending<'_>,
         sha256: &str,
         size: u64,
         part: u64,
-        transfer: &str,
-        window: &Window,
     ) -> ServiceResult<u64> {
+        let (mirror, window) = (to.mirror, &to.window);
         let mut conn = self.db.conn().await?;
         let (upload_id, part_size, done) =
             match db::mirrors::open_upload(&mut conn, &mirror.name, sha256).await? {
@@ -436,7 +434,7 @@ impl Services {
                 tokio::select! {
                     request = window.request(part_size) => break request,
                     Some(done) = in_flight.join_next() => {
-                        if let Some(e) = self.accept_part(mirror, sha256, transfer, done, &mut parts).await? {
+                        if let Some(e) = self.accept_part(to, sha256, done, &mut parts).await? {
                             failure = failure.or(Some(e));
                         }
                     }
@@ -467,17 +465,14 @@ impl Services {
         }
         drop(turn);
         while let Some(done) = in_flight.join_next().await {
-            if let Some(e) = self
-                .accept_part(mirror, sha256, transfer, done, &mut parts)
-                .await?
-            {
+            if let Some(e) = self.accept_part(to, sha256, done, &mut parts).await? {
                 failure = failure.or(Some(e));
             }
         }
         if let Some(e) = failure {
             // The accepted parts are recorded: the next attempt sends only the rest.
             let mut conn = self.db.conn().await?;
-            db::mirrors::add_fault(&mut conn, transfer, &e.to_string()).await?;
+            db::mirrors::add_fault(&mut conn, to.transfer, &e.to_string()).await?;
             return Err(e);
         }
         if whole.finish().hex != sha256 {
@@ -504,9 +499,8 @@ impl Services {
     /// does not send it again) and kept for completing the upload; a refusal is returned.
     async fn accept_part(
         &self,
-        mirror: &Mirror,
+        to: &Sending<'_>,
         sha256: &str,
-        transfer: &str,
         done: PartDone,
         parts: &mut [Option<String>],
     ) -> ServiceResult<Option<ServiceError>> {
@@ -514,9 +508,9 @@ impl Services {
         match answer {
             Ok((content, bytes)) => {
                 let mut conn = self.db.conn().await?;
-                db::mirrors::record_part(&mut conn, &mirror.name, sha256, i as i64, &content)
+                db::mirrors::record_part(&mut conn, &to.mirror.name, sha256, i as i64, &content)
                     .await?;
-                db::mirrors::add_progress(&mut conn, transfer, 0, bytes as i64).await?;
+                db::mirrors::add_progress(&mut conn, to.transfer, 0, bytes as i64).await?;
                 parts[i] = Some(content);
                 Ok(None)
             }
