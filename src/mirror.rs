@@ -23,6 +23,20 @@ pub enum Credentials {
     File(PathBuf),
 }
 
+/// Where credentials come from, as curators and operators are shown it (never the
+/// credentials themselves).
+impl std::fmt::Display for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Env(key, secret) => write!(f, "env {key}, {secret}"),
+            Credentials::File(path) => write!(f, "file: {}", path.display()),
+        }
+    }
+}
+
+/// The region of a mirror that does not name one (most S3-compatible servers ignore it).
+pub const DEFAULT_REGION: &str = "us-east-1";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MirrorSpec {
     pub name: String,

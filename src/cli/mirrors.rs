@@ -24,7 +24,7 @@ pub enum MirrorCommand {
         /// e.g. https://s3.example.org
         #[arg(long)]
         endpoint: String,
-        #[arg(long, default_value = "us-east-1")]
+        #[arg(long, default_value = crate::mirror::DEFAULT_REGION)]
         region: String,
         #[arg(long)]
         bucket: String,
@@ -143,13 +143,9 @@ pub async fn mirror(command: MirrorCommand) -> anyhow::Result<ExitCode> {
         MirrorCommand::List { archive } => {
             let services = Services::open(archive.load(None)?).await?;
             for m in services.mirrors().await? {
-                let creds = match &m.credentials {
-                    Credentials::Env(k, s) => format!("env {k}, {s}"),
-                    Credentials::File(f) => format!("file {}", f.display()),
-                };
                 println!(
-                    "{}  {}  bucket {}  prefix '{}'  policy {}  credentials from {creds}",
-                    m.name, m.endpoint, m.bucket, m.prefix, m.policy
+                    "{}  {}  bucket {}  prefix '{}'  policy {}  credentials from {}",
+                    m.name, m.endpoint, m.bucket, m.prefix, m.policy, m.credentials
                 );
             }
         }

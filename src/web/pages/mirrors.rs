@@ -79,10 +79,7 @@ async fn render(
         .map_err(AppError::page)?
         .into_iter()
         .map(|m| MirrorView {
-            credentials: match &m.credentials {
-                Credentials::Env(k, v) => format!("environment: {k}, {v}"),
-                Credentials::File(p) => format!("file: {}", p.display()),
-            },
+            credentials: m.credentials.to_string(),
             name: m.name,
             endpoint: m.endpoint,
             bucket: if m.prefix.is_empty() {
@@ -173,7 +170,7 @@ pub async fn add(
         endpoint: form.get("endpoint"),
         region: Some(form.get("region"))
             .filter(|r| !r.is_empty())
-            .unwrap_or_else(|| "us-east-1".into()),
+            .unwrap_or_else(|| crate::mirror::DEFAULT_REGION.into()),
         bucket: form.get("bucket"),
         prefix: form.get("prefix"),
         credentials,
