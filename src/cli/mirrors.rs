@@ -208,8 +208,7 @@ pub async fn fixity(command: FixityCommand) -> anyhow::Result<ExitCode> {
         }
         FixityCommand::Report { archive, days } => {
             let services = Services::open(archive.load(None)?).await?;
-            let since = crate::db::now_ms() - days * 86_400_000;
-            let (summary, problems) = services.fixity_report(since).await?;
+            let (summary, problems) = services.fixity_report(days).await?;
             println!("fixity checks in the last {days} days:");
             for (location, outcome, n) in summary {
                 println!("  {location:<12} {outcome:<13} {n}");

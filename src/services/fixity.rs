@@ -251,15 +251,16 @@ impl Services {
         Ok(done)
     }
 
-    /// Checks since `since`: counts by location and outcome, and every problem.
+    /// Checks of the last `days` days: counts by location and outcome, and every problem.
     #[allow(clippy::type_complexity)]
     pub async fn fixity_report(
         &self,
-        since: i64,
+        days: i64,
     ) -> ServiceResult<(
         Vec<(String, String, i64)>,
         Vec<(String, String, String, Option<String>, i64)>,
     )> {
+        let since = now_ms() - days * 86_400_000;
         let mut conn = self.db.conn().await?;
         let summary = db::mirrors::check_summary(&mut conn, since).await?;
         let problems = db::mirrors::problems_since(&mut conn, since).await?;

@@ -519,7 +519,7 @@ async fn fixity_finds_flipped_bytes_on_a_mirror_and_in_the_primary_store_and_rep
     let again = app.services.run_fixity().await.unwrap();
     assert!(again.problems.is_empty(), "{:?}", again.problems);
     // Raised where operators look: the report, the metrics, the curators' notifications.
-    let (summary, problems) = app.services.fixity_report(0).await.unwrap();
+    let (summary, problems) = app.services.fixity_report(1).await.unwrap();
     assert!(
         summary.contains(&("primary".into(), "repaired".into(), 1)),
         "{summary:?}"

@@ -106,9 +106,7 @@ pub async fn report(
 ) -> AppResult<Json<Value>> {
     require_curator(&actor, "see replication and fixity")?;
     let days = q.days.unwrap_or(30).clamp(1, 3650);
-    let (summary, problems) = s
-        .fixity_report(crate::db::now_ms() - days * 86_400_000)
-        .await?;
+    let (summary, problems) = s.fixity_report(days).await?;
     Ok(Json(json!({
         "days": days,
         "checks": summary.iter().map(|(l, o, n)| json!({"location": l, "outcome": o, "count": n})).collect::<Vec<_>>(),

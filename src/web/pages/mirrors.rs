@@ -114,8 +114,7 @@ async fn render(
             last_error: t.last_error,
         })
         .collect();
-    let since = crate::db::now_ms() - FIXITY_DAYS * 86_400_000;
-    let (checks, problems) = s.fixity_report(since).await.map_err(AppError::page)?;
+    let (checks, problems) = s.fixity_report(FIXITY_DAYS).await.map_err(AppError::page)?;
     let failed = error.is_some();
     let mut resp = page(
         b,
