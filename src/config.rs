@@ -265,6 +265,9 @@ pub struct UploadSettings {
     /// Durable checkpoints inside one long PATCH request, in bytes, so a dropped
     /// connection or a crash loses at most this much.
     pub checkpoint_bytes: u64,
+    /// Largest bag accepted by `POST /api/v1/deposits/import`, in bytes (the tar
+    /// stream as sent). Its payload is staged on the server's disk until checked.
+    pub max_bag_size: u64,
 }
 
 impl Default for UploadSettings {
@@ -273,6 +276,7 @@ impl Default for UploadSettings {
             max_size: 1 << 40,
             expire_after_hours: 7 * 24,
             checkpoint_bytes: 256 << 20,
+            max_bag_size: 100 << 30,
         }
     }
 }

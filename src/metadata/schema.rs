@@ -19,8 +19,10 @@ fn s() -> Value {
 fn opt_s() -> Value {
     json!({ "type": "string" })
 }
+/// URLs end up as links (pages, Signposting, JSON-LD, feeds): absolute http(s) only.
 fn uri() -> Value {
-    json!({ "type": "string", "minLength": 1, "format": "uri" })
+    json!({ "type": "string", "minLength": 1, "format": "uri",
+            "pattern": crate::model::identifiers::WEB_URL_PATTERN })
 }
 fn num() -> Value {
     json!({ "type": ["number", "string"] })

@@ -25,8 +25,8 @@ pub fn schema_org(r: &Resource) -> Value {
                     }
                     Name::Organisation(o) => json!({ "@type": "Organization", "name": o }),
                 };
-                if let Some(id) = c.name_identifiers.first() {
-                    p["@id"] = json!(id.name_identifier.trim());
+                if let Some(url) = c.orcid_url() {
+                    p["@id"] = json!(url);
                 }
                 if let Some(a) = c.affiliation.first() {
                     p["affiliation"] = json!({ "@type": "Organization", "name": a.name });
@@ -71,7 +71,12 @@ pub fn schema_org(r: &Resource) -> Value {
                 .collect::<Vec<_>>()
         );
     }
-    if let Some(l) = r.rights_list.iter().find_map(|x| x.rights_uri.clone()) {
+    if let Some(l) = r
+        .rights_list
+        .iter()
+        .filter_map(|x| x.rights_uri.clone())
+        .find(|u| crate::model::identifiers::is_web_url(u))
+    {
         o["license"] = json!(l);
     }
     if !r.contributors.is_empty() {

@@ -42,23 +42,13 @@ pub fn landing_links(r: &Resource, landing: &str, doi_url: &str, files: &[String
             Some(media),
         ));
     }
-    for c in &r.creators {
-        if let Some(id) = c
-            .name_identifiers
-            .iter()
-            .find(|i| i.name_identifier_scheme.eq_ignore_ascii_case("ORCID"))
-        {
-            let id = id.name_identifier.trim();
-            let url = if id.starts_with("https://") {
-                id.to_owned()
-            } else {
-                format!("https://orcid.org/{id}")
-            };
-            links.push(link(url, "author", None));
-        }
+    for url in r.creators.iter().filter_map(|c| c.orcid_url()) {
+        links.push(link(url, "author", None));
     }
-    for rights in &r.rights_list {
-        if let Some(uri) = &rights.rights_uri {
+    for uri in r.rights_list.iter().filter_map(|x| x.rights_uri.as_ref()) {
+        // Records stored before URLs were checked may hold anything: only web URLs
+        // become links.
+        if crate::model::identifiers::is_web_url(uri) {
             links.push(link(uri.clone(), "license", None));
         }
     }
@@ -84,6 +74,20 @@ pub fn landing_links(r: &Resource, landing: &str, doi_url: &str, files: &[String
     links
 }
 
+/// What may not stand inside `<…>` in a `Link` header: it could end the target early
+/// and start a link of its own (RFC 8288 §3). Non-ASCII is encoded as well.
+const HREF_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
 fn quote(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
@@ -93,7 +97,8 @@ pub fn header_value(links: &[Link], anchor: Option<&str>) -> String {
     links
         .iter()
         .map(|l| {
-            let mut s = format!("<{}>; rel=\"{}\"", l.href, l.rel);
+            let href = percent_encoding::utf8_percent_encode(&l.href, HREF_UNSAFE);
+            let mut s = format!("<{href}>; rel=\"{}\"", l.rel);
             if let Some(t) = l.media_type {
                 s.push_str(&format!("; type=\"{t}\""));
             }
@@ -128,6 +133,21 @@ pub fn linkset_json(anchor: &str, links: &[Link]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_target_cannot_end_early_and_start_a_link_of_its_own() {
+        let links = [link(
+            "https://x.example/a>; rel=\"cite-as\", <https://evil.example/ é",
+            "license",
+            None,
+        )];
+        let h = header_value(&links, None);
+        assert_eq!(h.matches('<').count(), 1, "{h}");
+        assert_eq!(h.matches('>').count(), 1, "{h}");
+        assert!(!h.contains("rel=\"cite-as\""), "{h}");
+        assert!(h.contains("%3E;%20rel=%22cite-as%22"), "{h}");
+        assert!(h.contains("%C3%A9"), "{h}");
+    }
 
     #[test]
     fn links_cover_the_level_one_relations() {

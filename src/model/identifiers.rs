@@ -202,3 +202,59 @@ mod tests {
         }
     }
 }
+
+/// An absolute `http`/`https` URL with a host and nothing that could end it early where
+/// it is written (white space, control characters, `<>"\\` and the like). URLs from
+/// depositors become links in pages, `Link` headers, JSON-LD and feeds: anything else
+/// (`javascript:`, bare text, a value that smuggles a second link) is refused.
+pub fn is_web_url(s: &str) -> bool {
+    let rest = match s.get(..8).map(str::to_ascii_lowercase) {
+        Some(p) if p == "https://" => &s[8..],
+        _ => match s.get(..7).map(str::to_ascii_lowercase) {
+            Some(p) if p == "http://" => &s[7..],
+            _ => return false,
+        },
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    !host.is_empty()
+        && !host.starts_with(['@', ':'])
+        && s.chars().all(|c| {
+            !c.is_whitespace()
+                && !c.is_control()
+                && !super::path::is_deceptive(c)
+                && !matches!(c, '<' | '>' | '"' | '\\' | '^' | '`' | '{' | '|' | '}')
+        })
+}
+
+/// [`is_web_url`] as a JSON Schema pattern (ECMA-262), for the deposit schema.
+pub const WEB_URL_PATTERN: &str =
+    r#"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@:\s<>"\\^`{|}][^\s<>"\\^`{|}]*$"#;
+
+#[cfg(test)]
+mod web_url_tests {
+    use super::*;
+
+    #[test]
+    fn only_web_urls_pass() {
+        for ok in [
+            "https://creativecommons.org/licenses/by/4.0/",
+            "http://example.org",
+            "HTTPS://spdx.org/licenses/MIT.html?x=1#y",
+        ] {
+            assert!(is_web_url(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "https://",
+            "https:///path",
+            "ftp://example.org/",
+            "CC BY 4.0",
+            "https://a.example/>; rel=\"cite-as\"",
+            "https://a.example/ x",
+            "https://a.example/\u{202e}",
+            "//example.org/",
+        ] {
+            assert!(!is_web_url(bad), "{bad}");
+        }
+    }
+}

@@ -12,6 +12,7 @@ pub mod metadata;
 pub mod path;
 pub mod role;
 pub mod state;
+pub mod tar_scan;
 
 pub use checksum::{Algorithm, Checksum};
 pub use path::DatasetPath;

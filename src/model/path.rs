@@ -30,6 +30,20 @@ pub enum PathError {
     ComponentTooLong,
     #[error("the file path may not use '\\' (use '/' between folders)")]
     Backslash,
+    #[error(
+        "the file path may not contain invisible or direction-changing characters (U+{0:04X}): they make a name look like another"
+    )]
+    Deceptive(u32),
+}
+
+/// Characters that change how text around them is shown without being seen themselves:
+/// bidirectional overrides and isolates (a name `evil\u{202e}fdp.exe` shows as
+/// `evilexe.pdf`), zero-width characters and other invisible formatting.
+pub fn is_deceptive(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{206A}'..='\u{206F}' | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}')
 }
 
 impl DatasetPath {
@@ -44,6 +58,9 @@ impl DatasetPath {
         }
         if nfc.contains('\\') {
             return Err(PathError::Backslash);
+        }
+        if let Some(c) = nfc.chars().find(|c| is_deceptive(*c)) {
+            return Err(PathError::Deceptive(c as u32));
         }
         let bytes = nfc.as_bytes();
         let drive = bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':';
@@ -112,6 +129,9 @@ mod tests {
             ("a/", PathError::EmptyComponent),
             ("./a", PathError::EmptyComponent),
             ("a\\..\\b", PathError::Backslash),
+            ("evil\u{202e}fdp.exe", PathError::Deceptive(0x202E)),
+            ("a\u{2066}b", PathError::Deceptive(0x2066)),
+            ("in\u{200b}visible", PathError::Deceptive(0x200B)),
         ];
         for (raw, want) in cases {
             assert_eq!(DatasetPath::parse(raw), Err(want), "{raw:?}");

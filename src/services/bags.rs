@@ -8,14 +8,106 @@ use crate::metadata::datacite::xml::{from_xml, to_xml};
 use crate::metadata::schema::check_deposit;
 use crate::model::bagit::{self, BAGIT_TXT, PayloadFile, ReadBag};
 use crate::model::checksum::{Algorithm, Checksum, Hasher, ResumableSha256};
+use crate::model::tar_scan::{TarScan, TarScanError};
 use crate::model::{DepositState, ids};
 use crate::storage::staging::StagingWriter;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-/// Tag files are small; a bag whose tag file is larger than this is refused.
-const TAG_FILE_LIMIT: usize = 64 << 20;
+/// Tag files are small: a bag whose tag files hold more than this in all is refused.
+const TAG_BYTES_LIMIT: u64 = 64 << 20;
+/// Entries (files and directories) in one bag.
+pub const MAX_BAG_ENTRIES: usize = 1_000_000;
+/// Problems listed for one refused bag; the rest are counted.
+const MAX_PROBLEMS: usize = 100;
+
+/// A bag problem list that stays bounded however broken the bag is.
+#[derive(Default)]
+struct Problems {
+    listed: Vec<String>,
+    more: usize,
+}
+
+impl Problems {
+    fn push(&mut self, p: String) {
+        if self.listed.len() < MAX_PROBLEMS {
+            self.listed.push(p);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn into_list(mut self) -> Vec<String> {
+        if self.more > 0 {
+            self.listed
+                .push(format!("… and {} more problem(s)", self.more));
+        }
+        self.listed
+    }
+}
+
+/// A read error inside the archive: the bag was cut short or is not a tar archive.
+fn damaged(e: std::io::Error) -> ServiceError {
+    ServiceError::invalid(
+        "body",
+        format!("the tar archive is damaged or incomplete: {e}"),
+    )
+}
+
+fn scan_refusal(e: TarScanError) -> ServiceError {
+    match e {
+        TarScanError::TooLarge { limit } => ServiceError::TooLarge(format!(
+            "the bag is larger than the limit of {limit} bytes ([uploads] max_bag_size)"
+        )),
+        e => ServiceError::invalid("body", e.to_string()),
+    }
+}
+
+/// The request body on its way to the tar reader, its headers checked as they pass
+/// ([`TarScan`]): what the reader buffers stays bounded.
+struct ScannedTar<R> {
+    inner: R,
+    scan: TarScan,
+    error: ScanError,
+}
+
+type ScanError = std::sync::Arc<std::sync::Mutex<Option<TarScanError>>>;
+
+impl<R> ScannedTar<R> {
+    fn new(inner: R, limit: u64) -> (Self, ScanError) {
+        let error = ScanError::default();
+        let me = Self {
+            inner,
+            scan: TarScan::new(limit),
+            error: error.clone(),
+        };
+        (me, error)
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for ScannedTar<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let me = &mut *self;
+        std::task::ready!(std::pin::Pin::new(&mut me.inner).poll_read(cx, buf))?;
+        if let Err(e) = me.scan.feed(&buf.filled()[before..]) {
+            let message = e.to_string();
+            if let Ok(mut slot) = me.error.lock() {
+                *slot = Some(e);
+            }
+            return std::task::Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                message,
+            )));
+        }
+        std::task::Poll::Ready(Ok(()))
+    }
+}
 
 /// What an exported bag holds: its tag files (written first) and its payload (streamed
 /// from storage).
@@ -135,76 +227,100 @@ impl Services {
         })
     }
 
-    /// Store one payload file from the bag: staged, hashed with every algorithm, then
-    /// stored as an object.
-    async fn store_payload(
+    /// Stage one payload file from the bag, hashed with every algorithm. Nothing is
+    /// stored as an object until the whole bag has been checked.
+    async fn stage_payload(
         &self,
         entry: &mut (impl AsyncRead + Unpin),
+        staging: &std::path::Path,
     ) -> ServiceResult<PayloadFile> {
-        let staging = self.storage.staging_path(&format!("bag-{}", ids::new_id()));
-        let mut w = StagingWriter::open(&staging, 0, ResumableSha256::new(), None).await?;
+        let mut w = StagingWriter::open(staging, 0, ResumableSha256::new(), None).await?;
         let mut others: Vec<Hasher> = Algorithm::ALL
             .iter()
             .filter(|a| **a != Algorithm::Sha256)
             .map(|a| Hasher::new(*a))
             .collect();
+        let max = self.config.uploads.max_size;
         let mut buf = vec![0u8; 1 << 20];
+        let mut size = 0u64;
         let result = async {
             loop {
-                let n = entry.read(&mut buf).await?;
+                let n = entry.read(&mut buf).await.map_err(damaged)?;
                 if n == 0 {
                     break;
+                }
+                size += n as u64;
+                if size > max {
+                    return Err(ServiceError::TooLarge(format!(
+                        "a file in the bag is larger than the limit of {max} bytes per file ([uploads] max_size)"
+                    )));
                 }
                 others.iter_mut().for_each(|h| h.update(&buf[..n]));
                 w.write(bytes::Bytes::copy_from_slice(&buf[..n])).await?;
             }
-            std::io::Result::Ok(())
+            Ok(())
         }
         .await;
         if let Err(e) = result {
             w.abort().await;
-            crate::storage::remove_if_present(&staging).await?;
-            return Err(e.into());
+            return Err(e);
         }
         let done = w.finish().await?;
-        let sha = done.sha256.finish();
-        let size = done.written;
-        let mut conn = self.db.conn().await?;
-        let claimed = db::files::claim_object(&mut conn, &sha.hex, size as i64, now_ms()).await?;
-        drop(conn);
-        if claimed {
-            self.storage.ingest_staged(&staging, &sha.hex, size).await?;
-        }
-        crate::storage::remove_if_present(&staging).await?;
-        if !claimed {
-            return Err(ServiceError::Conflict(
-                "the archive is removing an old copy of some of these bytes: send the bag again in a moment".into(),
-            ));
-        }
-        let mut checksums = vec![sha];
+        let mut checksums = vec![done.sha256.finish()];
         checksums.extend(others.into_iter().map(Hasher::finish));
-        Ok(PayloadFile { size, checksums })
+        Ok(PayloadFile {
+            size: done.written,
+            checksums,
+        })
     }
 
     /// Import a bag (a tar stream) as a new draft deposit owned by `actor`. Every
     /// manifest, the tag manifests and Payload-Oxum are checked first; a bag with any
-    /// problem is refused with all of them, and no deposit appears.
+    /// problem is refused with all of them, and neither a deposit nor a stored object
+    /// appears. The payload is staged while the bag streams in and becomes objects only
+    /// once the bag has passed.
     pub async fn import_bag(
         &self,
         actor: &Actor,
         tar: impl AsyncRead + Unpin + Send,
     ) -> ServiceResult<VersionRow> {
+        let mut staged = Vec::new();
+        let result = self.import_staged(actor, tar, &mut staged).await;
+        for (path, _) in &staged {
+            crate::storage::remove_if_present(path).await?;
+        }
+        result
+    }
+
+    async fn import_staged(
+        &self,
+        actor: &Actor,
+        tar: impl AsyncRead + Unpin + Send,
+        staged: &mut Vec<(std::path::PathBuf, String)>,
+    ) -> ServiceResult<VersionRow> {
+        let limit = self.config.uploads.max_bag_size;
+        let (tar, scan_error) = ScannedTar::new(tar, limit);
+        let refused = || scan_error.lock().ok().and_then(|mut e| e.take());
         let mut archive = tokio_tar::Archive::new(tar);
         let mut entries = archive
             .entries()
             .map_err(|e| ServiceError::invalid("body", format!("not a tar archive: {e}")))?;
         let mut bag = ReadBag::default();
-        let mut problems = Vec::new();
+        let mut problems = Problems::default();
         let mut root: Option<String> = None;
+        let mut tag_bytes = 0u64;
+        let mut count = 0usize;
         while let Some(entry) = entries.next().await {
-            let mut entry = entry.map_err(|e| {
-                ServiceError::invalid("body", format!("the tar archive is damaged: {e}"))
-            })?;
+            let mut entry = match entry {
+                Ok(e) => e,
+                Err(e) => return Err(refused().map_or_else(|| damaged(e), scan_refusal)),
+            };
+            count += 1;
+            if count > MAX_BAG_ENTRIES {
+                return Err(ServiceError::TooLarge(format!(
+                    "the bag has more than the limit of {MAX_BAG_ENTRIES} entries"
+                )));
+            }
             let kind = entry.header().entry_type();
             let raw = entry
                 .path()
@@ -239,21 +355,34 @@ impl Services {
                         continue;
                     }
                 };
-                let file = self.store_payload(&mut entry).await?;
+                let at = self.storage.staging_path(&format!("bag-{}", ids::new_id()));
+                let file = match self.stage_payload(&mut entry, &at).await {
+                    Ok(f) => f,
+                    Err(e) => {
+                        crate::storage::remove_if_present(&at).await?;
+                        return Err(refused().map_or(e, scan_refusal));
+                    }
+                };
+                staged.push((at, file.checksums[0].hex.clone()));
                 if bag.payload.insert(key.clone(), file).is_some() {
                     problems.push(format!("data/{key} appears twice"));
                 }
             } else {
                 let size = entry.effective_size();
-                if size > TAG_FILE_LIMIT as u64 {
-                    problems.push(format!("{rel}: a tag file of {size} bytes is too large"));
-                    continue;
+                tag_bytes = tag_bytes.saturating_add(size);
+                if tag_bytes > TAG_BYTES_LIMIT {
+                    return Err(ServiceError::TooLarge(format!(
+                        "the bag's tag files hold more than the limit of {TAG_BYTES_LIMIT} bytes"
+                    )));
                 }
                 let mut bytes = Vec::with_capacity(size as usize);
-                entry.read_to_end(&mut bytes).await?;
+                if let Err(e) = entry.read_to_end(&mut bytes).await {
+                    return Err(refused().map_or_else(|| damaged(e), scan_refusal));
+                }
                 bag.tag_files.insert(rel, bytes);
             }
         }
+        let mut problems = problems.into_list();
         let checked = bagit::check(&bag);
         let checked = match checked {
             Ok(c) if problems.is_empty() => c,
@@ -266,6 +395,21 @@ impl Services {
         let name = root.unwrap_or_default().trim_end_matches('/').to_owned();
         let metadata = bag_metadata(&bag, &checked.info, &name)?;
         check_deposit(&metadata, &json!({})).map_err(ServiceError::InvalidMetadata)?;
+
+        // The bag passed: its payload becomes objects (a file the archive holds already
+        // is not stored again).
+        for (at, sha256) in staged.iter() {
+            let size = tokio::fs::metadata(at).await?.len();
+            let mut conn = self.db.conn().await?;
+            let claimed = db::files::claim_object(&mut conn, sha256, size as i64, now_ms()).await?;
+            drop(conn);
+            if !claimed {
+                return Err(ServiceError::Conflict(
+                    "the archive is removing an old copy of some of these bytes: send the bag again in a moment".into(),
+                ));
+            }
+            self.storage.ingest_staged(at, sha256, size).await?;
+        }
 
         let now = now_ms();
         let v = VersionRow::first_draft(&actor.id, metadata, json!({}), now);

@@ -410,6 +410,23 @@ impl Services {
                 "the deposit changed meanwhile; reload and try again".into(),
             ));
         }
+        // Every way out of `scheduled` but the release itself takes the dataset out of
+        // its batch in this transaction, so a batch never runs an item that is no longer
+        // scheduled (a hold placed after scheduling keeps the data private).
+        if v.state == DepositState::Scheduled
+            && c.action != Action::Release
+            && let Some(item) = db::releases::pending_item_of(tx, &v.id).await?
+        {
+            if c.action == Action::Unschedule {
+                let batch = db::releases::get(tx, &item.batch_id).await?;
+                if batch.is_some_and(|b| b.cutoff_at <= now || b.state != "open") {
+                    return Err(ServiceError::Conflict(
+                        "the batch's cut-off has passed: the dataset goes out with it".into(),
+                    ));
+                }
+            }
+            db::releases::remove_item(tx, &item.batch_id, &v.id).await?;
+        }
         let mut reason = c.reason;
         match (c.action, &c.hold) {
             (Action::Hold, Some(h)) => {
@@ -443,17 +460,6 @@ impl Services {
                     "release batch of {}",
                     crate::model::date::utc_seconds(batch.release_at)
                 ));
-            }
-            (Action::Unschedule, _) => {
-                if let Some(item) = db::releases::pending_item_of(tx, &v.id).await? {
-                    let batch = db::releases::get(tx, &item.batch_id).await?;
-                    if batch.is_some_and(|b| b.cutoff_at <= now || b.state != "open") {
-                        return Err(ServiceError::Conflict(
-                            "the batch's cut-off has passed: the dataset goes out with it".into(),
-                        ));
-                    }
-                    db::releases::remove_item(tx, &item.batch_id, &v.id).await?;
-                }
             }
             (Action::Release, _) => {
                 let (record, facility) = super::dois::record_and_profile(v)?;

@@ -252,6 +252,18 @@ impl Services {
             tx.commit().await?;
             return Ok(false);
         }
+        // Only what is scheduled for this batch now goes out: an item whose dataset was
+        // held, unscheduled or moved since is no longer the batch's to release.
+        let scheduled_here = v.state == DepositState::Scheduled
+            && db::releases::pending_item_of(&mut tx, version_id)
+                .await?
+                .is_some_and(|i| i.batch_id == batch_id);
+        if !scheduled_here {
+            tracing::warn!(batch = batch_id, version = version_id, state = %v.state, "not scheduled for this batch: left out");
+            db::releases::remove_item(&mut tx, batch_id, version_id).await?;
+            tx.commit().await?;
+            return Ok(false);
+        }
         let change = Change {
             action: Action::Release,
             actor_id: None,

@@ -245,3 +245,121 @@ async fn only_released_datasets_can_be_exported_and_importing_needs_a_token() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let _: Value = r.json();
 }
+
+/// Stored objects under the archive's object directory.
+fn stored_objects(app: &TestApp) -> usize {
+    walkdir::WalkDir::new(app.dir.path().join("objects"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .count()
+}
+
+/// A raw tar header block (ustar, checksum filled in).
+fn raw_header(name: &str, kind: u8, size: u64) -> Vec<u8> {
+    let mut h = tokio_tar::Header::new_ustar();
+    h.set_path(name).unwrap();
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_entry_type(tokio_tar::EntryType::new(kind));
+    h.set_cksum();
+    h.as_bytes().to_vec()
+}
+
+#[tokio::test]
+async fn hostile_bags_get_a_clear_refusal_and_leave_nothing_stored() {
+    // The bag comes from one archive and goes into another that holds none of its bytes.
+    let source = TestApp::new().await;
+    let (_, ds) = released(&source).await;
+    let r = source.public(&format!("/datasets/{ds}/bag.tar"), &[]).await;
+    let good_tar = r.body.to_vec();
+    let good = untar(&good_tar).await;
+    let root = format!("arca-{ds}");
+
+    let app = TestApp::configured(|c| c.uploads.max_bag_size = 1 << 20).await;
+    let deposits = app.count("dataset_versions").await;
+    let nothing_left = |app: &TestApp, what: &str| {
+        assert_eq!(stored_objects(app), 0, "{what}: objects stored");
+        assert!(app.staged_files().is_empty(), "{what}: staged files left");
+    };
+
+    // A bag whose manifest does not match: refused after its payload streamed in, and
+    // the payload is not kept.
+    let mut bad = good.clone();
+    bad.get_mut(&format!("{root}/data/images/a 1.cbf")).unwrap()[0] ^= 1;
+    let r = import(&app, tar(&bad).await).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    nothing_left(&app, "invalid bag");
+    assert_eq!(app.count("objects").await, 0);
+
+    // Cut short in the middle of the payload: a client error, not a 500.
+    let r = import(&app, good_tar[..good_tar.len() / 2].to_vec()).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("damaged or incomplete"),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    nothing_left(&app, "truncated bag");
+
+    // A long-name header that claims 8 GiB: refused from its header, nothing buffered.
+    let mut evil = raw_header("././@LongLink", b'L', 8 << 30);
+    evil.extend(vec![b'a'; 64 * 1024]);
+    let r = import(&app, evil).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let detail = r.json()["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("limit of 65536 bytes"), "{detail}");
+
+    // Over the operator's bag limit: 413 naming the setting.
+    let mut big = good.clone();
+    big.insert(format!("{root}/data/big.bin"), vec![7u8; 1200 * 1024]);
+    let r = import(&app, tar(&big).await).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let detail = r.json()["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("max_bag_size"), "{detail}");
+    nothing_left(&app, "oversized bag");
+
+    // DataCite XML nested 100,000 deep: a 422 naming the limit, and the process lives.
+    let mut deep = good.clone();
+    deep.remove(&format!("{root}/tagmanifest-sha256.txt"));
+    let n = 100_000;
+    let xml = format!(
+        "<resource xmlns=\"http://datacite.org/schema/kernel-4\">{}{}</resource>",
+        "<a>".repeat(n),
+        "</a>".repeat(n)
+    );
+    deep.insert(format!("{root}/metadata/datacite.xml"), xml.into_bytes());
+    let r = import(&app, tar(&deep).await).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let body = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(body.contains("limit of 32 levels"), "{body}");
+    nothing_left(&app, "deep XML");
+
+    assert_eq!(
+        app.count("dataset_versions").await,
+        deposits,
+        "no deposit appeared"
+    );
+    // The good bag still imports afterwards.
+    let r = import(&app, good_tar).await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(stored_objects(&app), 2);
+}

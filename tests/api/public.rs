@@ -268,3 +268,55 @@ async fn unreleased_datasets_do_not_exist_publicly_and_withdrawn_ones_keep_only_
     let r = app.public("/robots.txt", &[]).await;
     assert!(text(&r).contains("Sitemap: http://127.0.0.1:8080/sitemap.xml"));
 }
+
+/// URLs typed by depositors become links: only absolute http(s) URLs are accepted, each
+/// refusal names the field by JSON Pointer, and nothing is stored.
+#[tokio::test]
+async fn only_web_urls_are_accepted_where_they_become_links() {
+    let app = TestApp::new().await;
+    let deposits = app.count("dataset_versions").await;
+    for (bad, at) in [
+        ("javascript:alert(1)", "rightsUri"),
+        (
+            "https://x.example/>; rel=\"cite-as\", <https://evil.example/",
+            "rightsUri",
+        ),
+        ("CC BY 4.0", "rightsUri"),
+        ("data:text/html,<script>alert(1)</script>", "schemeUri"),
+    ] {
+        let mut b = body("URL check");
+        b["metadata"]["rightsList"] = json!([{ "rights": "CC BY 4.0", at: bad }]);
+        let r = app
+            .json(Method::POST, "/api/v1/deposits", &app.author, Some(b))
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let pointers: Vec<String> = r.json()["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["pointer"].as_str().map(str::to_owned))
+            .collect();
+        assert!(
+            pointers.contains(&format!("/metadata/rightsList/0/{at}")),
+            "{bad}: {pointers:?}"
+        );
+    }
+    assert_eq!(app.count("dataset_versions").await, deposits);
+
+    // Every page says where scripts may come from: none inline.
+    let id = app
+        .deposit_through(body("CSP"), &[("f.bin", b"x")], "released")
+        .await;
+    let ds = app.dataset_of(&id).await;
+    let r = app
+        .public(&format!("/datasets/{ds}"), &[("accept", "text/html")])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let csp = r.header("content-security-policy").unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    let link = r.header("link").unwrap();
+    assert_eq!(link.matches("rel=\"cite-as\"").count(), 1, "{link}");
+    let r = app.public("/", &[]).await;
+    assert!(r.header("content-security-policy").is_some());
+}

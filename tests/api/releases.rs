@@ -357,3 +357,84 @@ async fn a_failed_item_does_not_stop_the_others_and_a_rerun_finishes_the_batch()
         assert_eq!(releases, 1, "{d} released exactly once");
     }
 }
+
+/// Invariant 4: a dataset held after it was scheduled stays private when its batch runs;
+/// and the runner itself releases only what is scheduled for the batch at run time.
+#[tokio::test]
+async fn a_batch_never_releases_a_dataset_held_after_scheduling() {
+    let app = TestApp::new().await;
+    let b = new_batch(&app, 3600, 1800).await;
+    let held = approved(&app, "Held after scheduling").await;
+    let sneaked = approved(&app, "State changed behind the batch").await;
+    let fine = approved(&app, "Goes out").await;
+    for d in [&held, &sneaked, &fine] {
+        assert_eq!(add(&app, &b, d).await.0, StatusCode::OK);
+    }
+    // The author holds their own scheduled data until their paper is out.
+    let r = app
+        .act(
+            &app.author,
+            &held,
+            "hold",
+            Some(json!({"until": "2030-01-01"})),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(app.state(&held).await, "on_hold");
+    let items = batch(&app, &b).await["items"].as_array().unwrap().clone();
+    assert!(
+        items.iter().all(|i| i["deposit"] != held.as_str()),
+        "the hold took it out of the batch: {items:?}"
+    );
+    // A state change that did not go through the service (an older bug, a manual fix)
+    // leaves an item behind: the runner must still refuse to release it.
+    let mut conn = app.services.db.conn().await.unwrap();
+    sqlx::query("UPDATE dataset_versions SET state = 'on_hold' WHERE id = $1")
+        .bind(&sneaked)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let r = app
+        .json(
+            Method::POST,
+            &format!("/api/v1/releases/{b}/run"),
+            &app.curator,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    app.drain().await;
+    let view = batch(&app, &b).await;
+    assert_eq!(view["state"], "done");
+    let deposits: Vec<&str> = view["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["deposit"].as_str().unwrap())
+        .collect();
+    assert_eq!(deposits, vec![fine.as_str()], "{view}");
+    assert_eq!(app.state(&fine).await, "released");
+    for d in [&held, &sneaked] {
+        assert_eq!(app.state(d).await, "on_hold");
+        let ds = app.dataset_of(d).await;
+        let r = app
+            .public(&format!("/datasets/{ds}/files/f.bin"), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{d}: held bytes served");
+        let r = app
+            .json(
+                Method::GET,
+                &format!("/api/v1/deposits/{d}"),
+                &app.author,
+                None,
+            )
+            .await;
+        assert_ne!(r.json()["doi_status"]["wanted_state"], "findable");
+    }
+}

@@ -6,17 +6,7 @@ use crate::metadata::datacite::vocab::DescriptionType;
 use serde_json::{Value, json};
 
 fn orcid(c: &Creator) -> Option<String> {
-    c.name_identifiers
-        .iter()
-        .find(|n| n.name_identifier_scheme.eq_ignore_ascii_case("ORCID"))
-        .map(|n| {
-            let id = n.name_identifier.trim();
-            if id.starts_with("https://") {
-                id.to_owned()
-            } else {
-                format!("https://orcid.org/{id}")
-            }
-        })
+    c.orcid_url()
 }
 
 fn spdx(r: &Resource) -> Option<String> {

@@ -101,6 +101,18 @@ pub struct Creator {
     pub contributor_type: Option<ContributorType>,
 }
 
+impl Creator {
+    /// The person's ORCID iD as its canonical URL, if they have a valid one. Whatever a
+    /// record says, only a checked iD becomes a link.
+    pub fn orcid_url(&self) -> Option<String> {
+        self.name_identifiers
+            .iter()
+            .filter(|n| n.name_identifier_scheme.eq_ignore_ascii_case("ORCID"))
+            .find_map(|n| crate::model::identifiers::Orcid::parse(&n.name_identifier).ok())
+            .map(|o| o.as_str().to_owned())
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NameIdentifier {

@@ -14,10 +14,17 @@ pub const NAMESPACE: &str = "http://datacite.org/schema/kernel-4";
 pub const SCHEMA_LOCATION: &str =
     "http://datacite.org/schema/kernel-4 https://schema.datacite.org/meta/kernel-4.7/metadata.xsd";
 
+/// How deep elements may nest. DataCite XML is never deeper than about 6; the bound keeps
+/// a hostile document (tens of thousands of nested elements) from exhausting the stack
+/// in anything that walks or drops the tree.
+pub const MAX_DEPTH: usize = 32;
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum XmlError {
     #[error("not well-formed XML: {0}")]
     Syntax(String),
+    #[error("elements nest deeper than the limit of {MAX_DEPTH} levels")]
+    TooDeep,
     #[error("not DataCite kernel-4 metadata (root element '{0}')")]
     NotDataCite(String),
     #[error("{path}: {message}")]
@@ -141,7 +148,12 @@ pub fn parse_tree(xml: &str) -> Result<Element, XmlError> {
     };
     loop {
         match reader.read_event().map_err(syntax)? {
-            Event::Start(e) => stack.push(start_element(&e)?),
+            Event::Start(e) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(XmlError::TooDeep);
+                }
+                stack.push(start_element(&e)?)
+            }
             Event::Empty(e) => {
                 let el = start_element(&e)?;
                 match stack.last_mut() {
@@ -947,4 +959,31 @@ pub fn resource_element(r: &Resource) -> String {
     let mut out = o.w.into_inner();
     out.push(b'\n');
     String::from_utf8(out).expect("the writer writes UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        // Deep enough that building, walking or dropping the tree would overflow a
+        // thread's stack; refused early, with the limit named.
+        let n = 200_000;
+        let xml = format!(
+            "<resource xmlns=\"{NAMESPACE}\">{}{}</resource>",
+            "<a>".repeat(n),
+            "</a>".repeat(n)
+        );
+        let e = from_xml(&xml).unwrap_err();
+        assert_eq!(e, XmlError::TooDeep);
+        assert!(e.to_string().contains("limit of 32 levels"), "{e}");
+        // At the limit is fine (as far as nesting goes).
+        let ok = format!(
+            "<r>{}{}</r>",
+            "<a>".repeat(MAX_DEPTH - 1),
+            "</a>".repeat(MAX_DEPTH - 1)
+        );
+        assert!(parse_tree(&ok).is_ok());
+    }
 }

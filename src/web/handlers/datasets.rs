@@ -259,18 +259,7 @@ pub async fn render_page(
             .iter()
             .map(|c| AuthorView {
                 name: c.name.clone(),
-                orcid: c
-                    .name_identifiers
-                    .iter()
-                    .find(|i| i.name_identifier_scheme.eq_ignore_ascii_case("ORCID"))
-                    .map(|i| {
-                        let id = i.name_identifier.trim();
-                        if id.starts_with("https://") {
-                            id.to_owned()
-                        } else {
-                            format!("https://orcid.org/{id}")
-                        }
-                    }),
+                orcid: c.orcid_url(),
                 affiliation: c.affiliation.first().map(|a| a.name.clone()),
             })
             .collect(),
@@ -284,10 +273,14 @@ pub async fn render_page(
         year: r.publication_year.clone().unwrap_or_default(),
         released: d.released_at.map(crate::model::date::utc_day),
         review,
-        licence: r
-            .rights_list
-            .first()
-            .map(|l| (l.rights.clone(), l.rights_uri.clone())),
+        licence: r.rights_list.first().map(|l| {
+            (
+                l.rights.clone(),
+                l.rights_uri
+                    .clone()
+                    .filter(|u| crate::model::identifiers::is_web_url(u)),
+            )
+        }),
         article: d.facility.article.as_ref().and_then(|a| a.doi.clone()),
         pdb: d.facility.pdb_ids.clone(),
         collection: crate::metadata::profile::in_words(&d.facility),
