@@ -52,7 +52,7 @@ impl Services {
     pub async fn release_feed(&self, limit: i64) -> ServiceResult<Vec<FeedEntry>> {
         let mut entries = Vec::new();
         for batch in self.list_batches(Some("done"), 0, limit).await? {
-            let view = self.batch(&batch.id).await?;
+            let view = self.batch_whole(&batch.id).await?;
             let mut datasets = Vec::new();
             for (item, v) in &view.items {
                 if item.state != "released" || v.state != DepositState::Released {
@@ -180,7 +180,18 @@ impl Services {
         Ok(db::releases::page(&mut conn, state, before, limit.clamp(1, 200)).await?)
     }
 
-    pub async fn batch(&self, id: &str) -> ServiceResult<BatchView> {
+    /// A batch as `actor` may see it: curators see every item; anyone else only the
+    /// items of their own deposits (other authors' datasets and DOIs stay private until
+    /// released).
+    pub async fn batch(&self, actor: &Actor, id: &str) -> ServiceResult<BatchView> {
+        let mut view = self.batch_whole(id).await?;
+        if !actor.role.is_curator() {
+            view.items.retain(|(_, v)| v.owner_id == actor.id);
+        }
+        Ok(view)
+    }
+
+    async fn batch_whole(&self, id: &str) -> ServiceResult<BatchView> {
         let mut conn = self.db.conn().await?;
         let batch = db::releases::get(&mut conn, id)
             .await?

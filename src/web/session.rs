@@ -227,12 +227,23 @@ pub fn csrf_refused() -> AppError {
     )
 }
 
-/// Where to go after signing in: only a path on this site, never another site.
+/// Where to go after signing in: only a path on this site, never another site. The
+/// value is resolved as a browser would (WHATWG URL parsing drops tabs and line breaks,
+/// reads `\\` as `/`), and kept only when it stays on this origin.
 pub fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next.to_owned()
-    } else {
-        "/my".to_owned()
+    const HOME: &str = "/my";
+    let base = url::Url::parse("https://arca.invalid/").expect("a valid base URL");
+    let plain = next.starts_with('/') && !next.chars().any(|c| c.is_control() || c.is_whitespace());
+    match base.join(next) {
+        Ok(u) if plain && u.origin() == base.origin() && u.username().is_empty() => {
+            let mut out = u.path().to_owned();
+            if let Some(q) = u.query() {
+                out.push('?');
+                out.push_str(q);
+            }
+            out
+        }
+        _ => HOME.to_owned(),
     }
 }
 
@@ -246,6 +257,13 @@ mod tests {
         assert_eq!(safe_next("//evil.example/"), "/my");
         assert_eq!(safe_next("https://evil.example/"), "/my");
         assert_eq!(safe_next("/\\evil.example"), "/my");
+        // Browsers drop tabs and line breaks: "/\t/evil.example" is "//evil.example".
+        assert_eq!(safe_next("/\t/evil.example"), "/my");
+        assert_eq!(safe_next("/\n/evil.example"), "/my");
+        assert_eq!(safe_next("/%09/evil.example"), "/%09/evil.example");
+        assert_eq!(safe_next("javascript:alert(1)"), "/my");
+        assert_eq!(safe_next("/deposits/x?tab=files"), "/deposits/x?tab=files");
+        assert_eq!(safe_next("/a/../curate"), "/curate");
     }
 
     #[test]

@@ -247,3 +247,238 @@ async fn who_sees_metadata_and_who_gets_bytes() {
         .count();
     assert_eq!(uses, 2, "the page and the file");
 }
+
+/// Who may call a route at all (what they then see is the matrix above).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Access {
+    /// Anyone, without a token.
+    Public,
+    /// Anyone signed in (what they see is scoped to them).
+    SignedIn,
+    /// The deposit's depositor and curators.
+    Owner,
+    /// Curators (and admins) only.
+    Curator,
+}
+
+/// Every operation the OpenAPI document lists, with its access. A route added without
+/// a line here fails the test below.
+fn access_of(method: &str, path: &str) -> Option<Access> {
+    use Access::*;
+    let public = [
+        "/healthz",
+        "/metrics",
+        "/robots.txt",
+        "/sitemap.xml",
+        "/sitemaps/{name}",
+        "/releases.atom",
+        "/oai",
+        "/api/openapi.json",
+        "/doi/{doi}",
+        "/datasets/{id}",
+        "/datasets/{id}/linkset",
+        "/datasets/{id}/bag.tar",
+        "/datasets/{id}/files/{path}",
+        "/datasets/{id}/versions/{version}/files/{path}",
+        "/review/{token}",
+        "/review/{token}/files/{path}",
+        "/api/v1/datasets",
+        "/api/v1/schemas/deposit.json",
+    ];
+    if public.contains(&path) || (method == "options" && path.starts_with("/api/v1/uploads")) {
+        return Some(Public);
+    }
+    Some(match (method, path) {
+        ("get" | "post", "/api/v1/deposits")
+        | ("post", "/api/v1/deposits/import")
+        | ("get", "/api/v1/releases")
+        | ("get", "/api/v1/releases/{id}")
+        | ("get", "/api/v1/notifications")
+        | ("get", "/api/v1/manuscript-kit")
+        | ("get", "/api/v1/software")
+        | ("post", "/api/v1/uploads")
+        | ("head" | "patch" | "delete", "/api/v1/uploads/{id}") => SignedIn,
+        (_, p)
+            if p.starts_with("/api/v1/deposits/{id}")
+                && p != "/api/v1/deposits/{id}/publication/confirm" =>
+        {
+            Owner
+        }
+        ("post", "/api/v1/deposits/{id}/publication/confirm")
+        | ("post", "/api/v1/releases")
+        | ("post", "/api/v1/releases/{id}/items")
+        | ("delete", "/api/v1/releases/{id}/items/{deposit}")
+        | ("post", "/api/v1/releases/{id}/run")
+        | ("post", "/api/v1/software")
+        | ("get", "/api/v1/mirrors")
+        | ("get", "/api/v1/transfers")
+        | ("get", "/api/v1/transfers/{id}")
+        | ("post", "/api/v1/transfers/{id}/retry")
+        | ("get", "/api/v1/fixity") => Curator,
+        _ => return None,
+    })
+}
+
+#[tokio::test]
+async fn every_documented_route_refuses_whoever_may_not_call_it() {
+    let app = TestApp::new().await;
+    let held = app
+        .deposit_through(
+            json!({"metadata": metadata()}),
+            &[("f.bin", b"HELD")],
+            "on_hold",
+        )
+        .await;
+    let dataset = app.dataset_of(&held).await;
+    let at = arca::model::date::utc_seconds(arca::db::now_ms() + 3_600_000);
+    let r = app
+        .json(
+            Method::POST,
+            "/api/v1/releases",
+            &app.curator,
+            Some(json!({"release_at": at})),
+        )
+        .await;
+    let batch = r.json()["id"].as_str().unwrap().to_owned();
+
+    let doc = app.public("/api/openapi.json", &[]).await.json();
+    let mut unlisted = Vec::new();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let Some(access) = access_of(method, path) else {
+                unlisted.push(format!("{method} {path}"));
+                continue;
+            };
+            let id = if path.starts_with("/api/v1/deposits/{id}") {
+                held.as_str()
+            } else if path.starts_with("/datasets/") {
+                dataset.as_str()
+            } else if path.starts_with("/api/v1/releases/") {
+                batch.as_str()
+            } else {
+                "01JD5XPQ6Z0000000000000000"
+            };
+            let concrete = path
+                .replace("{id}", id)
+                .replace("{deposit}", &held)
+                .replace("{action}", "approve")
+                .replace("{path}", "f.bin")
+                .replace("{link}", "01JD5XPQ6Z0000000000000000")
+                .replace("{version}", "1")
+                .replace("{token}", "rev_unknown")
+                .replace("{doi}", "10.5072/arca.unknown")
+                .replace("{name}", "2026-01.xml");
+            let m: Method = method.to_uppercase().parse().unwrap();
+            let mut callers = vec![(None, "anonymous")];
+            callers.push((Some(app.other_author.as_str()), "another author"));
+            if access == Access::Curator {
+                callers.push((Some(app.author.as_str()), "the depositor"));
+            }
+            for (token, who) in callers {
+                let body = if path.ends_with("/manifest") {
+                    format!("{}  f.bin\n", "0".repeat(64))
+                } else {
+                    "{}".to_owned()
+                };
+                let send = |token: Option<String>| {
+                    let (m, concrete, body) = (m.clone(), concrete.clone(), body.clone());
+                    let app = &app;
+                    async move {
+                        app.call(
+                            m,
+                            &concrete,
+                            token.as_deref(),
+                            &[("content-type", "application/json")],
+                            Body::from(body),
+                        )
+                        .await
+                    }
+                };
+                let r = send(token.map(str::to_owned)).await;
+                let s = r.status;
+                let case = format!("{method} {concrete} as {who}: {s}");
+                assert!(!s.is_server_error(), "{case}");
+                let body = String::from_utf8_lossy(&r.body);
+                assert!(!body.contains("HELD"), "held bytes leaked: {case}");
+                match (access, token) {
+                    (Access::Public, _) => {
+                        assert!(
+                            s != StatusCode::UNAUTHORIZED && s != StatusCode::FORBIDDEN,
+                            "{case}"
+                        )
+                    }
+                    (_, None) => assert_eq!(s, StatusCode::UNAUTHORIZED, "{case}"),
+                    (Access::SignedIn, Some(_)) => {
+                        assert!(
+                            s != StatusCode::UNAUTHORIZED && s != StatusCode::FORBIDDEN,
+                            "{case}"
+                        )
+                    }
+                    (Access::Owner | Access::Curator, Some(_)) => {
+                        // A body refused before anyone is looked up tells nothing: the
+                        // same request from a curator is refused alike (and so changes
+                        // nothing either).
+                        let same_for_all = s == StatusCode::UNPROCESSABLE_ENTITY
+                            && send(Some(app.curator.clone())).await.status == s;
+                        assert!(
+                            s == StatusCode::FORBIDDEN
+                                || s == StatusCode::NOT_FOUND
+                                || same_for_all,
+                            "{case}"
+                        )
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        unlisted.is_empty(),
+        "routes with no access rule: {unlisted:?}"
+    );
+    assert!(checked > 100, "only {checked} calls");
+    // Nothing the refused calls asked for happened.
+    assert_eq!(app.state(&held).await, "on_hold");
+
+    // Batch details: another author sees the batch, not who else is in it.
+    let scheduled = app
+        .deposit_through(
+            json!({"metadata": metadata()}),
+            &[("g.bin", b"g")],
+            "approved",
+        )
+        .await;
+    let r = app
+        .json(
+            Method::POST,
+            &format!("/api/v1/releases/{batch}/items"),
+            &app.curator,
+            Some(json!({"deposit": scheduled})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let path = format!("/api/v1/releases/{batch}");
+    let seen = |t: &str| {
+        let t = t.to_owned();
+        let app = &app;
+        let path = path.clone();
+        async move {
+            app.json(Method::GET, &path, &t, None).await.json()["items"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(seen(&app.curator).await, 1);
+    assert_eq!(
+        seen(&app.author).await,
+        1,
+        "the depositor sees their own item"
+    );
+    assert_eq!(
+        seen(&app.other_author).await,
+        0,
+        "other authors see no items"
+    );
+}

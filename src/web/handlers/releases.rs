@@ -110,13 +110,13 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/releases/{id}", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id")), responses((status = 200, description = "The batch and a result per item", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/releases/{id}", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id")), responses((status = 200, description = "The batch and a result per item (curators see every item; others only their own deposits)", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json")))]
 pub async fn show(
     State(s): State<Services>,
-    Authenticated(_actor): Authenticated,
+    Authenticated(actor): Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    Ok(Json(render_view(&s.batch(&id).await?)))
+    Ok(Json(render_view(&s.batch(&actor, &id).await?)))
 }
 
 #[derive(Deserialize)]
@@ -138,7 +138,7 @@ pub async fn add_item(
         ..Default::default()
     };
     s.act(&actor, &req.deposit, Action::Schedule, input).await?;
-    Ok(Json(render_view(&s.batch(&id).await?)))
+    Ok(Json(render_view(&s.batch(&actor, &id).await?)))
 }
 
 #[utoipa::path(delete, path = "/releases/{id}/items/{deposit}", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id"), ("deposit" = String, Path, description = "Deposit id")), responses((status = 200, description = "The batch", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not in this batch", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Past the cut-off", body = Problem, content_type = "application/problem+json")))]
@@ -147,13 +147,13 @@ pub async fn remove_item(
     Authenticated(actor): Authenticated,
     Path((id, deposit)): Path<(String, String)>,
 ) -> AppResult<Json<Value>> {
-    let view = s.batch(&id).await?;
+    let view = s.batch(&actor, &id).await?;
     if !view.items.iter().any(|(i, _)| i.version_id == deposit) {
         return Err(crate::services::ServiceError::NotFound("deposit in this batch").into());
     }
     s.act(&actor, &deposit, Action::Unschedule, ActionInput::default())
         .await?;
-    Ok(Json(render_view(&s.batch(&id).await?)))
+    Ok(Json(render_view(&s.batch(&actor, &id).await?)))
 }
 
 #[utoipa::path(post, path = "/releases/{id}/run", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id")), responses((status = 202, description = "The batch is running", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Already run", body = Problem, content_type = "application/problem+json")))]
@@ -165,7 +165,7 @@ pub async fn run(
     s.run_batch_now(&actor, &id).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(render_view(&s.batch(&id).await?)),
+        Json(render_view(&s.batch(&actor, &id).await?)),
     ))
 }
 

@@ -46,7 +46,7 @@ pub async fn list(State(s): State<Services>, SignedIn(b, actor): SignedIn) -> Ap
         .await
         .map_err(AppError::page)?
     {
-        let view = s.batch(&row.id).await.map_err(AppError::page)?;
+        let view = s.batch(&actor, &row.id).await.map_err(AppError::page)?;
         batches.push(BatchView {
             id: row.id,
             release_at: utc_seconds(row.release_at),
