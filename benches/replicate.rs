@@ -114,15 +114,18 @@ async fn main() {
     )
     .unwrap();
     services
-        .add_mirror(MirrorSpec {
-            name: "bench".into(),
-            endpoint: endpoint.clone(),
-            region: env("AWS_DEFAULT_REGION", "us-east-1"),
-            bucket: bucket.clone(),
-            prefix: "arca".into(),
-            credentials: Credentials::File(creds),
-            policy: "released".into(),
-        })
+        .add_mirror(
+            MirrorSpec {
+                name: "bench".into(),
+                endpoint: endpoint.clone(),
+                region: env("AWS_DEFAULT_REGION", "us-east-1"),
+                bucket: bucket.clone(),
+                prefix: "arca".into(),
+                credentials: Credentials::File(creds),
+                policy: "released".into(),
+            },
+            arca::services::mirrors::AddedBy::Operator,
+        )
         .await
         .unwrap();
     let transfer = TransferRow::queued(&version, "bench", files, bytes, now);

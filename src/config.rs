@@ -64,6 +64,13 @@ pub struct MirrorSettings {
     pub requests_in_flight: usize,
     /// A multipart upload no transfer has touched this long is aborted.
     pub abandon_after_hours: u64,
+    /// Endpoint hosts (`host` or `host:port`) curators may add mirrors at from the
+    /// console. Empty: mirrors are added by the operator (`arca mirror add`) only.
+    pub console_hosts: Vec<String>,
+    /// Credential references curators may name in the console: `env:KEY_VAR,SECRET_VAR`
+    /// or `file:/path`. Anything else stays an operator's act, so a curator cannot send
+    /// an arbitrary variable or file of the server's to an endpoint of their choosing.
+    pub console_credentials: Vec<String>,
 }
 
 impl Default for MirrorSettings {
@@ -72,6 +79,8 @@ impl Default for MirrorSettings {
             part_size: 8 << 20,
             requests_in_flight: 10,
             abandon_after_hours: 24,
+            console_hosts: Vec::new(),
+            console_credentials: Vec::new(),
         }
     }
 }

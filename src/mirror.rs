@@ -34,6 +34,16 @@ impl std::fmt::Display for Credentials {
     }
 }
 
+impl Credentials {
+    /// The reference as an operator lists it in `[mirrors] console_credentials`.
+    pub fn reference(&self) -> String {
+        match self {
+            Credentials::Env(key, secret) => format!("env:{key},{secret}"),
+            Credentials::File(path) => format!("file:{}", path.display()),
+        }
+    }
+}
+
 /// The region of a mirror that does not name one (most S3-compatible servers ignore it).
 pub const DEFAULT_REGION: &str = "us-east-1";
 
@@ -92,10 +102,20 @@ impl Mirror {
                     .map_err(|_| config(format!("environment variable {s} is not set")))?,
             ),
             Credentials::File(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| config(format!("credentials file {}: {e}", path.display())))?;
-                let f: KeyFile = toml::from_str(&text)
-                    .map_err(|e| config(format!("credentials file {}: {e}", path.display())))?;
+                // Never quote the file or the parser's view of it: it holds secrets.
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    config(format!(
+                        "credentials file {} cannot be read ({})",
+                        path.display(),
+                        e.kind()
+                    ))
+                })?;
+                let f: KeyFile = toml::from_str(&text).map_err(|_| {
+                    config(format!(
+                        "credentials file {} is not TOML with access_key_id and secret_access_key",
+                        path.display()
+                    ))
+                })?;
                 (f.access_key_id, f.secret_access_key)
             }
         };

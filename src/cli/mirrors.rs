@@ -128,15 +128,18 @@ pub async fn mirror(command: MirrorCommand) -> anyhow::Result<ExitCode> {
             };
             let services = Services::open(archive.load(None)?).await?;
             services
-                .add_mirror(MirrorSpec {
-                    name: name.clone(),
-                    endpoint,
-                    region,
-                    bucket,
-                    prefix,
-                    credentials,
-                    policy,
-                })
+                .add_mirror(
+                    MirrorSpec {
+                        name: name.clone(),
+                        endpoint,
+                        region,
+                        bucket,
+                        prefix,
+                        credentials,
+                        policy,
+                    },
+                    crate::services::mirrors::AddedBy::Operator,
+                )
                 .await?;
             println!("mirror {name} added");
         }

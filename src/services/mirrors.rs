@@ -105,10 +105,63 @@ fn check_spec(m: &MirrorSpec) -> ServiceResult<()> {
     Ok(())
 }
 
+/// Who adds a mirror: the operator (CLI) may name any endpoint and credentials; a
+/// curator in the console only those the operator allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddedBy {
+    Operator,
+    Curator,
+}
+
+fn endpoint_host(endpoint: &str) -> Option<String> {
+    let u = url::Url::parse(endpoint).ok()?;
+    let host = u.host_str()?.to_ascii_lowercase();
+    Some(match u.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host,
+    })
+}
+
 impl Services {
+    fn check_console_spec(&self, spec: &MirrorSpec) -> ServiceResult<()> {
+        let allowed = &self.config.mirrors;
+        let host = endpoint_host(&spec.endpoint);
+        if !host.as_ref().is_some_and(|h| {
+            allowed
+                .console_hosts
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(h))
+        }) {
+            return Err(ServiceError::invalid(
+                "endpoint",
+                if allowed.console_hosts.is_empty() {
+                    "mirrors are added by the operator (arca mirror add): no endpoint is open to the console ([mirrors] console_hosts)".to_owned()
+                } else {
+                    format!(
+                        "the operator allows mirrors at {} only ([mirrors] console_hosts)",
+                        allowed.console_hosts.join(", ")
+                    )
+                },
+            ));
+        }
+        if !allowed
+            .console_credentials
+            .contains(&spec.credentials.reference())
+        {
+            return Err(ServiceError::invalid(
+                "credentials",
+                "these credentials are not among those the operator offers to the console ([mirrors] console_credentials)",
+            ));
+        }
+        Ok(())
+    }
+
     /// Add a mirror. Its credentials must resolve now (they are read, never stored).
-    pub async fn add_mirror(&self, spec: MirrorSpec) -> ServiceResult<()> {
+    pub async fn add_mirror(&self, spec: MirrorSpec, by: AddedBy) -> ServiceResult<()> {
         check_spec(&spec)?;
+        if by == AddedBy::Curator {
+            self.check_console_spec(&spec)?;
+        }
         Mirror::open(&spec, self.config.mirrors.part_size)?;
         let mut tx = self.db.begin_write().await?;
         db::mirrors::insert_mirror(&mut tx, &spec, now_ms())

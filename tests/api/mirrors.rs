@@ -244,7 +244,10 @@ async fn a_release_is_replicated_to_every_public_mirror_and_verified() {
         ("trusted", "trusted", "all"),
     ] {
         app.services
-            .add_mirror(spec(&app, name, &endpoint, b, policy))
+            .add_mirror(
+                spec(&app, name, &endpoint, b, policy),
+                arca::services::mirrors::AddedBy::Operator,
+            )
             .await
             .unwrap();
     }
@@ -380,7 +383,10 @@ async fn a_transfer_cut_by_an_outage_resumes_without_resending_accepted_parts() 
     let (proxy, via) = Proxy::start(endpoint.clone()).await;
     let app = app_with_mirrors().await;
     app.services
-        .add_mirror(spec(&app, "far", &via, "far", "released"))
+        .add_mirror(
+            spec(&app, "far", &via, "far", "released"),
+            arca::services::mirrors::AddedBy::Operator,
+        )
         .await
         .unwrap();
     // Eight parts of 5 MiB; the line goes down while the sixth is on its way.
@@ -467,7 +473,10 @@ async fn fixity_finds_flipped_bytes_on_a_mirror_and_in_the_primary_store_and_rep
     bucket(&endpoint, "far").await;
     let app = app_with_mirrors().await;
     app.services
-        .add_mirror(spec(&app, "far", &endpoint, "far", "released"))
+        .add_mirror(
+            spec(&app, "far", &endpoint, "far", "released"),
+            arca::services::mirrors::AddedBy::Operator,
+        )
         .await
         .unwrap();
     let a = big(6 << 20, 3);

@@ -988,7 +988,15 @@ async fn a_session_ends_when_its_time_is_up_and_housekeeping_clears_it() {
 
 #[tokio::test]
 async fn curators_add_mirrors_and_watch_transfers_without_ever_seeing_a_secret() {
-    let app = TestApp::new().await;
+    let app = TestApp::configured(|c| {
+        let creds = c.data_dir.join("partner.toml");
+        c.mirrors.console_hosts = vec!["127.0.0.1:9".into()];
+        c.mirrors.console_credentials = vec![
+            format!("file:{}", creds.display()),
+            format!("file:{}", c.data_dir.join("broken.toml").display()),
+        ];
+    })
+    .await;
     curator_with_password(&app).await;
     let creds = app.dir.path().join("partner.toml");
     std::fs::write(
@@ -1020,6 +1028,59 @@ async fn curators_add_mirrors_and_watch_transfers_without_ever_seeing_a_secret()
     let html = text(&r);
     assert!(html.contains("lower-case letters"), "{html}");
     assert!(html.contains(r#"value="http://127.0.0.1:9""#));
+    assert!(app.services.mirrors().await.unwrap().is_empty());
+    // The server's own secrets are not the curator's to hand out: only credentials and
+    // endpoints the operator listed; a broken file is named, never quoted.
+    let refused = |fields: Vec<(&'static str, String)>| {
+        let mut f = mirror("elsewhere")
+            .into_iter()
+            .map(|(k, v)| (k, v.to_owned()))
+            .collect::<Vec<_>>();
+        for (k, v) in fields {
+            f.retain(|(key, _)| *key != k);
+            f.push((k, v));
+        }
+        f
+    };
+    let broken = app.dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        "access_key_id = \"AKIDLEAK\"\nthe-secret-line-9f3b",
+    )
+    .unwrap();
+    for (fields, want) in [
+        (
+            vec![
+                ("credentials", "env".to_owned()),
+                ("key_env", "PATH".to_owned()),
+                ("secret_env", "HOME".to_owned()),
+            ],
+            "console_credentials",
+        ),
+        (
+            vec![("credentials_file", "/etc/shadow".to_owned())],
+            "console_credentials",
+        ),
+        (
+            vec![("endpoint", "http://attacker.example:9000".to_owned())],
+            "console_hosts",
+        ),
+        (
+            vec![("credentials_file", broken.to_str().unwrap().to_owned())],
+            "is not TOML",
+        ),
+    ] {
+        let form = refused(fields);
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = curator.post("/curate/mirrors", &pairs).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{want}");
+        let html = text(&r);
+        assert!(html.contains(want), "{want}: {html}");
+        assert!(
+            !html.contains("AKIDLEAK") && !html.contains("the-secret-line"),
+            "{html}"
+        );
+    }
     assert!(app.services.mirrors().await.unwrap().is_empty());
     let r = curator.post("/curate/mirrors", &mirror("partner")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", curator.last);

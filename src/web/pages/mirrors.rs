@@ -175,7 +175,10 @@ pub async fn add(
         credentials,
         policy: form.get("policy"),
     };
-    match s.add_mirror(spec).await {
+    match s
+        .add_mirror(spec, crate::services::mirrors::AddedBy::Curator)
+        .await
+    {
         Ok(()) => Ok(see_other("/curate/mirrors")),
         Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
             let typed = form.0.into_iter().filter(|(k, _)| k != "csrf").collect();
