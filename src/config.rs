@@ -277,6 +277,12 @@ pub struct UploadSettings {
     /// Largest bag accepted by `POST /api/v1/deposits/import`, in bytes (the tar
     /// stream as sent). Its payload is staged on the server's disk until checked.
     pub max_bag_size: u64,
+    /// PATCH requests sending at once, in all and per account; more get 429 with
+    /// Retry-After.
+    pub max_concurrent: usize,
+    pub max_concurrent_per_account: usize,
+    /// A PATCH whose body sends nothing for this long is ended (what arrived is kept).
+    pub idle_timeout_seconds: u64,
 }
 
 impl Default for UploadSettings {
@@ -286,6 +292,9 @@ impl Default for UploadSettings {
             expire_after_hours: 7 * 24,
             checkpoint_bytes: 256 << 20,
             max_bag_size: 100 << 30,
+            max_concurrent: 256,
+            max_concurrent_per_account: 16,
+            idle_timeout_seconds: 120,
         }
     }
 }

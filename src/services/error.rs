@@ -24,6 +24,12 @@ pub enum ServiceError {
     InvalidMetadata(Vec<FieldError>),
     #[error("{0}")]
     TooLarge(String),
+    /// Over a limit on work at once: try again after the given time.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after_seconds: u64,
+    },
     /// A bag that failed BagIt validation: every problem found.
     #[error("the bag is not valid: {}", .0.join("; "))]
     InvalidBag(Vec<String>),

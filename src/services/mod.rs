@@ -29,7 +29,6 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::db::users::UserRow;
 use crate::storage::Storage;
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
@@ -44,8 +43,9 @@ pub struct Services {
     pub config: Arc<Config>,
     /// Woken after a commit that enqueued jobs, so workers start at once.
     pub jobs_ready: Arc<Notify>,
-    /// Uploads with a PATCH in progress in this process: a second one is refused.
-    busy_uploads: Arc<Mutex<HashSet<String>>>,
+    /// Uploads with a PATCH in progress in this process: a second one is refused, and
+    /// so is one over the per-account or total limit.
+    busy_uploads: Arc<Mutex<uploads::BusyUploads>>,
     /// The DataCite client, when DOIs are registered there.
     pub datacite: Option<crate::datacite::DataciteClient>,
     pub metrics: Arc<metrics::Metrics>,

@@ -30,34 +30,73 @@ pub struct ChunkChecksum {
     pub digest: Vec<u8>,
 }
 
+/// The PATCH requests writing right now, by upload and by account.
+#[derive(Debug, Default)]
+pub struct BusyUploads {
+    uploads: std::collections::HashSet<String>,
+    per_account: std::collections::HashMap<String, usize>,
+}
+
 /// Marks an upload as being written to, for as long as it lives.
 struct BusyGuard<'a> {
     services: &'a Services,
     id: String,
+    account: String,
 }
 
 impl Drop for BusyGuard<'_> {
     fn drop(&mut self) {
-        if let Ok(mut set) = self.services.busy_uploads.lock() {
-            set.remove(&self.id);
+        if let Ok(mut busy) = self.services.busy_uploads.lock() {
+            busy.uploads.remove(&self.id);
+            if let Some(n) = busy.per_account.get_mut(&self.account) {
+                *n -= 1;
+                if *n == 0 {
+                    busy.per_account.remove(&self.account);
+                }
+            }
         }
     }
 }
 
+/// What a client refused for being over an upload limit should wait before trying again.
+const BUSY_RETRY_SECONDS: u64 = 5;
+
 impl Services {
-    fn mark_busy(&self, id: &str) -> ServiceResult<BusyGuard<'_>> {
-        let mut set = self
+    fn mark_busy(&self, actor: &Actor, id: &str) -> ServiceResult<BusyGuard<'_>> {
+        let limits = &self.config.uploads;
+        let mut busy = self
             .busy_uploads
             .lock()
             .map_err(|_| ServiceError::Internal("upload lock poisoned".into()))?;
-        if !set.insert(id.to_owned()) {
+        if busy.uploads.contains(id) {
             return Err(ServiceError::Conflict(
                 "another request is writing to this upload right now".into(),
             ));
         }
+        let mine = busy.per_account.get(&actor.id).copied().unwrap_or(0);
+        if mine >= limits.max_concurrent_per_account {
+            return Err(ServiceError::Busy {
+                message: format!(
+                    "this account already has {mine} uploads sending at once, the limit ([uploads] max_concurrent_per_account); send this one when one of them is done"
+                ),
+                retry_after_seconds: BUSY_RETRY_SECONDS,
+            });
+        }
+        if busy.uploads.len() >= limits.max_concurrent {
+            return Err(ServiceError::Busy {
+                message: format!(
+                    "the archive is receiving {} uploads at once, its limit ([uploads] max_concurrent); try again shortly",
+                    busy.uploads.len()
+                ),
+                retry_after_seconds: BUSY_RETRY_SECONDS,
+            });
+        }
+        busy.uploads.insert(id.to_owned());
+        *busy.per_account.entry(actor.id.clone()).or_default() += 1;
         Ok(BusyGuard {
             services: self,
             id: id.to_owned(),
+            account: actor.id.clone(),
         })
     }
 
@@ -163,7 +202,7 @@ impl Services {
     pub async fn upload_status(&self, actor: &Actor, id: &str) -> ServiceResult<UploadRow> {
         let up = self.load_upload(actor, id).await?;
         if up.offset == up.length {
-            let _busy = self.mark_busy(id)?;
+            let _busy = self.mark_busy(actor, id)?;
             let sha = ResumableSha256::restore(&up.hash_state)
                 .map_err(|e| ServiceError::Internal(e.to_string()))?;
             self.complete_upload(&up, sha).await?;
@@ -202,7 +241,7 @@ impl Services {
         E: std::fmt::Display,
     {
         let up = self.load_upload(actor, id).await?;
-        let _busy = self.mark_busy(id)?;
+        let _busy = self.mark_busy(actor, id)?;
         // Re-read under the busy mark: the offset may have moved while we waited.
         let up = self.load_upload(actor, &up.id).await?;
         if offset != up.offset {
@@ -233,7 +272,18 @@ impl Services {
         let checkpoint_every = self.config.uploads.checkpoint_bytes;
         let mut durable = up.offset;
         let mut since_checkpoint = 0u64;
-        while let Some(frame) = body.next().await {
+        let idle = std::time::Duration::from_secs(self.config.uploads.idle_timeout_seconds);
+        loop {
+            // A client that stops sending is treated as gone: what arrived is kept, and
+            // the request ends instead of holding its place for ever.
+            let frame = match tokio::time::timeout(idle, body.next()).await {
+                Ok(None) => break,
+                Ok(Some(frame)) => frame.map_err(|e| e.to_string()),
+                Err(_) => Err(format!(
+                    "no bytes arrived for {} s ([uploads] idle_timeout_seconds)",
+                    idle.as_secs()
+                )),
+            };
             let data = match frame {
                 Ok(d) => d,
                 Err(e) => {
@@ -252,7 +302,7 @@ impl Services {
                     }
                     return Err(ServiceError::invalid(
                         "body",
-                        "the request body was cut off",
+                        format!("the request body was cut off: {e}"),
                     ));
                 }
             };
@@ -405,7 +455,7 @@ impl Services {
     /// tus termination: cancel an unfinished upload and drop its bytes.
     pub async fn terminate_upload(&self, actor: &Actor, id: &str) -> ServiceResult<()> {
         let up = self.load_upload(actor, id).await?;
-        let _busy = self.mark_busy(id)?;
+        let _busy = self.mark_busy(actor, id)?;
         let mut tx = self.db.begin_write().await?;
         db::uploads::delete(&mut tx, &up.id).await?;
         db::files::clear_expected(&mut tx, &up.version_id, "upload", Some(&up.path)).await?;

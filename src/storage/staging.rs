@@ -26,7 +26,7 @@ pub struct StagingWriter {
     to_writer: mpsc::Sender<Msg>,
     to_hasher: mpsc::Sender<Msg>,
     writer: tokio::task::JoinHandle<std::io::Result<()>>,
-    hasher: tokio::task::JoinHandle<(ResumableSha256, Option<Hasher>)>,
+    hasher: tokio::task::JoinHandle<Option<(ResumableSha256, Option<Hasher>)>>,
 }
 
 /// What a finished append leaves behind.
@@ -52,40 +52,63 @@ impl StagingWriter {
         chunk_algorithm: Option<Algorithm>,
     ) -> std::io::Result<Self> {
         let p = path.to_owned();
-        let mut file = tokio::task::spawn_blocking(move || Appender::open(&p, offset))
+        let file = tokio::task::spawn_blocking(move || Appender::open(&p, offset))
             .await
             .map_err(|_| io_err("open"))??;
         let (to_writer, mut wrx) = mpsc::channel::<Msg>(QUEUE);
         let (to_hasher, mut hrx) = mpsc::channel::<Msg>(QUEUE);
-        let writer = tokio::task::spawn_blocking(move || {
-            while let Some(msg) = wrx.blocking_recv() {
-                match msg {
-                    Msg::Data(b) => file.write(&b)?,
-                    Msg::Sync(reply) => {
-                        file.sync()?;
-                        let _ = reply.send(Vec::new());
-                    }
+        // Each batch goes to a blocking thread of its own and the thread is given back
+        // between batches: an upload whose client stalls holds no thread, so stalled
+        // uploads cannot starve downloads and file reads of the blocking pool.
+        let writer = tokio::spawn(async move {
+            let mut file = Some(file);
+            while let Some(msg) = wrx.recv().await {
+                let mut f = file.take().ok_or_else(|| io_err("write"))?;
+                let (f, reply) = tokio::task::spawn_blocking(move || match msg {
+                    Msg::Data(b) => f.write(&b).map(|()| (f, None)),
+                    Msg::Sync(reply) => f.sync().map(|()| (f, Some(reply))),
+                })
+                .await
+                .map_err(|_| io_err("write"))??;
+                if let Some(reply) = reply {
+                    let _ = reply.send(Vec::new());
                 }
+                file = Some(f);
             }
-            file.sync()
+            let mut f = file.take().ok_or_else(|| io_err("write"))?;
+            tokio::task::spawn_blocking(move || f.sync())
+                .await
+                .map_err(|_| io_err("write"))?
         });
-        let hasher = tokio::task::spawn_blocking(move || {
-            let mut sha = sha256;
-            let mut chunk = chunk_algorithm.map(Hasher::new);
-            while let Some(msg) = hrx.blocking_recv() {
+        let hasher = tokio::spawn(async move {
+            let mut state = Some((sha256, chunk_algorithm.map(Hasher::new)));
+            while let Some(msg) = hrx.recv().await {
                 match msg {
                     Msg::Data(b) => {
-                        sha.update(&b);
-                        if let Some(c) = chunk.as_mut() {
-                            c.update(&b);
+                        let Some((mut sha, mut chunk)) = state.take() else {
+                            break;
+                        };
+                        let done = tokio::task::spawn_blocking(move || {
+                            sha.update(&b);
+                            if let Some(c) = chunk.as_mut() {
+                                c.update(&b);
+                            }
+                            (sha, chunk)
+                        })
+                        .await;
+                        match done {
+                            Ok(s) => state = Some(s),
+                            Err(_) => break,
                         }
                     }
                     Msg::Sync(reply) => {
-                        let _ = reply.send(sha.save());
+                        if let Some((sha, _)) = &state {
+                            let _ = reply.send(sha.save());
+                        }
                     }
                 }
             }
-            (sha, chunk)
+            state
         });
         Ok(Self {
             written: 0,
@@ -167,7 +190,12 @@ impl StagingWriter {
         drop(self.to_writer);
         drop(self.to_hasher);
         self.writer.await.map_err(|_| io_err("write"))??;
-        let (sha256, chunk) = self.hasher.await.map_err(|_| io_err("hash"))?;
+        let (sha256, chunk) = self
+            .hasher
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| io_err("hash"))?;
         Ok(Appended {
             sha256,
             chunk: chunk.map(Hasher::finish),

@@ -107,6 +107,11 @@ impl From<ServiceError> for AppError {
                 err
             }
             E::TooLarge(_) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", detail),
+            E::Busy {
+                retry_after_seconds,
+                ..
+            } => Self::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", detail)
+                .with_header(header::RETRY_AFTER, &retry_after_seconds.to_string()),
             E::ChecksumMismatch(_) => Self::new(
                 StatusCode::from_u16(CHECKSUM_MISMATCH).expect("460 is a valid status"),
                 "checksum-mismatch",

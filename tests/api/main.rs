@@ -11,6 +11,7 @@ mod common;
 mod deposits;
 mod dois;
 mod gc;
+mod hardening;
 mod holds;
 mod jobs;
 mod metadata;

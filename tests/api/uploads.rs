@@ -509,3 +509,149 @@ async fn an_empty_file_is_complete_on_creation() {
     assert_eq!(files[0]["size"], 0);
     assert_eq!(files[0]["sha256"], sha256_hex(b""));
 }
+
+/// Uploads whose clients stall hold no thread (a download still runs on a server with
+/// a tiny blocking pool, long before the idle timeout could free one) and are limited
+/// per account (429 with Retry-After, naming the setting).
+#[test]
+fn stalled_uploads_neither_starve_downloads_nor_pile_up() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(3)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let app = TestApp::with_uploads(UploadSettings {
+            max_concurrent_per_account: 2,
+            idle_timeout_seconds: 600,
+            ..UploadSettings::default()
+        })
+        .await;
+        let released = app
+            .deposit_through(
+                serde_json::json!({"metadata": crate::common::metadata()}),
+                &[("public.bin", b"PUBLIC BYTES")],
+                "released",
+            )
+            .await;
+        let ds = app.dataset_of(&released).await;
+        let id = app.create_deposit(&app.author).await;
+        let mut senders = Vec::new();
+        let mut stalled = Vec::new();
+        let mut locations = Vec::new();
+        for i in 0..3 {
+            let r = app
+                .tus_create(&app.author, &id, &format!("stall{i}.bin"), 1 << 20, None)
+                .await;
+            locations.push(r.header("location").unwrap().to_owned());
+        }
+        for loc in &locations[..2] {
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+            tx.send(Ok(Bytes::from(vec![1u8; 1000]))).await.unwrap();
+            senders.push(tx);
+            let body = Body::from_stream(tokio_stream_from(rx));
+            let req = Request::builder()
+                .method(Method::PATCH)
+                .uri(loc.as_str())
+                .header("authorization", format!("Bearer {}", app.author))
+                .header("tus-resumable", "1.0.0")
+                .header("content-type", "application/offset+octet-stream")
+                .header("upload-offset", "0")
+                .body(body)
+                .unwrap();
+            let router = app.router.clone();
+            stalled.push(tokio::spawn(async move {
+                use tower::ServiceExt;
+                router.oneshot(req).await.unwrap().status()
+            }));
+        }
+        // Both are writing (a PATCH at a wrong offset is refused as busy, writing nothing).
+        for loc in &locations[..2] {
+            loop {
+                let r = app.tus_patch(&app.author, loc, 999, vec![0u8; 1]).await;
+                if String::from_utf8_lossy(&r.body).contains("right now") {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+        // The third upload of the same account waits its turn.
+        let refused = app
+            .tus_patch(&app.author, &locations[2], 0, vec![2u8; 10])
+            .await;
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.header("retry-after"), Some("5"));
+        assert!(
+            String::from_utf8_lossy(&refused.body).contains("max_concurrent_per_account"),
+            "{}",
+            String::from_utf8_lossy(&refused.body)
+        );
+        // Another account is not held up, and downloads run.
+        let other = app.create_deposit(&app.other_author).await;
+        app.upload(&app.other_author, &other, "mine.bin", b"mine")
+            .await;
+        let download = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            app.public(&format!("/datasets/{ds}/files/public.bin"), &[]),
+        )
+        .await
+        .expect("a download finishes while uploads stall");
+        assert_eq!(&download.body[..], b"PUBLIC BYTES");
+        // The clients finish: what they sent is stored, and the third may go.
+        drop(senders);
+        for s in stalled {
+            assert_eq!(s.await.unwrap(), StatusCode::NO_CONTENT);
+        }
+        for loc in &locations[..2] {
+            let r = app.tus_head(&app.author, loc).await;
+            assert_eq!(r.header("upload-offset"), Some("1000"));
+        }
+        let r = app
+            .tus_patch(&app.author, &locations[2], 0, vec![2u8; 10])
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+    });
+}
+
+#[tokio::test]
+async fn an_upload_that_stops_sending_ends_at_the_idle_timeout_keeping_its_bytes() {
+    let app = TestApp::with_uploads(UploadSettings {
+        idle_timeout_seconds: 1,
+        ..UploadSettings::default()
+    })
+    .await;
+    let id = app.create_deposit(&app.author).await;
+    let r = app
+        .tus_create(&app.author, &id, "slow.bin", 1 << 20, None)
+        .await;
+    let loc = r.header("location").unwrap().to_owned();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tx.send(Ok(Bytes::from(vec![1u8; 777]))).await.unwrap();
+    let req = Request::builder()
+        .method(Method::PATCH)
+        .uri(loc.as_str())
+        .header("authorization", format!("Bearer {}", app.author))
+        .header("tus-resumable", "1.0.0")
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-offset", "0")
+        .body(Body::from_stream(tokio_stream_from(rx)))
+        .unwrap();
+    let r = app.send(req).await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert!(String::from_utf8_lossy(&r.body).contains("idle_timeout_seconds"));
+    drop(tx);
+    let r = app.tus_head(&app.author, &loc).await;
+    assert_eq!(r.header("upload-offset"), Some("777"));
+}
+
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> + Send + 'static {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
