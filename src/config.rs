@@ -38,6 +38,9 @@ pub struct WebSettings {
     /// Public landing pages are kept rendered this long (0: not at all). A change made
     /// by this process shows at once; one made by another server within this time.
     pub page_cache_seconds: u64,
+    /// A client must send a request's headers within this time, and a kept-alive
+    /// connection may wait this long for its next request.
+    pub header_timeout_seconds: u64,
 }
 
 impl Default for WebSettings {
@@ -47,6 +50,7 @@ impl Default for WebSettings {
             session_hours: 12,
             invitation_days: 14,
             page_cache_seconds: 5,
+            header_timeout_seconds: 30,
         }
     }
 }
@@ -390,6 +394,28 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "[doi] random_chars must be between 4 and 32".into(),
             ));
+        }
+        for (name, value) in [
+            (
+                "[web] header_timeout_seconds",
+                self.web.header_timeout_seconds,
+            ),
+            (
+                "[uploads] idle_timeout_seconds",
+                self.uploads.idle_timeout_seconds,
+            ),
+            (
+                "[uploads] max_concurrent",
+                self.uploads.max_concurrent as u64,
+            ),
+            (
+                "[uploads] max_concurrent_per_account",
+                self.uploads.max_concurrent_per_account as u64,
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
+            }
         }
         if self.mirrors.part_size < 5 << 20 {
             return Err(ConfigError::Invalid(

@@ -270,14 +270,13 @@ fn prompt_password() -> anyhow::Result<Option<String>> {
 
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let bind = config.bind.clone();
+    let header_timeout = std::time::Duration::from_secs(config.web.header_timeout_seconds);
     let services = Services::open(config).await?;
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     let worker = tokio::spawn(crate::worker::run(services.clone()));
     let app = crate::web::build_app(services);
     tracing::info!("Arca listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    crate::web::server::serve(listener, app, header_timeout, shutdown_signal()).await?;
     worker.abort();
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ pub mod json;
 pub mod openapi;
 pub mod page_cache;
 pub mod pages;
+pub mod server;
 pub mod session;
 pub mod tus;
 

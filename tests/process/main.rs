@@ -985,3 +985,48 @@ async fn mirror_transfer_and_fixity_commands_work_from_the_command_line() {
         "{report}"
     );
 }
+
+/// A client that sends headers a byte at a time, or keeps a connection open and idle,
+/// is cut off after `[web] header_timeout_seconds`; other clients are served meanwhile.
+#[tokio::test]
+async fn slow_headers_and_idle_connections_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let archive = Archive::new("[web]\nheader_timeout_seconds = 1\n").await;
+    let server = archive.start().await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut slow = Vec::new();
+    for _ in 0..20 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        slow.push(s);
+    }
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    assert_eq!(
+        reqwest::get(format!("{}/healthz", server.base))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Within a few seconds (not the minutes a slow client would take), each is closed.
+    for mut s in slow.into_iter().chain([idle]) {
+        let closed = tokio::time::timeout(Duration::from_secs(15), async {
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "a slow or idle connection was left open");
+    }
+}
