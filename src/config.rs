@@ -41,6 +41,11 @@ pub struct WebSettings {
     /// A client must send a request's headers within this time, and a kept-alive
     /// connection may wait this long for its next request.
     pub header_timeout_seconds: u64,
+    /// Sign-in, sign-up and token attempts per minute from one address, sign-ins per
+    /// minute on one account, and unknown reviewer links per minute from one address.
+    pub guesses_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the limits above).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for WebSettings {
@@ -51,6 +56,8 @@ impl Default for WebSettings {
             invitation_days: 14,
             page_cache_seconds: 5,
             header_timeout_seconds: 30,
+            guesses_per_minute: 20,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -161,6 +161,7 @@ pub async fn housekeeping(services: &Services) -> Result<(), ServiceError> {
         // A mirror that is down now is tried again at the next round.
         Err(e) => tracing::warn!(error = %e, "could not abort abandoned mirror uploads"),
     }
+    services.guesses.forget_quiet();
     let n = services.end_expired_sessions().await?;
     if n > 0 {
         tracing::info!(count = n, "expired browser sessions removed");

@@ -7,6 +7,7 @@ pub mod dois;
 pub mod error;
 pub mod fixity;
 pub mod gc;
+pub mod guesses;
 pub mod harvest;
 pub mod holds;
 pub mod manifest;
@@ -52,12 +53,17 @@ pub struct Services {
     /// Counts state changes committed by this process, so caches of public pages know
     /// at once that they may be stale (other processes' changes: the cache's TTL).
     public_generation: Arc<std::sync::atomic::AtomicU64>,
+    /// Rate limits on guessing (passwords, link tokens).
+    pub guesses: Arc<guesses::Guesses>,
+    /// argon2 runs at most this many at once.
+    argon2_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Services {
     pub async fn open(config: Config) -> Result<Self, ServiceError> {
         std::fs::create_dir_all(&config.data_dir)?;
         let db = Db::connect(&config.database_url).await?;
+        let config_guesses = config.web.guesses_per_minute;
         let storage = crate::storage::Storage::open(&config.storage, &config.data_dir)?;
         let datacite = match (&config.doi.provider, &config.doi.datacite) {
             (crate::config::DoiProvider::Datacite, Some(settings)) => Some(
@@ -75,6 +81,10 @@ impl Services {
             datacite,
             metrics: Arc::default(),
             public_generation: Arc::default(),
+            guesses: Arc::new(guesses::Guesses::new(config_guesses)),
+            argon2_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         };
         services.seed_software().await?;
         services.fill_search_index().await?;

@@ -37,6 +37,7 @@ fn verify(password: &str, hash: &str) -> bool {
 impl Services {
     pub async fn sign_in(&self, email: &str, password: &str) -> ServiceResult<Session> {
         let email = email.trim().to_lowercase();
+        self.guesses.attempt_on(&email)?;
         let found = {
             let mut conn = self.db.conn().await?;
             db::users::password_of(&mut conn, &email).await?
@@ -46,10 +47,7 @@ impl Services {
             None => (None, DUMMY_HASH.to_owned()),
         };
         let password = password.to_owned();
-        // argon2 takes tens of milliseconds of CPU: keep it off the async threads.
-        let verified = tokio::task::spawn_blocking(move || verify(&password, &hash))
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let verified = self.argon2(move || verify(&password, &hash)).await?;
         match user {
             Some(u) if verified => self.start_session(u).await,
             _ => Err(ServiceError::invalid("password", BAD_SIGN_IN)),
@@ -108,7 +106,8 @@ impl Services {
                 "this archive takes new accounts by invitation only".into(),
             ));
         }
-        let hash = password_hash(password)?;
+        let pw = password.to_owned();
+        let hash = self.argon2(move || password_hash(&pw)).await??;
         let mut tx = self.db.begin_write().await?;
         let user = match invitation {
             Some(token) => {

@@ -84,7 +84,13 @@ impl Services {
         password: Option<&str>,
     ) -> ServiceResult<UserRow> {
         let user = new_user(email, name, role)?;
-        let hash = password.map(password_hash).transpose()?;
+        let hash = match password {
+            Some(pw) => {
+                let pw = pw.to_owned();
+                Some(self.argon2(move || password_hash(&pw)).await??)
+            }
+            None => None,
+        };
         let mut tx = self.db.begin_write().await?;
         insert_user(&mut tx, &user, hash.as_deref()).await?;
         tx.commit().await?;

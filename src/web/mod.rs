@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod conneg;
 pub mod error;
+pub mod guesses;
 pub mod handlers;
 pub mod json;
 pub mod openapi;
@@ -165,6 +166,10 @@ pub fn build_app(services: Services) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             services.clone(),
             metrics::count,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            services.clone(),
+            guesses::limit,
         ))
         .layer(axum::middleware::from_fn(refuse_nul))
         .layer(axum::middleware::from_fn(security_headers))

@@ -16,3 +16,157 @@ async fn made_up_methods_do_not_grow_the_metrics() {
     assert!(!text.contains("PROBE"), "{text}");
     assert!(text.contains("method=\"other\""), "{text}");
 }
+
+fn from(
+    addr: &str,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> axum::http::Request<Body> {
+    let mut b = axum::http::Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let mut req = b.body(Body::empty()).unwrap();
+    let peer: std::net::SocketAddr = format!("{addr}:40000").parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    req
+}
+
+#[tokio::test]
+async fn password_guessing_is_limited_per_account_and_per_address() {
+    let app = TestApp::configured(|c| {
+        c.web.guesses_per_minute = 3;
+        c.web.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    app.services
+        .add_user(
+            "target@example.org",
+            "Target",
+            arca::model::Role::Author,
+            Some("the right password"),
+        )
+        .await
+        .unwrap();
+    // Per account, wherever the guesses come from.
+    for _ in 0..3 {
+        let e = app
+            .services
+            .sign_in("target@example.org", "guess")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, arca::services::ServiceError::Invalid { .. }),
+            "{e}"
+        );
+    }
+    let e = app
+        .services
+        .sign_in("Target@example.org", "the right password")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("guesses_per_minute"), "{e}");
+    assert!(
+        matches!(e, arca::services::ServiceError::Busy { retry_after_seconds, .. } if retry_after_seconds >= 1)
+    );
+    // Another account is not affected.
+    assert!(
+        app.services
+            .sign_in("author@example.org", "x")
+            .await
+            .is_err_and(|e| !e.to_string().contains("guesses"))
+    );
+
+    // Per address: the fourth attempt from one address is refused with Retry-After; a
+    // neighbour is not.
+    for i in 0..4 {
+        let r = app
+            .send(from("192.0.2.7", Method::POST, "/signin", &[]))
+            .await;
+        if i < 3 {
+            assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS);
+        } else {
+            assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+            assert!(r.header("retry-after").is_some());
+            assert!(r.header("content-type").unwrap().starts_with("text/html"));
+        }
+    }
+    let r = app
+        .send(from("192.0.2.8", Method::POST, "/signup", &[]))
+        .await;
+    assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // Behind a trusted proxy, the forwarded address is the client.
+    for i in 0..4 {
+        let r = app
+            .send(from(
+                "127.0.0.1",
+                Method::POST,
+                "/signup",
+                &[("x-forwarded-for", "198.51.100.1")],
+            ))
+            .await;
+        assert_eq!(
+            r.status == StatusCode::TOO_MANY_REQUESTS,
+            i == 3,
+            "attempt {i}"
+        );
+    }
+    let r = app
+        .send(from(
+            "127.0.0.1",
+            Method::POST,
+            "/signup",
+            &[("x-forwarded-for", "198.51.100.2")],
+        ))
+        .await;
+    assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn guessing_reviewer_links_locks_the_guesser_out() {
+    let app = TestApp::configured(|c| c.web.guesses_per_minute = 3).await;
+    let held = app
+        .deposit_through(
+            serde_json::json!({"metadata": metadata()}),
+            &[("f.bin", b"x")],
+            "on_hold",
+        )
+        .await;
+    let r = app
+        .json(
+            Method::POST,
+            &format!("/api/v1/deposits/{held}/reviewer-links"),
+            &app.author,
+            Some(serde_json::json!({"days": 30})),
+        )
+        .await;
+    let url = r.json()["url"].as_str().unwrap().to_owned();
+    let link = url[url.find("/review/").unwrap()..].to_owned();
+    // A reviewer may open the page and its files as often as they like.
+    for _ in 0..10 {
+        let r = app.send(from("192.0.2.20", Method::GET, &link, &[])).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    // Misses count: after three, even a valid link is refused to that address.
+    for i in 0..3 {
+        let r = app
+            .send(from(
+                "192.0.2.30",
+                Method::GET,
+                &format!("/review/rev_guess{i}"),
+                &[],
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+    }
+    let r = app
+        .send(from("192.0.2.30", Method::GET, "/review/rev_guess9", &[]))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "the quota's last miss");
+    let r = app.send(from("192.0.2.30", Method::GET, &link, &[])).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let r = app.send(from("192.0.2.20", Method::GET, &link, &[])).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
