@@ -141,6 +141,25 @@ enum TokenCommand {
         archive: ArchiveArgs,
         #[arg(long)]
         email: String,
+        /// Days until it expires (1 to 3650).
+        #[arg(long, default_value_t = crate::services::users::DEFAULT_TOKEN_DAYS)]
+        days: u32,
+        /// A name to recognise it by (say, the beamline machine it lives on).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List a person's tokens: id, name, created, expires, revoked.
+    List {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        #[arg(long)]
+        email: String,
+    },
+    /// Revoke a token by its id: it stops working at once.
+    Revoke {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        id: String,
     },
 }
 
@@ -202,10 +221,45 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Token {
-            command: TokenCommand::Create { archive, email },
+            command:
+                TokenCommand::Create {
+                    archive,
+                    email,
+                    days,
+                    name,
+                },
         } => {
             let services = Services::open(archive.load(None)?).await?;
-            println!("{}", services.create_token(&email).await?);
+            println!(
+                "{}",
+                services.create_token(&email, days, name.as_deref()).await?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            command: TokenCommand::List { archive, email },
+        } => {
+            use crate::model::date::utc_seconds;
+            let services = Services::open(archive.load(None)?).await?;
+            println!("id\tname\tcreated\texpires\trevoked");
+            for t in services.tokens(&email).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.name.as_deref().unwrap_or("-"),
+                    utc_seconds(t.created_at),
+                    t.expires_at.map_or("never".into(), utc_seconds),
+                    t.revoked_at.map_or("-".into(), utc_seconds),
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { archive, id },
+        } => {
+            let services = Services::open(archive.load(None)?).await?;
+            services.revoke_token(&id).await?;
+            println!("token {id} revoked");
             Ok(ExitCode::SUCCESS)
         }
         Command::Upload(args) => upload::run(args).await,

@@ -75,6 +75,10 @@ pub(super) async fn insert_user(
     }
 }
 
+/// How long a token may live, in days (ten years); the default is a year.
+pub const MAX_TOKEN_DAYS: u32 = 3650;
+pub const DEFAULT_TOKEN_DAYS: u32 = 365;
+
 impl Services {
     pub async fn add_user(
         &self,
@@ -98,21 +102,54 @@ impl Services {
     }
 
     /// A new API token for the user; the token itself is shown once and never stored.
-    pub async fn create_token(&self, email: &str) -> ServiceResult<String> {
+    /// A new API token for the person at `email`, valid `days` days; printed once.
+    pub async fn create_token(
+        &self,
+        email: &str,
+        days: u32,
+        name: Option<&str>,
+    ) -> ServiceResult<String> {
+        if !(1..=MAX_TOKEN_DAYS).contains(&days) {
+            return Err(ServiceError::invalid(
+                "days",
+                format!("a token lives 1 to {MAX_TOKEN_DAYS} days"),
+            ));
+        }
         let email = email.trim().to_lowercase();
+        let now = now_ms();
         let mut tx = self.db.begin_write().await?;
         let user = db::users::find_by_email(&mut tx, &email)
             .await?
             .ok_or(ServiceError::NotFound("user"))?;
         let (token, hash) = new_secret(TOKEN_PREFIX);
-        db::users::insert_token(&mut tx, &new_id(), &user.id, &hash, now_ms()).await?;
+        let expires = now + i64::from(days) * 86_400_000;
+        db::users::insert_token(&mut tx, &new_id(), &user.id, &hash, name, now, expires).await?;
         tx.commit().await?;
         Ok(token)
     }
 
+    /// The tokens of the person at `email`, newest first.
+    pub async fn tokens(&self, email: &str) -> ServiceResult<Vec<db::users::TokenRow>> {
+        let mut conn = self.db.conn().await?;
+        let user = db::users::find_by_email(&mut conn, &email.trim().to_lowercase())
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
+        Ok(db::users::tokens_of(&mut conn, &user.id, 1000).await?)
+    }
+
+    /// Revoke a token by its id: it stops working at once.
+    pub async fn revoke_token(&self, id: &str) -> ServiceResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        if !db::users::revoke_token(&mut tx, id, now_ms()).await? {
+            return Err(ServiceError::NotFound("live token"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn authenticate(&self, token: &str) -> ServiceResult<Actor> {
         let mut conn = self.db.conn().await?;
-        db::users::find_by_token_hash(&mut conn, &token_hash(token))
+        db::users::find_by_token_hash(&mut conn, &token_hash(token), now_ms())
             .await?
             .ok_or(ServiceError::Unauthenticated)
     }

@@ -170,3 +170,51 @@ async fn guessing_reviewer_links_locks_the_guesser_out() {
     let r = app.send(from("192.0.2.20", Method::GET, &link, &[])).await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn api_tokens_expire_and_can_be_revoked() {
+    let app = TestApp::new().await;
+    let s = &app.services;
+    let app = &app;
+    let me = |t: String| async move {
+        app.json(Method::GET, "/api/v1/deposits", &t, None)
+            .await
+            .status
+    };
+    let token = s
+        .create_token("author@example.org", 30, Some("beamline pc"))
+        .await
+        .unwrap();
+    assert_eq!(me(token.clone()).await, StatusCode::OK);
+    // Revoked: refused at once.
+    let listed = s.tokens("author@example.org").await.unwrap();
+    let row = listed
+        .iter()
+        .find(|t| t.name.as_deref() == Some("beamline pc"))
+        .unwrap();
+    let days = (row.expires_at.unwrap() - row.created_at) / 86_400_000;
+    assert_eq!(days, 30);
+    s.revoke_token(&row.id).await.unwrap();
+    assert_eq!(me(token).await, StatusCode::UNAUTHORIZED);
+    assert!(s.revoke_token(&row.id).await.is_err(), "revoked once");
+    // Expired: refused.
+    let token = s.create_token("author@example.org", 1, None).await.unwrap();
+    assert_eq!(me(token.clone()).await, StatusCode::OK);
+    let mut conn = s.db.conn().await.unwrap();
+    sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE name IS NULL AND revoked_at IS NULL AND expires_at < $2")
+        .bind(arca::db::now_ms() - 1)
+        .bind(arca::db::now_ms() + 2 * 86_400_000)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    assert_eq!(me(token).await, StatusCode::UNAUTHORIZED);
+    // The limits are named.
+    let e = s
+        .create_token("author@example.org", 0, None)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("1 to 3650 days"), "{e}");
+    // The test's own long-lived tokens still work.
+    assert_eq!(me(app.author.clone()).await, StatusCode::OK);
+}

@@ -151,7 +151,14 @@ pub async fn token(
     body: Bytes,
 ) -> AppResult<Response> {
     checked_form(&b, &body)?;
-    let token = s.create_token(&actor.email).await.map_err(AppError::page)?;
+    let token = s
+        .create_token(
+            &actor.email,
+            crate::services::users::DEFAULT_TOKEN_DAYS,
+            Some("web"),
+        )
+        .await
+        .map_err(AppError::page)?;
     my_page(&s, &b, &actor, "", Some(token)).await
 }
 
