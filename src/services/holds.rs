@@ -10,6 +10,21 @@ use std::time::Duration;
 
 const DAY_MS: i64 = 86_400_000;
 
+/// Everything but unreserved characters is encoded, `/` included: a DOI's suffix may
+/// hold `/`, `?`, `#` or `..`, and none of it may steer the request elsewhere on the
+/// service (Crossref takes `10.1037%2Fabc` as the DOI `10.1037/abc`).
+const IN_ONE_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The lookup URL of a checked identifier: `base/path/<identifier as one segment>`.
+fn lookup_url(base: &str, path: &str, target: &str) -> String {
+    let seg = percent_encoding::utf8_percent_encode(target, IN_ONE_SEGMENT);
+    format!("{}/{path}/{seg}", base.trim_end_matches('/'))
+}
+
 /// What the watcher found for one hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
@@ -46,16 +61,8 @@ impl Services {
                     Lookup::NotYet
                 });
             }
-            "article" => format!(
-                "{}/works/{}",
-                self.config.holds.crossref_url.trim_end_matches('/'),
-                h.target
-            ),
-            _ => format!(
-                "{}/rest/v1/core/entry/{}",
-                self.config.holds.pdb_url.trim_end_matches('/'),
-                h.target
-            ),
+            "article" => lookup_url(&self.config.holds.crossref_url, "works", &h.target),
+            _ => lookup_url(&self.config.holds.pdb_url, "rest/v1/core/entry", &h.target),
         };
         let resp = client.get(&url).send().await.map_err(|e| e.to_string())?;
         match resp.status().as_u16() {
@@ -250,5 +257,34 @@ impl Services {
             limit.clamp(1, 200),
         )
         .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lookup_url;
+
+    #[test]
+    fn an_identifier_is_one_path_segment_whatever_it_holds() {
+        assert_eq!(
+            lookup_url(
+                "https://api.crossref.org/",
+                "works",
+                "10.1037/0003-066x.59.1.29"
+            ),
+            "https://api.crossref.org/works/10.1037%2F0003-066x.59.1.29"
+        );
+        let u = lookup_url(
+            "https://api.crossref.org",
+            "works",
+            "10.1/../../admin?x=1#y",
+        );
+        assert_eq!(
+            u,
+            "https://api.crossref.org/works/10.1%2F..%2F..%2Fadmin%3Fx%3D1%23y"
+        );
+        let parsed = url::Url::parse(&u).unwrap();
+        assert_eq!(parsed.path_segments().unwrap().count(), 2, "{u}");
+        assert_eq!(parsed.query(), None);
     }
 }

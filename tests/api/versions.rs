@@ -162,6 +162,22 @@ async fn a_new_version_shares_objects_and_the_concept_doi_follows_the_latest() {
         page.contains("Version 2 (this page)") && page.contains("?version=1"),
         "{page}"
     );
+    // ?version=1 shows version 1 itself, with its own DOI.
+    let page = String::from_utf8(
+        app.public(&format!("/datasets/{ds}?version=1"), &[])
+            .await
+            .body
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(page.contains("Version 1 (this page)"), "{page}");
+    assert!(page.contains(&v1_doi), "{page}");
+    assert_eq!(
+        app.public(&format!("/datasets/{ds}?version=9"), &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let r = app
         .public(&format!("/datasets/{ds}/files/images/b.cbf"), &[])
         .await;

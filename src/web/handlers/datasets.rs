@@ -138,7 +138,7 @@ fn links(s: &Services, d: &PublicDataset, files: &[String]) -> Vec<Link> {
     signposting::landing_links(&d.record, &landing, &doi_url, files)
 }
 
-#[utoipa::path(get, path = "/datasets/{id}", tag = "public", params(("id" = String, Path, description = "Dataset id"), ("after" = Option<String>, Query, description = "Files after this path"), ("format" = Option<String>, Query, description = "A citation format instead of the page")), responses((status = 200, description = "The landing page, with Signposting Link headers; or a citation format by content negotiation", content((String = "text/html"), (String = "text/x-bibliography"), (String = "application/x-bibtex"), (String = "application/x-research-info-systems"), (Object = "application/vnd.citationstyles.csl+json"), (String = "application/vnd.datacite.datacite+xml"), (Object = "application/ld+json"), (String = "application/x-yaml"))), (status = 404, description = "Not a released dataset"), (status = 410, description = "Withdrawn: the tombstone")))]
+#[utoipa::path(get, path = "/datasets/{id}", tag = "public", params(("id" = String, Path, description = "Dataset id"), ("version" = Option<i64>, Query, description = "A released version by number (default: the latest)"), ("after" = Option<String>, Query, description = "Files after this path"), ("format" = Option<String>, Query, description = "A citation format instead of the page")), responses((status = 200, description = "The landing page, with Signposting Link headers; or a citation format by content negotiation", content((String = "text/html"), (String = "text/x-bibliography"), (String = "application/x-bibtex"), (String = "application/x-research-info-systems"), (Object = "application/vnd.citationstyles.csl+json"), (String = "application/vnd.datacite.datacite+xml"), (Object = "application/ld+json"), (String = "application/x-yaml"))), (status = 404, description = "Not a released dataset"), (status = 410, description = "Withdrawn: the tombstone")))]
 pub async fn landing(
     State(s): State<Services>,
     Path(id): Path<String>,
@@ -161,8 +161,10 @@ pub async fn landing(
         return Ok(cached_response(hit));
     }
     let page = async {
-        let d = match s.public_dataset(&id).await {
-            Err(ServiceError::NotFound(_)) => s.held_dataset(&id).await?,
+        // A version asked for by number is that version or nothing; the latest falls
+        // back to the held page a registered DOI resolves to.
+        let d = match s.public_version(&id, q.version).await {
+            Err(ServiceError::NotFound(_)) if q.version.is_none() => s.held_dataset(&id).await?,
             found => found?,
         };
         let (html, items) = render_page(&s, &d, &format!("/datasets/{id}"), &q, false).await?;
