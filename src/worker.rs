@@ -162,6 +162,12 @@ pub async fn housekeeping(services: &Services) -> Result<(), ServiceError> {
         Err(e) => tracing::warn!(error = %e, "could not abort abandoned mirror uploads"),
     }
     services.guesses.forget_quiet();
+    let mut conn = services.db.conn().await?;
+    let n = db::files::drop_stale_staging(&mut conn, now - 86_400_000).await?;
+    drop(conn);
+    if n > 0 {
+        tracing::info!(count = n, "manifest entries a crash left staged removed");
+    }
     let n = services.end_expired_sessions().await?;
     if n > 0 {
         tracing::info!(count = n, "expired browser sessions removed");

@@ -210,6 +210,77 @@ pub async fn add_expected(conn: &mut Conn, version_id: &str, e: &ExpectedRow) ->
     Ok(())
 }
 
+/// Rows per INSERT when staging a manifest (5 parameters each: well under both
+/// databases' parameter limits).
+pub const STAGE_ROWS_PER_STATEMENT: usize = 1000;
+
+/// Stage manifest entries `(path, algorithm, digest)` under `staging_id`.
+pub async fn stage_manifest(
+    conn: &mut Conn,
+    staging_id: &str,
+    version_id: &str,
+    entries: &[(&str, &str, &str)],
+    now: i64,
+) -> DbResult<()> {
+    for chunk in entries.chunks(STAGE_ROWS_PER_STATEMENT) {
+        let mut sql = String::from(
+            "INSERT INTO manifest_staging (staging_id, version_id, path, algorithm, digest, created_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 3;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("($1, $2, ${}, ${}, ${}, $3)", b + 4, b + 5, b + 6));
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(staging_id)
+            .bind(version_id)
+            .bind(now);
+        for (path, algorithm, digest) in chunk {
+            q = q.bind(*path).bind(*algorithm).bind(*digest);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Replace a version's manifest checksums by the staged ones, and drop the staging.
+pub async fn adopt_staged_manifest(
+    conn: &mut Conn,
+    staging_id: &str,
+    version_id: &str,
+) -> DbResult<()> {
+    clear_expected(conn, version_id, "manifest", None).await?;
+    sqlx::query(
+        "INSERT INTO expected_checksums (version_id, path, algorithm, digest, source)
+         SELECT version_id, path, algorithm, digest, 'manifest' FROM manifest_staging
+         WHERE staging_id = $1 AND version_id = $2",
+    )
+    .bind(staging_id)
+    .bind(version_id)
+    .execute(&mut *conn)
+    .await?;
+    drop_staged_manifest(conn, staging_id).await
+}
+
+pub async fn drop_staged_manifest(conn: &mut Conn, staging_id: &str) -> DbResult<()> {
+    sqlx::query("DELETE FROM manifest_staging WHERE staging_id = $1")
+        .bind(staging_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Staged manifests older than `before` (a crash between staging and adoption).
+pub async fn drop_stale_staging(conn: &mut Conn, before: i64) -> DbResult<u64> {
+    let done = sqlx::query("DELETE FROM manifest_staging WHERE created_at < $1")
+        .bind(before)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Forget what one source said (a new manifest replaces the old; a removed file takes
 /// its upload checksum with it).
 pub async fn clear_expected(

@@ -25,7 +25,34 @@ use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A write transaction. On SQLite it also holds this process's turn to write: writers
+/// queue in arrival order instead of polling SQLite's lock, so a long run of short
+/// transactions (a large manifest staged in batches) cannot starve another writer.
+pub struct Tx {
+    // Declared first: dropped (rolled back) before the turn is given up.
+    inner: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.inner
+    }
+}
+
 pub type Conn = sqlx::AnyConnection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +86,8 @@ pub type DbResult<T> = Result<T, DbError>;
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// SQLite: one writer at a time in this process, first come first served.
+    write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -103,7 +132,11 @@ impl Db {
                     .await?
             }
         };
-        let db = Self { pool, backend };
+        let db = Self {
+            pool,
+            backend,
+            write_turn: Default::default(),
+        };
         db.migrate().await?;
         Ok(db)
     }
@@ -120,8 +153,17 @@ impl Db {
     /// read-then-write transaction cannot fail half-way on a lock upgrade.
     pub async fn begin_write(&self) -> DbResult<Tx> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => {
+                let turn = self.write_turn.clone().lock_owned().await;
+                Tx {
+                    inner: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: Some(turn),
+                }
+            }
+            Backend::Postgres => Tx {
+                inner: self.pool.begin().await?,
+                _turn: None,
+            },
         })
     }
 

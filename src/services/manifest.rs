@@ -2,9 +2,12 @@
 
 use super::deposits::{DepositEvent, load_visible, record_event, require_editable};
 use super::{Actor, ServiceError, ServiceResult, Services};
-use crate::db::{self, files::ExpectedRow, now_ms};
+use crate::db::{self, now_ms};
 use crate::model::Algorithm;
 use crate::model::manifest::{Manifest, ManifestFormat};
+
+/// Manifest entries written per transaction while staging.
+const STAGE_ROWS_PER_TRANSACTION: usize = 10_000;
 
 /// What a manifest upload did.
 #[derive(Debug, serde::Serialize)]
@@ -27,31 +30,46 @@ impl Services {
     ) -> ServiceResult<ManifestSummary> {
         let manifest = Manifest::parse(text, algorithm, format)
             .map_err(|e| ServiceError::invalid("manifest", e.to_string()))?;
-        let mut tx = self.db.begin_write().await?;
-        let v = load_visible(&mut tx, actor, id).await?;
-        require_editable(&v)?;
-        db::files::clear_expected(&mut tx, id, "manifest", None).await?;
-        let mut not_yet_uploaded = Vec::new();
-        for (path, checksum) in &manifest.entries {
-            db::files::add_expected(
-                &mut tx,
-                id,
-                &ExpectedRow {
-                    path: path.as_str().to_owned(),
-                    algorithm: checksum.algorithm.as_str().to_owned(),
-                    digest: checksum.hex.clone(),
-                    source: "manifest".into(),
-                },
-            )
-            .await?;
-            if not_yet_uploaded.len() < 100
-                && db::files::get_by_path(&mut tx, id, path.as_str())
-                    .await?
-                    .is_none()
-            {
-                not_yet_uploaded.push(path.as_str().to_owned());
-            }
+        // Checked before anything is written, and again in the transaction that adopts it.
+        {
+            let mut conn = self.db.conn().await?;
+            let v = load_visible(&mut conn, actor, id).await?;
+            require_editable(&v)?;
         }
+        // Staged in short transactions, so other writers get their turn between them.
+        let staging_id = crate::model::ids::new_id();
+        let rows: Vec<(&str, &str, &str)> = manifest
+            .entries
+            .iter()
+            .map(|(p, c)| (p.as_str(), c.algorithm.as_str(), c.hex.as_str()))
+            .collect();
+        let staged = async {
+            for batch in rows.chunks(STAGE_ROWS_PER_TRANSACTION) {
+                let mut tx = self.db.begin_write().await?;
+                db::files::stage_manifest(&mut tx, &staging_id, id, batch, now_ms()).await?;
+                tx.commit().await?;
+            }
+            ServiceResult::Ok(())
+        }
+        .await;
+        let result = async {
+            staged?;
+            let mut tx = self.db.begin_write().await?;
+            let v = load_visible(&mut tx, actor, id).await?;
+            require_editable(&v)?;
+            db::files::adopt_staged_manifest(&mut tx, &staging_id, id).await?;
+            let not_yet_uploaded = db::files::expected_without_file(&mut tx, id, 100).await?;
+            ServiceResult::Ok((tx, not_yet_uploaded))
+        }
+        .await;
+        let (mut tx, not_yet_uploaded) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let mut conn = self.db.conn().await?;
+                db::files::drop_staged_manifest(&mut conn, &staging_id).await?;
+                return Err(e);
+            }
+        };
         let event = DepositEvent {
             version_id: id,
             actor_id: Some(&actor.id),

@@ -218,3 +218,83 @@ async fn api_tokens_expire_and_can_be_revoked() {
     // The test's own long-lived tokens still work.
     assert_eq!(me(app.author.clone()).await, StatusCode::OK);
 }
+
+/// A manifest of 100,000 lines is written in short transactions: another depositor's
+/// writes go through while it is being stored, and nobody sees half of it.
+#[tokio::test]
+async fn a_large_manifest_lets_other_writers_in_and_lands_whole() {
+    let app = TestApp::new().await;
+    let id = app.create_deposit(&app.author).await;
+    app.upload(&app.author, &id, "d0/f0.cbf", b"x").await;
+    let n = 100_000;
+    let text: String = (0..n)
+        .map(|i| format!("{:064x}  d{}/f{}.cbf\n", i, i % 100, i))
+        .collect();
+    let put = {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            app.call(
+                Method::PUT,
+                &format!("/api/v1/deposits/{id}/manifest"),
+                Some(&app.author),
+                &[("content-type", "text/plain")],
+                Body::from(text),
+            )
+            .await
+        }
+    };
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let others = async {
+        // Other writers, while the manifest is on its way: each commits on its own.
+        let mut committed_meanwhile = 0;
+        while !done.load(std::sync::atomic::Ordering::Acquire) {
+            let r = app
+                .json(
+                    Method::POST,
+                    "/api/v1/deposits",
+                    &app.other_author,
+                    Some(serde_json::json!({"metadata": metadata()})),
+                )
+                .await;
+            assert_eq!(
+                r.status,
+                StatusCode::CREATED,
+                "{}",
+                String::from_utf8_lossy(&r.body)
+            );
+            // Nobody sees part of the manifest: none of it, or all of it.
+            let seen = app.count("expected_checksums").await;
+            assert!(
+                seen == 0 || seen == n,
+                "{seen} of {n} manifest lines visible"
+            );
+            if !done.load(std::sync::atomic::Ordering::Acquire) {
+                committed_meanwhile += 1;
+            }
+        }
+        committed_meanwhile
+    };
+    let (r, meanwhile) = tokio::join!(
+        async {
+            let r = put.await;
+            done.store(true, std::sync::atomic::Ordering::Release);
+            r
+        },
+        others
+    );
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(r.json()["entries"], n);
+    assert_eq!(r.json()["not_yet_uploaded"].as_array().unwrap().len(), 100);
+    assert_eq!(app.count("expected_checksums").await, n as i64);
+    assert_eq!(app.count("manifest_staging").await, 0);
+    assert!(
+        meanwhile >= 2,
+        "only {meanwhile} other writes went through meanwhile"
+    );
+}
