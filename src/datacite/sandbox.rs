@@ -73,6 +73,7 @@ fn errors(status: StatusCode, list: &[(&str, String)]) -> Refusal {
 
 fn document(attrs: &Value) -> Response {
     let id = attrs["doi"].clone();
+    let attrs = with_xml(attrs);
     Json(json!({ "data": { "id": id, "type": "dois", "attributes": attrs } })).into_response()
 }
 
@@ -100,6 +101,65 @@ fn schema_problems(attrs: &Value) -> Vec<(&'static str, String)> {
             format!("Does not match the DataCite 4.7 schema: {e}"),
         )],
     }
+}
+
+/// DataCite takes metadata as JSON attributes or as DataCite XML, base64-encoded in the
+/// `xml` attribute; XML, when sent, is the metadata, and the JSON attributes are what
+/// DataCite reads out of it. Whatever is stored is served back as `xml` too.
+fn take_xml(attrs: &mut Value) -> Result<(), Refusal> {
+    use base64::Engine;
+    let Some(encoded) = attrs.as_object_mut().and_then(|o| o.remove("xml")) else {
+        return Ok(());
+    };
+    let invalid = |why: String| errors(StatusCode::UNPROCESSABLE_ENTITY, &[("xml", why)]);
+    let bytes = encoded
+        .as_str()
+        .and_then(|t| {
+            base64::engine::general_purpose::STANDARD
+                .decode(t.trim())
+                .ok()
+        })
+        .ok_or_else(|| invalid("Is not base64-encoded XML".into()))?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid("Is not UTF-8".into()))?;
+    let record = crate::metadata::datacite::xml::from_xml(&text)
+        .map_err(|e| invalid(format!("Does not match the DataCite 4 schema: {e}")))?;
+    let from_xml = serde_json::to_value(&record).map_err(|e| invalid(e.to_string()))?;
+    for (k, v) in from_xml.as_object().into_iter().flatten() {
+        if k == "doi" {
+            // The DOI in the XML names the record only when the request does not.
+            if attrs["doi"].is_null() {
+                attrs["doi"] = v.clone();
+            }
+            continue;
+        }
+        attrs[k] = v.clone();
+    }
+    Ok(())
+}
+
+/// The record as DataCite XML, base64-encoded, as DataCite serves it in `xml`.
+fn with_xml(attrs: &Value) -> Value {
+    use base64::Engine;
+    let mut out = attrs.clone();
+    let mut meta = attrs.clone();
+    if let Some(o) = meta.as_object_mut() {
+        for k in [
+            "url",
+            "state",
+            "event",
+            "prefix",
+            "suffix",
+            "schemaVersion",
+            "xml",
+        ] {
+            o.remove(k);
+        }
+    }
+    if let Ok(r) = serde_json::from_value::<crate::metadata::datacite::Resource>(meta) {
+        let xml = crate::metadata::datacite::xml::to_xml(&r);
+        out["xml"] = json!(base64::engine::general_purpose::STANDARD.encode(xml));
+    }
+    out
 }
 
 /// What DataCite requires before a DOI may be registered or findable. Written here on its
@@ -281,6 +341,7 @@ async fn create(State(s): State<Sandbox>, headers: HeaderMap, Json(body): Json<V
     s.authorised(&headers)?;
     let fail_after = s.faults().await?;
     let mut attrs = body_attributes(&body)?;
+    take_xml(&mut attrs)?;
     let Some(doi) = attrs["doi"].as_str().map(str::to_lowercase) else {
         return Err(errors(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -345,6 +406,7 @@ async fn update(
     s.authorised(&headers)?;
     let fail_after = s.faults().await?;
     let mut changes = body_attributes(&body)?;
+    take_xml(&mut changes)?;
     let doi = doi.to_lowercase();
     let event = changes.as_object_mut().and_then(|o| o.remove("event"));
     let mut inner = s.lock();

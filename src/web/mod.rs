@@ -9,6 +9,7 @@ pub mod json;
 pub mod openapi;
 pub mod page_cache;
 pub mod pages;
+pub mod range;
 pub mod server;
 pub mod session;
 pub mod tus;

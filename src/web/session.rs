@@ -241,6 +241,10 @@ pub fn safe_next(next: &str) -> String {
                 out.push('?');
                 out.push_str(q);
             }
+            // "/.//evil.example" normalises to "//evil.example": another host again.
+            if out.starts_with("//") {
+                return HOME.to_owned();
+            }
             out
         }
         _ => HOME.to_owned(),
@@ -264,6 +268,8 @@ mod tests {
         assert_eq!(safe_next("javascript:alert(1)"), "/my");
         assert_eq!(safe_next("/deposits/x?tab=files"), "/deposits/x?tab=files");
         assert_eq!(safe_next("/a/../curate"), "/curate");
+        assert_eq!(safe_next("/.//evil.example"), "/my");
+        assert_eq!(safe_next("/a/..//evil.example"), "/my");
     }
 
     #[test]

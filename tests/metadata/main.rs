@@ -7,16 +7,12 @@ use arca::metadata::datacite::model::*;
 use arca::metadata::datacite::vocab::*;
 use arca::metadata::datacite::xml::{Element, Node, from_xml, parse_tree, to_xml};
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-fn schema_dir() -> PathBuf {
-    std::env::var("ARCA_DATACITE_SCHEMA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datacite-schema/kernel-4.7")
-        })
-}
+#[path = "../support/mod.rs"]
+mod support;
+use support::schema_dir;
 
 /// Validate files with xmllint against the 4.7 XSD; panics with its report otherwise.
 fn validate(files: &[PathBuf]) {

@@ -410,25 +410,15 @@ pub async fn serve_file(
     collection: Option<&str>,
 ) -> AppResult<Response> {
     let size = f.size as u64;
-    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-        None => None,
-        Some(raw) => match http_range_header::parse_range_header(raw)
-            .ok()
-            .map(|r| r.validate(size))
-        {
-            // Only a single range is served as such; several get the whole file.
-            Some(Ok(ranges)) if ranges.len() == 1 => Some(ranges[0].clone()),
-            Some(Ok(_)) | None => None,
-            Some(Err(_)) => {
-                return Err(AppError::new(
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    "range-not-satisfiable",
-                    format!("the file has {size} bytes"),
-                )
-                .with_header(header::CONTENT_RANGE, &format!("bytes */{size}")));
-            }
-        },
-    };
+    let raw = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let range = crate::web::range::byte_range(raw, size).map_err(|_| {
+        AppError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "range-not-satisfiable",
+            format!("the file has {size} bytes"),
+        )
+        .with_header(header::CONTENT_RANGE, &format!("bytes */{size}"))
+    })?;
     let stream = s
         .storage
         .read(

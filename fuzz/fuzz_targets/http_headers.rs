@@ -1,0 +1,24 @@
+//! Accept (content negotiation with parameters) and Range headers of downloads.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+const OFFERS: &[&str] = &[
+    "text/html",
+    "application/x-bibtex",
+    "text/x-bibliography",
+    "application/vnd.citationstyles.csl+json",
+    "application/ld+json",
+];
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = arca::web::conneg::choose(Some(text), OFFERS);
+    let _ = arca::web::conneg::choose_with_params(Some(text), OFFERS);
+    for size in [0u64, 1, 1000, u64::MAX] {
+        if let Ok(Some(r)) = arca::web::range::byte_range(Some(text), size) {
+            assert!(r.start() <= r.end() && *r.end() < size);
+        }
+    }
+});
