@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 #[path = "../support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 use support::schema_dir;
 
