@@ -291,7 +291,7 @@ async fn a_large_manifest_lets_other_writers_in_and_lands_whole() {
     );
     assert_eq!(r.json()["entries"], n);
     assert_eq!(r.json()["not_yet_uploaded"].as_array().unwrap().len(), 100);
-    assert_eq!(app.count("expected_checksums").await, n as i64);
+    assert_eq!(app.count("expected_checksums").await, n);
     assert_eq!(app.count("manifest_staging").await, 0);
     assert!(
         meanwhile >= 2,
