@@ -3,42 +3,8 @@
 
 use crate::common::{TestApp, sha256_hex};
 use arca::storage::{Secret, StorageConfig};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-pub struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-pub async fn start_moto() -> (Moto, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect(
-            "moto_server is needed for the S3 tests: pip install -r tests/interop/requirements.txt",
-        );
-    let moto = Moto(child);
-    let endpoint = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if reqwest::get(format!("{endpoint}/moto-api/")).await.is_ok() {
-            return (moto, endpoint);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("moto_server did not start");
-}
+pub use crate::support::start_moto;
 
 #[tokio::test]
 async fn objects_in_s3_are_written_once_read_back_and_checked() {

@@ -55,3 +55,41 @@ pub fn schema_dir() -> std::path::PathBuf {
                 .join("../shared/datacite-schema/kernel-4.7")
         })
 }
+
+/// A real local S3 server (moto_server from tests/interop/requirements.txt), killed when
+/// dropped.
+pub struct Moto(std::process::Child);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[allow(dead_code)]
+pub async fn start_moto() -> (Moto, String) {
+    use std::process::{Command, Stdio};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(
+            "moto_server is needed for the S3 tests: pip install -r tests/interop/requirements.txt",
+        );
+    let moto = Moto(child);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{endpoint}/moto-api/")).await.is_ok() {
+            return (moto, endpoint);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("moto_server did not start");
+}
