@@ -6,11 +6,11 @@
 //! landing page, files, OAI record and search entry agree). In the end every job
 //! converges: DOIs findable, transfers done, no job failed.
 
-use super::{ARCA, Archive, Server, client, free_port};
+use super::{Archive, Server, client, free_port};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -479,24 +479,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_everything_converges() {
         .send()
         .await
         .unwrap();
-    let port = free_port();
-    let sandbox = Server {
-        child: Command::new(ARCA)
-            .args(["datacite-sandbox", "--bind", &format!("127.0.0.1:{port}")])
-            .env("ARCA_LOG", "warn")
-            .spawn()
-            .unwrap(),
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..200 {
-        if reqwest::get(format!("{}/heartbeat", sandbox.base))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let sandbox = super::start_sandbox().await;
     let config = format!(
         "[doi]\nprovider = \"datacite\"\nprefix = \"10.80003\"\npublic_url = \"https://arca.example.org\"\n\
          [doi.datacite]\nurl = \"{}\"\nrepository_id = \"ARCA.SANDBOX\"\npassword = \"sandbox\"\n\

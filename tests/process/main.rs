@@ -132,6 +132,29 @@ fn metadata_json() -> Value {
         "publisher": "Arca", "publicationYear": 2026, "types": {"resourceTypeGeneral": "Dataset"}})
 }
 
+/// `arca datacite-sandbox` on a free port (repository ARCA.SANDBOX, password sandbox).
+async fn start_sandbox() -> Server {
+    let port = free_port();
+    let sandbox = Server {
+        child: Command::new(ARCA)
+            .args(["datacite-sandbox", "--bind", &format!("127.0.0.1:{port}")])
+            .env("ARCA_LOG", "warn")
+            .spawn()
+            .unwrap(),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..200 {
+        if reqwest::get(format!("{}/heartbeat", sandbox.base))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    sandbox
+}
+
 /// A curator's API token, made with the operator's commands.
 fn curator_token(archive: &Archive) -> String {
     let out = archive
@@ -551,24 +574,7 @@ fn free_port() -> u16 {
 
 #[tokio::test]
 async fn the_datacite_sandbox_and_doi_reconcile_work_from_the_command_line() {
-    let port = free_port();
-    let sandbox = Server {
-        child: Command::new(ARCA)
-            .args(["datacite-sandbox", "--bind", &format!("127.0.0.1:{port}")])
-            .env("ARCA_LOG", "warn")
-            .spawn()
-            .unwrap(),
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..200 {
-        if reqwest::get(format!("{}/heartbeat", sandbox.base))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let sandbox = start_sandbox().await;
     let config = format!(
         "[doi]\nprovider = \"datacite\"\nprefix = \"10.80002\"\npublic_url = \"https://arca.example.org\"\n\
          [doi.datacite]\nurl = \"{}\"\nrepository_id = \"ARCA.SANDBOX\"\npassword = \"sandbox\"\n\
@@ -730,28 +736,7 @@ async fn arca_cite_prints_the_reference_list_and_data_availability() {
 async fn a_release_batch_cut_off_by_a_crash_finishes_when_run_again() {
     let archive = Archive::new("").await;
     let token = archive.author_token();
-    let out = archive
-        .cmd()
-        .args([
-            "user",
-            "add",
-            "--email",
-            "curator@example.org",
-            "--name",
-            "C",
-            "--role",
-            "curator",
-        ])
-        .env("ARCA_PASSWORD", "correct horse battery")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let out = archive
-        .cmd()
-        .args(["token", "create", "--email", "curator@example.org"])
-        .output()
-        .unwrap();
-    let curator = client(String::from_utf8(out.stdout).unwrap().trim());
+    let curator = client(&curator_token(&archive));
     let author = client(&token);
     // The first server crashes after releasing one item of a batch.
     let port = free_port();

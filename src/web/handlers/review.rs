@@ -21,7 +21,7 @@ fn private(mut resp: Response) -> Response {
     resp
 }
 
-#[utoipa::path(get, path = "/review/{token}", tag = "public", params(("token" = String, Path, description = "The reviewer link's secret"), ("after" = Option<String>, Query, description = "Files after this path")), responses((status = 200, description = "The dataset's page, marked confidential", body = String, content_type = "text/html"), (status = 404, description = "No live link with this secret", body = String, content_type = "text/html")))]
+#[utoipa::path(get, path = "/review/{token}", tag = "public", params(("token" = String, Path, description = "The reviewer link's secret"), ("after" = Option<String>, Query, description = "Files after this path")), responses((status = 200, description = "The dataset's page, marked confidential", body = String, content_type = "text/html"), (status = 404, description = "No live link with this secret", body = String, content_type = "text/html"), (status = 429, description = "Too many unknown links from this address ([web] guesses_per_minute); Retry-After says when to try again")))]
 pub async fn page(
     State(s): State<Services>,
     Path(token): Path<String>,
@@ -35,7 +35,7 @@ pub async fn page(
     Ok(private(page.await.map_err(AppError::as_html)?))
 }
 
-#[utoipa::path(get, path = "/review/{token}/files/{*path}", tag = "public", params(("token" = String, Path, description = "The reviewer link's secret"), ("path" = String, Path, description = "File path"), ("Range" = Option<String>, Header, description = "bytes=first-last")), responses((status = 200, description = "The file", body = Vec<u8>, content_type = "application/octet-stream"), (status = 206, description = "The range asked for", body = Vec<u8>, content_type = "application/octet-stream"), (status = 404, description = "No live link, or no such file", body = crate::web::openapi::Problem, content_type = "application/problem+json"), (status = 416, description = "Range outside the file", body = crate::web::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/review/{token}/files/{*path}", tag = "public", params(("token" = String, Path, description = "The reviewer link's secret"), ("path" = String, Path, description = "File path"), ("Range" = Option<String>, Header, description = "bytes=first-last")), responses((status = 200, description = "The file", body = Vec<u8>, content_type = "application/octet-stream"), (status = 206, description = "The range asked for", body = Vec<u8>, content_type = "application/octet-stream"), (status = 404, description = "No live link, or no such file", body = crate::web::openapi::Problem, content_type = "application/problem+json"), (status = 416, description = "Range outside the file", body = crate::web::openapi::Problem, content_type = "application/problem+json"), (status = 429, description = "Too many unknown links from this address ([web] guesses_per_minute); Retry-After says when to try again")))]
 pub async fn file(
     State(s): State<Services>,
     Path((token, path)): Path<(String, String)>,
