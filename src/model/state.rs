@@ -84,6 +84,12 @@ impl DepositState {
         self == Self::Draft
     }
 
+    /// Whether the dataset has a public page in this state: released, withdrawn (the
+    /// tombstone), or on hold (the page its registered DOI resolves to).
+    pub fn has_public_page(self) -> bool {
+        matches!(self, Self::OnHold | Self::Released | Self::Withdrawn)
+    }
+
     /// Whether the public may see this version's bytes (invariant 4).
     pub fn is_public(self) -> bool {
         self == Self::Released

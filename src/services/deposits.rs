@@ -373,6 +373,7 @@ impl Services {
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
         let mut v = load_visible(&mut tx, actor, id).await?;
+        let from = v.state;
         let change = Change {
             action,
             actor_id: Some(&actor.id),
@@ -382,7 +383,11 @@ impl Services {
         };
         let enqueued = self.transition_in_tx(&mut tx, &mut v, change, now).await?;
         tx.commit().await?;
-        self.public_changed();
+        // Submissions and approvals change nothing the public sees: rendered public pages
+        // stay cached through the curators' daily work.
+        if from.has_public_page() || v.state.has_public_page() {
+            self.public_changed();
+        }
         if enqueued {
             self.jobs_ready.notify_one();
         }

@@ -14,6 +14,20 @@ use tokio::sync::{mpsc, oneshot};
 const BATCH: usize = 1 << 20;
 const QUEUE: usize = 8;
 
+/// Bulk work (hashing and writing upload batches) that may run at once, across all
+/// uploads: one per core. Thirty uploads would otherwise keep sixty threads runnable and
+/// leave the threads that answer requests a sliver of the CPU; bounded, page reads keep
+/// their share while a single upload still uses every core.
+static BULK: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
+/// Run one batch of bulk work on a blocking thread once a core is free for it.
+async fn bulk<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let _turn = BULK.acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
 enum Msg {
     Data(Bytes),
     Sync(oneshot::Sender<Vec<u8>>),
@@ -64,12 +78,12 @@ impl StagingWriter {
             let mut file = Some(file);
             while let Some(msg) = wrx.recv().await {
                 let mut f = file.take().ok_or_else(|| io_err("write"))?;
-                let (f, reply) = tokio::task::spawn_blocking(move || match msg {
+                let (f, reply) = bulk(move || match msg {
                     Msg::Data(b) => f.write(&b).map(|()| (f, None)),
                     Msg::Sync(reply) => f.sync().map(|()| (f, Some(reply))),
                 })
                 .await
-                .map_err(|_| io_err("write"))??;
+                .ok_or_else(|| io_err("write"))??;
                 if let Some(reply) = reply {
                     let _ = reply.send(Vec::new());
                 }
@@ -88,7 +102,7 @@ impl StagingWriter {
                         let Some((mut sha, mut chunk)) = state.take() else {
                             break;
                         };
-                        let done = tokio::task::spawn_blocking(move || {
+                        let done = bulk(move || {
                             sha.update(&b);
                             if let Some(c) = chunk.as_mut() {
                                 c.update(&b);
@@ -97,8 +111,8 @@ impl StagingWriter {
                         })
                         .await;
                         match done {
-                            Ok(s) => state = Some(s),
-                            Err(_) => break,
+                            Some(s) => state = Some(s),
+                            None => break,
                         }
                     }
                     Msg::Sync(reply) => {

@@ -469,7 +469,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_everything_converges() {
     let seed: u64 = std::env::var("ARCA_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::random());
+        .unwrap_or_else(rand::random);
     println!("crash test seed {seed} (ARCA_CRASH_SEED={seed} repeats it)");
     let mut rng = StdRng::seed_from_u64(seed);
 
@@ -585,14 +585,15 @@ async fn sigkill_at_random_moments_loses_nothing_and_everything_converges() {
     }
     assert!(converged, "jobs still pending");
     let dc = reqwest::Client::new();
-    for d in ledger
+    let deposits: Vec<String> = ledger
         .lock()
         .unwrap()
         .deposits
-        .clone()
-        .into_iter()
+        .iter()
         .flatten()
-    {
+        .cloned()
+        .collect();
+    for d in deposits {
         let (_, v) = ctx
             .json(
                 &ctx.curator,
