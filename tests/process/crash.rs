@@ -6,11 +6,10 @@
 //! landing page, files, OAI record and search entry agree). In the end every job
 //! converges: DOIs findable, transfers done, no job failed.
 
-use super::{Archive, Server, client, free_port};
+use super::{Archive, Server, client};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -81,6 +80,16 @@ impl Ctx {
         let status = r.status().as_u16();
         let v = r.json::<Value>().await.unwrap_or(Value::Null);
         Ok((status, v))
+    }
+
+    /// A deposit as its curators see it.
+    async fn deposit(&self, d: &str) -> Value {
+        let path = format!("/api/v1/deposits/{d}");
+        let (_, v) = self
+            .json(&self.curator, reqwest::Method::GET, &path, None)
+            .await
+            .unwrap();
+        v
     }
 
     async fn state(&self, d: &str) -> Result<String, String> {
@@ -394,15 +403,7 @@ impl Ctx {
             if let Some(r) = reached.get(d) {
                 assert!(rank(&state) >= rank(r), "{d} went back from {r} to {state}");
             }
-            let (_, v) = self
-                .json(
-                    &self.curator,
-                    reqwest::Method::GET,
-                    &format!("/api/v1/deposits/{d}"),
-                    None,
-                )
-                .await
-                .unwrap();
+            let v = self.deposit(d).await;
             let ds = v["dataset_id"].as_str().unwrap().to_owned();
             let public = state == "released";
             let get = |p: String| {
@@ -438,30 +439,12 @@ impl Ctx {
 
 /// `arca serve` with the mirror's credentials in its environment.
 async fn start(archive: &Archive) -> Server {
-    let port = free_port();
-    let child = archive
-        .cmd()
-        .env("ARCA_MIRROR_KEY", "testing")
-        .env("ARCA_MIRROR_SECRET", "testing")
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..400 {
-        if reqwest::get(format!("{}/healthz", server.base))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("server did not become ready");
+    archive
+        .start_with(&[
+            ("ARCA_MIRROR_KEY", "testing"),
+            ("ARCA_MIRROR_SECRET", "testing"),
+        ])
+        .await
 }
 
 #[tokio::test]
@@ -594,15 +577,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_everything_converges() {
         .cloned()
         .collect();
     for d in deposits {
-        let (_, v) = ctx
-            .json(
-                &ctx.curator,
-                reqwest::Method::GET,
-                &format!("/api/v1/deposits/{d}"),
-                None,
-            )
-            .await
-            .unwrap();
+        let v = ctx.deposit(&d).await;
         let doi = v["doi"].as_str().unwrap().to_owned();
         let r: Value = dc
             .get(format!("{}/dois/{doi}", sandbox.base))

@@ -92,9 +92,15 @@ impl Archive {
     }
 
     async fn start(&self) -> Server {
+        self.start_with(&[]).await
+    }
+
+    /// `arca serve` with these variables added to its environment.
+    async fn start_with(&self, env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let child = self
             .cmd()
+            .envs(env.iter().copied())
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null())
             .spawn()
