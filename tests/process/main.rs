@@ -57,18 +57,11 @@ impl Archive {
     }
 
     /// `arca user add` then `arca token create`, as an admin would.
-    fn author_token(&self) -> String {
+    fn token_for(&self, email: &str, name: &str, role: &str) -> String {
         let out = self
             .cmd()
             .args([
-                "user",
-                "add",
-                "--email",
-                "beamline@example.org",
-                "--name",
-                "Beamline 9",
-                "--role",
-                "author",
+                "user", "add", "--email", email, "--name", name, "--role", role,
             ])
             .env("ARCA_PASSWORD", "correct horse battery")
             .output()
@@ -80,7 +73,7 @@ impl Archive {
         );
         let out = self
             .cmd()
-            .args(["token", "create", "--email", "beamline@example.org"])
+            .args(["token", "create", "--email", email])
             .output()
             .unwrap();
         assert!(
@@ -89,6 +82,10 @@ impl Archive {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    fn author_token(&self) -> String {
+        self.token_for("beamline@example.org", "Beamline 9", "author")
     }
 
     async fn start(&self) -> Server {
@@ -163,32 +160,7 @@ async fn start_sandbox() -> Server {
 
 /// A curator's API token, made with the operator's commands.
 fn curator_token(archive: &Archive) -> String {
-    let out = archive
-        .cmd()
-        .args([
-            "user",
-            "add",
-            "--email",
-            "curator@example.org",
-            "--name",
-            "C",
-            "--role",
-            "curator",
-        ])
-        .env("ARCA_PASSWORD", "correct horse battery")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = archive
-        .cmd()
-        .args(["token", "create", "--email", "curator@example.org"])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    archive.token_for("curator@example.org", "C", "curator")
 }
 
 async fn new_deposit(c: &reqwest::Client, base: &str) -> String {
