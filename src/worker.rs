@@ -6,6 +6,7 @@ use crate::db::{self, jobs::ClaimedJob, now_ms};
 use crate::services::deposits::JOB_VERIFY;
 use crate::services::dois::JOB_DOI_SYNC;
 use crate::services::mirrors::{JOB_MIRROR_REMOVE, JOB_TRANSFER};
+use crate::services::periodic::{JOB_PERIODIC, Round};
 use crate::services::releases::JOB_RELEASE_BATCH;
 use crate::services::{ServiceError, Services};
 use std::time::Duration;
@@ -13,13 +14,8 @@ use std::time::Duration;
 const LEASE_MS: i64 = 60_000;
 const HEARTBEAT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_secs(1);
-/// Housekeeping (expired uploads, abandoned jobs) runs this often.
-const HOUSEKEEPING: Duration = Duration::from_secs(60);
-/// Garbage collection scans the catalogue: hourly is plenty with a grace period of days.
-const GARBAGE_COLLECTION: Duration = Duration::from_secs(3600);
-/// The publication watcher wakes this often; each hold is looked up every
-/// `[holds] check_every_hours`.
-const WATCH_HOLDS: Duration = Duration::from_secs(15 * 60);
+/// Each worker offers the periodic rounds this often; the queue takes each round once.
+const OFFER_PERIODIC: Duration = Duration::from_secs(20);
 
 /// How a job ended.
 #[derive(Debug)]
@@ -81,6 +77,11 @@ async fn dispatch(services: &Services, job: &ClaimedJob) -> Result<(), JobError>
         JOB_MIRROR_REMOVE => Ok(services
             .remove_from_public_mirrors(payload_str(job, "version_id")?)
             .await?),
+        JOB_PERIODIC => {
+            let round: Round = serde_json::from_value(job.payload.clone())
+                .map_err(|e| JobError::Fatal(format!("periodic job payload: {e}")))?;
+            Ok(services.run_periodic(&job.id, &round).await?)
+        }
         other => Err(JobError::Fatal(format!("unknown job kind '{other}'"))),
     }
 }
@@ -175,48 +176,15 @@ pub async fn housekeeping(services: &Services) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// A fixity audit every `[fixity] every_hours`.
-async fn fixity_audits(services: Services) {
-    let every = Duration::from_secs(services.config.fixity.every_hours.max(1) * 3600);
-    loop {
-        tokio::time::sleep(every).await;
-        match services.run_fixity().await {
-            Ok(run) => tracing::info!(
-                checked = run.checked,
-                problems = run.problems.len(),
-                "fixity audit done"
-            ),
-            Err(e) => tracing::error!(error = %e, "fixity audit failed"),
-        }
-    }
-}
-
-/// Run jobs until the process stops.
+/// Run jobs until the process stops; offer the periodic rounds as they fall due.
 pub async fn run(services: Services) {
-    let mut last_housekeeping = tokio::time::Instant::now() - HOUSEKEEPING;
-    let mut last_gc = tokio::time::Instant::now();
-    let mut last_watch = tokio::time::Instant::now() - WATCH_HOLDS;
-    // The audit reads for hours on a large archive: it runs beside the jobs.
-    tokio::spawn(fixity_audits(services.clone()));
+    let mut last_offer: Option<tokio::time::Instant> = None;
     loop {
-        if last_watch.elapsed() >= WATCH_HOLDS {
-            if let Err(e) = services.watch_holds(now_ms()).await {
-                tracing::error!(error = %e, "publication watcher failed");
+        if last_offer.is_none_or(|t| t.elapsed() >= OFFER_PERIODIC) {
+            if let Err(e) = services.offer_periodic(now_ms()).await {
+                tracing::error!(error = %e, "could not offer the periodic rounds");
             }
-            last_watch = tokio::time::Instant::now();
-        }
-        if last_housekeeping.elapsed() >= HOUSEKEEPING {
-            if let Err(e) = housekeeping(&services).await {
-                tracing::error!(error = %e, "housekeeping failed");
-            }
-            last_housekeeping = tokio::time::Instant::now();
-        }
-        if last_gc.elapsed() >= GARBAGE_COLLECTION {
-            let grace = Duration::from_secs(services.config.jobs.gc_grace_hours * 3600);
-            if let Err(e) = services.collect_garbage(grace).await {
-                tracing::error!(error = %e, "garbage collection failed");
-            }
-            last_gc = tokio::time::Instant::now();
+            last_offer = Some(tokio::time::Instant::now());
         }
         match run_one(&services).await {
             Ok(true) => continue,

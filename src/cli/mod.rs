@@ -57,6 +57,9 @@ enum Command {
         /// Address to listen on (default 127.0.0.1:8080).
         #[arg(long, env = "ARCA_BIND")]
         bind: Option<String>,
+        /// Serve HTTP only: jobs and periodic work are left to `arca worker` processes.
+        #[arg(long)]
+        no_worker: bool,
     },
     /// Run background jobs only (verification, DOIs, releases, transfers, fixity).
     Worker {
@@ -190,7 +193,11 @@ pub fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve { archive, bind } => serve(archive.load(bind)?).await,
+        Command::Serve {
+            archive,
+            bind,
+            no_worker,
+        } => serve(archive.load(bind)?, !no_worker).await,
         Command::Worker { archive } => {
             let services = Services::open(archive.load(None)?).await?;
             tracing::info!("worker running");
@@ -322,16 +329,22 @@ fn prompt_password() -> anyhow::Result<Option<String>> {
     Ok((!p.is_empty()).then_some(p))
 }
 
-async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+async fn serve(config: Config, with_worker: bool) -> anyhow::Result<ExitCode> {
     let bind = config.bind.clone();
     let header_timeout = std::time::Duration::from_secs(config.web.header_timeout_seconds);
     let services = Services::open(config).await?;
     let listener = tokio::net::TcpListener::bind(&bind).await?;
-    let worker = tokio::spawn(crate::worker::run(services.clone()));
+    let worker = with_worker.then(|| tokio::spawn(crate::worker::run(services.clone())));
     let app = crate::web::build_app(services);
-    tracing::info!("Arca listening on http://{}", listener.local_addr()?);
+    tracing::info!(
+        worker = with_worker,
+        "Arca listening on http://{}",
+        listener.local_addr()?
+    );
     crate::web::server::serve(listener, app, header_timeout, shutdown_signal()).await?;
-    worker.abort();
+    if let Some(w) = worker {
+        w.abort();
+    }
     Ok(ExitCode::SUCCESS)
 }
 

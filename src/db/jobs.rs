@@ -36,6 +36,43 @@ pub async fn enqueue(
     Ok(id)
 }
 
+/// Enqueue a job unless one with the same key was ever enqueued: how every worker can
+/// offer a periodic round and only one of them gets it. True when this one was added.
+pub async fn enqueue_unique(
+    conn: &mut Conn,
+    kind: &str,
+    payload: &serde_json::Value,
+    max_attempts: i64,
+    now: i64,
+    unique_key: &str,
+) -> DbResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_at, created_at, updated_at, unique_key)
+         VALUES ($1, $2, $3, 'queued', 0, $4, $5, $5, $5, $6)
+         ON CONFLICT (unique_key) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(kind)
+    .bind(payload.to_string())
+    .bind(max_attempts)
+    .bind(now)
+    .bind(unique_key)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Remove periodic rounds that finished before `before`.
+pub async fn prune_finished_periodic(conn: &mut Conn, before: i64) -> DbResult<u64> {
+    let done = sqlx::query(
+        "DELETE FROM jobs WHERE unique_key IS NOT NULL AND state = 'succeeded' AND updated_at < $1",
+    )
+    .bind(before)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn claim(
     conn: &mut Conn,
     backend: Backend,

@@ -445,6 +445,65 @@ pub async fn problems_since(
 }
 
 /// Stored objects in key order after `after` (the primary audit walks them all).
+/// Stored objects not checked since `before`, never-checked first, then the least
+/// recently checked: the fixity audit's next round.
+pub async fn objects_due_for_fixity(
+    conn: &mut Conn,
+    before: i64,
+    limit: i64,
+) -> DbResult<Vec<(String, i64)>> {
+    let mut rows = sqlx::query(
+        "SELECT sha256, size FROM objects WHERE fixity_at IS NULL AND deleting = 0 LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    if (rows.len() as i64) < limit {
+        rows.extend(
+            sqlx::query(
+                "SELECT sha256, size FROM objects WHERE fixity_at < $1 AND deleting = 0
+                 ORDER BY fixity_at LIMIT $2",
+            )
+            .bind(before)
+            .bind(limit - rows.len() as i64)
+            .fetch_all(conn)
+            .await?,
+        );
+    }
+    rows.iter()
+        .map(|r| Ok((r.try_get("sha256")?, r.try_get("size")?)))
+        .collect()
+}
+
+/// The audit looked at an object now, whatever it found.
+pub async fn mark_fixity(conn: &mut Conn, sha256: &str, now: i64) -> DbResult<()> {
+    sqlx::query("UPDATE objects SET fixity_at = $1 WHERE sha256 = $2")
+        .bind(now)
+        .bind(sha256)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A mirror's copies not found intact since `before`, the least recently first.
+pub async fn replicas_due_for_fixity(
+    conn: &mut Conn,
+    mirror: &str,
+    before: i64,
+    limit: i64,
+) -> DbResult<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT sha256 FROM replicas WHERE mirror = $1 AND verified_at < $2
+         ORDER BY verified_at LIMIT $3",
+    )
+    .bind(mirror)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("sha256")?)).collect()
+}
+
 pub async fn objects_after(
     conn: &mut Conn,
     after: &str,

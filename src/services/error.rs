@@ -36,6 +36,12 @@ pub enum ServiceError {
     /// tus: the PATCH did not start where the upload stands.
     #[error("the upload is at offset {expected}, not {got}")]
     OffsetMismatch { expected: i64, got: i64 },
+    /// tus: bytes acknowledged earlier are missing from this server's staging disk (a
+    /// lost volume, or another server's disk); the upload was set back to what is here.
+    #[error(
+        "this server holds only {resume_at} of the {acknowledged} bytes acknowledged for this upload (its staging disk was lost, or the upload went to a server that does not share it): the upload now stands at offset {resume_at}, send the rest from there"
+    )]
+    StagingLost { resume_at: i64, acknowledged: i64 },
     #[error("{0}")]
     ChecksumMismatch(String),
     #[error("the upload has expired")]

@@ -9,6 +9,13 @@ use crate::mirror::Mirror;
 use crate::model::ids;
 use std::time::{Duration, Instant};
 
+/// Copies one round of the audit checks at most, and how long it runs at most, before
+/// it hands over to the next round (a job of its own, so other jobs get their turn).
+const ROUND_COPIES: usize = 1000;
+const ROUND_TIME: Duration = Duration::from_secs(300);
+/// Copies fetched from the catalogue at a time.
+const PAGE: i64 = 100;
+
 /// What one audit found.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct FixityRun {
@@ -82,70 +89,110 @@ impl Services {
         Ok(())
     }
 
-    /// Audit the primary store and every mirror once.
+    /// Audit the primary store and every mirror once: every copy not checked since now.
     pub async fn run_fixity(&self) -> ServiceResult<FixityRun> {
+        let since = now_ms();
         let mut run = FixityRun::default();
+        while self.fixity_round(since, &mut run).await? {}
+        Ok(run)
+    }
+
+    /// One round of the audit: check, least recently checked first, up to a round's
+    /// worth of copies not checked since `since`. Each check is recorded as it is made,
+    /// so an audit cut short by a restart goes on where it stopped. Returns whether
+    /// copies remain to be checked.
+    pub async fn fixity_round(&self, since: i64, run: &mut FixityRun) -> ServiceResult<bool> {
+        let started = Instant::now();
+        let checked_before = run.checked;
+        // A check is marked at no earlier than `since`, so it is never due again in this
+        // audit even when another server's clock is ahead of this one's.
+        let checked_at = || now_ms().max(since);
+        let round_over = |run: &FixityRun| {
+            run.checked - checked_before >= ROUND_COPIES || started.elapsed() >= ROUND_TIME
+        };
         let mut pace = Pace {
-            start: Instant::now(),
+            start: started,
             bytes: 0,
             limit: self.config.fixity.max_mb_per_sec << 20,
         };
         let mirrors = self.open_mirrors(None).await?;
 
         // The primary store.
-        let mut after = String::new();
         loop {
+            if round_over(run) {
+                return Ok(true);
+            }
             let mut conn = self.db.conn().await?;
-            let page = db::mirrors::objects_after(&mut conn, &after, 200).await?;
+            let page = db::mirrors::objects_due_for_fixity(&mut conn, since, PAGE).await?;
             drop(conn);
-            let Some(last) = page.last() else { break };
-            after = last.0.clone();
+            if page.is_empty() {
+                break;
+            }
             for (sha256, size) in page {
                 let found = match self.storage.hash_object(&sha256, &[]).await {
-                    Ok((n, sums)) if sums[0].hex == sha256 && n == size as u64 => None,
-                    Ok(_) => Some("corrupt"),
-                    Err(crate::storage::StorageError::Missing(_)) => Some("missing"),
-                    Err(e) => return Err(e.into()),
+                    Ok((n, sums)) if sums[0].hex == sha256 && n == size as u64 => Ok(None),
+                    Ok(_) => Ok(Some("corrupt")),
+                    Err(crate::storage::StorageError::Missing(_)) => Ok(Some("missing")),
+                    Err(e) => Err(e),
                 };
                 run.checked += 1;
                 run.bytes += size as u64;
                 pace.after(size as u64).await;
                 match found {
-                    None => self.record_check("primary", &sha256, "ok", None).await?,
-                    Some(problem) => {
+                    Ok(None) => self.record_check("primary", &sha256, "ok", None).await?,
+                    Ok(Some(problem)) => {
                         self.record_check("primary", &sha256, problem, None).await?;
                         let done = self.repair_primary(&sha256, size as u64, &mirrors).await?;
                         run.problems
-                            .push(("primary".into(), sha256, problem.into(), done));
+                            .push(("primary".into(), sha256.clone(), problem.into(), done));
+                    }
+                    // One object that cannot be read now does not stop the audit.
+                    Err(e) => {
+                        let problem = format!("unreadable ({e})");
+                        let done = "it is checked again in the next audit";
+                        self.raise("primary", &sha256, &problem, done).await?;
+                        run.problems
+                            .push(("primary".into(), sha256.clone(), problem, done.into()));
                     }
                 }
+                let mut conn = self.db.conn().await?;
+                db::mirrors::mark_fixity(&mut conn, &sha256, checked_at()).await?;
             }
         }
 
         // Every copy on every mirror.
         for m in &mirrors {
-            let mut after = String::new();
-            loop {
+            'mirror: loop {
+                if round_over(run) {
+                    return Ok(true);
+                }
                 let mut conn = self.db.conn().await?;
-                let page = db::mirrors::replicas_after(&mut conn, &m.name, &after, 200).await?;
+                let page =
+                    db::mirrors::replicas_due_for_fixity(&mut conn, &m.name, since, PAGE).await?;
                 drop(conn);
-                let Some(last) = page.last() else { break };
-                after = last.clone();
+                if page.is_empty() {
+                    break;
+                }
                 for sha256 in page {
-                    let found = match m.hash(&sha256).await? {
-                        Some((n, hex)) if hex == sha256 => {
+                    let found = match m.hash(&sha256).await {
+                        Ok(Some((n, hex))) if hex == sha256 => {
                             pace.after(n).await;
                             run.bytes += n;
                             None
                         }
-                        Some(_) => Some("corrupt"),
-                        None => Some("missing"),
+                        Ok(Some(_)) => Some("corrupt"),
+                        Ok(None) => Some("missing"),
+                        // A mirror that cannot be reached is audited in the next round.
+                        Err(e) => {
+                            tracing::warn!(mirror = %m.name, error = %e, "fixity: mirror unreachable, its copies wait for the next audit");
+                            break 'mirror;
+                        }
                     };
                     run.checked += 1;
                     match found {
                         None => {
                             let mut conn = self.db.conn().await?;
-                            db::mirrors::record_replica(&mut conn, &m.name, &sha256, now_ms())
+                            db::mirrors::record_replica(&mut conn, &m.name, &sha256, checked_at())
                                 .await?;
                             drop(conn);
                             self.record_check(&m.name, &sha256, "ok", None).await?;
@@ -160,7 +207,7 @@ impl Services {
                 }
             }
         }
-        Ok(run)
+        Ok(false)
     }
 
     /// Replace a damaged primary copy with a mirror's copy that hashes right.
@@ -237,6 +284,7 @@ impl Services {
                         Some("the repair did not verify"),
                     )
                     .await?;
+                    self.forget_bad_replica(m, sha256).await?;
                     "the repair did not verify".to_owned()
                 }
             }
@@ -244,11 +292,20 @@ impl Services {
             let done = "the primary copy does not verify either".to_owned();
             self.record_check(&m.name, sha256, "unrepairable", Some(&done))
                 .await?;
+            self.forget_bad_replica(m, sha256).await?;
             done
         };
         self.raise(&m.name, sha256, "damaged or missing", &done)
             .await?;
         Ok(done)
+    }
+
+    /// A mirror's copy that is not intact and could not be repaired is no longer counted
+    /// as a copy (and so not audited again and again within one audit).
+    async fn forget_bad_replica(&self, m: &Mirror, sha256: &str) -> ServiceResult<()> {
+        let mut conn = self.db.conn().await?;
+        db::mirrors::forget_replica(&mut conn, &m.name, sha256).await?;
+        Ok(())
     }
 
     /// Checks of the last `days` days: counts by location and outcome, and every problem.

@@ -14,6 +14,7 @@ pub mod holds;
 pub mod manifest;
 pub mod metrics;
 pub mod mirrors;
+pub mod periodic;
 pub mod public;
 pub mod releases;
 pub mod reviewers;

@@ -222,9 +222,12 @@ impl Services {
         Ok(batch)
     }
 
-    async fn start_batch_in(&self, tx: &mut Tx, b: &BatchRow, now: i64) -> ServiceResult<()> {
-        if b.state == "open" {
-            db::releases::set_state(tx, &b.id, "open", "running", now).await?;
+    /// Start a batch: an open batch becomes running and gets its job, once, however
+    /// many processes find it due at the same moment; a running one (a curator's "run
+    /// now" after a failure) gets another run.
+    async fn start_batch_in(&self, tx: &mut Tx, b: &BatchRow, now: i64) -> ServiceResult<bool> {
+        if b.state == "open" && !db::releases::set_state(tx, &b.id, "open", "running", now).await? {
+            return Ok(false);
         }
         db::jobs::enqueue(
             tx,
@@ -234,21 +237,22 @@ impl Services {
             now,
         )
         .await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Start every open batch whose time has come (housekeeping). Returns how many.
     pub async fn start_due_batches(&self, now: i64) -> ServiceResult<usize> {
         let mut tx = self.db.begin_write().await?;
         let due = db::releases::due(&mut tx, now).await?;
+        let mut started = 0;
         for b in &due {
-            self.start_batch_in(&mut tx, b, now).await?;
+            started += usize::from(self.start_batch_in(&mut tx, b, now).await?);
         }
         tx.commit().await?;
-        if !due.is_empty() {
+        if started > 0 {
             self.jobs_ready.notify_one();
         }
-        Ok(due.len())
+        Ok(started)
     }
 
     /// Release one item in its own transaction. Already released: nothing to do.

@@ -53,6 +53,15 @@ impl Appender {
             .create(true)
             .truncate(false)
             .open(path)?;
+        // Never extend: bytes missing here (a lost volume, another server's disk) must
+        // not be replaced by zeros under an offset that was acknowledged.
+        let len = f.metadata()?.len();
+        if len < offset {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("staging file holds {len} bytes, fewer than the offset {offset}"),
+            ));
+        }
         f.set_len(offset)?;
         drop(f);
         let file = open_direct(path).or_else(|_| open_buffered(path))?;

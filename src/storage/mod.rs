@@ -2,6 +2,7 @@
 //! directory or an S3-compatible bucket behind object_store.
 
 pub mod direct;
+pub mod multipart;
 pub mod staging;
 
 use crate::model::checksum::{Algorithm, Checksum, Hasher};
@@ -85,6 +86,8 @@ pub struct Storage {
     store: Arc<dyn ObjectStore>,
     /// The local root when objects are on local disk: a staged upload is moved into place.
     local_root: Option<PathBuf>,
+    /// S3: uploads are staged as multipart uploads in the bucket (see [`multipart`]).
+    multipart: Option<Arc<object_store::aws::AmazonS3>>,
     prefix: String,
     staging_dir: PathBuf,
 }
@@ -102,6 +105,7 @@ impl Storage {
                 Ok(Self {
                     store: Arc::new(store),
                     local_root: Some(root),
+                    multipart: None,
                     prefix: String::new(),
                     staging_dir,
                 })
@@ -125,9 +129,11 @@ impl Storage {
                 if let (Some(id), Some(secret)) = (access_key_id, secret_access_key) {
                     b = b.with_access_key_id(id).with_secret_access_key(&secret.0);
                 }
+                let s3 = Arc::new(b.build()?);
                 Ok(Self {
-                    store: Arc::new(b.build()?),
+                    store: s3.clone(),
                     local_root: None,
+                    multipart: Some(s3),
                     prefix: prefix.clone().unwrap_or_default(),
                     staging_dir,
                 })

@@ -85,10 +85,14 @@ impl From<ServiceError> for AppError {
             E::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", detail),
             E::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", detail),
             E::Transition(_) => Self::new(StatusCode::CONFLICT, "invalid-transition", detail),
-            E::OffsetMismatch { expected, .. } => {
+            E::OffsetMismatch {
+                expected: resume_at,
+                ..
+            }
+            | E::StagingLost { resume_at, .. } => {
                 Self::new(StatusCode::CONFLICT, "offset-mismatch", detail).with_header(
                     header::HeaderName::from_static("upload-offset"),
-                    &expected.to_string(),
+                    &resume_at.to_string(),
                 )
             }
             E::Invalid { field, message } => {

@@ -111,6 +111,24 @@ impl TestApp {
         }
     }
 
+    /// Another server of the same archive: the same catalogue and object store, but a
+    /// data directory (staging disk) and in-process state of its own.
+    pub async fn another_server(&self) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = (*self.services.config).clone();
+        config.data_dir = dir.path().to_owned();
+        let services = Services::open(config).await.unwrap();
+        let router = arca::web::build_app(services.clone());
+        TestApp {
+            services,
+            router,
+            dir,
+            author: self.author.clone(),
+            other_author: self.other_author.clone(),
+            curator: self.curator.clone(),
+        }
+    }
+
     pub async fn send(&self, req: Request<Body>) -> Resp {
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();

@@ -14,6 +14,7 @@ mod gc;
 mod hardening;
 mod holds;
 mod jobs;
+mod many_servers;
 mod metadata;
 mod mirrors;
 mod oai;

@@ -6,23 +6,28 @@ use arca::storage::{Secret, StorageConfig};
 
 pub use crate::support::start_moto;
 
-#[tokio::test]
-async fn objects_in_s3_are_written_once_read_back_and_checked() {
-    let (_moto, endpoint) = start_moto().await;
+/// A bucket `arca-{name}` on the moto server at `endpoint`, objects under `test/`.
+pub async fn s3_storage(endpoint: &str, name: &str) -> StorageConfig {
     let r = reqwest::Client::new()
-        .put(format!("{endpoint}/arca-objects"))
+        .put(format!("{endpoint}/arca-{name}"))
         .send()
         .await
         .unwrap();
     assert!(r.status().is_success(), "create bucket: {}", r.status());
-    let storage = StorageConfig::S3 {
-        bucket: "arca-objects".into(),
-        endpoint: Some(endpoint.clone()),
+    StorageConfig::S3 {
+        bucket: format!("arca-{name}"),
+        endpoint: Some(endpoint.to_owned()),
         region: Some("us-east-1".into()),
         prefix: Some("test/".into()),
         access_key_id: Some("testing".into()),
         secret_access_key: Some(Secret("testing".into())),
-    };
+    }
+}
+
+#[tokio::test]
+async fn objects_in_s3_are_written_once_read_back_and_checked() {
+    let (_moto, endpoint) = start_moto().await;
+    let storage = s3_storage(&endpoint, "objects").await;
     let app = TestApp::configured(|c| c.storage = storage).await;
 
     // 40 MiB goes up as a multipart upload (16 MiB parts); the small file in one PUT.
@@ -32,17 +37,10 @@ async fn objects_in_s3_are_written_once_read_back_and_checked() {
     let id = app.create_deposit(&app.author).await;
     app.upload(&app.author, &id, "big.h5", &big).await;
     app.upload(&app.author, &id, "small.txt", b"small").await;
-    let key = |sha: &str| {
-        format!(
-            "{endpoint}/arca-objects/test/sha256/{}/{}/{sha}",
-            &sha[..2],
-            &sha[2..4]
-        )
-    };
-    let stored = reqwest::get(key(&sha256_hex(&big)))
-        .await
-        .unwrap()
-        .bytes()
+    let stored = app
+        .services
+        .storage
+        .read_all(&sha256_hex(&big))
         .await
         .unwrap();
     assert_eq!(sha256_hex(&stored), sha256_hex(&big));

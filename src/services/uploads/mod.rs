@@ -1,6 +1,22 @@
 //! Resumable uploads (tus 1.0.0 semantics, independent of HTTP). Bytes are hashed as
-//! they arrive and fsynced before their offset is recorded (invariant 2); a finished
-//! upload is moved into the content-addressed store and becomes a file of its deposit.
+//! they arrive and made durable before their offset is recorded (invariant 2); a
+//! finished upload is moved into the content-addressed store and becomes a file of its
+//! deposit.
+//!
+//! Any server may take any request of an upload: a writer holds a lease on the upload
+//! in the catalogue, and the bytes are staged where every server sees them when storage
+//! is S3 (a multipart upload, see [`in_store`]). On local storage the staging file is
+//! on this server's disk; a request that finds fewer bytes there than were acknowledged
+//! sets the upload back to what is there and says so, and nothing is ever zero-filled.
+//!
+//! Why the stored object always has the hash it is stored under: every byte is hashed
+//! once, in order, by the writer that made it durable, and the hash state is recorded
+//! in the same guarded update as the offset it belongs to; only the lease holder can
+//! make that update, a local staging file is cut back to the recorded offset before a
+//! write and checked against it before it is stored, and an S3 tail is read back by the
+//! key recorded beside the offset (unique to its writer and offset).
+
+mod in_store;
 
 use super::deposits::{DepositEvent, load_visible, record_event, require_editable};
 use super::{Actor, ServiceError, ServiceResult, Services, may_edit};
@@ -10,6 +26,22 @@ use crate::model::{DatasetPath, ids};
 use crate::storage::{remove_if_present, staging::StagingWriter};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+/// A writer's hold on an upload lapses this long after its last renewal, so a server
+/// killed mid-request frees the upload for the others within this time.
+const LEASE_MS: i64 = 30_000;
+/// A writer renews its lease this often while it works.
+const RENEW_EVERY_MS: i64 = 10_000;
+
+/// One request's hold on an upload, in the catalogue.
+struct Lease {
+    owner: String,
+    upload: String,
+    /// When it was last renewed (ms since the epoch).
+    renewed: AtomicI64,
+}
 
 /// What a client asks for when it creates an upload.
 #[derive(Debug, Clone)]
@@ -122,8 +154,22 @@ impl Services {
             .transpose()
             .map_err(|e| ServiceError::invalid("Upload-Metadata sha256", e.to_string()))?;
         let now = now_ms();
+        let id = ids::new_id();
+        let staged = if self.storage.stages_in_store() && req.length > 0 {
+            let s = self
+                .storage
+                .begin_staging(&id, expected.as_ref().map(|c| c.hex.as_str()))
+                .await?;
+            Some(db::uploads::MultipartStaging {
+                key: s.key,
+                multipart_id: s.multipart_id,
+                part_size: crate::storage::part_size(req.length as u64) as i64,
+            })
+        } else {
+            None
+        };
         let upload = UploadRow {
-            id: ids::new_id(),
+            id,
             version_id: req.deposit_id.clone(),
             user_id: actor.id.clone(),
             path: path.as_str().to_owned(),
@@ -133,6 +179,8 @@ impl Services {
             metadata: req.raw_metadata,
             created_at: now,
             expires_at: self.expiry_from_now(),
+            staged,
+            tail_key: None,
         };
         let mut tx = self.db.begin_write().await?;
         let v = load_visible(&mut tx, actor, &req.deposit_id).await?;
@@ -168,10 +216,12 @@ impl Services {
             .await?;
         }
         tx.commit().await?;
-        // An empty staging file, so HEAD and PATCH find it; an empty upload is done now.
-        tokio::fs::File::create(self.storage.staging_path(&upload.id)).await?;
+        if upload.staged.is_none() {
+            // An empty staging file, so HEAD and PATCH find it.
+            tokio::fs::File::create(self.storage.staging_path(&upload.id)).await?;
+        }
         if upload.length == 0 {
-            self.complete_upload(&upload, ResumableSha256::new())
+            self.complete_upload(&upload, ResumableSha256::new(), None)
                 .await?;
         }
         Ok(upload)
@@ -198,14 +248,36 @@ impl Services {
     }
 
     /// The upload's state for a tus HEAD. An upload whose bytes are all in but which a
-    /// crash stopped before it became a file is finished now.
+    /// crash stopped before it became a file is finished now. On local storage, an
+    /// upload whose acknowledged bytes are not on this server's disk is set back to
+    /// what is there, so the offset a client is told is one it can resume from.
     pub async fn upload_status(&self, actor: &Actor, id: &str) -> ServiceResult<UploadRow> {
-        let up = self.load_upload(actor, id).await?;
-        if up.offset == up.length {
-            let _busy = self.mark_busy(actor, id)?;
-            let sha = ResumableSha256::restore(&up.hash_state)
-                .map_err(|e| ServiceError::Internal(e.to_string()))?;
-            self.complete_upload(&up, sha).await?;
+        let mut up = self.load_upload(actor, id).await?;
+        let lost = self.local_bytes_lost(&up).await?;
+        if lost.is_none() && up.offset < up.length {
+            return Ok(up);
+        }
+        let _busy = self.mark_busy(actor, id)?;
+        let lease = self.take_lease(&up.id).await?;
+        let result = async {
+            let up = self.load_upload(actor, id).await?;
+            if let Some(have) = self.local_bytes_lost(&up).await? {
+                return self.rewind_local(&up, &lease, have).await;
+            }
+            if up.offset == up.length {
+                let sha = ResumableSha256::restore(&up.hash_state)
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                self.complete_upload(&up, sha, None).await?;
+            }
+            Ok(up)
+        }
+        .await;
+        self.release_lease(&lease).await;
+        match result {
+            Ok(r) => up = r,
+            // Someone else finished it meanwhile.
+            Err(ServiceError::NotFound(_)) => {}
+            Err(e) => return Err(e),
         }
         Ok(up)
     }
@@ -234,7 +306,7 @@ impl Services {
         offset: i64,
         content_length: Option<u64>,
         chunk_checksum: Option<ChunkChecksum>,
-        mut body: S,
+        body: S,
     ) -> ServiceResult<(i64, i64)>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -242,8 +314,44 @@ impl Services {
     {
         let up = self.load_upload(actor, id).await?;
         let _busy = self.mark_busy(actor, id)?;
-        // Re-read under the busy mark: the offset may have moved while we waited.
-        let up = self.load_upload(actor, &up.id).await?;
+        // A request at the wrong offset is answered without taking the upload from a
+        // writer that is about to start.
+        if offset != up.offset && self.local_bytes_lost(&up).await?.is_none() {
+            return Err(ServiceError::OffsetMismatch {
+                expected: up.offset,
+                got: offset,
+            });
+        }
+        let lease = self.take_lease(&up.id).await?;
+        let result = self
+            .append_leased(&lease, actor, offset, content_length, chunk_checksum, body)
+            .await;
+        self.release_lease(&lease).await;
+        result
+    }
+
+    async fn append_leased<S, E>(
+        &self,
+        lease: &Lease,
+        actor: &Actor,
+        offset: i64,
+        content_length: Option<u64>,
+        chunk_checksum: Option<ChunkChecksum>,
+        body: S,
+    ) -> ServiceResult<(i64, i64)>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        // Re-read under the lease: the offset may have moved while we waited.
+        let up = self.load_upload(actor, &lease.upload).await?;
+        if let Some(have) = self.local_bytes_lost(&up).await? {
+            self.rewind_local(&up, lease, have).await?;
+            return Err(ServiceError::StagingLost {
+                resume_at: have as i64,
+                acknowledged: up.offset,
+            });
+        }
         if offset != up.offset {
             return Err(ServiceError::OffsetMismatch {
                 expected: up.offset,
@@ -251,14 +359,32 @@ impl Services {
             });
         }
         let remaining = (up.length - up.offset) as u64;
-        let too_many = || {
-            ServiceError::TooLarge(format!(
-                "the request carries more bytes than the {remaining} the upload still expects"
-            ))
-        };
         if content_length.is_some_and(|n| n > remaining) {
-            return Err(too_many());
+            return Err(too_many(remaining));
         }
+        let new_offset = match &up.staged {
+            Some(staged) => {
+                self.append_in_store(lease, &up, staged, chunk_checksum, body)
+                    .await?
+            }
+            None => self.append_local(lease, &up, chunk_checksum, body).await?,
+        };
+        Ok((new_offset, self.expiry_from_now()))
+    }
+
+    /// Append a request body to the upload's staging file on this server's disk.
+    async fn append_local<S, E>(
+        &self,
+        lease: &Lease,
+        up: &UploadRow,
+        chunk_checksum: Option<ChunkChecksum>,
+        mut body: S,
+    ) -> ServiceResult<i64>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let remaining = (up.length - up.offset) as u64;
         let sha = ResumableSha256::restore(&up.hash_state)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let staging = self.storage.staging_path(&up.id);
@@ -272,21 +398,17 @@ impl Services {
         let checkpoint_every = self.config.uploads.checkpoint_bytes;
         let mut durable = up.offset;
         let mut since_checkpoint = 0u64;
-        let idle = std::time::Duration::from_secs(self.config.uploads.idle_timeout_seconds);
         loop {
-            // A client that stops sending is treated as gone: what arrived is kept, and
-            // the request ends instead of holding its place for ever.
-            let frame = match tokio::time::timeout(idle, body.next()).await {
-                Ok(None) => break,
-                Ok(Some(frame)) => frame.map_err(|e| e.to_string()),
-                Err(_) => Err(format!(
-                    "no bytes arrived for {} s ([uploads] idle_timeout_seconds)",
-                    idle.as_secs()
-                )),
-            };
+            let frame = self.next_frame(&mut body).await;
+            if let Err(e) = self.keep_lease(lease).await {
+                writer.abort().await;
+                crate::storage::staging::truncate(&staging, durable as u64).await?;
+                return Err(e);
+            }
             let data = match frame {
-                Ok(d) => d,
-                Err(e) => {
+                None => break,
+                Some(Ok(d)) => d,
+                Some(Err(e)) => {
                     // The client went away. Keep what arrived unless the chunk is
                     // all-or-nothing; its offset is what the client will see on HEAD.
                     tracing::info!(upload = %up.id, error = %e, "upload body ended early");
@@ -296,27 +418,24 @@ impl Services {
                     } else {
                         let written = writer.written() as i64;
                         let state = writer.checkpoint().await?;
-                        self.advance(&up.id, durable, up.offset + written, &state)
+                        self.advance(lease, durable, up.offset + written, &state, None)
                             .await?;
                         writer.abort().await;
                     }
-                    return Err(ServiceError::invalid(
-                        "body",
-                        format!("the request body was cut off: {e}"),
-                    ));
+                    return Err(cut_off(e));
                 }
             };
             if writer.written() + data.len() as u64 > remaining {
                 writer.abort().await;
                 crate::storage::staging::truncate(&staging, durable as u64).await?;
-                return Err(too_many());
+                return Err(too_many(remaining));
             }
             since_checkpoint += data.len() as u64;
             writer.write(data).await?;
             if chunk_checksum.is_none() && since_checkpoint >= checkpoint_every {
                 let state = writer.checkpoint().await?;
                 let to = up.offset + writer.written() as i64;
-                self.advance(&up.id, durable, to, &state).await?;
+                self.advance(lease, durable, to, &state, None).await?;
                 durable = to;
                 since_checkpoint = 0;
             }
@@ -326,46 +445,205 @@ impl Services {
             && hex::decode(&got.hex).ok().as_deref() != Some(want.digest.as_slice())
         {
             crate::storage::staging::truncate(&staging, durable as u64).await?;
-            return Err(ServiceError::ChecksumMismatch(format!(
-                "the {} checksum of this request's bytes does not match Upload-Checksum; nothing was kept",
-                want.algorithm
-            )));
+            return Err(chunk_mismatch(want));
         }
         let new_offset = up.offset + appended.written as i64;
         if new_offset != durable {
-            self.advance(&up.id, durable, new_offset, &appended.sha256.save())
+            self.advance(lease, durable, new_offset, &appended.sha256.save(), None)
                 .await?;
         }
         if new_offset == up.length {
             let mut done = up.clone();
             done.offset = new_offset;
-            self.complete_upload(&done, appended.sha256).await?;
+            self.complete_upload(&done, appended.sha256, None).await?;
         }
-        Ok((new_offset, self.expiry_from_now()))
+        Ok(new_offset)
+    }
+
+    /// The next piece of a request body: None at its end, an error when the client
+    /// went away or stopped sending (what arrived is kept, and the request ends
+    /// instead of holding its place for ever).
+    async fn next_frame<S, E>(&self, body: &mut S) -> Option<Result<Bytes, String>>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let idle = Duration::from_secs(self.config.uploads.idle_timeout_seconds);
+        match tokio::time::timeout(idle, body.next()).await {
+            Ok(None) => None,
+            Ok(Some(frame)) => Some(frame.map_err(|e| e.to_string())),
+            Err(_) => Some(Err(format!(
+                "no bytes arrived for {} s ([uploads] idle_timeout_seconds)",
+                idle.as_secs()
+            ))),
+        }
+    }
+
+    async fn take_lease(&self, id: &str) -> ServiceResult<Lease> {
+        let owner = ids::new_id();
+        let now = now_ms();
+        let mut conn = self.db.conn().await?;
+        if !db::uploads::take_lease(&mut conn, id, &owner, now, now + LEASE_MS).await? {
+            return Err(ServiceError::Conflict(
+                "another request is writing to this upload right now (perhaps through another server): ask for its offset in a moment and resume".into(),
+            ));
+        }
+        Ok(Lease {
+            owner,
+            upload: id.to_owned(),
+            renewed: AtomicI64::new(now),
+        })
+    }
+
+    /// Renew the lease when it is due; an error when another writer took the upload.
+    async fn keep_lease(&self, lease: &Lease) -> ServiceResult<()> {
+        let now = now_ms();
+        if now - lease.renewed.load(Ordering::Relaxed) < RENEW_EVERY_MS {
+            return Ok(());
+        }
+        let mut conn = self.db.conn().await?;
+        let until = now + LEASE_MS;
+        if !db::uploads::renew_lease(&mut conn, &lease.upload, &lease.owner, until).await? {
+            return Err(ServiceError::Conflict(
+                "this request lost its hold on the upload (another request took it over): ask for the offset and resume".into(),
+            ));
+        }
+        lease.renewed.store(now, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn release_lease(&self, lease: &Lease) {
+        let released = async {
+            let mut conn = self.db.conn().await?;
+            db::uploads::release_lease(&mut conn, &lease.upload, &lease.owner).await
+        };
+        if let Err(e) = released.await {
+            // It lapses by itself shortly.
+            tracing::warn!(upload = %lease.upload, error = %e, "could not release an upload lease");
+        }
+    }
+
+    /// On local storage: how many bytes this server's staging file holds when that is
+    /// fewer than the upload's acknowledged offset (and they were not already stored).
+    async fn local_bytes_lost(&self, up: &UploadRow) -> ServiceResult<Option<u64>> {
+        if up.staged.is_some() {
+            return Ok(None);
+        }
+        let have = match tokio::fs::metadata(self.storage.staging_path(&up.id)).await {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A finished upload whose staging file was already moved into the store
+                // by an attempt that stopped before the catalogue knew.
+                if up.offset == up.length {
+                    let sha = ResumableSha256::restore(&up.hash_state)
+                        .map_err(|e| ServiceError::Internal(e.to_string()))?
+                        .finish();
+                    if self.storage.exists(&sha.hex).await? {
+                        return Ok(None);
+                    }
+                }
+                0
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok((have < up.offset as u64).then_some(have))
+    }
+
+    /// Set an upload back to the `have` bytes its staging file holds: re-hash them and
+    /// record that offset, so the client resumes from bytes that are really here.
+    async fn rewind_local(
+        &self,
+        up: &UploadRow,
+        lease: &Lease,
+        have: u64,
+    ) -> ServiceResult<UploadRow> {
+        let staging = self.storage.staging_path(&up.id);
+        tracing::warn!(
+            upload = %up.id,
+            acknowledged = up.offset,
+            held = have,
+            "staged upload bytes are missing on this server: set back to what is here (local storage with several servers needs a shared data directory, or S3)"
+        );
+        let path = staging.clone();
+        let state = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+            use std::io::Read;
+            let mut sha = ResumableSha256::new();
+            let file = match std::fs::File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    std::fs::File::create(&path)?;
+                    return Ok(sha.save());
+                }
+                Err(e) => return Err(e),
+            };
+            let mut file = file.take(have);
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = file.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                sha.update(&buf[..n]);
+            }
+            Ok(sha.save())
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        let mut rewound = up.clone();
+        rewound.offset = have as i64;
+        rewound.hash_state = state.clone();
+        self.advance(lease, up.offset, have as i64, &state, None)
+            .await?;
+        Ok(rewound)
     }
 
     fn expiry_from_now(&self) -> i64 {
         now_ms() + self.config.uploads.expire_after_hours as i64 * 3_600_000
     }
 
-    async fn advance(&self, id: &str, from: i64, to: i64, state: &[u8]) -> ServiceResult<()> {
+    async fn advance(
+        &self,
+        lease: &Lease,
+        from: i64,
+        to: i64,
+        state: &[u8],
+        tail_key: Option<&str>,
+    ) -> ServiceResult<()> {
         let mut conn = self.db.conn().await?;
-        let expires = self.expiry_from_now();
-        let advanced = db::uploads::advance(&mut conn, id, from, to, state, expires).await?;
-        if advanced {
-            self.metrics.upload_bytes.inc_by((to - from).max(0) as u64);
-        }
+        let progress = db::uploads::Progress {
+            from,
+            to,
+            hash_state: state,
+            tail_key,
+        };
+        let advanced = db::uploads::advance(
+            &mut conn,
+            &lease.upload,
+            &lease.owner,
+            progress,
+            self.expiry_from_now(),
+        )
+        .await?;
         if !advanced {
             return Err(ServiceError::Conflict(
                 "the upload moved on meanwhile; ask for its offset and resume".into(),
             ));
         }
+        self.metrics.upload_bytes.inc_by((to - from).max(0) as u64);
         Ok(())
     }
 
     /// Turn a fully received upload into a file of its deposit. Idempotent: safe to
     /// repeat after a crash at any point.
-    async fn complete_upload(&self, up: &UploadRow, sha: ResumableSha256) -> ServiceResult<()> {
+    ///
+    /// `tail`: for an upload staged in the store, the bytes after its last whole part
+    /// when the caller has them in memory (otherwise they are read back).
+    async fn complete_upload(
+        &self,
+        up: &UploadRow,
+        sha: ResumableSha256,
+        tail: Option<Bytes>,
+    ) -> ServiceResult<()> {
         let sha256 = sha.finish();
         let staging = self.storage.staging_path(&up.id);
         let mut conn = self.db.conn().await?;
@@ -378,11 +656,7 @@ impl Services {
             && digest != sha256.hex
         {
             // The bytes are not what the client meant to send: keep none of them.
-            let mut tx = self.db.begin_write().await?;
-            db::uploads::delete(&mut tx, &up.id).await?;
-            db::files::clear_expected(&mut tx, &up.version_id, "upload", Some(&up.path)).await?;
-            tx.commit().await?;
-            remove_if_present(&staging).await?;
+            self.discard_upload(up).await?;
             return Err(ServiceError::ChecksumMismatch(format!(
                 "'{}' arrived with SHA-256 {} but the client said {}: the upload was discarded, send the file again",
                 up.path, sha256.hex, digest
@@ -397,7 +671,9 @@ impl Services {
             ));
         }
         drop(conn);
-        if tokio::fs::try_exists(&staging).await? {
+        if let Some(staged) = &up.staged {
+            self.finish_in_store(up, staged, &sha256.hex, tail).await?;
+        } else if tokio::fs::try_exists(&staging).await? {
             self.storage
                 .ingest_staged(&staging, &sha256.hex, up.length as u64)
                 .await?;
@@ -456,11 +732,28 @@ impl Services {
     pub async fn terminate_upload(&self, actor: &Actor, id: &str) -> ServiceResult<()> {
         let up = self.load_upload(actor, id).await?;
         let _busy = self.mark_busy(actor, id)?;
+        let lease = self.take_lease(&up.id).await?;
+        let result = self.discard_upload(&up).await;
+        self.release_lease(&lease).await;
+        result
+    }
+
+    /// Forget an upload and drop its staged bytes, wherever they are.
+    async fn discard_upload(&self, up: &UploadRow) -> ServiceResult<()> {
         let mut tx = self.db.begin_write().await?;
         db::uploads::delete(&mut tx, &up.id).await?;
         db::files::clear_expected(&mut tx, &up.version_id, "upload", Some(&up.path)).await?;
         tx.commit().await?;
-        remove_if_present(&self.storage.staging_path(&up.id)).await?;
+        match &up.staged {
+            Some(s) => {
+                let staged = crate::storage::multipart::Staged {
+                    key: s.key.clone(),
+                    multipart_id: s.multipart_id.clone(),
+                };
+                self.storage.abort_staging(&up.id, &staged).await;
+            }
+            None => remove_if_present(&self.storage.staging_path(&up.id)).await?,
+        }
         Ok(())
     }
 
@@ -470,12 +763,25 @@ impl Services {
         let expired = db::uploads::expired(&mut conn, now_ms(), 100).await?;
         drop(conn);
         for up in &expired {
-            let mut tx = self.db.begin_write().await?;
-            db::uploads::delete(&mut tx, &up.id).await?;
-            db::files::clear_expected(&mut tx, &up.version_id, "upload", Some(&up.path)).await?;
-            tx.commit().await?;
-            remove_if_present(&self.storage.staging_path(&up.id)).await?;
+            self.discard_upload(up).await?;
         }
         Ok(expired.len())
     }
+}
+
+fn too_many(remaining: u64) -> ServiceError {
+    ServiceError::TooLarge(format!(
+        "the request carries more bytes than the {remaining} the upload still expects"
+    ))
+}
+
+fn cut_off(e: String) -> ServiceError {
+    ServiceError::invalid("body", format!("the request body was cut off: {e}"))
+}
+
+fn chunk_mismatch(want: &ChunkChecksum) -> ServiceError {
+    ServiceError::ChecksumMismatch(format!(
+        "the {} checksum of this request's bytes does not match Upload-Checksum; nothing was kept",
+        want.algorithm
+    ))
 }

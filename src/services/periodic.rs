@@ -1,0 +1,147 @@
+//! Periodic work as jobs: every worker offers each task once per period under a key
+//! naming the task and the period, and the queue's unique key lets the first offer in.
+//! So N worker processes do each round once, a round a crashed worker started is taken
+//! over by another (the job's lease), and a process restarted every week still audits:
+//! a round is due from the start of its period, not a period after the process started.
+
+use super::{ServiceResult, Services};
+use crate::db::{self, now_ms};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The job kind of every periodic task; which task is in the payload.
+pub const JOB_PERIODIC: &str = "periodic";
+/// A periodic round is retried this often when it fails on a passing error.
+const ATTEMPTS: i64 = 3;
+/// Finished rounds are kept this long in the queue (for `arca jobs`), then removed.
+const KEEP_FINISHED_MS: i64 = 7 * 86_400_000;
+
+/// The periodic tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// Expired uploads and sessions, abandoned jobs and mirror uploads, due release
+    /// batches.
+    Housekeeping,
+    /// Objects nothing has referred to for the grace period.
+    GarbageCollection,
+    /// Holds whose publication has appeared.
+    WatchHolds,
+    /// One round of the fixity audit of the period starting at `period_start`.
+    Fixity,
+}
+
+impl Task {
+    pub const ALL: [Task; 4] = [
+        Task::Housekeeping,
+        Task::GarbageCollection,
+        Task::WatchHolds,
+        Task::Fixity,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Task::Housekeeping => "housekeeping",
+            Task::GarbageCollection => "garbage_collection",
+            Task::WatchHolds => "watch_holds",
+            Task::Fixity => "fixity",
+        }
+    }
+}
+
+/// What a periodic job carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Round {
+    pub task: Task,
+    /// Start of the period (ms since the epoch) this round belongs to.
+    pub period_start: i64,
+}
+
+impl Services {
+    fn period_of(&self, task: Task) -> Duration {
+        match task {
+            Task::Housekeeping => Duration::from_secs(60),
+            // Hourly is plenty with a grace period of days.
+            Task::GarbageCollection => Duration::from_secs(3600),
+            // Each hold is looked up every `[holds] check_every_hours`.
+            Task::WatchHolds => Duration::from_secs(15 * 60),
+            Task::Fixity => Duration::from_secs(self.config.fixity.every_hours.max(1) * 3600),
+        }
+    }
+
+    /// Offer every task's round for the current period. Returns how many were new.
+    pub async fn offer_periodic(&self, now: i64) -> ServiceResult<usize> {
+        let mut added = 0;
+        let mut conn = self.db.conn().await?;
+        for task in Task::ALL {
+            let period = self.period_of(task).as_millis() as i64;
+            let start = now - now.rem_euclid(period);
+            let round = Round {
+                task,
+                period_start: start,
+            };
+            let key = format!("{}:{}", task.name(), start);
+            if db::jobs::enqueue_unique(
+                &mut conn,
+                JOB_PERIODIC,
+                &serde_json::to_value(&round).expect("a round serializes"),
+                ATTEMPTS,
+                // Due at once, whatever `now` the caller's clock said.
+                now_ms(),
+                &key,
+            )
+            .await?
+            {
+                added += 1;
+            }
+        }
+        if added > 0 {
+            self.jobs_ready.notify_one();
+        }
+        Ok(added)
+    }
+
+    /// Run one periodic round (the job `job_id`).
+    pub async fn run_periodic(&self, job_id: &str, round: &Round) -> ServiceResult<()> {
+        match round.task {
+            Task::Housekeeping => {
+                crate::worker::housekeeping(self).await?;
+                let mut conn = self.db.conn().await?;
+                db::jobs::prune_finished_periodic(&mut conn, now_ms() - KEEP_FINISHED_MS).await?;
+            }
+            Task::GarbageCollection => {
+                let grace = Duration::from_secs(self.config.jobs.gc_grace_hours * 3600);
+                self.collect_garbage(grace).await?;
+            }
+            Task::WatchHolds => {
+                self.watch_holds(now_ms()).await?;
+            }
+            Task::Fixity => {
+                let mut run = super::fixity::FixityRun::default();
+                let more = self.fixity_round(round.period_start, &mut run).await?;
+                tracing::info!(
+                    checked = run.checked,
+                    problems = run.problems.len(),
+                    more,
+                    "fixity round done"
+                );
+                if more {
+                    // The next round follows this one; its key is this job's, so a
+                    // retried round does not start a second chain.
+                    let mut conn = self.db.conn().await?;
+                    db::jobs::enqueue_unique(
+                        &mut conn,
+                        JOB_PERIODIC,
+                        &serde_json::to_value(round).expect("a round serializes"),
+                        ATTEMPTS,
+                        now_ms(),
+                        &format!("fixity:{}:after:{job_id}", round.period_start),
+                    )
+                    .await?;
+                    self.jobs_ready.notify_one();
+                }
+            }
+        }
+        Ok(())
+    }
+}
