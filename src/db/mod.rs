@@ -10,6 +10,7 @@ pub mod holds;
 pub mod jobs;
 pub mod mirrors;
 pub mod notifications;
+pub mod notify;
 pub mod published;
 pub mod releases;
 pub mod reviewers;

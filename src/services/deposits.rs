@@ -389,7 +389,7 @@ impl Services {
             self.public_changed();
         }
         if enqueued {
-            self.jobs_ready.notify_one();
+            self.jobs_enqueued();
         }
         Ok(v)
     }

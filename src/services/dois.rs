@@ -142,7 +142,7 @@ impl Services {
             .await?;
         tx.commit().await?;
         if enqueued {
-            self.jobs_ready.notify_one();
+            self.jobs_enqueued();
         }
         v.doi = Some(doi);
         Ok(v)
@@ -273,7 +273,7 @@ impl Services {
             }
         }
         if !drift.is_empty() {
-            self.jobs_ready.notify_one();
+            self.jobs_enqueued();
         }
         Ok(drift)
     }

@@ -122,7 +122,7 @@ impl Services {
         tx.commit().await?;
         self.public_changed();
         if enqueued {
-            self.jobs_ready.notify_one();
+            self.jobs_enqueued();
         }
         Ok(true)
     }

@@ -289,7 +289,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
-        self.jobs_ready.notify_one();
+        self.jobs_enqueued();
         self.transfer(id).await
     }
 

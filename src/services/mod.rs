@@ -88,6 +88,21 @@ impl Services {
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
         };
+        // Other servers' changes reach this one at once.
+        {
+            let (jobs, generation) = (
+                services.jobs_ready.clone(),
+                services.public_generation.clone(),
+            );
+            services
+                .db
+                .listen(&services.config.database_url, move |signal| match signal {
+                    crate::db::notify::Signal::JobsReady => jobs.notify_one(),
+                    crate::db::notify::Signal::PublicChanged => {
+                        generation.fetch_add(1, std::sync::atomic::Ordering::Release);
+                    }
+                });
+        }
         services.seed_software().await?;
         services.fill_search_index().await?;
         Ok(services)
@@ -95,10 +110,17 @@ impl Services {
 }
 
 impl Services {
-    /// After a commit that may change what the public sees.
+    /// After a commit that may change what the public sees: here and on every server.
     pub fn public_changed(&self) {
         self.public_generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
+        self.db.signal(crate::db::notify::Signal::PublicChanged);
+    }
+
+    /// After a commit that enqueued jobs: a worker here, and on every server, looks now.
+    pub fn jobs_enqueued(&self) {
+        self.jobs_ready.notify_one();
+        self.db.signal(crate::db::notify::Signal::JobsReady);
     }
 
     pub fn public_generation(&self) -> u64 {

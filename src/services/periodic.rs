@@ -96,7 +96,7 @@ impl Services {
             }
         }
         if added > 0 {
-            self.jobs_ready.notify_one();
+            self.jobs_enqueued();
         }
         Ok(added)
     }
@@ -138,7 +138,7 @@ impl Services {
                         &format!("fixity:{}:after:{job_id}", round.period_start),
                     )
                     .await?;
-                    self.jobs_ready.notify_one();
+                    self.jobs_enqueued();
                 }
             }
         }

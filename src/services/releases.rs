@@ -218,7 +218,7 @@ impl Services {
         }
         self.start_batch_in(&mut tx, &batch, now).await?;
         tx.commit().await?;
-        self.jobs_ready.notify_one();
+        self.jobs_enqueued();
         Ok(batch)
     }
 
@@ -250,7 +250,7 @@ impl Services {
         }
         tx.commit().await?;
         if started > 0 {
-            self.jobs_ready.notify_one();
+            self.jobs_enqueued();
         }
         Ok(started)
     }
@@ -325,7 +325,7 @@ impl Services {
             }
         }
         if enqueued {
-            self.jobs_ready.notify_one();
+            self.jobs_enqueued();
         }
         if !failed.is_empty() {
             return Err(ServiceError::Incomplete(format!(

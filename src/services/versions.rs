@@ -200,7 +200,7 @@ impl Services {
             record_event(&mut tx, event, now).await?;
         }
         tx.commit().await?;
-        self.jobs_ready.notify_one();
+        self.jobs_enqueued();
         Ok(v)
     }
 

@@ -334,3 +334,36 @@ async fn fixity_checks_each_object_once_per_period_and_survives_a_bad_object() {
         assert_eq!(count_where(&app, &per_object(sha)).await, 2, "{sha}");
     }
 }
+
+/// On PostgreSQL a change committed on one server reaches the others at once: their
+/// cached public pages are dropped and their workers wake. (SQLite is one server.)
+#[tokio::test]
+async fn a_change_on_one_server_reaches_the_others_at_once() {
+    let a = TestApp::configured(|c| c.web.page_cache_seconds = 3600).await;
+    if a.services.db.backend != arca::db::Backend::Postgres {
+        eprintln!("(PostgreSQL only: set ARCA_TEST_DATABASE_URL)");
+        return;
+    }
+    let b = a.another_server().await;
+    let before = b.services.public_generation();
+    // B listens from shortly after it opened: A says it again until B has heard.
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while b.services.public_generation() == before {
+            a.services.public_changed();
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(heard.is_ok(), "B's page cache never heard of A's change");
+    // A wake-up B kept from earlier is used up first, so only A's can end the wait.
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        b.services.jobs_ready.notified(),
+    )
+    .await;
+    let wake = b.services.jobs_ready.notified();
+    a.services.jobs_enqueued();
+    tokio::time::timeout(std::time::Duration::from_secs(5), wake)
+        .await
+        .expect("B's worker woke when A enqueued a job");
+}
