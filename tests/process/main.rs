@@ -13,6 +13,7 @@ mod support;
 use support::{pseudo_random, sha256_hex, start_moto, test_database_url};
 
 mod crash;
+mod many_servers;
 
 const ARCA: &str = env!("CARGO_BIN_EXE_arca");
 
@@ -94,29 +95,42 @@ impl Archive {
 
     /// `arca serve` with these variables added to its environment.
     async fn start_with(&self, env: &[(&str, &str)]) -> Server {
-        let port = free_port();
-        let child = self
-            .cmd()
-            .envs(env.iter().copied())
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Owned by the guard at once, so it is killed and reaped whatever happens next.
-        let server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        for _ in 0..200 {
-            if let Ok(r) = reqwest::get(format!("{}/healthz", server.base)).await
-                && r.status() == 200
-            {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("server did not become ready");
+        let mut c = self.cmd();
+        c.envs(env.iter().copied()).arg("serve");
+        spawn_server(c).await
     }
+
+    /// One more process of the archive (`args`, e.g. `serve --no-worker`) with a data
+    /// directory of its own, as another machine would have.
+    async fn spawn_in(&self, data_dir: &Path, args: &[&str]) -> Server {
+        let mut c = self.cmd();
+        c.env("ARCA_DATA_DIR", data_dir).args(args);
+        spawn_server(c).await
+    }
+}
+
+/// Start `arca serve …` on a free port and wait until it answers.
+async fn spawn_server(mut c: Command) -> Server {
+    let port = free_port();
+    let child = c
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Owned by the guard at once, so it is killed and reaped whatever happens next.
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..200 {
+        if let Ok(r) = reqwest::get(format!("{}/healthz", server.base)).await
+            && r.status() == 200
+        {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server did not become ready");
 }
 
 fn client(token: &str) -> reqwest::Client {
