@@ -5,7 +5,11 @@ use super::{Backend, Conn, DbResult};
 use crate::metadata::search::SearchEntry;
 use sqlx::Row;
 
-/// Index (or re-index) the latest public version of a dataset.
+/// Counts are exact up to this many matches; past it a search says "more than".
+pub const COUNT_CAP: i64 = 10_000;
+
+/// Index (or re-index) the latest public version of a dataset, and keep the facet
+/// counts (in the caller's transaction).
 pub async fn put(
     conn: &mut Conn,
     backend: Backend,
@@ -30,31 +34,105 @@ pub async fn put(
     .bind(e.authors.join("\n"))
     .execute(&mut *conn)
     .await?;
-    let text = match backend {
-        Backend::Sqlite => "INSERT INTO search_text (dataset_id, body) VALUES ($1, $2)",
+    let (text, authors) = match backend {
+        Backend::Sqlite => (
+            "INSERT INTO search_text (dataset_id, body) VALUES ($1, $2)",
+            "INSERT INTO search_authors (dataset_id, names) VALUES ($1, $2)",
+        ),
         // 'simple': no stemming, so both databases match the same whole words.
-        Backend::Postgres => {
-            "INSERT INTO search_text (dataset_id, body) VALUES ($1, to_tsvector('simple', $2))"
-        }
+        Backend::Postgres => (
+            "INSERT INTO search_text (dataset_id, body) VALUES ($1, to_tsvector('simple', $2))",
+            "INSERT INTO search_authors (dataset_id, names) VALUES ($1, to_tsvector('simple', $2))",
+        ),
     };
-    sqlx::query(text)
-        .bind(dataset_id)
-        .bind(&e.body)
+    for (sql, body) in [(text, e.body.clone()), (authors, e.authors.join(" "))] {
+        sqlx::query(sql)
+            .bind(dataset_id)
+            .bind(body)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let mut pdb_ids = e.pdb_ids.clone();
+    pdb_ids.sort();
+    pdb_ids.dedup();
+    for id in &pdb_ids {
+        sqlx::query("INSERT INTO search_pdb (pdb_id, dataset_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(dataset_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let year = e.year.map(|y| y.to_string());
+    count_facets(
+        conn,
+        e.facility.as_deref(),
+        e.beamline.as_deref(),
+        year.as_deref(),
+        1,
+    )
+    .await
+}
+
+/// Add `delta` to the count of each of an entry's facet values, and to the total.
+async fn count_facets(
+    conn: &mut Conn,
+    facility: Option<&str>,
+    beamline: Option<&str>,
+    year: Option<&str>,
+    delta: i64,
+) -> DbResult<()> {
+    for (kind, value) in [
+        ("all", Some("")),
+        ("facility", facility),
+        ("beamline", beamline),
+        ("year", year),
+    ] {
+        let Some(value) = value else { continue };
+        sqlx::query(
+            "INSERT INTO search_facets (kind, value, n) VALUES ($1, $2, $3)
+             ON CONFLICT (kind, value) DO UPDATE SET n = search_facets.n + excluded.n",
+        )
+        .bind(kind)
+        .bind(value)
+        .bind(delta)
         .execute(&mut *conn)
         .await?;
+    }
     Ok(())
 }
 
 pub async fn remove(conn: &mut Conn, dataset_id: &str) -> DbResult<()> {
-    sqlx::query("DELETE FROM search_text WHERE dataset_id = $1")
+    let old =
+        sqlx::query("SELECT facility, beamline, year FROM search_entries WHERE dataset_id = $1")
+            .bind(dataset_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(old) = old else { return Ok(()) };
+    for table in [
+        "search_text",
+        "search_authors",
+        "search_pdb",
+        "search_entries",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE dataset_id = $1"
+        )))
         .bind(dataset_id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM search_entries WHERE dataset_id = $1")
-        .bind(dataset_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    }
+    let facility: Option<String> = old.try_get("facility")?;
+    let beamline: Option<String> = old.try_get("beamline")?;
+    let year: Option<i64> = old.try_get("year")?;
+    let year = year.map(|y| y.to_string());
+    count_facets(
+        conn,
+        facility.as_deref(),
+        beamline.as_deref(),
+        year.as_deref(),
+        -1,
+    )
+    .await
 }
 
 /// What a reader asks for; empty fields do not filter.
@@ -66,18 +144,34 @@ pub struct Query {
     pub beamline: Option<String>,
     pub year: Option<i64>,
     pub pdb: Option<String>,
-    /// A lower-cased part of a creator's name.
-    pub author: Option<String>,
+    /// Words of a creator's name (lower-cased); the last may be the start of one.
+    pub author: Vec<String>,
+    /// Newest first without words: continue after this (released_at, dataset_id).
+    pub after: Option<(i64, String)>,
 }
 
-/// One page of matches, best first (newest first without words), and the total count.
+/// One page of matches.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    /// Dataset ids with their release time, best first (newest first without words).
+    pub hits: Vec<(String, i64)>,
+    /// How many match: exact, or [`COUNT_CAP`] when `total_exact` is false.
+    pub total: i64,
+    pub total_exact: bool,
+    /// Whether another page follows.
+    pub more: bool,
+}
+
+/// One page of matches. The cost does not grow with the index: filters go through
+/// indexes, the count stops at [`COUNT_CAP`], newest-first pages continue from a key
+/// and pages by number (relevance order) stop at a fixed depth.
 pub async fn find(
     conn: &mut Conn,
     backend: Backend,
     q: &Query,
     limit: i64,
     offset: i64,
-) -> DbResult<(Vec<String>, i64)> {
+) -> DbResult<Found> {
     let mut conditions: Vec<String> = Vec::new();
     let mut binds: Vec<Bind> = Vec::new();
     let next = |b: Bind, binds: &mut Vec<Bind>| {
@@ -85,7 +179,7 @@ pub async fn find(
         format!("${}", binds.len())
     };
     let (join, rank) = if q.words.is_empty() {
-        ("", "e.released_at DESC")
+        ("", "e.released_at DESC, e.dataset_id DESC")
     } else {
         let p = next(Bind::Text(text_query(backend, &q.words)), &mut binds);
         match backend {
@@ -93,14 +187,14 @@ pub async fn find(
                 conditions.push(format!("t.search_text MATCH {p}"));
                 (
                     " JOIN search_text t ON t.dataset_id = e.dataset_id",
-                    "t.rank, e.released_at DESC",
+                    "t.rank, e.released_at DESC, e.dataset_id DESC",
                 )
             }
             Backend::Postgres => {
                 conditions.push(format!("t.body @@ to_tsquery('simple', {p})"));
                 (
                     " JOIN search_text t ON t.dataset_id = e.dataset_id",
-                    "ts_rank(t.body, to_tsquery('simple', $1)) DESC, e.released_at DESC",
+                    "ts_rank(t.body, to_tsquery('simple', $1)) DESC, e.released_at DESC, e.dataset_id DESC",
                 )
             }
         }
@@ -118,34 +212,80 @@ pub async fn find(
         conditions.push(format!("e.year = {p}"));
     }
     if let Some(id) = &q.pdb {
-        let p = next(Bind::Text(format!("% {} %", like_escape(id))), &mut binds);
-        conditions.push(format!("e.pdb_ids LIKE {p} ESCAPE '\\'"));
+        let p = next(Bind::Text(id.clone()), &mut binds);
+        conditions.push(format!(
+            "e.dataset_id IN (SELECT dataset_id FROM search_pdb WHERE pdb_id = {p})"
+        ));
     }
-    if let Some(a) = &q.author {
-        let p = next(Bind::Text(format!("%{}%", like_escape(a))), &mut binds);
-        conditions.push(format!("e.authors LIKE {p} ESCAPE '\\'"));
+    if !q.author.is_empty() {
+        let p = next(Bind::Text(text_query(backend, &q.author)), &mut binds);
+        conditions.push(match backend {
+            Backend::Sqlite => format!(
+                "e.dataset_id IN (SELECT dataset_id FROM search_authors WHERE search_authors MATCH {p})"
+            ),
+            Backend::Postgres => format!(
+                "e.dataset_id IN (SELECT dataset_id FROM search_authors WHERE names @@ to_tsquery('simple', {p}))"
+            ),
+        });
     }
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conditions.join(" AND "))
+    let unfiltered = conditions.is_empty();
+    let filter = |extra: Option<String>| {
+        let all: Vec<String> = conditions.iter().cloned().chain(extra).collect();
+        if all.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", all.join(" AND "))
+        }
     };
-    let count_sql = format!("SELECT COUNT(*) AS n FROM search_entries e{join}{filter}");
+    let (total, total_exact) = if unfiltered {
+        let row = sqlx::query("SELECT n FROM search_facets WHERE kind = 'all' AND value = ''")
+            .fetch_optional(&mut *conn)
+            .await?;
+        (row.map(|r| r.try_get("n")).transpose()?.unwrap_or(0), true)
+    } else {
+        let count_sql = format!(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM search_entries e{join}{} LIMIT {}) c",
+            filter(None),
+            COUNT_CAP + 1
+        );
+        let n: i64 = bind_all(sqlx::query(sqlx::AssertSqlSafe(count_sql)), &binds)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?;
+        (n.min(COUNT_CAP), n <= COUNT_CAP)
+    };
+    let mut page_binds = binds;
+    let keyset = match (&q.after, q.words.is_empty()) {
+        (Some((at, id)), true) => {
+            let a = next(Bind::Int(*at), &mut page_binds);
+            let d = next(Bind::Text(id.clone()), &mut page_binds);
+            Some(format!(
+                "(e.released_at < {a} OR (e.released_at = {a} AND e.dataset_id < {d}))"
+            ))
+        }
+        _ => None,
+    };
+    let skip = if keyset.is_some() { 0 } else { offset };
     let page_sql = format!(
-        "SELECT e.dataset_id FROM search_entries e{join}{filter} ORDER BY {rank}, e.dataset_id LIMIT {limit} OFFSET {offset}"
+        "SELECT e.dataset_id, e.released_at FROM search_entries e{join}{} ORDER BY {rank} LIMIT {} OFFSET {skip}",
+        filter(keyset),
+        limit + 1
     );
-    let total: i64 = bind_all(sqlx::query(sqlx::AssertSqlSafe(count_sql)), &binds)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("n")?;
-    let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(page_sql)), &binds)
+    let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(page_sql)), &page_binds)
         .fetch_all(&mut *conn)
         .await?;
-    let ids = rows
+    let mut hits = rows
         .iter()
-        .map(|r| r.try_get("dataset_id"))
-        .collect::<Result<_, _>>()?;
-    Ok((ids, total))
+        .map(|r| Ok((r.try_get("dataset_id")?, r.try_get("released_at")?)))
+        .collect::<DbResult<Vec<(String, i64)>>>()?;
+    let more = hits.len() as i64 > limit;
+    hits.truncate(limit as usize);
+    Ok(Found {
+        hits,
+        total,
+        total_exact,
+        more,
+    })
 }
 
 enum Bind {
@@ -164,12 +304,6 @@ fn bind_all<'q>(
         };
     }
     query
-}
-
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// Every word must occur; the last may be the start of a word, so results come as
@@ -197,33 +331,39 @@ pub struct Facets {
     pub years: Vec<(i64, i64)>,
 }
 
+/// The facet counts, as the release and withdrawal transactions keep them.
 pub async fn facets(conn: &mut Conn) -> DbResult<Facets> {
     let mut out = Facets::default();
-    for (column, list) in [
-        ("facility", &mut out.facilities),
-        ("beamline", &mut out.beamlines),
-    ] {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {column} AS v, COUNT(*) AS n FROM search_entries WHERE {column} IS NOT NULL
-             GROUP BY {column} ORDER BY {column} LIMIT 500"
-        )))
-        .fetch_all(&mut *conn)
-        .await?;
-        for r in rows {
-            list.push((r.try_get("v")?, r.try_get("n")?));
-        }
-    }
     let rows = sqlx::query(
-        "SELECT year, COUNT(*) AS n FROM search_entries WHERE year IS NOT NULL
-         GROUP BY year ORDER BY year DESC LIMIT 500",
+        "SELECT kind, value, n FROM search_facets WHERE kind <> 'all' AND n > 0 ORDER BY kind, value",
     )
     .fetch_all(&mut *conn)
     .await?;
     for r in rows {
-        out.years.push((r.try_get("year")?, r.try_get("n")?));
+        let kind: String = r.try_get("kind")?;
+        let value: String = r.try_get("value")?;
+        let n: i64 = r.try_get("n")?;
+        match kind.as_str() {
+            "facility" => out.facilities.push((value, n)),
+            "beamline" => out.beamlines.push((value, n)),
+            "year" => {
+                if let Ok(y) = value.parse() {
+                    out.years.push((y, n));
+                }
+            }
+            _ => {}
+        }
     }
+    out.years.sort_by_key(|y| std::cmp::Reverse(y.0));
+    for list in [&mut out.facilities, &mut out.beamlines] {
+        list.truncate(MAX_FACET_VALUES);
+    }
+    out.years.truncate(MAX_FACET_VALUES);
     Ok(out)
 }
+
+/// Values shown per facet.
+const MAX_FACET_VALUES: usize = 500;
 
 /// Datasets with a public release but no entry: released before the index existed.
 pub async fn unindexed(conn: &mut Conn) -> DbResult<Vec<String>> {

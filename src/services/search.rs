@@ -20,7 +20,11 @@ pub struct SearchRequest {
     pub year: String,
     pub pdb: String,
     pub author: String,
+    /// Pages by number (1–100): relevance order with words.
     pub page: Option<i64>,
+    /// Newest first (no words): the page after this key, from the previous page's
+    /// `next`. Deep listings walk the index instead of skipping rows.
+    pub after: String,
 }
 
 /// One dataset in the results.
@@ -39,9 +43,34 @@ pub struct Hit {
 #[derive(Debug, Clone)]
 pub struct SearchResults {
     pub hits: Vec<Hit>,
+    /// How many match: exact, or at least this many when `total_exact` is false.
     pub total: i64,
+    pub total_exact: bool,
     pub page: i64,
+    /// The key of the next page of a newest-first listing (its `after`), if any.
+    pub next_after: Option<String>,
+    /// Whether a page follows this one.
+    pub more: bool,
     pub facets: Facets,
+}
+
+/// A newest-first position as `<released_at ms>.<dataset id>`.
+fn parse_after(s: &str) -> ServiceResult<Option<(i64, String)>> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let bad = || {
+        ServiceError::invalid(
+            "after",
+            "must be the `next` key of a previous page of results",
+        )
+    };
+    let (at, id) = s.split_once('.').ok_or_else(bad)?;
+    if !crate::model::ids::looks_like_id(id) {
+        return Err(bad());
+    }
+    Ok(Some((at.parse().map_err(|_| bad())?, id.to_owned())))
 }
 
 fn blank_to_none(s: &str) -> Option<String> {
@@ -92,10 +121,17 @@ impl Services {
             beamline: blank_to_none(&req.beamline),
             year,
             pdb: blank_to_none(&req.pdb).map(|p| p.to_lowercase()),
-            author: blank_to_none(&req.author).map(|a| a.to_lowercase()),
+            author: query_words(&req.author),
+            after: parse_after(&req.after)?,
         };
+        if q.after.is_some() && !q.words.is_empty() {
+            return Err(ServiceError::invalid(
+                "after",
+                "pages of results for words go by `page`; `after` is for listings without words",
+            ));
+        }
         let mut conn = self.db.conn().await?;
-        let (ids, total) = db::search::find(
+        let found = db::search::find(
             &mut conn,
             self.db.backend,
             &q,
@@ -103,8 +139,11 @@ impl Services {
             (page - 1) * PAGE_SIZE,
         )
         .await?;
-        let mut hits = Vec::with_capacity(ids.len());
-        for id in ids {
+        let next_after = (found.more && q.words.is_empty())
+            .then(|| found.hits.last().map(|(id, at)| format!("{at}.{id}")))
+            .flatten();
+        let mut hits = Vec::with_capacity(found.hits.len());
+        for (id, _) in found.hits {
             let Some(p) = db::published::latest_public_of_dataset(&mut conn, &id).await? else {
                 continue;
             };
@@ -123,8 +162,11 @@ impl Services {
         let facets = db::search::facets(&mut conn).await?;
         Ok(SearchResults {
             hits,
-            total,
+            total: found.total,
+            total_exact: found.total_exact,
             page,
+            next_after,
+            more: found.more,
             facets,
         })
     }

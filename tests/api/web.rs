@@ -633,6 +633,46 @@ async fn search_finds_released_datasets_by_words_and_filters_and_nothing_else() 
         json!([{"value": "Diamond", "count": 1}, {"value": "ESRF", "count": 1}])
     );
 
+    assert_eq!(
+        found("author=rosalind+frank").await,
+        ["Thaumatin crystals"],
+        "name words, the last a prefix"
+    );
+    assert_eq!(found("author=marie+franklin").await, Vec::<String>::new());
+    let all = app.public("/api/v1/datasets", &[]).await.json();
+    assert_eq!(
+        (all["total"].clone(), all["total_is_exact"].clone()),
+        (json!(2), json!(true))
+    );
+    // Newest first, a page at a time by key: each dataset once, in order.
+    {
+        use arca::db::search::{Query, find};
+        let mut conn = app.services.db.conn().await.unwrap();
+        let backend = app.services.db.backend;
+        let first = find(&mut conn, backend, &Query::default(), 1, 0)
+            .await
+            .unwrap();
+        assert!(first.more);
+        let after = Some((first.hits[0].1, first.hits[0].0.clone()));
+        let second = find(
+            &mut conn,
+            backend,
+            &Query {
+                after,
+                ..Query::default()
+            },
+            1,
+            0,
+        )
+        .await
+        .unwrap();
+        assert!(!second.more);
+        assert!(first.hits[0].1 >= second.hits[0].1);
+        assert_ne!(first.hits[0].0, second.hits[0].0);
+    }
+    let r = app.public("/api/v1/datasets?after=yesterday", &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
     // The page for people shows the same, with its filters.
     let html = text(&app.public("/search?q=lysozyme", &[]).await);
     assert!(html.contains("1 dataset(s)") && html.contains("Lysozyme at 100 K"));
@@ -647,6 +687,9 @@ async fn search_finds_released_datasets_by_words_and_filters_and_nothing_else() 
     )
     .await;
     assert_eq!(found("q=lysozyme").await, Vec::<String>::new());
+    // Its facet counts went with it, in the same transaction.
+    let facets = app.public("/api/v1/datasets", &[]).await.json()["facets"].clone();
+    assert_eq!(facets["facility"], json!([{"value": "ESRF", "count": 1}]));
 }
 
 #[tokio::test]

@@ -465,7 +465,7 @@ pub async fn serve_file(
 }
 
 /// `GET /datasets?q=…&facility=…`: search released datasets (what the search page shows).
-#[utoipa::path(get, path = "/datasets", tag = "public", params(("q" = Option<String>, Query, description = "Words; each must occur, the last may be the start of a word"), ("facility" = Option<String>, Query, description = "Facility name"), ("beamline" = Option<String>, Query, description = "Beamline name"), ("year" = Option<String>, Query, description = "Publication year"), ("pdb" = Option<String>, Query, description = "A PDB id"), ("author" = Option<String>, Query, description = "Part of an author's name"), ("page" = Option<i64>, Query, description = "Page, 1–100")), responses((status = 200, description = "Matching datasets, best first (newest first without words), and the filter values with counts", body = Object), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/datasets", tag = "public", params(("q" = Option<String>, Query, description = "Words; each must occur, the last may be the start of a word"), ("facility" = Option<String>, Query, description = "Facility name"), ("beamline" = Option<String>, Query, description = "Beamline name"), ("year" = Option<String>, Query, description = "Publication year"), ("pdb" = Option<String>, Query, description = "A PDB id"), ("author" = Option<String>, Query, description = "Part of an author's name"), ("page" = Option<i64>, Query, description = "Page, 1–100 (relevance order, with words)"), ("after" = Option<String>, Query, description = "Newest first (no words): the page after this key, the `next` of the previous page")), responses((status = 200, description = "Matching datasets, best first (newest first without words), how many match (exact up to 10,000: `total_is_exact`), the key of the next page, and the filter values with counts", body = Object), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
 pub async fn search(
     State(s): State<Services>,
     Query(req): Query<crate::services::search::SearchRequest>,
@@ -497,7 +497,9 @@ pub async fn search(
     };
     Ok(axum::Json(json!({
         "total": r.total,
+        "total_is_exact": r.total_exact,
         "page": r.page,
+        "next": r.next_after,
         "datasets": hits,
         "facets": {
             "facility": pairs(&r.facets.facilities),

@@ -77,13 +77,17 @@ struct SearchPage {
     facilities: Vec<(String, i64)>,
     beamlines: Vec<(String, i64)>,
     years: Vec<(i64, i64)>,
+    /// "12 datasets", or "more than 10000 datasets".
+    total_text: String,
     previous: Option<String>,
+    /// Text of the link back: "Previous page", or "Newest" from a deep listing.
+    previous_text: &'static str,
     next: Option<String>,
     first: i64,
 }
 
-/// The search URL for the same query on another page.
-fn page_url(req: &SearchRequest, page: i64) -> String {
+/// The search URL for the same query on another page: by number, or after a key.
+fn page_url(req: &SearchRequest, page: Option<i64>, after: Option<&str>) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
     for (k, v) in [
         ("q", &req.q),
@@ -97,7 +101,12 @@ fn page_url(req: &SearchRequest, page: i64) -> String {
             q.append_pair(k, v);
         }
     }
-    q.append_pair("page", &page.to_string());
+    if let Some(p) = page {
+        q.append_pair("page", &p.to_string());
+    }
+    if let Some(a) = after {
+        q.append_pair("after", a);
+    }
     format!("/search?{}", q.finish())
 }
 
@@ -115,22 +124,46 @@ pub async fn search(
     };
     let page_no = req.page.unwrap_or(1);
     let total = results.as_ref().map_or(0, |r| r.total);
-    let last = ((total + PAGE_SIZE - 1) / PAGE_SIZE).clamp(1, MAX_PAGE);
+    let exact = results.as_ref().is_none_or(|r| r.total_exact);
     let facets = results
         .as_ref()
         .map(|r| r.facets.clone())
         .unwrap_or_default();
+    // Newest-first listings go on by key; relevance order by page number (to MAX_PAGE).
+    let next = results.as_ref().and_then(|r| match &r.next_after {
+        Some(after) => Some(page_url(&req, None, Some(after))),
+        None => (r.more && page_no < MAX_PAGE).then(|| page_url(&req, Some(page_no + 1), None)),
+    });
+    let keyed = !req.after.trim().is_empty();
+    let (previous, previous_text) = if keyed {
+        (Some(page_url(&req, None, None)), "Newest")
+    } else {
+        (
+            (page_no > 1).then(|| page_url(&req, Some(page_no - 1), None)),
+            "Previous page",
+        )
+    };
     let view = SearchPage {
         chrome: Chrome::of(&b),
         hits: results.as_ref().map(hits).unwrap_or_default(),
         total,
+        total_text: if exact {
+            format!("{total} dataset(s)")
+        } else {
+            format!("More than {total} datasets")
+        },
         error,
         facilities: facets.facilities,
         beamlines: facets.beamlines,
         years: facets.years,
-        previous: (page_no > 1).then(|| page_url(&req, page_no - 1)),
-        next: (page_no < last).then(|| page_url(&req, page_no + 1)),
-        first: (page_no - 1) * PAGE_SIZE + 1,
+        previous,
+        previous_text,
+        next,
+        first: if keyed {
+            1
+        } else {
+            (page_no - 1) * PAGE_SIZE + 1
+        },
         req,
     };
     page(&b, &view)
