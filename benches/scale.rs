@@ -119,6 +119,14 @@ async fn seed(services: &Services, owner: &str, n_total: i64, from: i64, to: i64
         Backend::Sqlite => "'0BENCHF' || printf('%019d', i * 10 + k.k)".to_owned(),
         Backend::Postgres => "'0BENCHF' || lpad((i * 10 + k.k)::text, 19, '0')".to_owned(),
     };
+    let (text_columns, author_columns, row) = match backend {
+        Backend::Sqlite => (
+            "(rowid, dataset_id, body)",
+            "(rowid, dataset_id, names)",
+            format!("(SELECT rowid FROM search_entries WHERE dataset_id = {id}), "),
+        ),
+        Backend::Postgres => ("(dataset_id, body)", "(dataset_id, names)", String::new()),
+    };
     let statements = [
         insert_numbers(
             backend,
@@ -146,15 +154,26 @@ async fn seed(services: &Services, owner: &str, n_total: i64, from: i64, to: i64
                 facility_case(1)
             ),
         ),
+        // On SQLite the text rows share their entry's rowid, as the archive writes them.
         insert_numbers(
             backend,
             "INSERT INTO search_text (dataset_id, body)",
             &format!("{id}, {text_value}"),
+        )
+        .replace("(dataset_id, body)", text_columns)
+        .replace(
+            &format!("SELECT {id}, {text_value}"),
+            &format!("SELECT {row}{id}, {text_value}"),
         ),
         insert_numbers(
             backend,
             "INSERT INTO search_authors (dataset_id, names)",
             &format!("{id}, {author_value}"),
+        )
+        .replace("(dataset_id, names)", author_columns)
+        .replace(
+            &format!("SELECT {id}, {author_value}"),
+            &format!("SELECT {row}{id}, {author_value}"),
         ),
         // One dataset in a thousand names a PDB entry of its own.
         insert_numbers(
@@ -225,17 +244,11 @@ async fn seed(services: &Services, owner: &str, n_total: i64, from: i64, to: i64
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    if backend == Backend::Postgres {
-        sqlx::query("ANALYZE")
-            .execute(&services.db.pool)
-            .await
-            .unwrap();
-    } else {
-        sqlx::query("ANALYZE")
-            .execute(&services.db.pool)
-            .await
-            .unwrap();
-    }
+    // Fresh statistics, as a long-running archive has them.
+    sqlx::query("ANALYZE")
+        .execute(&services.db.pool)
+        .await
+        .unwrap();
 }
 
 /// The objects every seeded dataset's files point at (content is shared, as

@@ -7,6 +7,10 @@ use sqlx::Row;
 
 /// Counts are exact up to this many matches; past it a search says "more than".
 pub const COUNT_CAP: i64 = 10_000;
+/// Words or a name that more datasets than this have are looked for among the most
+/// recent this many datasets with them (ranking or filtering every match would grow
+/// with the archive; no more results than this can be paged to anyway).
+pub const RECENT_WINDOW: i64 = 2_000;
 
 /// Index (or re-index) the latest public version of a dataset, and keep the facet
 /// counts (in the caller's transaction).
@@ -18,7 +22,7 @@ pub async fn put(
     released_at: i64,
     e: &SearchEntry,
 ) -> DbResult<()> {
-    remove(conn, dataset_id).await?;
+    remove(conn, backend, dataset_id).await?;
     let pdb = format!(" {} ", e.pdb_ids.join(" "));
     sqlx::query(
         "INSERT INTO search_entries (dataset_id, version_id, released_at, year, facility, beamline, pdb_ids, authors)
@@ -34,10 +38,14 @@ pub async fn put(
     .bind(e.authors.join("\n"))
     .execute(&mut *conn)
     .await?;
+    // On SQLite the text rows share the entry's rowid: FTS5 finds a row by rowid, not
+    // by an unindexed column.
     let (text, authors) = match backend {
         Backend::Sqlite => (
-            "INSERT INTO search_text (dataset_id, body) VALUES ($1, $2)",
-            "INSERT INTO search_authors (dataset_id, names) VALUES ($1, $2)",
+            "INSERT INTO search_text (rowid, dataset_id, body)
+             VALUES ((SELECT rowid FROM search_entries WHERE dataset_id = $1), $1, $2)",
+            "INSERT INTO search_authors (rowid, dataset_id, names)
+             VALUES ((SELECT rowid FROM search_entries WHERE dataset_id = $1), $1, $2)",
         ),
         // 'simple': no stemming, so both databases match the same whole words.
         Backend::Postgres => (
@@ -101,25 +109,42 @@ async fn count_facets(
     Ok(())
 }
 
-pub async fn remove(conn: &mut Conn, dataset_id: &str) -> DbResult<()> {
-    let old =
-        sqlx::query("SELECT facility, beamline, year FROM search_entries WHERE dataset_id = $1")
-            .bind(dataset_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+pub async fn remove(conn: &mut Conn, backend: Backend, dataset_id: &str) -> DbResult<()> {
+    let sql = match backend {
+        Backend::Sqlite => {
+            "SELECT facility, beamline, year, rowid AS r FROM search_entries WHERE dataset_id = $1"
+        }
+        Backend::Postgres => {
+            "SELECT facility, beamline, year, 0::bigint AS r FROM search_entries WHERE dataset_id = $1"
+        }
+    };
+    let old = sqlx::query(sql)
+        .bind(dataset_id)
+        .fetch_optional(&mut *conn)
+        .await?;
     let Some(old) = old else { return Ok(()) };
+    let rowid: i64 = old.try_get("r")?;
     for table in [
         "search_text",
         "search_authors",
         "search_pdb",
         "search_entries",
     ] {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {table} WHERE dataset_id = $1"
-        )))
-        .bind(dataset_id)
-        .execute(&mut *conn)
-        .await?;
+        // FTS5 finds a row by rowid; its dataset_id column is not indexed.
+        let by_rowid =
+            backend == Backend::Sqlite && matches!(table, "search_text" | "search_authors");
+        let q = if by_rowid {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE rowid = $1"
+            )))
+            .bind(rowid)
+        } else {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE dataset_id = $1"
+            )))
+            .bind(dataset_id)
+        };
+        q.execute(&mut *conn).await?;
     }
     let facility: Option<String> = old.try_get("facility")?;
     let beamline: Option<String> = old.try_get("beamline")?;
@@ -181,12 +206,29 @@ pub async fn find(
     let (join, rank) = if q.words.is_empty() {
         ("", "e.released_at DESC, e.dataset_id DESC")
     } else {
-        let p = next(Bind::Text(text_query(backend, &q.words)), &mut binds);
+        let words = text_query(backend, &q.words);
+        let p = next(Bind::Text(words.clone()), &mut binds);
+        // Common words: ranked among the most recent datasets with them.
+        let common = match backend {
+            Backend::Sqlite => "SELECT 1 FROM search_text WHERE search_text MATCH $1",
+            Backend::Postgres => "SELECT 1 FROM search_text WHERE body @@ to_tsquery('simple', $1)",
+        };
+        if capped_count(conn, common, &words, RECENT_WINDOW).await? > RECENT_WINDOW {
+            conditions.push(match backend {
+                Backend::Sqlite => format!(
+                    "t.rowid >= (SELECT MIN(r) FROM (SELECT rowid AS r FROM search_text WHERE search_text MATCH {p} ORDER BY rowid DESC LIMIT {RECENT_WINDOW}))"
+                ),
+                Backend::Postgres => format!(
+                    "e.released_at >= (SELECT MIN(ra) FROM (SELECT e2.released_at AS ra FROM search_entries e2 JOIN search_text t2 ON t2.dataset_id = e2.dataset_id
+                     WHERE t2.body @@ to_tsquery('simple', {p}) ORDER BY e2.released_at DESC LIMIT {RECENT_WINDOW}) w)"
+                ),
+            });
+        }
         match backend {
             Backend::Sqlite => {
                 conditions.push(format!("t.search_text MATCH {p}"));
                 (
-                    " JOIN search_text t ON t.dataset_id = e.dataset_id",
+                    " JOIN search_text t ON t.rowid = e.rowid",
                     "t.rank, e.released_at DESC, e.dataset_id DESC",
                 )
             }
@@ -218,13 +260,30 @@ pub async fn find(
         ));
     }
     if !q.author.is_empty() {
-        let p = next(Bind::Text(text_query(backend, &q.author)), &mut binds);
-        conditions.push(match backend {
-            Backend::Sqlite => format!(
-                "e.dataset_id IN (SELECT dataset_id FROM search_authors WHERE search_authors MATCH {p})"
+        let names = text_query(backend, &q.author);
+        let p = next(Bind::Text(names.clone()), &mut binds);
+        let matching = match backend {
+            Backend::Sqlite => "SELECT 1 FROM search_authors WHERE search_authors MATCH $1",
+            Backend::Postgres => {
+                "SELECT 1 FROM search_authors WHERE names @@ to_tsquery('simple', $1)"
+            }
+        };
+        // A rare name: the few datasets with it. A common one: the most recent datasets
+        // with it (SQLite), or each dataset newest first checked for it (PostgreSQL
+        // reads one row per dataset, and the page fills quickly).
+        let common = capped_count(conn, matching, &names, RECENT_WINDOW).await? > RECENT_WINDOW;
+        conditions.push(match (backend, common) {
+            (Backend::Sqlite, false) => format!(
+                "e.rowid IN (SELECT rowid FROM search_authors WHERE search_authors MATCH {p})"
             ),
-            Backend::Postgres => format!(
+            (Backend::Sqlite, true) => format!(
+                "e.rowid IN (SELECT rowid FROM search_authors WHERE search_authors MATCH {p} ORDER BY rowid DESC LIMIT {RECENT_WINDOW})"
+            ),
+            (Backend::Postgres, false) => format!(
                 "e.dataset_id IN (SELECT dataset_id FROM search_authors WHERE names @@ to_tsquery('simple', {p}))"
+            ),
+            (Backend::Postgres, true) => format!(
+                "EXISTS (SELECT 1 FROM search_authors a WHERE a.dataset_id = e.dataset_id AND a.names @@ to_tsquery('simple', {p}))"
             ),
         });
     }
@@ -286,6 +345,17 @@ pub async fn find(
         total_exact,
         more,
     })
+}
+
+/// How many rows `select` (one `$1` text parameter) gives, counting no further than
+/// just past `cap`.
+async fn capped_count(conn: &mut Conn, select: &str, param: &str, cap: i64) -> DbResult<i64> {
+    let sql = format!("SELECT COUNT(*) AS n FROM ({select} LIMIT {}) c", cap + 1);
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(param)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?)
 }
 
 enum Bind {

@@ -87,7 +87,7 @@ pub(super) async fn reindex(
 ) -> ServiceResult<()> {
     match db::published::latest_public_of_dataset(conn, dataset_id).await? {
         Some(p) => put(conn, backend, &p).await,
-        None => Ok(db::search::remove(conn, dataset_id).await?),
+        None => Ok(db::search::remove(conn, backend, dataset_id).await?),
     }
 }
 
