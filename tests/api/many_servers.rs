@@ -200,18 +200,6 @@ async fn any_server_takes_any_request_of_an_upload_staged_in_s3() {
     assert_eq!(a.state(&id).await, "verified");
 }
 
-async fn count_where(app: &TestApp, sql: &str) -> i64 {
-    use sqlx::Row;
-    let mut conn = app.services.db.conn().await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) AS n FROM {sql}"
-    )))
-    .fetch_one(&mut *conn)
-    .await
-    .unwrap()
-    .get::<i64, _>("n")
-}
-
 /// Two workers offer the periodic rounds over and over: each round is queued once, run
 /// once, and offered again only in the next period.
 #[tokio::test]
@@ -237,7 +225,8 @@ async fn periodic_rounds_run_once_however_many_workers_offer_them() {
         "each round ran once, on one of them"
     );
     assert_eq!(
-        count_where(&a, "jobs WHERE kind = 'periodic' AND state = 'succeeded'").await,
+        a.count("jobs WHERE kind = 'periodic' AND state = 'succeeded'")
+            .await,
         4
     );
     // A minute later housekeeping is due again; the weekly audit is not.
@@ -270,14 +259,8 @@ async fn a_due_release_batch_is_started_once() {
         b.services.start_due_batches(later)
     );
     assert_eq!(x.unwrap() + y.unwrap(), 1, "one of them started it");
-    assert_eq!(
-        count_where(&a, "jobs WHERE kind = 'release_batch'").await,
-        1
-    );
-    assert_eq!(
-        count_where(&a, "release_batches WHERE state = 'running'").await,
-        1
-    );
+    assert_eq!(a.count("jobs WHERE kind = 'release_batch'").await, 1);
+    assert_eq!(a.count("release_batches WHERE state = 'running'").await, 1);
 }
 
 /// The audit works through the objects least recently checked first, records each
@@ -311,27 +294,26 @@ async fn fixity_checks_each_object_once_per_period_and_survives_a_bad_object() {
     arca::worker::run_until_idle(&app.services).await.unwrap();
     let per_object = |sha: &str| format!("fixity_checks WHERE sha256 = '{sha}'");
     for sha in &shas[1..] {
-        assert_eq!(count_where(&app, &per_object(sha)).await, 1, "{sha}");
+        assert_eq!(app.count(&per_object(sha)).await, 1, "{sha}");
     }
     // The unreadable object was raised, not skipped silently, and did not stop the rest.
     assert_eq!(
-        count_where(
-            &app,
-            &format!("events WHERE subject_id = '{bad}' AND kind = 'fixity_problem'")
-        )
+        app.count(&format!(
+            "events WHERE subject_id = '{bad}' AND kind = 'fixity_problem'"
+        ))
         .await,
         1
     );
     // Offered again within the period: nothing more is checked.
     app.services.offer_periodic(now + 60_000).await.unwrap();
     arca::worker::run_until_idle(&app.services).await.unwrap();
-    assert_eq!(count_where(&app, &per_object(&shas[1])).await, 1);
+    assert_eq!(app.count(&per_object(&shas[1])).await, 1);
     // In the next period every object is checked again, once.
     let week = app.services.config.fixity.every_hours as i64 * 3_600_000;
     app.services.offer_periodic(now + week).await.unwrap();
     arca::worker::run_until_idle(&app.services).await.unwrap();
     for sha in &shas[1..] {
-        assert_eq!(count_where(&app, &per_object(sha)).await, 2, "{sha}");
+        assert_eq!(app.count(&per_object(sha)).await, 2, "{sha}");
     }
 }
 
