@@ -11,8 +11,9 @@ use std::time::Duration;
 
 /// The job kind of every periodic task; which task is in the payload.
 pub const JOB_PERIODIC: &str = "periodic";
-/// A periodic round is retried this often when it fails on a passing error.
-const ATTEMPTS: i64 = 3;
+/// A periodic round is tried this often (a worker killed while running one uses up an
+/// attempt); the next period offers a new round anyway.
+const ATTEMPTS: i64 = 10;
 /// Finished rounds are kept this long in the queue (for `arca jobs`), then removed.
 const KEEP_FINISHED_MS: i64 = 7 * 86_400_000;
 
