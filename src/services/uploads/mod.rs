@@ -257,8 +257,16 @@ impl Services {
         if lost.is_none() && up.offset < up.length {
             return Ok(up);
         }
-        let _busy = self.mark_busy(actor, id)?;
-        let lease = self.take_lease(&up.id).await?;
+        // Another request (perhaps one a killed server left) holds the upload: report
+        // where it stands; a later HEAD finishes or sets it back.
+        let Ok(_busy) = self.mark_busy(actor, id) else {
+            return Ok(up);
+        };
+        let lease = match self.take_lease(&up.id).await {
+            Ok(l) => l,
+            Err(ServiceError::Conflict(_)) => return Ok(up),
+            Err(e) => return Err(e),
+        };
         let result = async {
             let up = self.load_upload(actor, id).await?;
             if let Some(have) = self.local_bytes_lost(&up).await? {
