@@ -179,9 +179,9 @@ impl Services {
         let new_offset = up.offset + received as i64;
         if new_offset != parts.durable {
             // The bytes after the last whole part go to a tail object, recorded with the
-            // parts held back and the new offset; a finished upload's tail stays in
-            // memory, to become its last part now.
-            let tail_key = if tail.is_empty() || new_offset == up.length {
+            // parts held back and the new offset (also when the upload is now complete:
+            // if assembling it fails, a later request finds the tail there).
+            let tail_key = if tail.is_empty() {
                 None
             } else {
                 Some(
