@@ -30,10 +30,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 /// A writer's hold on an upload lapses this long after its last renewal, so a server
-/// killed mid-request frees the upload for the others within this time.
-const LEASE_MS: i64 = 30_000;
-/// A writer renews its lease this often while it works.
-const RENEW_EVERY_MS: i64 = 10_000;
+/// killed mid-request frees the upload within this time; a request that finds the
+/// upload held waits that long for it before it is refused.
+const LEASE_MS: i64 = 5_000;
+/// A writer renews its lease this often while bytes arrive.
+const RENEW_EVERY_MS: i64 = 2_000;
 
 /// One request's hold on an upload, in the catalogue.
 struct Lease {
@@ -489,13 +490,25 @@ impl Services {
 
     async fn take_lease(&self, id: &str) -> ServiceResult<Lease> {
         let owner = ids::new_id();
-        let now = now_ms();
-        let mut conn = self.db.conn().await?;
-        if !db::uploads::take_lease(&mut conn, id, &owner, now, now + LEASE_MS).await? {
+        let started = now_ms();
+        // A holder that is gone (a server killed mid-request) lets go within the lease.
+        let now = loop {
+            let now = now_ms();
+            let mut conn = self.db.conn().await?;
+            if db::uploads::take_lease(&mut conn, id, &owner, now, now + LEASE_MS).await? {
+                break Some(now);
+            }
+            drop(conn);
+            if now - started > LEASE_MS {
+                break None;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        let Some(now) = now else {
             return Err(ServiceError::Conflict(
                 "another request is writing to this upload right now (perhaps through another server): ask for its offset in a moment and resume".into(),
             ));
-        }
+        };
         Ok(Lease {
             owner,
             upload: id.to_owned(),
