@@ -198,7 +198,8 @@ impl Services {
                 tail_key: tail_key.as_deref(),
             };
             let held = std::mem::take(&mut parts.held);
-            self.record_parts(lease, &held, progress).await?;
+            let held: Vec<(usize, &str)> = held.iter().map(|(n, e, _)| (*n, e.as_str())).collect();
+            self.record_progress(lease, &held, progress).await?;
         }
         if new_offset != up.offset
             && let Some(old) = up.tail_key.as_deref()
@@ -235,7 +236,7 @@ impl Services {
                     hash_state: &state,
                     tail_key: None,
                 };
-                self.record_parts(parts.lease, &[(n, etag, Vec::new())], progress)
+                self.record_progress(parts.lease, &[(n, etag.as_str())], progress)
                     .await?;
                 parts.durable = to;
             }
@@ -243,30 +244,6 @@ impl Services {
                 break;
             }
         }
-        Ok(())
-    }
-
-    /// Record parts the store holds and the offset they bring, in one transaction.
-    async fn record_parts(
-        &self,
-        lease: &Lease,
-        parts: &[(usize, String, Vec<u8>)],
-        progress: db::uploads::Progress<'_>,
-    ) -> ServiceResult<()> {
-        let mut tx = self.db.begin_write().await?;
-        for (n, etag, _) in parts {
-            db::uploads::add_part(&mut tx, &lease.upload, *n as i64, etag).await?;
-        }
-        let expires = self.expiry_from_now();
-        if !db::uploads::advance(&mut tx, &lease.upload, &lease.owner, progress, expires).await? {
-            return Err(ServiceError::Conflict(
-                "the upload moved on meanwhile; ask for its offset and resume".into(),
-            ));
-        }
-        tx.commit().await?;
-        self.metrics
-            .upload_bytes
-            .inc_by((progress.to - progress.from).max(0) as u64);
         Ok(())
     }
 

@@ -630,27 +630,38 @@ impl Services {
         state: &[u8],
         tail_key: Option<&str>,
     ) -> ServiceResult<()> {
-        let mut conn = self.db.conn().await?;
         let progress = db::uploads::Progress {
             from,
             to,
             hash_state: state,
             tail_key,
         };
-        let advanced = db::uploads::advance(
-            &mut conn,
-            &lease.upload,
-            &lease.owner,
-            progress,
-            self.expiry_from_now(),
-        )
-        .await?;
-        if !advanced {
+        self.record_progress(lease, &[], progress).await
+    }
+
+    /// Record newly acknowledged bytes, with the store parts (number, ETag) that hold
+    /// them when the upload is staged in the store, in one transaction guarded by the
+    /// offset and the lease.
+    async fn record_progress(
+        &self,
+        lease: &Lease,
+        parts: &[(usize, &str)],
+        progress: db::uploads::Progress<'_>,
+    ) -> ServiceResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        for &(n, etag) in parts {
+            db::uploads::add_part(&mut tx, &lease.upload, n as i64, etag).await?;
+        }
+        let expires = self.expiry_from_now();
+        if !db::uploads::advance(&mut tx, &lease.upload, &lease.owner, progress, expires).await? {
             return Err(ServiceError::Conflict(
                 "the upload moved on meanwhile; ask for its offset and resume".into(),
             ));
         }
-        self.metrics.upload_bytes.inc_by((to - from).max(0) as u64);
+        tx.commit().await?;
+        self.metrics
+            .upload_bytes
+            .inc_by((progress.to - progress.from).max(0) as u64);
         Ok(())
     }
 
