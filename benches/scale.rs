@@ -104,13 +104,15 @@ async fn seed(services: &Services, owner: &str, n_total: i64, from: i64, to: i64
     let year = format!("2006 + (i * {step}) / {}", 365 * 86_400_000i64);
     let at = format!("{T0} + i * {step}");
     let body = "hen egg white lysozyme 100 k native sad diffraction images crystal pilatus curie marie hodgkin dorothy franklin rosalind x ray";
+    // The oldest twenty also have a rare word: found through the index at any size.
+    let text = format!("CASE WHEN i <= 20 THEN '{body} ancient' ELSE '{body}' END");
     let (text_value, author_value) = match backend {
         Backend::Sqlite => (
-            format!("'{body}'"),
+            text.clone(),
             "'curie marie hodgkin dorothy franklin rosalind'".to_owned(),
         ),
         Backend::Postgres => (
-            format!("to_tsvector('simple', '{body}')"),
+            format!("to_tsvector('simple', {text})"),
             "to_tsvector('simple', 'curie marie hodgkin dorothy franklin rosalind')".to_owned(),
         ),
     };
@@ -147,9 +149,9 @@ async fn seed(services: &Services, owner: &str, n_total: i64, from: i64, to: i64
         ),
         insert_numbers(
             backend,
-            "INSERT INTO search_entries (dataset_id, version_id, released_at, year, facility, beamline, pdb_ids, authors)",
+            "INSERT INTO search_entries (dataset_id, version_id, released_at, year, facility, beamline, words, names)",
             &format!(
-                "{id}, {id}, {at}, {year}, {}, {}, ' 1lyz ', 'curie, marie'",
+                "{id}, {id}, {at}, {year}, {}, {}, ' ' || {text} || ' ', ' curie marie hodgkin dorothy franklin rosalind '",
                 facility_case(0),
                 facility_case(1)
             ),
@@ -384,6 +386,21 @@ async fn main() {
             Route {
                 name: "search: words",
                 path: Box::new(|_| "/api/v1/datasets?q=lysozyme+diffraction".into()),
+                token: None,
+            },
+            Route {
+                name: "search: word being typed",
+                path: Box::new(|_| "/api/v1/datasets?q=lysoz".into()),
+                token: None,
+            },
+            Route {
+                name: "search: rare word (oldest 20)",
+                path: Box::new(|_| "/api/v1/datasets?q=ancient".into()),
+                token: None,
+            },
+            Route {
+                name: "search: words + facility",
+                path: Box::new(|_| "/api/v1/datasets?q=lysozyme&facility=Diamond".into()),
                 token: None,
             },
             Route {

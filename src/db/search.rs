@@ -2,15 +2,18 @@
 //! in SQLite's FTS5 or PostgreSQL's tsvector (`search_text`).
 
 use super::{Backend, Conn, DbResult};
-use crate::metadata::search::SearchEntry;
+use crate::metadata::search::{SearchEntry, spaced, words};
 use sqlx::Row;
 
-/// Counts are exact up to this many matches; past it a search says "more than".
+/// Counts are exact up to this many matches; past it a search says "at least".
 pub const COUNT_CAP: i64 = 10_000;
-/// Words or a name that more datasets than this have are looked for among the most
-/// recent this many datasets with them (ranking or filtering every match would grow
-/// with the archive; no more results than this can be paged to anyway).
-pub const RECENT_WINDOW: i64 = 2_000;
+/// Words and names are first checked on this many of the newest datasets that pass the
+/// other filters. Where at least one in [`DENSE`] has them, pages are read by walking
+/// the newest datasets and checking each (a page costs about a page's worth of rows);
+/// where fewer do, through the full-text index (a page costs about as many rows as
+/// datasets have the rarest word, few by then).
+pub const PROBE: i64 = 1_000;
+pub const DENSE: i64 = 20;
 
 /// Index (or re-index) the latest public version of a dataset, and keep the facet
 /// counts (in the caller's transaction).
@@ -23,9 +26,9 @@ pub async fn put(
     e: &SearchEntry,
 ) -> DbResult<()> {
     remove(conn, backend, dataset_id).await?;
-    let pdb = format!(" {} ", e.pdb_ids.join(" "));
+    let names = words(&e.authors.join(" "));
     sqlx::query(
-        "INSERT INTO search_entries (dataset_id, version_id, released_at, year, facility, beamline, pdb_ids, authors)
+        "INSERT INTO search_entries (dataset_id, version_id, released_at, year, facility, beamline, words, names)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(dataset_id)
@@ -34,8 +37,8 @@ pub async fn put(
     .bind(e.year)
     .bind(&e.facility)
     .bind(&e.beamline)
-    .bind(pdb)
-    .bind(e.authors.join("\n"))
+    .bind(spaced(&words(&e.body)))
+    .bind(spaced(&names))
     .execute(&mut *conn)
     .await?;
     // On SQLite the text rows share the entry's rowid: FTS5 finds a row by rowid, not
@@ -53,7 +56,7 @@ pub async fn put(
             "INSERT INTO search_authors (dataset_id, names) VALUES ($1, to_tsvector('simple', $2))",
         ),
     };
-    for (sql, body) in [(text, e.body.clone()), (authors, e.authors.join(" "))] {
+    for (sql, body) in [(text, e.body.clone()), (authors, names.join(" "))] {
         sqlx::query(sql)
             .bind(dataset_id)
             .bind(body)
@@ -171,14 +174,14 @@ pub struct Query {
     pub pdb: Option<String>,
     /// Words of a creator's name (lower-cased); the last may be the start of one.
     pub author: Vec<String>,
-    /// Newest first without words: continue after this (released_at, dataset_id).
+    /// Continue after this (released_at, dataset_id) of the previous page.
     pub after: Option<(i64, String)>,
 }
 
 /// One page of matches.
 #[derive(Debug, Clone, Default)]
 pub struct Found {
-    /// Dataset ids with their release time, best first (newest first without words).
+    /// Dataset ids with their release time, newest first.
     pub hits: Vec<(String, i64)>,
     /// How many match: exact, or [`COUNT_CAP`] when `total_exact` is false.
     pub total: i64,
@@ -187,9 +190,10 @@ pub struct Found {
     pub more: bool,
 }
 
-/// One page of matches. The cost does not grow with the index: filters go through
-/// indexes, the count stops at [`COUNT_CAP`], newest-first pages continue from a key
-/// and pages by number (relevance order) stop at a fixed depth.
+/// One page of matches, newest first. The cost does not grow with the index: filters
+/// go through indexes, words are checked on the newest entries or found through the
+/// full-text index when rare (see [`PROBE`]), the count stops at [`COUNT_CAP`] and
+/// pages continue from a key (pages by number stop at a fixed depth).
 pub async fn find(
     conn: &mut Conn,
     backend: Backend,
@@ -202,44 +206,6 @@ pub async fn find(
     let next = |b: Bind, binds: &mut Vec<Bind>| {
         binds.push(b);
         format!("${}", binds.len())
-    };
-    let (join, rank) = if q.words.is_empty() {
-        ("", "e.released_at DESC, e.dataset_id DESC")
-    } else {
-        let words = text_query(backend, &q.words);
-        let p = next(Bind::Text(words.clone()), &mut binds);
-        // Common words: ranked among the most recent datasets with them.
-        let common = match backend {
-            Backend::Sqlite => "SELECT 1 FROM search_text WHERE search_text MATCH $1",
-            Backend::Postgres => "SELECT 1 FROM search_text WHERE body @@ to_tsquery('simple', $1)",
-        };
-        if capped_count(conn, common, &words, RECENT_WINDOW).await? > RECENT_WINDOW {
-            conditions.push(match backend {
-                Backend::Sqlite => format!(
-                    "t.rowid >= (SELECT MIN(r) FROM (SELECT rowid AS r FROM search_text WHERE search_text MATCH {p} ORDER BY rowid DESC LIMIT {RECENT_WINDOW}))"
-                ),
-                Backend::Postgres => format!(
-                    "e.released_at >= (SELECT MIN(ra) FROM (SELECT e2.released_at AS ra FROM search_entries e2 JOIN search_text t2 ON t2.dataset_id = e2.dataset_id
-                     WHERE t2.body @@ to_tsquery('simple', {p}) ORDER BY e2.released_at DESC LIMIT {RECENT_WINDOW}) w)"
-                ),
-            });
-        }
-        match backend {
-            Backend::Sqlite => {
-                conditions.push(format!("t.search_text MATCH {p}"));
-                (
-                    " JOIN search_text t ON t.rowid = e.rowid",
-                    "t.rank, e.released_at DESC, e.dataset_id DESC",
-                )
-            }
-            Backend::Postgres => {
-                conditions.push(format!("t.body @@ to_tsquery('simple', {p})"));
-                (
-                    " JOIN search_text t ON t.dataset_id = e.dataset_id",
-                    "ts_rank(t.body, to_tsquery('simple', $1)) DESC, e.released_at DESC, e.dataset_id DESC",
-                )
-            }
-        }
     };
     if let Some(f) = &q.facility {
         let p = next(Bind::Text(f.clone()), &mut binds);
@@ -259,36 +225,7 @@ pub async fn find(
             "e.dataset_id IN (SELECT dataset_id FROM search_pdb WHERE pdb_id = {p})"
         ));
     }
-    if !q.author.is_empty() {
-        let names = text_query(backend, &q.author);
-        let p = next(Bind::Text(names.clone()), &mut binds);
-        let matching = match backend {
-            Backend::Sqlite => "SELECT 1 FROM search_authors WHERE search_authors MATCH $1",
-            Backend::Postgres => {
-                "SELECT 1 FROM search_authors WHERE names @@ to_tsquery('simple', $1)"
-            }
-        };
-        // A rare name: the few datasets with it. A common one: the most recent datasets
-        // with it (SQLite), or each dataset newest first checked for it (PostgreSQL
-        // reads one row per dataset, and the page fills quickly).
-        let common = capped_count(conn, matching, &names, RECENT_WINDOW).await? > RECENT_WINDOW;
-        conditions.push(match (backend, common) {
-            (Backend::Sqlite, false) => format!(
-                "e.rowid IN (SELECT rowid FROM search_authors WHERE search_authors MATCH {p})"
-            ),
-            (Backend::Sqlite, true) => format!(
-                "e.rowid IN (SELECT rowid FROM search_authors WHERE search_authors MATCH {p} ORDER BY rowid DESC LIMIT {RECENT_WINDOW})"
-            ),
-            (Backend::Postgres, false) => format!(
-                "e.dataset_id IN (SELECT dataset_id FROM search_authors WHERE names @@ to_tsquery('simple', {p}))"
-            ),
-            (Backend::Postgres, true) => format!(
-                "EXISTS (SELECT 1 FROM search_authors a WHERE a.dataset_id = e.dataset_id AND a.names @@ to_tsquery('simple', {p}))"
-            ),
-        });
-    }
-    let unfiltered = conditions.is_empty();
-    let filter = |extra: Option<String>| {
+    let filter = |conditions: &[String], extra: Option<String>| {
         let all: Vec<String> = conditions.iter().cloned().chain(extra).collect();
         if all.is_empty() {
             String::new()
@@ -296,15 +233,76 @@ pub async fn find(
             format!(" WHERE {}", all.join(" AND "))
         }
     };
-    let (total, total_exact) = if unfiltered {
+    // Each word of the text and of the author's name, checked on the entry's own words.
+    let mut checks = Vec::new();
+    let mut checked_binds = Vec::new();
+    checked_binds.extend(binds.iter().cloned());
+    for (column, words) in [("words", &q.words), ("names", &q.author)] {
+        for (i, w) in words.iter().enumerate() {
+            let needle = if i + 1 == words.len() {
+                format!(" {w}")
+            } else {
+                format!(" {w} ")
+            };
+            let p = next(Bind::Text(needle), &mut checked_binds);
+            checks.push(match backend {
+                Backend::Sqlite => format!("instr(e.{column}, {p}) > 0"),
+                Backend::Postgres => format!("strpos(e.{column}, {p}) > 0"),
+            });
+        }
+    }
+    let mut counted = None;
+    if !checks.is_empty() {
+        let checked = checks.join(" AND ");
+        let probe_sql = format!(
+            "SELECT COUNT(*) AS scanned, COALESCE(SUM(CASE WHEN {checked} THEN 1 ELSE 0 END), 0) AS hits
+             FROM (SELECT e.words, e.names FROM search_entries e{} ORDER BY e.released_at DESC, e.dataset_id DESC LIMIT {PROBE}) e",
+            filter(&conditions, None)
+        );
+        let row = bind_all(sqlx::query(sqlx::AssertSqlSafe(probe_sql)), &checked_binds)
+            .fetch_one(&mut *conn)
+            .await?;
+        let scanned: i64 = row.try_get("scanned")?;
+        let hits: i64 = row.try_get("hits")?;
+        if scanned < PROBE || hits * DENSE >= PROBE {
+            conditions.push(checked);
+            binds = checked_binds;
+            // All of them, or at least those among the newest.
+            counted = Some((hits, scanned < PROBE));
+        } else {
+            for (column, table, words) in [
+                ("body", "search_text", &q.words),
+                ("names", "search_authors", &q.author),
+            ] {
+                if words.is_empty() {
+                    continue;
+                }
+                let p = next(Bind::Text(text_query(backend, words)), &mut binds);
+                conditions.push(match backend {
+                    // FTS5 rows share the entry's rowid.
+                    Backend::Sqlite => {
+                        format!("e.rowid IN (SELECT rowid FROM {table} WHERE {table} MATCH {p})")
+                    }
+                    // An array computed once: the planner then fetches the few
+                    // matches by key instead of walking every entry to test each.
+                    Backend::Postgres => format!(
+                        "e.dataset_id = ANY(ARRAY(SELECT dataset_id FROM {table} WHERE {column} @@ to_tsquery('simple', {p})))"
+                    ),
+                });
+            }
+        }
+    }
+    let (total, total_exact) = if let Some(c) = counted {
+        c
+    } else if conditions.is_empty() {
         let row = sqlx::query("SELECT n FROM search_facets WHERE kind = 'all' AND value = ''")
             .fetch_optional(&mut *conn)
             .await?;
         (row.map(|r| r.try_get("n")).transpose()?.unwrap_or(0), true)
     } else {
         let count_sql = format!(
-            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM search_entries e{join}{} LIMIT {}) c",
-            filter(None),
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM search_entries e{} LIMIT {}) c",
+            filter(&conditions, None),
             COUNT_CAP + 1
         );
         let n: i64 = bind_all(sqlx::query(sqlx::AssertSqlSafe(count_sql)), &binds)
@@ -314,20 +312,20 @@ pub async fn find(
         (n.min(COUNT_CAP), n <= COUNT_CAP)
     };
     let mut page_binds = binds;
-    let keyset = match (&q.after, q.words.is_empty()) {
-        (Some((at, id)), true) => {
+    let keyset = match &q.after {
+        Some((at, id)) => {
             let a = next(Bind::Int(*at), &mut page_binds);
             let d = next(Bind::Text(id.clone()), &mut page_binds);
             Some(format!(
                 "(e.released_at < {a} OR (e.released_at = {a} AND e.dataset_id < {d}))"
             ))
         }
-        _ => None,
+        None => None,
     };
     let skip = if keyset.is_some() { 0 } else { offset };
     let page_sql = format!(
-        "SELECT e.dataset_id, e.released_at FROM search_entries e{join}{} ORDER BY {rank} LIMIT {} OFFSET {skip}",
-        filter(keyset),
+        "SELECT e.dataset_id, e.released_at FROM search_entries e{} ORDER BY e.released_at DESC, e.dataset_id DESC LIMIT {} OFFSET {skip}",
+        filter(&conditions, keyset),
         limit + 1
     );
     let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(page_sql)), &page_binds)
@@ -347,17 +345,7 @@ pub async fn find(
     })
 }
 
-/// How many rows `select` (one `$1` text parameter) gives, counting no further than
-/// just past `cap`.
-async fn capped_count(conn: &mut Conn, select: &str, param: &str, cap: i64) -> DbResult<i64> {
-    let sql = format!("SELECT COUNT(*) AS n FROM ({select} LIMIT {}) c", cap + 1);
-    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(param)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("n")?)
-}
-
+#[derive(Clone)]
 enum Bind {
     Text(String),
     Int(i64),

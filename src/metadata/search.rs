@@ -76,13 +76,35 @@ pub fn entry(record: &Resource, f: &Facility) -> SearchEntry {
     }
 }
 
-/// The words of a text: runs of letters and digits, lower-cased. Punctuation and any
-/// query syntax the databases know (quotes, `*`, `&`, `NEAR`) never reach them whole.
+/// The words of a text: runs of letters and digits, lower-cased, without diacritics
+/// ("Röntgen" is found as "rontgen"). Punctuation and any query syntax the databases
+/// know (quotes, `*`, `&`, `NEAR`) never reach them whole.
 pub fn words(text: &str) -> Vec<String> {
+    use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+        .map(|w| {
+            w.nfd()
+                .filter(|c| !is_combining_mark(*c))
+                .collect::<String>()
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
         .collect()
+}
+
+/// An entry's distinct words, each with a space either side (`" lysozyme native "`), so
+/// a word is found with ` word ` and the start of one with ` wor`.
+pub fn spaced(words: &[String]) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = String::from(" ");
+    for w in words {
+        if seen.insert(w.as_str()) {
+            out.push_str(w);
+            out.push(' ');
+        }
+    }
+    out
 }
 
 /// A reader's query: at most this many words are used.
@@ -146,5 +168,16 @@ mod tests {
             ["lyso", "near", "a", "b", "x", "y", "drop"]
         );
         assert_eq!(query_words(&"w ".repeat(50)).len(), MAX_QUERY_WORDS);
+    }
+
+    #[test]
+    fn words_fold_case_and_diacritics_and_are_spaced_once_each() {
+        assert_eq!(
+            words("Röntgen, ÅNGSTRÖM-Curie"),
+            ["rontgen", "angstrom", "curie"]
+        );
+        let w = words("lysozyme at 100 K, lysozyme again");
+        assert_eq!(spaced(&w), " lysozyme at 100 k again ");
+        assert_eq!(spaced(&[]), " ");
     }
 }

@@ -6,7 +6,7 @@ use super::{ServiceError, ServiceResult, Services};
 use crate::db::{self, Backend, Conn, published::Published, search::Facets};
 use crate::metadata::search::{entry, query_words};
 
-/// Results per page, and the deepest page offered (relevance order has no keyset).
+/// Results per page, and the deepest page offered by number (`after` goes deeper).
 pub const PAGE_SIZE: i64 = 20;
 pub const MAX_PAGE: i64 = 100;
 
@@ -20,10 +20,10 @@ pub struct SearchRequest {
     pub year: String,
     pub pdb: String,
     pub author: String,
-    /// Pages by number (1–100): relevance order with words.
+    /// Pages by number (1–100).
     pub page: Option<i64>,
-    /// Newest first (no words): the page after this key, from the previous page's
-    /// `next`. Deep listings walk the index instead of skipping rows.
+    /// The page after this key, from the previous page's `next`. Deep listings walk
+    /// the index instead of skipping rows.
     pub after: String,
 }
 
@@ -47,7 +47,7 @@ pub struct SearchResults {
     pub total: i64,
     pub total_exact: bool,
     pub page: i64,
-    /// The key of the next page of a newest-first listing (its `after`), if any.
+    /// The key of the next page (its `after`), if any.
     pub next_after: Option<String>,
     /// Whether a page follows this one.
     pub more: bool,
@@ -124,12 +124,6 @@ impl Services {
             author: query_words(&req.author),
             after: parse_after(&req.after)?,
         };
-        if q.after.is_some() && !q.words.is_empty() {
-            return Err(ServiceError::invalid(
-                "after",
-                "pages of results for words go by `page`; `after` is for listings without words",
-            ));
-        }
         let mut conn = self.db.conn().await?;
         let found = db::search::find(
             &mut conn,
@@ -139,7 +133,8 @@ impl Services {
             (page - 1) * PAGE_SIZE,
         )
         .await?;
-        let next_after = (found.more && q.words.is_empty())
+        let next_after = found
+            .more
             .then(|| found.hits.last().map(|(id, at)| format!("{at}.{id}")))
             .flatten();
         let mut hits = Vec::with_capacity(found.hits.len());

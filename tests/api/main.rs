@@ -23,6 +23,7 @@ mod public;
 mod releases;
 mod reviewers;
 mod s3;
+mod search;
 mod uploads;
 mod verify;
 mod versions;

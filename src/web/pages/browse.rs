@@ -129,7 +129,7 @@ pub async fn search(
         .as_ref()
         .map(|r| r.facets.clone())
         .unwrap_or_default();
-    // Newest-first listings go on by key; relevance order by page number (to MAX_PAGE).
+    // Results go on by key (a page number is kept only when the reader typed one).
     let next = results.as_ref().and_then(|r| match &r.next_after {
         Some(after) => Some(page_url(&req, None, Some(after))),
         None => (r.more && page_no < MAX_PAGE).then(|| page_url(&req, Some(page_no + 1), None)),
@@ -150,7 +150,7 @@ pub async fn search(
         total_text: if exact {
             format!("{total} dataset(s)")
         } else {
-            format!("More than {total} datasets")
+            format!("At least {total} datasets")
         },
         error,
         facilities: facets.facilities,
