@@ -214,6 +214,8 @@ pub struct DoiSettings {
     pub suffix_lead: String,
     pub random_chars: usize,
     /// The public base URL of this archive: a DOI resolves to `<base>/datasets/<id>`.
+    /// Unset, it is the address the server binds to (see [`public_url_of_bind`]).
+    #[serde(default)]
     pub public_url: String,
     pub datacite: Option<DataciteSettings>,
 }
@@ -374,12 +376,20 @@ impl Config {
             .database_url
             .or(file.database_url)
             .unwrap_or_else(|| sqlite_url(&data_dir));
+        let bind = o.bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.into());
+        let mut doi = file.doi.unwrap_or_else(|| DoiSettings {
+            public_url: String::new(),
+            ..Default::default()
+        });
+        if doi.public_url.is_empty() {
+            doi.public_url = public_url_of_bind(&bind);
+        }
         let config = Self {
-            bind: o.bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.into()),
+            bind,
             database_url,
             storage: file.storage.unwrap_or(StorageConfig::Local),
             uploads: file.uploads.unwrap_or_default(),
-            doi: file.doi.unwrap_or_default(),
+            doi,
             jobs: file.jobs.unwrap_or_default(),
             repository: file.repository.unwrap_or_default(),
             holds: file.holds.unwrap_or_default(),
@@ -461,6 +471,23 @@ impl Config {
     }
 }
 
+/// The public URL a server bound to `bind` has when none is configured: that address
+/// over HTTP, with a wildcard address (`0.0.0.0`, `[::]`) read as this machine's
+/// loopback. Behind a proxy or on a public name, set `[doi] public_url`.
+pub fn public_url_of_bind(bind: &str) -> String {
+    let (host, port) = bind.rsplit_once(':').unwrap_or((bind, "80"));
+    let host = match host {
+        "" | "0.0.0.0" => "127.0.0.1",
+        "[::]" => "[::1]",
+        h => h,
+    };
+    if port == "80" {
+        format!("http://{host}")
+    } else {
+        format!("http://{host}:{port}")
+    }
+}
+
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
@@ -475,4 +502,45 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
 /// The embedded catalogue: one SQLite file in the data directory, created on first use.
 pub fn sqlite_url(data_dir: &Path) -> String {
     format!("sqlite://{}?mode=rwc", data_dir.join("arca.db").display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_url_follows_the_bind_address_unless_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |bind: &str, file: Option<&str>| {
+            let config = file.map(|text| {
+                let path = dir.path().join("arca.toml");
+                std::fs::write(&path, text).unwrap();
+                path
+            });
+            Config::load(Overrides {
+                bind: Some(bind.into()),
+                data_dir: Some(dir.path().into()),
+                config,
+                ..Default::default()
+            })
+            .unwrap()
+            .public_base()
+            .to_owned()
+        };
+        assert_eq!(load("192.0.2.7:9000", None), "http://192.0.2.7:9000");
+        assert_eq!(load("0.0.0.0:8443", None), "http://127.0.0.1:8443");
+        assert_eq!(load("[::]:8080", None), "http://[::1]:8080");
+        assert_eq!(load("[2001:db8::1]:80", None), "http://[2001:db8::1]");
+        assert_eq!(
+            load("192.0.2.7:9000", Some("[doi]\nprefix = \"10.5072\"\n")),
+            "http://192.0.2.7:9000"
+        );
+        assert_eq!(
+            load(
+                "0.0.0.0:8080",
+                Some("[doi]\npublic_url = \"https://data.example.org/\"\n")
+            ),
+            "https://data.example.org"
+        );
+    }
 }
