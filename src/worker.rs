@@ -5,6 +5,7 @@ use crate::datacite::DataciteError;
 use crate::db::{self, jobs::ClaimedJob, now_ms};
 use crate::services::deposits::JOB_VERIFY;
 use crate::services::dois::JOB_DOI_SYNC;
+use crate::services::landing::JOB_LANDING;
 use crate::services::mirrors::{JOB_MIRROR_REMOVE, JOB_TRANSFER};
 use crate::services::periodic::{JOB_PERIODIC, Round};
 use crate::services::releases::JOB_RELEASE_BATCH;
@@ -76,6 +77,9 @@ async fn dispatch(services: &Services, job: &ClaimedJob) -> Result<(), JobError>
         JOB_TRANSFER => Ok(services.run_transfer(payload_str(job, "transfer")?).await?),
         JOB_MIRROR_REMOVE => Ok(services
             .remove_from_public_mirrors(payload_str(job, "version_id")?)
+            .await?),
+        JOB_LANDING => Ok(services
+            .refresh_landing(payload_str(job, "dataset_id")?)
             .await?),
         JOB_PERIODIC => {
             let round: Round = serde_json::from_value(job.payload.clone())

@@ -8,6 +8,7 @@ pub mod events;
 pub mod files;
 pub mod holds;
 pub mod jobs;
+pub mod landing;
 pub mod mirrors;
 pub mod notifications;
 pub mod notify;

@@ -63,15 +63,18 @@ pub fn landing_links(r: &Resource, landing: &str, doi_url: &str, files: &[String
     };
     links.push(link(kind, "type", None));
     links.push(link("https://schema.org/AboutPage", "type", None));
-    for f in files {
-        links.push(link(f.clone(), "item", Some("application/octet-stream")));
-    }
+    links.extend(files.iter().map(|f| item_link(f.clone())));
     links.push(link(
         format!("{landing}/linkset"),
         "linkset",
         Some("application/linkset+json"),
     ));
     links
+}
+
+/// A file of the dataset, as a link.
+pub fn item_link(href: String) -> Link {
+    link(href, "item", Some("application/octet-stream"))
 }
 
 /// What may not stand inside `<…>` in a `Link` header: it could end the target early

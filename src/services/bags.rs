@@ -13,16 +13,22 @@ use crate::storage::staging::StagingWriter;
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-/// What an exported bag holds: its tag files (written first) and its payload (streamed
-/// from storage).
+/// What an exported bag holds: its tag files and, read a page at a time while the tar
+/// is written, its manifest and payload. Nothing here grows with the number of files.
 pub struct BagPlan {
     /// The bag's directory name inside the tar.
     pub name: String,
-    pub tag_files: Vec<(String, Vec<u8>)>,
-    /// (path inside data/, sha256, size)
-    pub payload: Vec<(String, String, u64)>,
+    /// bagit.txt and bag-info.txt, then (after the manifest) the other tag files.
+    pub head_tags: Vec<(String, Vec<u8>)>,
+    pub tail_tags: Vec<(String, Vec<u8>)>,
+    /// The size of manifest-sha256.txt, counted while its SHA-256 was taken.
+    pub manifest_size: u64,
+    dataset: super::public::PublicDataset,
     pub mtime: u64,
 }
+
+/// Files read per page while a bag is planned and written.
+const BAG_PAGE: i64 = 1_000;
 
 fn tar_header(size: u64, mtime: u64) -> tokio_tar::Header {
     let mut h = tokio_tar::Header::new_gnu();
@@ -34,8 +40,8 @@ fn tar_header(size: u64, mtime: u64) -> tokio_tar::Header {
 }
 
 impl Services {
-    /// Write a bag as a tar stream into `out`: tag files, then each payload file read
-    /// straight from storage (no temporary copy).
+    /// Write a bag as a tar stream into `out`: tag files, the manifest and then each
+    /// payload file read straight from storage (no temporary copy).
     pub async fn write_bag(
         &self,
         plan: &BagPlan,
@@ -43,45 +49,97 @@ impl Services {
     ) -> std::io::Result<()> {
         use futures::TryStreamExt;
         let mut tar = tokio_tar::Builder::new(out);
-        for (name, bytes) in &plan.tag_files {
+        let io = |e: ServiceError| std::io::Error::other(e.to_string());
+        for (name, bytes) in &plan.head_tags {
             let mut h = tar_header(bytes.len() as u64, plan.mtime);
             tar.append_data(&mut h, format!("{}/{name}", plan.name), &bytes[..])
                 .await?;
         }
-        for (path, sha256, size) in &plan.payload {
-            let stream = self
-                .storage
-                .read(sha256, None, crate::storage::STREAM_CHUNK)
+        // The manifest, a page of lines at a time; its size was counted when planned.
+        let pages = futures::stream::try_unfold(Some(String::new()), |after| async move {
+            let Some(after) = after else {
+                return Ok::<_, std::io::Error>(None);
+            };
+            let page = self
+                .public_files(&plan.dataset, &after, BAG_PAGE)
                 .await
-                .map_err(std::io::Error::other)?
-                .map_err(std::io::Error::other);
-            let mut h = tar_header(*size, plan.mtime);
-            tar.append_data(
-                &mut h,
-                format!("{}/data/{path}", plan.name),
-                tokio_util::io::StreamReader::new(stream),
-            )
-            .await?;
+                .map_err(io)?;
+            let Some(last) = page.last() else {
+                return Ok(None);
+            };
+            let next = ((page.len() as i64) == BAG_PAGE).then(|| last.path.clone());
+            let lines: String = page
+                .iter()
+                .map(|f| bagit::manifest_line(&f.sha256, &f.path))
+                .collect();
+            Ok(Some((bytes::Bytes::from(lines), next)))
+        });
+        let mut h = tar_header(plan.manifest_size, plan.mtime);
+        tar.append_data(
+            &mut h,
+            format!("{}/manifest-sha256.txt", plan.name),
+            tokio_util::io::StreamReader::new(Box::pin(pages)),
+        )
+        .await?;
+        for (name, bytes) in &plan.tail_tags {
+            let mut h = tar_header(bytes.len() as u64, plan.mtime);
+            tar.append_data(&mut h, format!("{}/{name}", plan.name), &bytes[..])
+                .await?;
+        }
+        let mut after = String::new();
+        loop {
+            let page = self
+                .public_files(&plan.dataset, &after, BAG_PAGE)
+                .await
+                .map_err(io)?;
+            let Some(last) = page.last() else { break };
+            after = last.path.clone();
+            for f in &page {
+                let stream = self
+                    .storage
+                    .read(&f.sha256, None, crate::storage::STREAM_CHUNK)
+                    .await
+                    .map_err(std::io::Error::other)?
+                    .map_err(std::io::Error::other);
+                let mut h = tar_header(f.size as u64, plan.mtime);
+                tar.append_data(
+                    &mut h,
+                    format!("{}/data/{}", plan.name, f.path),
+                    tokio_util::io::StreamReader::new(stream),
+                )
+                .await?;
+            }
+            if (page.len() as i64) < BAG_PAGE {
+                break;
+            }
         }
         tar.finish().await
     }
 
-    /// The bag of a released dataset's current version.
+    /// The bag of a released dataset's current version. The file list is read once
+    /// here, a page at a time, for the manifest's size and checksum (the tag manifest
+    /// comes before the payload), and again while the bag is written: a released
+    /// version's files do not change.
     pub async fn bag_export(&self, dataset_id: &str) -> ServiceResult<BagPlan> {
         let d = self.public_dataset(dataset_id).await?;
-        let mut payload = Vec::new();
+        let (mut count, mut bytes, mut manifest_size) = (0u64, 0u64, 0u64);
+        let mut manifest_sha = Hasher::new(Algorithm::Sha256);
         let mut after = String::new();
         loop {
-            let page = self.public_files(&d, &after, 10_000).await?;
+            let page = self.public_files(&d, &after, BAG_PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.path.clone();
-            payload.extend(page.into_iter().map(|f| (f.path, f.sha256, f.size as u64)));
+            for f in &page {
+                let line = bagit::manifest_line(&f.sha256, &f.path);
+                manifest_sha.update(line.as_bytes());
+                manifest_size += line.len() as u64;
+                count += 1;
+                bytes += f.size as u64;
+            }
+            if (page.len() as i64) < BAG_PAGE {
+                break;
+            }
         }
-        let bytes: u64 = payload.iter().map(|(_, _, s)| s).sum();
-        let manifest: String = payload
-            .iter()
-            .map(|(p, sha, _)| bagit::manifest_line(sha, p))
-            .collect();
         let r = &d.record;
         let mut info = vec![
             (
@@ -92,7 +150,7 @@ impl Services {
                     .unwrap_or_default(),
             ),
             ("Bagging-Date", crate::model::date::utc_day(now_ms())),
-            ("Payload-Oxum", format!("{bytes}.{}", payload.len())),
+            ("Payload-Oxum", format!("{bytes}.{count}")),
             (
                 "Bag-Software-Agent",
                 format!("Arca {}", env!("CARGO_PKG_VERSION")),
@@ -106,28 +164,34 @@ impl Services {
                 format!("https://doi.org/{}", doi.to_lowercase()),
             ));
         }
-        let tag_files = vec![
+        let head_tags = vec![
             ("bagit.txt".to_owned(), BAGIT_TXT.as_bytes().to_vec()),
             (
                 "bag-info.txt".to_owned(),
                 bagit::bag_info(&info).into_bytes(),
             ),
-            ("manifest-sha256.txt".to_owned(), manifest.into_bytes()),
-            ("metadata/datacite.xml".to_owned(), to_xml(r).into_bytes()),
         ];
-        let tagmanifest: String = tag_files
+        let datacite = ("metadata/datacite.xml".to_owned(), to_xml(r).into_bytes());
+        let manifest_hex = manifest_sha.finish().hex;
+        let mut tagmanifest: String = head_tags
             .iter()
+            .chain(std::iter::once(&datacite))
             .map(|(name, bytes)| {
                 format!("{}  {name}\n", Checksum::of(Algorithm::Sha256, bytes).hex)
             })
             .collect();
-        let mut tag_files = tag_files;
-        tag_files.push(("tagmanifest-sha256.txt".into(), tagmanifest.into_bytes()));
+        tagmanifest.push_str(&format!("{manifest_hex}  manifest-sha256.txt\n"));
+        let tail_tags = vec![
+            datacite,
+            ("tagmanifest-sha256.txt".into(), tagmanifest.into_bytes()),
+        ];
         Ok(BagPlan {
             name: format!("arca-{dataset_id}"),
-            tag_files,
-            payload,
+            head_tags,
+            tail_tags,
+            manifest_size,
             mtime: (d.released_at.unwrap_or_default() / 1000).max(0) as u64,
+            dataset: d,
         })
     }
 

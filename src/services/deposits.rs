@@ -514,6 +514,10 @@ impl Services {
             Action::Withdraw => self.enqueue_mirror_removal(tx, &v.id, now).await?,
             _ => false,
         };
+        // The dataset's page changes: the read model is rebuilt.
+        if v.state.has_public_page() || next.has_public_page() {
+            enqueued |= super::landing::changed(tx, &v.dataset_id, now).await?;
+        }
         v.state = next;
         v.updated_at = now;
         Ok(enqueued)

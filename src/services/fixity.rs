@@ -303,8 +303,11 @@ impl Services {
     /// A mirror's copy that is not intact and could not be repaired is no longer counted
     /// as a copy (and so not audited again and again within one audit).
     async fn forget_bad_replica(&self, m: &Mirror, sha256: &str) -> ServiceResult<()> {
-        let mut conn = self.db.conn().await?;
-        db::mirrors::forget_replica(&mut conn, &m.name, sha256).await?;
+        let mut tx = self.db.begin_write().await?;
+        db::mirrors::forget_replica(&mut tx, &m.name, sha256).await?;
+        // Pages that listed this mirror are built again when next read.
+        db::landing::bump_holding(&mut tx, sha256).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -303,13 +303,21 @@ impl Services {
         db::mirrors::set_transfer_state(&mut conn, id, "active", None, now_ms()).await?;
         drop(conn);
         let result = self.transfer_files(&t).await;
-        let mut conn = self.db.conn().await?;
         match &result {
             Ok(()) => {
-                db::mirrors::set_transfer_state(&mut conn, id, "succeeded", None, now_ms()).await?;
+                // The dataset's page lists the mirror from now on.
+                let now = now_ms();
+                let mut tx = self.db.begin_write().await?;
+                db::mirrors::set_transfer_state(&mut tx, id, "succeeded", None, now).await?;
+                if let Some(dataset) = db::landing::bump_version(&mut tx, &t.version_id).await? {
+                    super::landing::changed(&mut tx, &dataset, now).await?;
+                }
+                tx.commit().await?;
+                self.jobs_enqueued();
                 self.metrics.count_transfer("succeeded");
             }
             Err(e) => {
+                let mut conn = self.db.conn().await?;
                 db::mirrors::set_transfer_state(
                     &mut conn,
                     id,

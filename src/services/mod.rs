@@ -11,6 +11,7 @@ pub mod gc;
 pub mod guesses;
 pub mod harvest;
 pub mod holds;
+pub mod landing;
 pub mod manifest;
 pub mod metrics;
 pub mod mirrors;

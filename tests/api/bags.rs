@@ -363,3 +363,41 @@ async fn hostile_bags_get_a_clear_refusal_and_leave_nothing_stored() {
     );
     assert_eq!(stored_objects(&app), 2);
 }
+
+#[tokio::test]
+async fn a_bag_of_thousands_of_files_is_whole_and_imports_back() {
+    let app = TestApp::new().await;
+    let (id, ds) = released(&app).await;
+    // More files than a bag reads at once (1,000).
+    let n = 2_345;
+    app.add_series(&id, n).await;
+    let r = app.public(&format!("/datasets/{ds}/bag.tar"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let entries = untar(&r.body).await;
+    let root = format!("arca-{ds}");
+    let payload = entries
+        .keys()
+        .filter(|k| k.starts_with(&format!("{root}/data/")))
+        .count();
+    assert_eq!(payload, n + 2);
+    let manifest =
+        String::from_utf8(entries[&format!("{root}/manifest-sha256.txt")].clone()).unwrap();
+    assert_eq!(manifest.lines().count(), n + 2);
+    assert!(manifest.contains("  data/series/frame_02344 \"x\".cbf\n"));
+    // The importer checks every manifest, the tag manifest and Payload-Oxum.
+    let r = import(&app, r.body.to_vec()).await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let new = r.json()["id"].as_str().unwrap().to_owned();
+    let mut conn = app.services.db.conn().await.unwrap();
+    let files: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM files WHERE version_id = $1")
+        .bind(&new)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(files, (n + 2) as i64);
+}

@@ -387,6 +387,33 @@ impl TestApp {
         id
     }
 
+    /// Add `n` files to a released version, as catalogue rows sharing its first file's
+    /// bytes (`series/frame_00000 "x".cbf`, …): a detector series without uploading it.
+    pub async fn add_series(&self, version_id: &str, n: usize) {
+        let mut tx = self.services.db.begin_write().await.unwrap();
+        let (sha, size): (String, i64) =
+            sqlx::query_as("SELECT sha256, size FROM files WHERE version_id = $1 LIMIT 1")
+                .bind(version_id)
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+        for i in 0..n {
+            sqlx::query(
+                "INSERT INTO files (id, version_id, path, size, sha256, status, created_at)
+                 VALUES ($1, $2, $3, $4, $5, 'verified', 0)",
+            )
+            .bind(format!("0SERIES{i:019}"))
+            .bind(version_id)
+            .bind(format!("series/frame_{i:05} \"x\".cbf"))
+            .bind(size)
+            .bind(&sha)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+
     /// The dataset id of a deposit (public pages are per dataset).
     pub async fn dataset_of(&self, deposit: &str) -> String {
         let r = self

@@ -320,3 +320,111 @@ async fn only_web_urls_are_accepted_where_they_become_links() {
     let r = app.public("/", &[]).await;
     assert!(r.header("content-security-policy").is_some());
 }
+
+#[tokio::test]
+async fn a_landing_page_is_read_from_one_row_that_is_never_out_of_date() {
+    let app = TestApp::configured(|c| c.web.page_cache_seconds = 0).await;
+    let dep = app
+        .deposit_through(
+            json!({"metadata": metadata()}),
+            &[("a.cbf", b"a")],
+            "released",
+        )
+        .await;
+    let ds = app.dataset_of(&dep).await;
+    let model = || async {
+        let mut conn = app.services.db.conn().await.unwrap();
+        sqlx::query_scalar::<_, String>(
+            "SELECT model FROM landing_models WHERE dataset_id = $1 AND version_number = 0",
+        )
+        .bind(&ds)
+        .fetch_optional(&mut *conn)
+        .await
+        .unwrap()
+    };
+    // The release's job wrote the page's row.
+    assert!(model().await.unwrap().contains("Hen egg-white lysozyme"));
+    // The page is that row: changed under the archive, the page shows the change.
+    {
+        let mut conn = app.services.db.conn().await.unwrap();
+        sqlx::query(
+            "UPDATE landing_models SET model = replace(model, 'Hen egg-white', 'Quail egg')",
+        )
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    let page = text(&app.public(&format!("/datasets/{ds}"), &[]).await);
+    assert!(page.contains("Quail egg lysozyme"), "{page}");
+    // A withdrawal shows at once on every server, before any job rebuilds the row.
+    let other = app.another_server().await;
+    let r = app
+        .act(
+            &app.curator,
+            &dep,
+            "withdraw",
+            Some(json!({"reason": "mislabelled"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    for server in [&app, &other] {
+        let r = server.public(&format!("/datasets/{ds}"), &[]).await;
+        assert_eq!(r.status, StatusCode::GONE);
+        let page = text(&r);
+        assert!(
+            page.contains("mislabelled") && !page.contains("Quail"),
+            "{page}"
+        );
+    }
+    // The job writes the tombstone's row; a file list never comes back with it.
+    app.drain().await;
+    let m = model().await.unwrap();
+    assert!(m.contains("mislabelled") && !m.contains("a.cbf"), "{m}");
+}
+
+#[tokio::test]
+async fn a_linkset_of_thousands_of_files_lists_each_once_in_both_forms() {
+    let app = TestApp::new().await;
+    let dep = app
+        .deposit_through(
+            json!({"metadata": metadata()}),
+            &[("a.cbf", b"a")],
+            "released",
+        )
+        .await;
+    let ds = app.dataset_of(&dep).await;
+    // More files than the linkset reads at once (1,000), as a detector series gives.
+    let n = 2_345;
+    app.add_series(&dep, n).await;
+    let r = app.public(&format!("/datasets/{ds}/linkset"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let set: Value = serde_json::from_slice(&r.body).expect("one JSON document");
+    let items: Vec<String> = set["linkset"][0]["item"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["href"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(items.len(), n + 1);
+    let unique: std::collections::BTreeSet<_> = items.iter().collect();
+    assert_eq!(unique.len(), n + 1, "each file once");
+    assert!(
+        items
+            .iter()
+            .any(|i| i.ends_with("/files/series/frame_02344%20%22x%22.cbf"))
+    );
+    assert!(set["linkset"][0]["cite-as"][0]["href"].is_string());
+    let r = app
+        .public(
+            &format!("/datasets/{ds}/linkset"),
+            &[("accept", "application/linkset")],
+        )
+        .await;
+    let t = text(&r);
+    assert_eq!(t.matches("rel=\"item\"").count(), n + 1);
+    assert_eq!(
+        t.matches(",\n").count() + 1,
+        t.matches("; rel=").count(),
+        "one link per line"
+    );
+}

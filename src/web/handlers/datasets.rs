@@ -2,11 +2,12 @@
 //! Signposting), file downloads with Range, and the linkset.
 
 use crate::metadata::citation::{datacite_text, styles::STYLES};
+use crate::metadata::datacite::Resource;
 use crate::metadata::datacite::vocab::DescriptionType;
 use crate::metadata::schema_org::schema_org;
 use crate::metadata::signposting::{self, Link};
-use crate::services::public::PublicDataset;
-use crate::services::{ServiceError, Services};
+use crate::services::Services;
+use crate::services::landing::{FILES_PER_PAGE, Landing};
 use crate::web::conneg;
 use crate::web::error::{AppError, AppResult};
 use crate::web::openapi::Problem;
@@ -20,9 +21,6 @@ use axum::response::{IntoResponse, Response};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use std::sync::Arc;
-
-/// Files listed per landing page (and as Signposting items).
-const FILES_PER_PAGE: i64 = 200;
 
 /// Path segments keep their unreserved characters; everything else is escaped.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -113,7 +111,7 @@ pub struct PageQuery {
     #[serde(default)]
     pub after: String,
     /// One version of the dataset; the latest when absent.
-    version: Option<i64>,
+    pub version: Option<i64>,
     /// The citation style shown on the page (the style picker); DataCite's own when absent.
     pub style: Option<String>,
 }
@@ -128,14 +126,14 @@ fn script_safe_json(v: &serde_json::Value) -> String {
 }
 
 /// The landing page's Signposting links (files limited to the first page).
-fn links(s: &Services, d: &PublicDataset, files: &[String]) -> Vec<Link> {
+fn links(s: &Services, dataset_id: &str, record: &Resource, files: &[String]) -> Vec<Link> {
     let base = s.config.public_base();
-    let landing = format!("{base}/datasets/{}", d.dataset_id());
-    let doi_url = match &d.record.doi {
+    let landing = format!("{base}/datasets/{dataset_id}");
+    let doi_url = match &record.doi {
         Some(doi) => format!("{base}/doi/{}", doi.to_lowercase()),
         None => landing.clone(),
     };
-    signposting::landing_links(&d.record, &landing, &doi_url, files)
+    signposting::landing_links(record, &landing, &doi_url, files)
 }
 
 #[utoipa::path(get, path = "/datasets/{id}", tag = "public", params(("id" = String, Path, description = "Dataset id"), ("version" = Option<i64>, Query, description = "A released version by number (default: the latest)"), ("after" = Option<String>, Query, description = "Files after this path"), ("format" = Option<String>, Query, description = "A citation format instead of the page")), responses((status = 200, description = "The landing page, with Signposting Link headers; or a citation format by content negotiation", content((String = "text/html"), (String = "text/x-bibliography"), (String = "application/x-bibtex"), (String = "application/x-research-info-systems"), (Object = "application/vnd.citationstyles.csl+json"), (String = "application/vnd.datacite.datacite+xml"), (Object = "application/ld+json"), (String = "application/x-yaml"))), (status = 404, description = "Not a released dataset"), (status = 410, description = "Withdrawn: the tombstone")))]
@@ -161,14 +159,10 @@ pub async fn landing(
         return Ok(cached_response(hit));
     }
     let page = async {
-        // A version asked for by number is that version or nothing; the latest falls
-        // back to the held page a registered DOI resolves to.
-        let d = match s.public_version(&id, q.version).await {
-            Err(ServiceError::NotFound(_)) if q.version.is_none() => s.held_dataset(&id).await?,
-            found => found?,
-        };
-        let (html, items) = render_page(&s, &d, &format!("/datasets/{id}"), &q, false).await?;
-        let link_header = signposting::header_value(&links(&s, &d, &items), None);
+        let d = s.landing(&id, q.version, &q.after).await?;
+        let (html, items) = render_page(&s, &d, &format!("/datasets/{id}"), &q, false)?;
+        let link_header =
+            signposting::header_value(&links(&s, &d.dataset_id, &d.record, &items), None);
         let status = if d.withdrawn_because.is_some() {
             StatusCode::GONE
         } else {
@@ -214,44 +208,35 @@ fn cached_response(p: CachedPage) -> Response {
 
 /// The dataset page: public (`/datasets/{id}`) or a reviewer's (`/review/{token}`),
 /// files linked under `prefix`. Returns the HTML and the absolute file URLs listed.
-pub async fn render_page(
+pub fn render_page(
     s: &Services,
-    d: &PublicDataset,
+    d: &Landing,
     prefix: &str,
     q: &PageQuery,
     review: bool,
 ) -> AppResult<(String, Vec<String>)> {
-    let after = q.after.as_str();
     let base = s.config.public_base();
-    let (files, (file_count, total)) = if d.withdrawn_because.is_none() && d.held.is_none() {
-        let files = s.public_files(d, after, FILES_PER_PAGE + 1).await?;
-        (files, s.deposit_totals(d.version_id()).await?)
-    } else {
-        (Vec::new(), (0, 0))
-    };
-    let more_files = (files.len() as i64 > FILES_PER_PAGE).then(|| {
-        utf8_percent_encode(&files[FILES_PER_PAGE as usize - 1].path, SEGMENT).to_string()
+    let more_files = (d.files.len() as i64 > FILES_PER_PAGE).then(|| {
+        utf8_percent_encode(&d.files[FILES_PER_PAGE as usize - 1].path, SEGMENT).to_string()
     });
-    let files: Vec<FileView> = files
-        .into_iter()
+    let files: Vec<FileView> = d
+        .files
+        .iter()
         .take(FILES_PER_PAGE as usize)
         .map(|f| FileView {
             url: file_url(prefix, &f.path),
             size: human_size(f.size),
-            path: f.path,
-            sha256: f.sha256,
+            path: f.path.clone(),
+            sha256: f.sha256.clone(),
         })
         .collect();
     let item_urls: Vec<String> = files.iter().map(|f| format!("{base}{}", f.url)).collect();
-    let mirrors = if review || d.withdrawn_because.is_some() || d.held.is_some() {
-        Vec::new()
-    } else {
-        s.verified_mirrors(d.version_id())
-            .await?
-            .into_iter()
-            .map(|(m, at)| (m, crate::model::date::utc_day(at)))
-            .collect()
-    };
+    let mirrors = d
+        .mirrors
+        .iter()
+        .map(|(m, at)| (m.clone(), crate::model::date::utc_day(*at)))
+        .collect();
+    let (file_count, total) = (d.file_count, d.total_size);
     let r = &d.record;
     let page = DatasetPage {
         chrome: crate::web::pages::Chrome::public(),
@@ -311,7 +296,7 @@ pub async fn render_page(
         styles: STYLES,
         withdrawn: d.withdrawn_because.clone(),
         held: d.held.clone(),
-        dataset_id: d.dataset_id().to_owned(),
+        dataset_id: d.dataset_id.clone(),
         files,
         file_count,
         total_size: human_size(total),
@@ -326,7 +311,7 @@ pub async fn render_page(
                     *n,
                     doi.as_ref().map(|d| d.to_lowercase()),
                     *gone,
-                    *n == d.version.version_number,
+                    *n == d.version_number,
                 )
             })
             .collect(),
@@ -336,6 +321,9 @@ pub async fn render_page(
         .map_err(|e| AppError::internal(format!("landing page template: {e}")))?;
     Ok((html, item_urls))
 }
+
+/// Files read per page while a linkset is written.
+const LINKSET_PAGE: i64 = 1_000;
 
 /// The linkset of a landing page: JSON (RFC 9264 §4.2) or its text form (§4.1).
 #[utoipa::path(get, path = "/datasets/{id}/linkset", tag = "public", params(("id" = String, Path, description = "Dataset id")), responses((status = 200, description = "RFC 9264 linkset", body = Object, content_type = "application/linkset+json"), (status = 404, description = "Not a released dataset", body = Problem, content_type = "application/problem+json"), (status = 406, description = "Neither linkset format accepted", body = Problem, content_type = "application/problem+json")))]
@@ -355,26 +343,78 @@ pub async fn linkset(
         )
     })?;
     let d = s.public_dataset(&id).await?;
-    let base = s.config.public_base();
-    let mut items = Vec::new();
-    if d.withdrawn_because.is_none() {
-        let mut after = String::new();
-        loop {
-            let page = s.public_files(&d, &after, 10_000).await?;
-            let Some(last) = page.last() else { break };
-            after = last.path.clone();
-            let prefix = format!("{base}/datasets/{id}");
-            items.extend(page.iter().map(|f| file_url(&prefix, &f.path)));
-        }
-    }
-    let links = links(&s, &d, &items);
+    let base = s.config.public_base().to_owned();
     let anchor = format!("{base}/datasets/{id}");
-    let body = if chosen == JSON {
-        signposting::linkset_json(&anchor, &links).to_string()
+    let links = links(&s, d.dataset_id(), &d.record, &[]);
+    let json = chosen == JSON;
+    // The files are written a page at a time: a dataset of 10^5 files costs the same
+    // memory as one of ten.
+    let first = if d.withdrawn_because.is_none() {
+        s.public_files(&d, "", LINKSET_PAGE).await?
     } else {
-        signposting::header_value(&links, Some(&anchor))
+        Vec::new()
     };
-    Ok(([(header::CONTENT_TYPE, chosen)], body).into_response())
+    let (head, tail) = match (json, first.is_empty()) {
+        (true, true) => (signposting::linkset_json(&anchor, &links).to_string(), ""),
+        (true, false) => {
+            let whole = signposting::linkset_json(&anchor, &links).to_string();
+            // `{"linkset":[{…}]}` opened up for the item array.
+            let open = whole.strip_suffix("}]}").unwrap_or(&whole);
+            (format!("{open},\"item\":["), "]}]}")
+        }
+        (false, _) => (signposting::header_value(&links, Some(&anchor)), ""),
+    };
+    let prefix = anchor.clone();
+    let item = move |path: &str, first: bool| {
+        let href = file_url(&prefix, path);
+        let sep = if first { "" } else { "," };
+        if json {
+            let l = serde_json::json!({"href": href, "type": "application/octet-stream"});
+            format!("{sep}{l}")
+        } else {
+            let l = signposting::item_link(href);
+            format!(",\n{}", signposting::header_value(&[l], Some(&prefix)))
+        }
+    };
+    let pages = futures::stream::unfold(
+        (Some(first), String::new(), true),
+        move |(page, after, at_start)| {
+            let (s, d, item) = (s.clone(), d.clone(), item.clone());
+            async move {
+                let page = match page {
+                    Some(p) => p,
+                    None if after.is_empty() => return None,
+                    None => match s.public_files(&d, &after, LINKSET_PAGE).await {
+                        Ok(p) => p,
+                        Err(e) => {
+                            return Some((
+                                Err(std::io::Error::other(e.to_string())),
+                                (None, String::new(), false),
+                            ));
+                        }
+                    },
+                };
+                let next = page.last()?.path.clone();
+                let mut chunk = String::new();
+                for (i, f) in page.iter().enumerate() {
+                    chunk.push_str(&item(&f.path, at_start && i == 0));
+                }
+                // A short page is the last.
+                let after = if (page.len() as i64) < LINKSET_PAGE {
+                    String::new()
+                } else {
+                    next
+                };
+                Some((Ok(bytes::Bytes::from(chunk)), (None, after, false)))
+            }
+        },
+    );
+    use futures::StreamExt;
+    let ends = |b: bytes::Bytes| futures::stream::once(async move { Ok::<_, std::io::Error>(b) });
+    let body = ends(bytes::Bytes::from(head))
+        .chain(pages)
+        .chain(ends(bytes::Bytes::from_static(tail.as_bytes())));
+    Ok(([(header::CONTENT_TYPE, chosen)], Body::from_stream(body)).into_response())
 }
 
 /// A file of a released dataset; `Range: bytes=…` gives 206 with that part.
@@ -465,7 +505,7 @@ pub async fn serve_file(
 }
 
 /// `GET /datasets?q=…&facility=…`: search released datasets (what the search page shows).
-#[utoipa::path(get, path = "/datasets", tag = "public", params(("q" = Option<String>, Query, description = "Words; each must occur, the last may be the start of a word"), ("facility" = Option<String>, Query, description = "Facility name"), ("beamline" = Option<String>, Query, description = "Beamline name"), ("year" = Option<String>, Query, description = "Publication year"), ("pdb" = Option<String>, Query, description = "A PDB id"), ("author" = Option<String>, Query, description = "Part of an author's name"), ("page" = Option<i64>, Query, description = "Page, 1–100 (relevance order, with words)"), ("after" = Option<String>, Query, description = "Newest first (no words): the page after this key, the `next` of the previous page")), responses((status = 200, description = "Matching datasets, best first (newest first without words), how many match (exact up to 10,000: `total_is_exact`), the key of the next page, and the filter values with counts", body = Object), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/datasets", tag = "public", params(("q" = Option<String>, Query, description = "Words; each must occur, the last may be the start of a word"), ("facility" = Option<String>, Query, description = "Facility name"), ("beamline" = Option<String>, Query, description = "Beamline name"), ("year" = Option<String>, Query, description = "Publication year"), ("pdb" = Option<String>, Query, description = "A PDB id"), ("author" = Option<String>, Query, description = "Part of an author's name"), ("page" = Option<i64>, Query, description = "Page, 1–100"), ("after" = Option<String>, Query, description = "The page after this key, the `next` of the previous page")), responses((status = 200, description = "Matching datasets, newest first, how many match (`total_is_exact`; otherwise at least `total`: counts stop at 10,000, and for common words at those among the newest 1,000 datasets), the key of the next page, and the filter values with counts", body = Object), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
 pub async fn search(
     State(s): State<Services>,
     Query(req): Query<crate::services::search::SearchRequest>,

@@ -29,7 +29,8 @@ pub async fn page(
 ) -> Result<Response, AppError> {
     let page = async {
         let d = s.reviewer_dataset(&token, "page").await?;
-        let (html, _) = render_page(&s, &d, &format!("/review/{token}"), &q, true).await?;
+        let d = s.landing_of(d, &q.after, false).await?;
+        let (html, _) = render_page(&s, &d, &format!("/review/{token}"), &q, true)?;
         AppResult::Ok(Html(html).into_response())
     };
     Ok(private(page.await.map_err(AppError::as_html)?))

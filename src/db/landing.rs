@@ -1,0 +1,84 @@
+//! The landing-page read model: one row per page, good while the dataset's
+//! `public_rev` is the one it was built from.
+
+use super::{Conn, DbResult};
+use sqlx::Row;
+
+/// Record that what the public sees of a dataset changed (in the changing transaction).
+pub async fn bump(conn: &mut Conn, dataset_id: &str) -> DbResult<()> {
+    sqlx::query("UPDATE datasets SET public_rev = public_rev + 1 WHERE id = $1")
+        .bind(dataset_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The same for every dataset with a version of the given id.
+pub async fn bump_version(conn: &mut Conn, version_id: &str) -> DbResult<Option<String>> {
+    let row = sqlx::query("SELECT dataset_id FROM dataset_versions WHERE id = $1")
+        .bind(version_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let dataset_id: String = row.try_get("dataset_id")?;
+    bump(conn, &dataset_id).await?;
+    Ok(Some(dataset_id))
+}
+
+/// The same for every dataset with a file of these bytes (a mirror lost its copy).
+pub async fn bump_holding(conn: &mut Conn, sha256: &str) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE datasets SET public_rev = public_rev + 1 WHERE id IN
+         (SELECT v.dataset_id FROM files f JOIN dataset_versions v ON v.id = f.version_id
+          WHERE f.sha256 = $1)",
+    )
+    .bind(sha256)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The dataset's current count, if it exists.
+pub async fn rev(conn: &mut Conn, dataset_id: &str) -> DbResult<Option<i64>> {
+    let row = sqlx::query("SELECT public_rev FROM datasets WHERE id = $1")
+        .bind(dataset_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| r.try_get("public_rev")).transpose()?)
+}
+
+/// A page's model if it was built from the dataset's current count.
+pub async fn current(conn: &mut Conn, dataset_id: &str, number: i64) -> DbResult<Option<String>> {
+    let row = sqlx::query(
+        "SELECT m.model FROM landing_models m JOIN datasets d ON d.id = m.dataset_id
+         WHERE m.dataset_id = $1 AND m.version_number = $2 AND m.rev = d.public_rev",
+    )
+    .bind(dataset_id)
+    .bind(number)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| r.try_get("model")).transpose()?)
+}
+
+/// Keep a page's model built from count `rev` (read before building it), unless a
+/// model from a later count is there already.
+pub async fn put(
+    conn: &mut Conn,
+    dataset_id: &str,
+    number: i64,
+    rev: i64,
+    model: &str,
+) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO landing_models (dataset_id, version_number, rev, model) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (dataset_id, version_number) DO UPDATE SET rev = excluded.rev, model = excluded.model
+         WHERE landing_models.rev <= excluded.rev",
+    )
+    .bind(dataset_id)
+    .bind(number)
+    .bind(rev)
+    .bind(model)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

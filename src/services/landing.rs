@@ -1,0 +1,172 @@
+//! The landing page's read model: everything a dataset's page shows, in one row of the
+//! catalogue. It is rebuilt by a job after each change the public can see (release,
+//! withdrawal, hold, new version, a mirror's copies) and used only while it was built
+//! from the dataset's current `public_rev`, which those changes raise in their own
+//! transactions: an uncached page is one read, and never an out-of-date one.
+
+use super::public::PublicDataset;
+use super::{ServiceError, ServiceResult, Services};
+use crate::db::{self, Conn};
+use crate::metadata::datacite::Resource;
+use crate::metadata::profile::Facility;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub const JOB_LANDING: &str = "landing";
+/// Files listed per page (and as Signposting items); the model holds one more, to know
+/// whether another page follows.
+pub const FILES_PER_PAGE: i64 = 200;
+
+/// What a landing page shows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Landing {
+    pub dataset_id: String,
+    pub version_id: String,
+    pub version_number: i64,
+    /// None while unreleased (a reviewer's or a held page).
+    pub released_at: Option<i64>,
+    pub record: Resource,
+    pub facility: Facility,
+    pub withdrawn_because: Option<String>,
+    /// Every released version of the dataset: (number, DOI, withdrawn).
+    pub versions: Vec<(i64, Option<String>, bool)>,
+    pub held: Option<String>,
+    /// The page of files asked for, with one more when another page follows.
+    pub files: Vec<LandingFile>,
+    pub file_count: i64,
+    pub total_size: i64,
+    /// Mirrors holding verified copies of every file, and when the oldest was checked.
+    pub mirrors: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LandingFile {
+    pub path: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+/// The public face of `dataset_id` changed in this transaction: models built before
+/// are no longer used, and a job builds the new one. Returns true (a job was queued).
+pub(super) async fn changed(conn: &mut Conn, dataset_id: &str, now: i64) -> ServiceResult<bool> {
+    db::landing::bump(conn, dataset_id).await?;
+    db::jobs::enqueue(
+        conn,
+        JOB_LANDING,
+        &json!({ "dataset_id": dataset_id }),
+        5,
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
+impl Services {
+    /// A dataset's landing page (the latest release when `number` is None, falling
+    /// back to the held page its registered DOI resolves to), files after `after`.
+    pub async fn landing(
+        &self,
+        dataset_id: &str,
+        number: Option<i64>,
+        after: &str,
+    ) -> ServiceResult<Landing> {
+        if !crate::model::ids::looks_like_id(dataset_id) {
+            return Err(ServiceError::NotFound("dataset"));
+        }
+        let slot = number.unwrap_or(0);
+        if !after.is_empty() {
+            return self.build_landing(dataset_id, number, after).await;
+        }
+        let rev = {
+            let mut conn = self.db.conn().await?;
+            // A model that no longer parses (an older shape) is built again.
+            if let Some(model) = db::landing::current(&mut conn, dataset_id, slot).await?
+                && let Ok(l) = serde_json::from_str(&model)
+            {
+                return Ok(l);
+            }
+            // Read before building: a change made meanwhile raises it, and the model
+            // kept below is not used.
+            db::landing::rev(&mut conn, dataset_id).await?
+        };
+        let landing = self.build_landing(dataset_id, number, after).await?;
+        if let Some(rev) = rev {
+            let model = serde_json::to_string(&landing)
+                .map_err(|e| ServiceError::Internal(format!("landing model: {e}")))?;
+            let mut tx = self.db.begin_write().await?;
+            db::landing::put(&mut tx, dataset_id, slot, rev, &model).await?;
+            tx.commit().await?;
+        }
+        Ok(landing)
+    }
+
+    /// The job: build the dataset's page after a change, so the first reader (often a
+    /// crawler) gets it in one read.
+    pub async fn refresh_landing(&self, dataset_id: &str) -> ServiceResult<()> {
+        match self.landing(dataset_id, None, "").await {
+            Ok(_) | Err(ServiceError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn build_landing(
+        &self,
+        dataset_id: &str,
+        number: Option<i64>,
+        after: &str,
+    ) -> ServiceResult<Landing> {
+        // A version asked for by number is that version or nothing.
+        let d = match self.public_version(dataset_id, number).await {
+            Err(ServiceError::NotFound(_)) if number.is_none() => {
+                self.held_dataset(dataset_id).await?
+            }
+            found => found?,
+        };
+        self.landing_of(d, after, true).await
+    }
+
+    /// The page of a version as given (a reviewer's view passes `mirrors` false).
+    pub async fn landing_of(
+        &self,
+        d: PublicDataset,
+        after: &str,
+        mirrors: bool,
+    ) -> ServiceResult<Landing> {
+        let shows_files = d.withdrawn_because.is_none() && d.held.is_none();
+        let mut conn = self.db.conn().await?;
+        let (files, (file_count, total_size)) = if shows_files {
+            let files =
+                db::files::list(&mut conn, d.version_id(), after, FILES_PER_PAGE + 1).await?;
+            (files, db::files::totals(&mut conn, d.version_id()).await?)
+        } else {
+            (Vec::new(), (0, 0))
+        };
+        let mirrors = if mirrors && shows_files {
+            db::mirrors::verified_holders(&mut conn, d.version_id()).await?
+        } else {
+            Vec::new()
+        };
+        Ok(Landing {
+            dataset_id: d.dataset_id().to_owned(),
+            version_id: d.version_id().to_owned(),
+            version_number: d.version.version_number,
+            released_at: d.released_at,
+            record: d.record,
+            facility: d.facility,
+            withdrawn_because: d.withdrawn_because,
+            versions: d.versions,
+            held: d.held,
+            files: files
+                .into_iter()
+                .map(|f| LandingFile {
+                    path: f.path,
+                    size: f.size,
+                    sha256: f.sha256,
+                })
+                .collect(),
+            file_count,
+            total_size,
+            mirrors,
+        })
+    }
+}
