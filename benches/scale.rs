@@ -246,8 +246,13 @@ async fn seed(services: &Services, owner: &str, n_total: i64, from: i64, to: i64
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    // Fresh statistics, as a long-running archive has them.
-    sqlx::query("ANALYZE")
+    // Fresh statistics and (PostgreSQL) vacuumed tables, as a long-running archive has
+    // them: autovacuum working through the bulk load would be measured otherwise.
+    let analyze = match backend {
+        Backend::Sqlite => "ANALYZE",
+        Backend::Postgres => "VACUUM (ANALYZE)",
+    };
+    sqlx::query(analyze)
         .execute(&services.db.pool)
         .await
         .unwrap();
@@ -281,6 +286,90 @@ async fn seed_objects(services: &Services) {
 fn percentile(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Items in the release batch measured.
+const BATCH: i64 = 1_000;
+
+/// Seed a release batch of [`BATCH`] scheduled datasets (ten verified files each, ids
+/// starting with `tag`), run it with the batch job's own code, check every item was
+/// released, and return the seconds it took.
+async fn release_batch(services: &Services, owner: &str, tag: &str, at: i64) -> f64 {
+    let backend = services.db.backend;
+    let id = id_expr(backend, tag);
+    let file_id = match backend {
+        Backend::Sqlite => format!("'{tag}F' || printf('%018d', i * 10 + k.k)"),
+        Backend::Postgres => format!("'{tag}F' || lpad((i * 10 + k.k)::text, 18, '0')"),
+    };
+    let batch = format!("{tag}B{:018}", 0);
+    let meta = metadata().replace('\'', "''");
+    let profile = r#"{"facility": {"name": "ESRF"}, "beamline": {"name": "ID23-1"}}"#;
+    let statements = [
+        insert_numbers(
+            backend,
+            "INSERT INTO datasets (id, owner_id, created_at)",
+            &format!("{id}, '{owner}', {at}"),
+        ),
+        insert_numbers(
+            backend,
+            "INSERT INTO dataset_versions (id, dataset_id, version_number, state, metadata, facility, doi, verification, created_at, updated_at)",
+            &format!("{id}, {id}, 1, 'scheduled', '{meta}', '{profile}', NULL, '{{\"status\": \"passed\"}}', {at}, {at}"),
+        ),
+        insert_numbers(
+            backend,
+            "INSERT INTO release_items (batch_id, version_id, state, error, attempts, added_at, finished_at)",
+            &format!("'{batch}', {id}, 'pending', NULL, 0, {at}, NULL"),
+        ),
+        match backend {
+            Backend::Sqlite => format!(
+                "WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM n WHERE i < $2),
+                 k(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM k WHERE k < {last})
+                 INSERT INTO files (id, version_id, path, size, sha256, status, problem, verified_at, created_at)
+                 SELECT {file_id}, {id}, 'images/x_000' || k.k || '.cbf', 6000000, o.sha256, 'verified', NULL, {at}, {at}
+                 FROM n CROSS JOIN k JOIN bench_objects o ON o.k = k.k",
+                last = FILES - 1
+            ),
+            Backend::Postgres => format!(
+                "INSERT INTO files (id, version_id, path, size, sha256, status, problem, verified_at, created_at)
+                 SELECT {file_id}, {id}, 'images/x_000' || k.k || '.cbf', 6000000, o.sha256, 'verified', NULL, {at}, {at}
+                 FROM generate_series($1::bigint, $2::bigint) AS n(i)
+                 CROSS JOIN generate_series(0, {last}) AS k(k) JOIN bench_objects o ON o.k = k.k",
+                last = FILES - 1
+            ),
+        },
+    ];
+    let mut tx = services.db.begin_write().await.unwrap();
+    sqlx::query(
+        "INSERT INTO release_batches (id, release_at, cutoff_at, state, created_by, created_at, finished_at)
+         VALUES ($1, $2, $2, 'running', NULL, $2, NULL)",
+    )
+    .bind(&batch)
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    for sql in &statements {
+        sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(1i64)
+            .bind(BATCH)
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    }
+    tx.commit().await.unwrap();
+    let t = Instant::now();
+    services.run_batch(&batch).await.unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    let mut conn = services.db.conn().await.unwrap();
+    let released: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM release_items WHERE batch_id = $1 AND state = 'released'",
+    )
+    .bind(&batch)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(released, BATCH, "every item of the batch released");
+    secs
 }
 
 struct Route {
@@ -373,8 +462,15 @@ async fn main() {
         let deep_key = format!("{}.{}", T0 + deep * step, id_of(deep));
         let (month, day) = (month_of(upto / 2), date_of(upto - upto / 50));
         vec![
+            // Seeded datasets have no page row yet: the first view builds and keeps it,
+            // as after a release before its job ran; the second reads it.
             Route {
-                name: "landing page (uncached)",
+                name: "landing page, first view",
+                path: Box::new(move |k| format!("/datasets/{}", id_of(pick(k)))),
+                token: None,
+            },
+            Route {
+                name: "landing page (its row)",
                 path: Box::new(move |k| format!("/datasets/{}", id_of(pick(k)))),
                 token: None,
             },
@@ -465,6 +561,7 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
     let small = measure(&app, &routes(FIRST)).await;
+    let batch_small = release_batch(&services, &owner, "0BATCHA", T0 + SPAN_MS).await;
     let t = Instant::now();
     seed(&services, &owner, n, FIRST + 1, n).await;
     eprintln!(
@@ -473,6 +570,7 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
     let large = measure(&app, &routes(n)).await;
+    let batch_large = release_batch(&services, &owner, "0BATCHB", T0 + SPAN_MS + 1).await;
 
     let db = match backend {
         Backend::Sqlite => "SQLite",
@@ -495,5 +593,14 @@ async fn main() {
             r.name, s50, s95, l50, l95, ratio
         );
     }
+    let ratio = batch_large / batch_small;
+    worst = worst.max(ratio);
+    println!(
+        "{:<30} {:>15.2} s {:>15.2} s {:>8.2}",
+        format!("release batch of {BATCH}"),
+        batch_small,
+        batch_large,
+        ratio
+    );
     println!("worst ratio: {worst:.2} (target: at most 1.5)");
 }

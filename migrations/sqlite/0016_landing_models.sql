@@ -9,5 +9,12 @@ CREATE TABLE landing_models (
     version_number BIGINT NOT NULL,
     rev BIGINT NOT NULL,
     model TEXT NOT NULL,
+    -- The page as served, rendered from the model by the first request that needed it
+    -- (HTML, Link header, 1 = gone + 2 = noindex), for the Arca version and public URL
+    -- in page_key; cleared with every new model.
+    page TEXT,
+    page_link TEXT,
+    page_flags BIGINT,
+    page_key TEXT,
     PRIMARY KEY (dataset_id, version_number)
 );

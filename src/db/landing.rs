@@ -47,17 +47,85 @@ pub async fn rev(conn: &mut Conn, dataset_id: &str) -> DbResult<Option<i64>> {
     Ok(row.map(|r| r.try_get("public_rev")).transpose()?)
 }
 
-/// A page's model if it was built from the dataset's current count.
-pub async fn current(conn: &mut Conn, dataset_id: &str, number: i64) -> DbResult<Option<String>> {
+/// A page rendered from a model, as kept beside it.
+#[derive(Debug, Clone)]
+pub struct PageRow {
+    pub html: String,
+    pub link: String,
+    /// 1: gone (withdrawn), 2: not to be indexed (held).
+    pub flags: i64,
+}
+
+/// What is kept of a current page: its model, or the page rendered for `page_key`.
+#[derive(Debug, Clone)]
+pub enum Current {
+    Model { model: String, rev: i64 },
+    Page(PageRow),
+}
+
+/// A page's model (or its page rendered for `page_key`) if it was built from the
+/// dataset's current count.
+pub async fn current(
+    conn: &mut Conn,
+    dataset_id: &str,
+    number: i64,
+    page_key: &str,
+) -> DbResult<Option<Current>> {
     let row = sqlx::query(
-        "SELECT m.model FROM landing_models m JOIN datasets d ON d.id = m.dataset_id
+        "SELECT m.rev, CAST(CASE WHEN m.page_key = $3 THEN 1 ELSE 0 END AS BIGINT) AS rendered,
+                CASE WHEN m.page_key = $3 THEN '' ELSE m.model END AS model,
+                m.page, m.page_link, m.page_flags
+         FROM landing_models m JOIN datasets d ON d.id = m.dataset_id
          WHERE m.dataset_id = $1 AND m.version_number = $2 AND m.rev = d.public_rev",
     )
     .bind(dataset_id)
     .bind(number)
+    .bind(page_key)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|r| r.try_get("model")).transpose()?)
+    let Some(r) = row else { return Ok(None) };
+    let rendered: i64 = r.try_get("rendered")?;
+    Ok(Some(if rendered == 1 {
+        Current::Page(PageRow {
+            html: r.try_get::<Option<String>, _>("page")?.unwrap_or_default(),
+            link: r
+                .try_get::<Option<String>, _>("page_link")?
+                .unwrap_or_default(),
+            flags: r
+                .try_get::<Option<i64>, _>("page_flags")?
+                .unwrap_or_default(),
+        })
+    } else {
+        Current::Model {
+            model: r.try_get("model")?,
+            rev: r.try_get("rev")?,
+        }
+    }))
+}
+
+/// Keep the page rendered from the model of count `rev`, if that is still the model.
+pub async fn keep_page(
+    conn: &mut Conn,
+    dataset_id: &str,
+    number: i64,
+    rev: i64,
+    page_key: &str,
+    page: &PageRow,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE landing_models SET page = $1, page_link = $2, page_flags = $3, page_key = $4
+         WHERE dataset_id = $5 AND version_number = $6 AND rev = $7",
+    )
+    .bind(&page.html)
+    .bind(&page.link)
+    .bind(page.flags)
+    .bind(page_key)
+    .bind(dataset_id)
+    .bind(number)
+    .bind(rev)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Keep a page's model built from count `rev` (read before building it), unless a
@@ -71,7 +139,8 @@ pub async fn put(
 ) -> DbResult<()> {
     sqlx::query(
         "INSERT INTO landing_models (dataset_id, version_number, rev, model) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (dataset_id, version_number) DO UPDATE SET rev = excluded.rev, model = excluded.model
+         ON CONFLICT (dataset_id, version_number) DO UPDATE SET rev = excluded.rev, model = excluded.model,
+           page = NULL, page_link = NULL, page_flags = NULL, page_key = NULL
          WHERE landing_models.rev <= excluded.rev",
     )
     .bind(dataset_id)

@@ -252,6 +252,8 @@ pub async fn find(
         }
     }
     let mut counted = None;
+    // How the page is ordered; through the index the matches are sorted, not walked to.
+    let mut order = "e.released_at DESC, e.dataset_id DESC";
     if !checks.is_empty() {
         let checked = checks.join(" AND ");
         let probe_sql = format!(
@@ -270,6 +272,9 @@ pub async fn find(
             // All of them, or at least those among the newest.
             counted = Some((hits, scanned < PROBE));
         } else {
+            if backend == Backend::Postgres {
+                order = "e.released_at + 0 DESC, e.dataset_id DESC";
+            }
             for (column, table, words) in [
                 ("body", "search_text", &q.words),
                 ("names", "search_authors", &q.author),
@@ -324,7 +329,7 @@ pub async fn find(
     };
     let skip = if keyset.is_some() { 0 } else { offset };
     let page_sql = format!(
-        "SELECT e.dataset_id, e.released_at FROM search_entries e{} ORDER BY e.released_at DESC, e.dataset_id DESC LIMIT {} OFFSET {skip}",
+        "SELECT e.dataset_id, e.released_at FROM search_entries e{} ORDER BY {order} LIMIT {} OFFSET {skip}",
         filter(&conditions, keyset),
         limit + 1
     );

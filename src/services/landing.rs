@@ -6,6 +6,8 @@
 
 use super::public::PublicDataset;
 use super::{ServiceError, ServiceResult, Services};
+use crate::db::landing::Current;
+pub use crate::db::landing::PageRow;
 use crate::db::{self, Conn};
 use crate::metadata::datacite::Resource;
 use crate::metadata::profile::Facility;
@@ -37,6 +39,16 @@ pub struct Landing {
     pub total_size: i64,
     /// Mirrors holding verified copies of every file, and when the oldest was checked.
     pub mirrors: Vec<(String, i64)>,
+    /// The schema.org JSON-LD of the record.
+    pub json_ld: String,
+}
+
+/// What the web edge gets for a page: the page as rendered before, or the model to
+/// render (with the count its rendering may be kept under).
+#[derive(Debug, Clone)]
+pub enum LandingView {
+    Page(PageRow),
+    Model(Box<Landing>, Option<i64>),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,24 +82,49 @@ impl Services {
         number: Option<i64>,
         after: &str,
     ) -> ServiceResult<Landing> {
+        match self.landing_view(dataset_id, number, after, "").await? {
+            LandingView::Model(l, _) => Ok(*l),
+            LandingView::Page(_) => Err(ServiceError::Internal(
+                "a rendered page was given where its model was asked for".into(),
+            )),
+        }
+    }
+
+    /// A landing page as the web edge serves it: the page rendered for `page_key` (the
+    /// Arca version and public URL it was rendered for) when one is kept and current,
+    /// else its model, with the count to keep the rendering under when there is one.
+    pub async fn landing_view(
+        &self,
+        dataset_id: &str,
+        number: Option<i64>,
+        after: &str,
+        page_key: &str,
+    ) -> ServiceResult<LandingView> {
         if !crate::model::ids::looks_like_id(dataset_id) {
             return Err(ServiceError::NotFound("dataset"));
         }
         let slot = number.unwrap_or(0);
         if !after.is_empty() {
-            return self.build_landing(dataset_id, number, after).await;
+            let l = self.build_landing(dataset_id, number, after).await?;
+            return Ok(LandingView::Model(Box::new(l), None));
         }
         let rev = {
             let mut conn = self.db.conn().await?;
-            // A model that no longer parses (an older shape) is built again.
-            if let Some(model) = db::landing::current(&mut conn, dataset_id, slot).await?
-                && let Ok(l) = serde_json::from_str(&model)
-            {
-                return Ok(l);
+            match db::landing::current(&mut conn, dataset_id, slot, page_key).await? {
+                Some(Current::Page(p)) if !page_key.is_empty() => {
+                    return Ok(LandingView::Page(p));
+                }
+                // A model that no longer parses (an older shape) is built again.
+                Some(Current::Model { model, rev }) => {
+                    if let Ok(l) = serde_json::from_str(&model) {
+                        return Ok(LandingView::Model(Box::new(l), Some(rev)));
+                    }
+                    Some(rev)
+                }
+                // Read before building: a change made meanwhile raises it, and the
+                // model kept below is not used.
+                _ => db::landing::rev(&mut conn, dataset_id).await?,
             }
-            // Read before building: a change made meanwhile raises it, and the model
-            // kept below is not used.
-            db::landing::rev(&mut conn, dataset_id).await?
         };
         let landing = self.build_landing(dataset_id, number, after).await?;
         if let Some(rev) = rev {
@@ -97,7 +134,30 @@ impl Services {
             db::landing::put(&mut tx, dataset_id, slot, rev, &model).await?;
             tx.commit().await?;
         }
-        Ok(landing)
+        Ok(LandingView::Model(Box::new(landing), rev))
+    }
+
+    /// Keep the page rendered from the model of count `rev` (from [`Self::landing_view`]).
+    pub async fn keep_landing_page(
+        &self,
+        dataset_id: &str,
+        number: Option<i64>,
+        rev: i64,
+        page_key: &str,
+        page: &PageRow,
+    ) -> ServiceResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        db::landing::keep_page(
+            &mut tx,
+            dataset_id,
+            number.unwrap_or(0),
+            rev,
+            page_key,
+            page,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The job: build the dataset's page after a change, so the first reader (often a
@@ -147,6 +207,7 @@ impl Services {
             Vec::new()
         };
         Ok(Landing {
+            json_ld: crate::metadata::schema_org::schema_org(&d.record).to_string(),
             dataset_id: d.dataset_id().to_owned(),
             version_id: d.version_id().to_owned(),
             version_number: d.version.version_number,

@@ -356,6 +356,20 @@ async fn a_landing_page_is_read_from_one_row_that_is_never_out_of_date() {
     }
     let page = text(&app.public(&format!("/datasets/{ds}"), &[]).await);
     assert!(page.contains("Quail egg lysozyme"), "{page}");
+    // The page rendered from it is kept beside it and served as kept.
+    {
+        let mut conn = app.services.db.conn().await.unwrap();
+        sqlx::query("UPDATE landing_models SET page = replace(page, 'Quail', 'Goose')")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    let r = app.public(&format!("/datasets/{ds}"), &[]).await;
+    assert!(text(&r).contains("Goose egg lysozyme"));
+    assert!(r.header("link").unwrap().contains("rel=\"cite-as\""));
+    // Another citation style is rendered from the model, not the kept page.
+    let page = text(&app.public(&format!("/datasets/{ds}?style=apa"), &[]).await);
+    assert!(page.contains("Quail egg lysozyme"), "{page}");
     // A withdrawal shows at once on every server, before any job rebuilds the row.
     let other = app.another_server().await;
     let r = app

@@ -4,10 +4,9 @@
 use crate::metadata::citation::{datacite_text, styles::STYLES};
 use crate::metadata::datacite::Resource;
 use crate::metadata::datacite::vocab::DescriptionType;
-use crate::metadata::schema_org::schema_org;
 use crate::metadata::signposting::{self, Link};
 use crate::services::Services;
-use crate::services::landing::{FILES_PER_PAGE, Landing};
+use crate::services::landing::{FILES_PER_PAGE, Landing, LandingView, PageRow};
 use crate::web::conneg;
 use crate::web::error::{AppError, AppResult};
 use crate::web::openapi::Problem;
@@ -118,9 +117,8 @@ pub struct PageQuery {
 
 /// JSON inside `<script>`: no `<`, `>` or `&` may appear raw, so no metadata can close
 /// the element.
-fn script_safe_json(v: &serde_json::Value) -> String {
-    v.to_string()
-        .replace('<', "\\u003c")
+fn script_safe_json(json: &str) -> String {
+    json.replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026")
 }
@@ -159,36 +157,33 @@ pub async fn landing(
         return Ok(cached_response(hit));
     }
     let page = async {
-        let d = s.landing(&id, q.version, &q.after).await?;
+        // The default view is kept rendered beside its model, for this version of the
+        // templates and this public URL: one read serves it.
+        let plain = q.after.is_empty() && q.style.is_none();
+        let page_key = if plain {
+            format!("{} {}", env!("CARGO_PKG_VERSION"), s.config.public_base())
+        } else {
+            String::new()
+        };
+        let (d, rev) = match s.landing_view(&id, q.version, &q.after, &page_key).await? {
+            LandingView::Page(p) => return Ok(served(p.html, &p.link, p.flags)),
+            LandingView::Model(d, rev) => (d, rev),
+        };
         let (html, items) = render_page(&s, &d, &format!("/datasets/{id}"), &q, false)?;
         let link_header =
             signposting::header_value(&links(&s, &d.dataset_id, &d.record, &items), None);
-        let status = if d.withdrawn_because.is_some() {
-            StatusCode::GONE
-        } else {
-            StatusCode::OK
-        };
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-        headers.insert(header::VARY, HeaderValue::from_static("Accept"));
-        if d.held.is_some() {
-            // Registered, not findable: the DOI resolves here, search engines stay out.
-            headers.insert(
-                "x-robots-tag",
-                HeaderValue::from_static("noindex, nofollow"),
-            );
+        let flags = i64::from(d.withdrawn_because.is_some()) | (i64::from(d.held.is_some()) << 1);
+        if plain && let Some(rev) = rev {
+            let row = PageRow {
+                html,
+                link: link_header,
+                flags,
+            };
+            s.keep_landing_page(&id, q.version, rev, &page_key, &row)
+                .await?;
+            return Ok(served(row.html, &row.link, row.flags));
         }
-        if let Ok(v) = HeaderValue::from_str(&link_header) {
-            headers.insert(header::LINK, v);
-        }
-        AppResult::Ok(CachedPage {
-            status,
-            headers,
-            body: html.into(),
-        })
+        AppResult::Ok(served(html, &link_header, flags))
     };
     let page = page.await.map_err(|e| {
         let mut e = e.as_html();
@@ -198,6 +193,36 @@ pub async fn landing(
     })?;
     cache.put(key, generation, page.clone());
     Ok(cached_response(page))
+}
+
+/// A landing page as served: 410 when withdrawn (flag 1), kept out of search engines
+/// when held (flag 2).
+fn served(html: String, link: &str, flags: i64) -> CachedPage {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("Accept"));
+    if flags & 2 != 0 {
+        // Registered, not findable: the DOI resolves here, search engines stay out.
+        headers.insert(
+            "x-robots-tag",
+            HeaderValue::from_static("noindex, nofollow"),
+        );
+    }
+    if let Ok(v) = HeaderValue::from_str(link) {
+        headers.insert(header::LINK, v);
+    }
+    CachedPage {
+        status: if flags & 1 != 0 {
+            StatusCode::GONE
+        } else {
+            StatusCode::OK
+        },
+        headers,
+        body: html.into(),
+    }
 }
 
 fn cached_response(p: CachedPage) -> Response {
@@ -301,7 +326,7 @@ pub fn render_page(
         file_count,
         total_size: human_size(total),
         more_files,
-        json_ld: script_safe_json(&schema_org(r)),
+        json_ld: script_safe_json(&d.json_ld),
         mirrors,
         versions: d
             .versions
