@@ -200,6 +200,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => serve(archive.load(bind)?, !no_worker).await,
         Command::Worker { archive } => {
             let services = Services::open(archive.load(None)?).await?;
+            crate::web::install_renderers(&services);
             tracing::info!("worker running");
             tokio::select! {
                 _ = crate::worker::run(services) => {}

@@ -43,6 +43,16 @@ pub struct Landing {
     pub json_ld: String,
 }
 
+/// How the web edge renders a page's default view. It sets one at start
+/// ([`Services::set_landing_renderer`]), and the job that rebuilds a model after a
+/// change renders the page with it too.
+pub trait RenderLanding: Send + Sync + std::fmt::Debug {
+    /// What a page is rendered for (template version, public URL); a kept page with
+    /// another key is rendered again.
+    fn key(&self) -> String;
+    fn render(&self, landing: &Landing) -> Result<PageRow, String>;
+}
+
 /// What the web edge gets for a page: the page as rendered before, or the model to
 /// render (with the count its rendering may be kept under).
 #[derive(Debug, Clone)]
@@ -160,10 +170,25 @@ impl Services {
         Ok(())
     }
 
-    /// The job: build the dataset's page after a change, so the first reader (often a
-    /// crawler) gets it in one read.
+    pub fn set_landing_renderer(&self, renderer: std::sync::Arc<dyn RenderLanding>) {
+        let _ = self.landing_renderer.set(renderer);
+    }
+
+    /// The job: build the dataset's page after a change (its model, and the page
+    /// itself when a renderer is set), so the first reader (often a crawler) gets it in
+    /// one read.
     pub async fn refresh_landing(&self, dataset_id: &str) -> ServiceResult<()> {
-        match self.landing(dataset_id, None, "").await {
+        let renderer = self.landing_renderer.get();
+        let key = renderer.map(|r| r.key()).unwrap_or_default();
+        match self.landing_view(dataset_id, None, "", &key).await {
+            Ok(LandingView::Model(l, Some(rev))) => {
+                if let Some(r) = renderer {
+                    let page = r.render(&l).map_err(ServiceError::Internal)?;
+                    self.keep_landing_page(dataset_id, None, rev, &key, &page)
+                        .await?;
+                }
+                Ok(())
+            }
             Ok(_) | Err(ServiceError::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
         }

@@ -60,6 +60,8 @@ pub struct Services {
     pub guesses: Arc<guesses::Guesses>,
     /// argon2 runs at most this many at once.
     argon2_slots: Arc<tokio::sync::Semaphore>,
+    /// Set by the web edge at start (see [`landing::RenderLanding`]).
+    landing_renderer: Arc<std::sync::OnceLock<Arc<dyn landing::RenderLanding>>>,
 }
 
 impl Services {
@@ -88,6 +90,7 @@ impl Services {
             argon2_slots: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
+            landing_renderer: Arc::default(),
         };
         // Other servers' changes reach this one at once.
         {

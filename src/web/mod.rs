@@ -89,7 +89,16 @@ fn with_body_limit(
 /// The whole application, used by `arca serve` and by the tests alike. Every API and
 /// machine-facing route is registered with `routes!`, which also adds it to the
 /// OpenAPI document; the pages for people (forms) come from [`pages::router`].
+/// What the web edge lends the services: rendering landing pages for the job that
+/// rebuilds them (`arca worker` installs it too).
+pub fn install_renderers(services: &Services) {
+    services.set_landing_renderer(std::sync::Arc::new(handlers::datasets::LandingPages::new(
+        services.config.public_base(),
+    )));
+}
+
 pub fn build_app(services: Services) -> Router {
+    install_renderers(&services);
     let api = OpenApiRouter::new()
         .routes(routes!(deposits::create, deposits::list))
         .routes(with_body_limit(

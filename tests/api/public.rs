@@ -342,32 +342,26 @@ async fn a_landing_page_is_read_from_one_row_that_is_never_out_of_date() {
         .await
         .unwrap()
     };
-    // The release's job wrote the page's row.
+    // The release's job wrote the page's row: its model and the page rendered from it.
     assert!(model().await.unwrap().contains("Hen egg-white lysozyme"));
-    // The page is that row: changed under the archive, the page shows the change.
-    {
-        let mut conn = app.services.db.conn().await.unwrap();
-        sqlx::query(
-            "UPDATE landing_models SET model = replace(model, 'Hen egg-white', 'Quail egg')",
-        )
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    }
-    let page = text(&app.public(&format!("/datasets/{ds}"), &[]).await);
-    assert!(page.contains("Quail egg lysozyme"), "{page}");
-    // The page rendered from it is kept beside it and served as kept.
-    {
-        let mut conn = app.services.db.conn().await.unwrap();
-        sqlx::query("UPDATE landing_models SET page = replace(page, 'Quail', 'Goose')")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-    }
+    let sql = |q: &'static str| {
+        let app = &app;
+        async move {
+            let mut conn = app.services.db.conn().await.unwrap();
+            sqlx::query(q).execute(&mut *conn).await.unwrap();
+        }
+    };
+    // The page is served as kept: changed under the archive, the change shows.
+    sql("UPDATE landing_models SET page = replace(page, 'Hen egg-white', 'Goose egg')").await;
     let r = app.public(&format!("/datasets/{ds}"), &[]).await;
     assert!(text(&r).contains("Goose egg lysozyme"));
     assert!(r.header("link").unwrap().contains("rel=\"cite-as\""));
-    // Another citation style is rendered from the model, not the kept page.
+    // Without a kept page (another Arca version or public URL), it is rendered from the
+    // model, and kept.
+    sql("UPDATE landing_models SET model = replace(model, 'Hen egg-white', 'Quail egg'), page_key = 'another'").await;
+    let page = text(&app.public(&format!("/datasets/{ds}"), &[]).await);
+    assert!(page.contains("Quail egg lysozyme"), "{page}");
+    // Another citation style is rendered from the model too.
     let page = text(&app.public(&format!("/datasets/{ds}?style=apa"), &[]).await);
     assert!(page.contains("Quail egg lysozyme"), "{page}");
     // A withdrawal shows at once on every server, before any job rebuilds the row.

@@ -124,8 +124,7 @@ fn script_safe_json(json: &str) -> String {
 }
 
 /// The landing page's Signposting links (files limited to the first page).
-fn links(s: &Services, dataset_id: &str, record: &Resource, files: &[String]) -> Vec<Link> {
-    let base = s.config.public_base();
+fn links(base: &str, dataset_id: &str, record: &Resource, files: &[String]) -> Vec<Link> {
     let landing = format!("{base}/datasets/{dataset_id}");
     let doi_url = match &record.doi {
         Some(doi) => format!("{base}/doi/{}", doi.to_lowercase()),
@@ -161,7 +160,7 @@ pub async fn landing(
         // templates and this public URL: one read serves it.
         let plain = q.after.is_empty() && q.style.is_none();
         let page_key = if plain {
-            format!("{} {}", env!("CARGO_PKG_VERSION"), s.config.public_base())
+            page_key(s.config.public_base())
         } else {
             String::new()
         };
@@ -169,21 +168,12 @@ pub async fn landing(
             LandingView::Page(p) => return Ok(served(p.html, &p.link, p.flags)),
             LandingView::Model(d, rev) => (d, rev),
         };
-        let (html, items) = render_page(&s, &d, &format!("/datasets/{id}"), &q, false)?;
-        let link_header =
-            signposting::header_value(&links(&s, &d.dataset_id, &d.record, &items), None);
-        let flags = i64::from(d.withdrawn_because.is_some()) | (i64::from(d.held.is_some()) << 1);
+        let row = rendered(s.config.public_base(), &d, &q)?;
         if plain && let Some(rev) = rev {
-            let row = PageRow {
-                html,
-                link: link_header,
-                flags,
-            };
             s.keep_landing_page(&id, q.version, rev, &page_key, &row)
                 .await?;
-            return Ok(served(row.html, &row.link, row.flags));
         }
-        AppResult::Ok(served(html, &link_header, flags))
+        AppResult::Ok(served(row.html, &row.link, row.flags))
     };
     let page = page.await.map_err(|e| {
         let mut e = e.as_html();
@@ -193,6 +183,44 @@ pub async fn landing(
     })?;
     cache.put(key, generation, page.clone());
     Ok(cached_response(page))
+}
+
+/// What a kept page was rendered for: this version of the templates, this public URL.
+fn page_key(base: &str) -> String {
+    format!("{} {base}", env!("CARGO_PKG_VERSION"))
+}
+
+/// A public landing page rendered from its model: HTML, Link header and flags.
+fn rendered(base: &str, d: &Landing, q: &PageQuery) -> AppResult<PageRow> {
+    let (html, items) = render_page(base, d, &format!("/datasets/{}", d.dataset_id), q, false)?;
+    let link = signposting::header_value(&links(base, &d.dataset_id, &d.record, &items), None);
+    let flags = i64::from(d.withdrawn_because.is_some()) | (i64::from(d.held.is_some()) << 1);
+    Ok(PageRow { html, link, flags })
+}
+
+/// The landing pages the job that rebuilds a page's model renders at once (so the
+/// first reader, often a crawler, gets it in one read).
+#[derive(Debug)]
+pub struct LandingPages {
+    base: String,
+}
+
+impl LandingPages {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+        }
+    }
+}
+
+impl crate::services::landing::RenderLanding for LandingPages {
+    fn key(&self) -> String {
+        page_key(&self.base)
+    }
+
+    fn render(&self, d: &Landing) -> Result<PageRow, String> {
+        rendered(&self.base, d, &PageQuery::default()).map_err(|e| format!("{e:?}"))
+    }
 }
 
 /// A landing page as served: 410 when withdrawn (flag 1), kept out of search engines
@@ -234,13 +262,12 @@ fn cached_response(p: CachedPage) -> Response {
 /// The dataset page: public (`/datasets/{id}`) or a reviewer's (`/review/{token}`),
 /// files linked under `prefix`. Returns the HTML and the absolute file URLs listed.
 pub fn render_page(
-    s: &Services,
+    base: &str,
     d: &Landing,
     prefix: &str,
     q: &PageQuery,
     review: bool,
 ) -> AppResult<(String, Vec<String>)> {
-    let base = s.config.public_base();
     let more_files = (d.files.len() as i64 > FILES_PER_PAGE).then(|| {
         utf8_percent_encode(&d.files[FILES_PER_PAGE as usize - 1].path, SEGMENT).to_string()
     });
@@ -370,7 +397,7 @@ pub async fn linkset(
     let d = s.public_dataset(&id).await?;
     let base = s.config.public_base().to_owned();
     let anchor = format!("{base}/datasets/{id}");
-    let links = links(&s, d.dataset_id(), &d.record, &[]);
+    let links = links(&base, d.dataset_id(), &d.record, &[]);
     let json = chosen == JSON;
     // The files are written a page at a time: a dataset of 10^5 files costs the same
     // memory as one of ten.

@@ -30,7 +30,13 @@ pub async fn page(
     let page = async {
         let d = s.reviewer_dataset(&token, "page").await?;
         let d = s.landing_of(d, &q.after, false).await?;
-        let (html, _) = render_page(&s, &d, &format!("/review/{token}"), &q, true)?;
+        let (html, _) = render_page(
+            s.config.public_base(),
+            &d,
+            &format!("/review/{token}"),
+            &q,
+            true,
+        )?;
         AppResult::Ok(Html(html).into_response())
     };
     Ok(private(page.await.map_err(AppError::as_html)?))
