@@ -2,9 +2,10 @@
 # Landing-page throughput: wrk on loopback against a released dataset's landing page
 # (50 files, full citation, JSON-LD, Signposting), and against the same HTML served as a
 # static file by nginx in the same run. Arca is measured twice: as configured by default
-# (rendered pages kept for [web] page_cache_seconds = 5) and rendering every request
-# (a second server on the same catalogue with the cache off). Prints requests/s of each
-# and the ratios to nginx.
+# (rendered pages kept in memory for [web] page_cache_seconds = 5) and with that cache
+# off (a second server on the same catalogue): each request then reads the page from the
+# catalogue, where the release's job kept it. Prints requests/s of each and the ratios
+# to nginx.
 #
 #   bench/landing.sh                 # 10 s per run, 32 connections, best of 3
 #   ARCA_BENCH_SECONDS=30 ARCA_BENCH_CONNECTIONS=64 bench/landing.sh
@@ -116,6 +117,6 @@ done
 ARCA=$(best "${arca_runs[@]}"); UNC=$(best "${uncached_runs[@]}"); REF=$(best "${nginx_runs[@]}")
 echo "landing page: $SIZE bytes of HTML, 50 files, wrk -t2 -c$CONNS, ${SECONDS_PER_RUN}s x $RUNS, best run"
 echo "  arca, default (page cache 5 s):  $ARCA req/s   runs: ${arca_runs[*]}"
-echo "  arca, rendering every request:   $UNC req/s   runs: ${uncached_runs[*]}"
+echo "  arca, no page cache (catalogue):  $UNC req/s   runs: ${uncached_runs[*]}"
 echo "  nginx, the same HTML as a file:  $REF req/s   runs: ${nginx_runs[*]}"
-python3 -c "print(f'  ratio arca/nginx: {$ARCA/$REF:.2f} (default), {$UNC/$REF:.3f} (rendering every request)')"
+python3 -c "print(f'  ratio arca/nginx: {$ARCA/$REF:.2f} (default), {$UNC/$REF:.3f} (no page cache: one catalogue read a request)')"

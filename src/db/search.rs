@@ -321,8 +321,9 @@ pub async fn find(
         Some((at, id)) => {
             let a = next(Bind::Int(*at), &mut page_binds);
             let d = next(Bind::Text(id.clone()), &mut page_binds);
+            // A row comparison: both databases start the index walk at the key.
             Some(format!(
-                "(e.released_at < {a} OR (e.released_at = {a} AND e.dataset_id < {d}))"
+                "(e.released_at, e.dataset_id) < ({a}, {d})"
             ))
         }
         None => None,
