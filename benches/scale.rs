@@ -47,6 +47,27 @@ fn insert_numbers(backend: Backend, insert: &str, select: &str) -> String {
     }
 }
 
+/// `INSERT … SELECT` of [`FILES`] verified files for each dataset from..=to (`$1`, `$2`),
+/// their bytes the shared bench objects.
+fn insert_files(backend: Backend, file_id: &str, id: &str, at: &str) -> String {
+    let last = FILES - 1;
+    let select = format!(
+        "INSERT INTO files (id, version_id, path, size, sha256, status, problem, verified_at, created_at)
+         SELECT {file_id}, {id}, 'images/x_000' || k.k || '.cbf', 6000000, o.sha256, 'verified', NULL, {at}, {at}"
+    );
+    match backend {
+        Backend::Sqlite => format!(
+            "WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM n WHERE i < $2),
+             k(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM k WHERE k < {last})
+             {select} FROM n CROSS JOIN k JOIN bench_objects o ON o.k = k.k"
+        ),
+        Backend::Postgres => format!(
+            "{select} FROM generate_series($1::bigint, $2::bigint) AS n(i)
+             CROSS JOIN generate_series(0, {last}) AS k(k) JOIN bench_objects o ON o.k = k.k"
+        ),
+    }
+}
+
 fn metadata() -> String {
     json!({
         "titles": [{"title": "Hen egg-white lysozyme, 100 K, native SAD"}],
@@ -184,23 +205,7 @@ async fn seed(services: &Services, owner: &str, n_total: i64, from: i64, to: i64
             &format!("CASE WHEN i % 1000 = 0 THEN 'x' || (i / 1000) ELSE '1lyz' END, {id}"),
         ),
     ];
-    let files = match backend {
-        Backend::Sqlite => format!(
-            "WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM n WHERE i < $2),
-             k(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM k WHERE k < {last})
-             INSERT INTO files (id, version_id, path, size, sha256, status, problem, verified_at, created_at)
-             SELECT {file_id}, {id}, 'images/x_000' || k.k || '.cbf', 6000000, o.sha256, 'verified', NULL, {at}, {at}
-             FROM n CROSS JOIN k JOIN bench_objects o ON o.k = k.k",
-            last = FILES - 1
-        ),
-        Backend::Postgres => format!(
-            "INSERT INTO files (id, version_id, path, size, sha256, status, problem, verified_at, created_at)
-             SELECT {file_id}, {id}, 'images/x_000' || k.k || '.cbf', 6000000, o.sha256, 'verified', NULL, {at}, {at}
-             FROM generate_series($1::bigint, $2::bigint) AS n(i)
-             CROSS JOIN generate_series(0, {last}) AS k(k) JOIN bench_objects o ON o.k = k.k",
-            last = FILES - 1
-        ),
-    };
+    let files = insert_files(backend, &file_id, &id, &at);
     let chunk = 50_000;
     let mut start = from;
     while start <= to {
@@ -313,30 +318,16 @@ async fn release_batch(services: &Services, owner: &str, tag: &str, at: i64) -> 
         insert_numbers(
             backend,
             "INSERT INTO dataset_versions (id, dataset_id, version_number, state, metadata, facility, doi, verification, created_at, updated_at)",
-            &format!("{id}, {id}, 1, 'scheduled', '{meta}', '{profile}', NULL, '{{\"status\": \"passed\"}}', {at}, {at}"),
+            &format!(
+                "{id}, {id}, 1, 'scheduled', '{meta}', '{profile}', NULL, '{{\"status\": \"passed\"}}', {at}, {at}"
+            ),
         ),
         insert_numbers(
             backend,
             "INSERT INTO release_items (batch_id, version_id, state, error, attempts, added_at, finished_at)",
             &format!("'{batch}', {id}, 'pending', NULL, 0, {at}, NULL"),
         ),
-        match backend {
-            Backend::Sqlite => format!(
-                "WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM n WHERE i < $2),
-                 k(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM k WHERE k < {last})
-                 INSERT INTO files (id, version_id, path, size, sha256, status, problem, verified_at, created_at)
-                 SELECT {file_id}, {id}, 'images/x_000' || k.k || '.cbf', 6000000, o.sha256, 'verified', NULL, {at}, {at}
-                 FROM n CROSS JOIN k JOIN bench_objects o ON o.k = k.k",
-                last = FILES - 1
-            ),
-            Backend::Postgres => format!(
-                "INSERT INTO files (id, version_id, path, size, sha256, status, problem, verified_at, created_at)
-                 SELECT {file_id}, {id}, 'images/x_000' || k.k || '.cbf', 6000000, o.sha256, 'verified', NULL, {at}, {at}
-                 FROM generate_series($1::bigint, $2::bigint) AS n(i)
-                 CROSS JOIN generate_series(0, {last}) AS k(k) JOIN bench_objects o ON o.k = k.k",
-                last = FILES - 1
-            ),
-        },
+        insert_files(backend, &file_id, &id, &at.to_string()),
     ];
     let mut tx = services.db.begin_write().await.unwrap();
     sqlx::query(

@@ -322,9 +322,7 @@ pub async fn find(
             let a = next(Bind::Int(*at), &mut page_binds);
             let d = next(Bind::Text(id.clone()), &mut page_binds);
             // A row comparison: both databases start the index walk at the key.
-            Some(format!(
-                "(e.released_at, e.dataset_id) < ({a}, {d})"
-            ))
+            Some(format!("(e.released_at, e.dataset_id) < ({a}, {d})"))
         }
         None => None,
     };
