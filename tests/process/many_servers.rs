@@ -44,6 +44,7 @@ pub fn nginx_conf(dir: &Path, listen: u16, servers: &[u16]) -> String {
          proxy_set_header Connection \"\";\n            proxy_set_header Host $http_host;\n\
          proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
          proxy_set_header X-Forwarded-Proto $scheme;\n            proxy_read_timeout 600s;\n\
+         proxy_next_upstream error timeout non_idempotent;\n\
          }}\n    }}\n}}\n"
     )
 }
