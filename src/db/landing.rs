@@ -13,18 +13,6 @@ pub async fn bump(conn: &mut Conn, dataset_id: &str) -> DbResult<()> {
     Ok(())
 }
 
-/// The same for every dataset with a version of the given id.
-pub async fn bump_version(conn: &mut Conn, version_id: &str) -> DbResult<Option<String>> {
-    let row = sqlx::query("SELECT dataset_id FROM dataset_versions WHERE id = $1")
-        .bind(version_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let dataset_id: String = row.try_get("dataset_id")?;
-    bump(conn, &dataset_id).await?;
-    Ok(Some(dataset_id))
-}
-
 /// The same for every dataset with a file of these bytes (a mirror lost its copy).
 pub async fn bump_holding(conn: &mut Conn, sha256: &str) -> DbResult<()> {
     sqlx::query(

@@ -326,10 +326,4 @@ impl Services {
         let problems = db::mirrors::problems_since(&mut conn, since).await?;
         Ok((summary, problems))
     }
-
-    /// Mirrors holding a verified copy of every file of a version, with the oldest check.
-    pub async fn verified_mirrors(&self, version_id: &str) -> ServiceResult<Vec<(String, i64)>> {
-        let mut conn = self.db.conn().await?;
-        Ok(db::mirrors::verified_holders(&mut conn, version_id).await?)
-    }
 }

@@ -309,8 +309,8 @@ impl Services {
                 let now = now_ms();
                 let mut tx = self.db.begin_write().await?;
                 db::mirrors::set_transfer_state(&mut tx, id, "succeeded", None, now).await?;
-                if let Some(dataset) = db::landing::bump_version(&mut tx, &t.version_id).await? {
-                    super::landing::changed(&mut tx, &dataset, now).await?;
+                if let Some(v) = db::versions::get(&mut tx, &t.version_id).await? {
+                    super::landing::changed(&mut tx, &v.dataset_id, now).await?;
                 }
                 tx.commit().await?;
                 self.jobs_enqueued();
