@@ -339,7 +339,14 @@ impl Services {
         entry: &mut (impl AsyncRead + Unpin),
         staging: &std::path::Path,
     ) -> ServiceResult<PayloadFile> {
-        let mut w = StagingWriter::open(staging, 0, ResumableSha256::new(), None).await?;
+        let mut w = StagingWriter::open(
+            self.storage.bulk_slots(),
+            staging,
+            0,
+            ResumableSha256::new(),
+            None,
+        )
+        .await?;
         let mut others: Vec<Hasher> = Algorithm::ALL
             .iter()
             .filter(|a| **a != Algorithm::Sha256)

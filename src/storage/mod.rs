@@ -90,6 +90,7 @@ pub struct Storage {
     multipart: Option<Arc<object_store::aws::AmazonS3>>,
     prefix: String,
     staging_dir: PathBuf,
+    bulk: staging::BulkSlots,
 }
 
 impl Storage {
@@ -108,6 +109,7 @@ impl Storage {
                     multipart: None,
                     prefix: String::new(),
                     staging_dir,
+                    bulk: staging::BulkSlots::per_core(),
                 })
             }
             StorageConfig::S3 {
@@ -136,9 +138,15 @@ impl Storage {
                     multipart: Some(s3),
                     prefix: prefix.clone().unwrap_or_default(),
                     staging_dir,
+                    bulk: staging::BulkSlots::per_core(),
                 })
             }
         }
+    }
+
+    /// Turns for hashing and writing staged bytes (see [`staging::BulkSlots`]).
+    pub fn bulk_slots(&self) -> &staging::BulkSlots {
+        &self.bulk
     }
 
     pub fn staging_path(&self, upload_id: &str) -> PathBuf {

@@ -7,7 +7,8 @@ use crate::model::checksum::{Algorithm, Checksum, Hasher, ResumableSha256};
 use bytes::{Bytes, BytesMut};
 use std::fs::OpenOptions;
 use std::path::Path;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 /// Bytes are handed to the threads in batches of this size, to keep per-message costs
 /// small next to hashing. Memory in flight is bounded by `QUEUE * BATCH` per upload.
@@ -15,17 +16,26 @@ const BATCH: usize = 1 << 20;
 const QUEUE: usize = 8;
 
 /// Bulk work (hashing and writing upload batches) that may run at once, across all
-/// uploads: one per core. Thirty uploads would otherwise keep sixty threads runnable and
-/// leave the threads that answer requests a sliver of the CPU; bounded, page reads keep
-/// their share while a single upload still uses every core.
-static BULK: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
-    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
-});
+/// uploads of one archive: one per core. Thirty uploads would otherwise keep sixty
+/// threads runnable and leave the threads that answer requests a sliver of the CPU;
+/// bounded, page reads keep their share while a single upload still uses every core.
+/// Owned by the [`super::Storage`] (not a process-wide static), so archives opened in
+/// one process, as the tests do, never wait on each other's turns.
+#[derive(Clone)]
+pub struct BulkSlots(Arc<Semaphore>);
 
-/// Run one batch of bulk work on a blocking thread once a core is free for it.
-async fn bulk<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    let _turn = BULK.acquire().await.ok()?;
-    tokio::task::spawn_blocking(work).await.ok()
+impl BulkSlots {
+    pub fn per_core() -> Self {
+        Self(Arc::new(Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        )))
+    }
+
+    /// Run one batch of bulk work on a blocking thread once a core is free for it.
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let _turn = self.0.acquire().await.ok()?;
+        tokio::task::spawn_blocking(work).await.ok()
+    }
 }
 
 enum Msg {
@@ -60,6 +70,7 @@ impl StagingWriter {
     /// Open `path` for appending at `offset`. Bytes past `offset` (written before a crash
     /// but never acknowledged) are cut off first.
     pub async fn open(
+        slots: &BulkSlots,
         path: &Path,
         offset: u64,
         sha256: ResumableSha256,
@@ -74,16 +85,18 @@ impl StagingWriter {
         // Each batch goes to a blocking thread of its own and the thread is given back
         // between batches: an upload whose client stalls holds no thread, so stalled
         // uploads cannot starve downloads and file reads of the blocking pool.
+        let bulk = slots.clone();
         let writer = tokio::spawn(async move {
             let mut file = Some(file);
             while let Some(msg) = wrx.recv().await {
                 let mut f = file.take().ok_or_else(|| io_err("write"))?;
-                let (f, reply) = bulk(move || match msg {
-                    Msg::Data(b) => f.write(&b).map(|()| (f, None)),
-                    Msg::Sync(reply) => f.sync().map(|()| (f, Some(reply))),
-                })
-                .await
-                .ok_or_else(|| io_err("write"))??;
+                let (f, reply) = bulk
+                    .run(move || match msg {
+                        Msg::Data(b) => f.write(&b).map(|()| (f, None)),
+                        Msg::Sync(reply) => f.sync().map(|()| (f, Some(reply))),
+                    })
+                    .await
+                    .ok_or_else(|| io_err("write"))??;
                 if let Some(reply) = reply {
                     let _ = reply.send(Vec::new());
                 }
@@ -94,6 +107,7 @@ impl StagingWriter {
                 .await
                 .map_err(|_| io_err("write"))?
         });
+        let bulk = slots.clone();
         let hasher = tokio::spawn(async move {
             let mut state = Some((sha256, chunk_algorithm.map(Hasher::new)));
             while let Some(msg) = hrx.recv().await {
@@ -102,14 +116,15 @@ impl StagingWriter {
                         let Some((mut sha, mut chunk)) = state.take() else {
                             break;
                         };
-                        let done = bulk(move || {
-                            sha.update(&b);
-                            if let Some(c) = chunk.as_mut() {
-                                c.update(&b);
-                            }
-                            (sha, chunk)
-                        })
-                        .await;
+                        let done = bulk
+                            .run(move || {
+                                sha.update(&b);
+                                if let Some(c) = chunk.as_mut() {
+                                    c.update(&b);
+                                }
+                                (sha, chunk)
+                            })
+                            .await;
                         match done {
                             Some(s) => state = Some(s),
                             None => break,
@@ -228,4 +243,37 @@ pub async fn truncate(path: &Path, len: u64) -> std::io::Result<()> {
     })
     .await
     .map_err(|_| io_err("truncate"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every turn of one archive taken (by uploads stalled mid-batch, say) must not hold
+    /// up another archive in the same process: with one process-wide pool of turns, a
+    /// test app's upload waited on another test's, and CI hung.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_archive_whose_turns_are_taken_does_not_stop_another() {
+        let busy = BulkSlots::per_core();
+        let _taken = busy
+            .0
+            .clone()
+            .acquire_many_owned(busy.0.available_permits() as u32)
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("upload");
+        let ours = BulkSlots::per_core();
+        let mut w = StagingWriter::open(&ours, &path, 0, ResumableSha256::new(), None)
+            .await
+            .unwrap();
+        let data = vec![7u8; 3 * BATCH + 5];
+        w.write(Bytes::from(data.clone())).await.unwrap();
+        let done = tokio::time::timeout(std::time::Duration::from_secs(30), w.finish())
+            .await
+            .expect("staging waited on another archive's turns")
+            .unwrap();
+        assert_eq!(done.written, data.len() as u64);
+        assert_eq!(std::fs::read(&path).unwrap(), data);
+    }
 }

@@ -398,6 +398,7 @@ impl Services {
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let staging = self.storage.staging_path(&up.id);
         let mut writer = StagingWriter::open(
+            self.storage.bulk_slots(),
             &staging,
             up.offset as u64,
             sha,
