@@ -171,7 +171,7 @@ impl DoiState {
         }
     }
 
-    /// Where a dataset's DOI should go when `action` happens to the dataset (DESIGN.md):
+    /// Where a dataset's DOI should go when `action` happens to the dataset (docs/architecture.md):
     /// registered while on hold (it resolves, so editors can follow it, but is not
     /// indexed), findable at release, back to registered (tombstone) on withdrawal. A
     /// registered DOI never goes back to draft.

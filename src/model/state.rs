@@ -1,4 +1,4 @@
-//! The life of a dataset (DESIGN.md, "Life of a dataset") as a closed state machine.
+//! The life of a dataset (docs/architecture.md, "Life of a dataset") as a closed state machine.
 
 use std::fmt;
 use std::str::FromStr;

@@ -130,16 +130,10 @@ async fn a_deposit_becomes_valid_datacite_xml_with_the_facility_profile_applied(
     // Valid against the official 4.7 schema.
     let file = app.dir.path().join("record.xml");
     std::fs::write(&file, &xml).unwrap();
-    let schema = std::env::var("ARCA_DATACITE_SCHEMA_DIR").unwrap_or_else(|_| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/datacite-schema/kernel-4.7"
-        )
-        .into()
-    });
+    let schema = crate::support::schema_dir();
     let out = std::process::Command::new("xmllint")
         .args(["--noout", "--nonet", "--schema"])
-        .arg(format!("{schema}/metadata.xsd"))
+        .arg(schema.join("metadata.xsd"))
         .arg(&file)
         .output()
         .expect("xmllint");

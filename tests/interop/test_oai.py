@@ -14,7 +14,7 @@ from sickle.oaiexceptions import IdDoesNotExist
 from conftest import ROOT, Archive
 
 SCHEMA = pathlib.Path(os.environ.get(
-    "ARCA_DATACITE_SCHEMA_DIR", ROOT.parent / "shared" / "datacite-schema" / "kernel-4.7"))
+    "ARCA_DATACITE_SCHEMA_DIR", ROOT / "schemas" / "datacite" / "kernel-4.7"))
 DATACITE = "{http://datacite.org/schema/kernel-4}"
 
 

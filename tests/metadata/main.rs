@@ -1,6 +1,6 @@
 //! DataCite 4.7: every record Arca writes validates against the official XSD; reading
 //! and writing the official examples loses nothing; JSON and XML carry the same model.
-//! The schema is read from ../shared/datacite-schema/kernel-4.7 unless
+//! The schema is read from schemas/datacite/kernel-4.7 unless
 //! ARCA_DATACITE_SCHEMA_DIR names another copy; validation uses xmllint.
 
 use arca::metadata::datacite::model::*;

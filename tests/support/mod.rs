@@ -44,15 +44,15 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(data))
 }
 
-/// The official DataCite 4.7 XSD and examples (`ARCA_DATACITE_SCHEMA_DIR`, else beside
-/// the repository in `../shared`).
+/// The official DataCite 4.7 XSD and examples (`ARCA_DATACITE_SCHEMA_DIR`, else the copy
+/// in `schemas/datacite`).
 #[allow(dead_code)]
 pub fn schema_dir() -> std::path::PathBuf {
     std::env::var("ARCA_DATACITE_SCHEMA_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../shared/datacite-schema/kernel-4.7")
+                .join("schemas/datacite/kernel-4.7")
         })
 }
 

@@ -144,11 +144,7 @@ mod tests {
     #[test]
     fn lists_match_the_official_schema() {
         let dir = std::env::var("ARCA_DATACITE_SCHEMA_DIR").unwrap_or_else(|_| {
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../shared/datacite-schema/kernel-4.7"
-            )
-            .into()
+            concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/datacite/kernel-4.7").into()
         });
         let read = |f: &str| -> Vec<String> {
             let text =
