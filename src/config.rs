@@ -1,14 +1,16 @@
 //! Settings: flags and `ARCA_*` variables first, then the optional TOML file, then the
-//! embedded defaults (SQLite and objects under ./arca-data, 127.0.0.1:8080).
+//! embedded defaults (SQLite and objects under ./arca-data, 127.0.0.1:8080). Every
+//! setting of the file can also come from a variable `ARCA_<SECTION>__<KEY>`, and a
+//! secret from a file named by `<key>_file`.
 
 use crate::storage::StorageConfig;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_DATA_DIR: &str = "arca-data";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Config {
     pub data_dir: PathBuf,
     pub bind: String,
@@ -26,7 +28,7 @@ pub struct Config {
 }
 
 /// The browser side: who may sign up, how long a sign-in lasts.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebSettings {
     /// Anyone may create an author account; when false, only invited people can.
@@ -63,7 +65,7 @@ impl Default for WebSettings {
 }
 
 /// Transfers to mirror sites.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MirrorSettings {
     /// Bytes per multipart part (at least 5 MiB, the S3 minimum); grows for objects
@@ -97,7 +99,7 @@ impl Default for MirrorSettings {
 }
 
 /// The fixity audit.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FixitySettings {
     /// How fast the audit reads, so uploads keep the disk (0: no limit).
@@ -116,7 +118,7 @@ impl Default for FixitySettings {
 }
 
 /// Holds until publication, and the watcher that ends them.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HoldSettings {
     /// Whether depositors may put their own approved datasets on hold.
@@ -150,7 +152,7 @@ impl Default for HoldSettings {
 }
 
 /// The cadence of release batches.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReleaseSettings {
     /// Days of the week with a release: mon, tue, wed, thu, fri, sat, sun.
@@ -178,7 +180,7 @@ impl Default for ReleaseSettings {
 }
 
 /// How the archive names itself to harvesters (OAI-PMH Identify, BagIt bag-info).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RepositorySettings {
     pub name: String,
@@ -204,7 +206,7 @@ impl Default for RepositorySettings {
 }
 
 /// Where DOIs come from.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DoiSettings {
     /// `local` (reserved in this archive only, registered nowhere) or `datacite`.
@@ -220,14 +222,14 @@ pub struct DoiSettings {
     pub datacite: Option<DataciteSettings>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DoiProvider {
     Local,
     Datacite,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataciteSettings {
     /// The REST API, e.g. https://api.test.datacite.org, or an `arca datacite-sandbox`.
@@ -257,7 +259,7 @@ impl Default for DoiSettings {
 }
 
 /// The job queue's retry policy.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JobSettings {
     /// First retry delay; each further retry doubles it, up to `retry_max_ms`.
@@ -277,7 +279,7 @@ impl Default for JobSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct UploadSettings {
     /// Largest single file accepted, in bytes (tus `Tus-Max-Size`).
@@ -345,6 +347,8 @@ pub enum ConfigError {
         path: PathBuf,
         source: toml::de::Error,
     },
+    #[error("{origin}: {message}")]
+    Settings { origin: String, message: String },
 }
 
 /// What the command line and environment said; `None` where they said nothing.
@@ -364,10 +368,15 @@ impl Config {
     }
 
     pub fn load(o: Overrides) -> Result<Self, ConfigError> {
-        let file = match &o.config {
-            Some(path) => read_file(path)?,
-            None => FileConfig::default(),
-        };
+        Self::load_with_env(o, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment given (tests).
+    pub fn load_with_env(
+        o: Overrides,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let file = read_settings(o.config.as_deref(), vars)?;
         let data_dir = o
             .data_dir
             .or(file.data_dir)
@@ -401,6 +410,19 @@ impl Config {
         };
         config.check()?;
         Ok(config)
+    }
+
+    /// The effective settings as TOML, secrets masked (`arca config check`): credentials
+    /// print as `***`, and so does a password in the database URL.
+    pub fn masked_toml(&self) -> String {
+        let mut shown = self.clone();
+        if let Ok(mut url) = url::Url::parse(&shown.database_url)
+            && url.password().is_some()
+        {
+            let _ = url.set_password(Some("***"));
+            shown.database_url = url.to_string();
+        }
+        toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot show the settings: {e}\n"))
     }
 
     /// Settings that parse but cannot work are refused at start, not at first use.
@@ -488,15 +510,135 @@ pub fn public_url_of_bind(bind: &str) -> String {
     }
 }
 
-fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    toml::from_str(&text).map_err(|source| ConfigError::Parse {
-        path: path.to_owned(),
-        source,
+/// The file's settings with the environment's laid over them and secrets read from their
+/// files, checked against the known keys.
+fn read_settings(
+    path: Option<&Path>,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<FileConfig, ConfigError> {
+    let mut table = match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            toml::from_str::<toml::Table>(&text).map_err(|source| ConfigError::Parse {
+                path: path.to_owned(),
+                source,
+            })?
+        }
+        None => toml::Table::new(),
+    };
+    let from_env = overlay_env(&mut table, vars)?;
+    read_secret_files(&mut table, "")?;
+    // Through the TOML text again, so an unknown or mistyped key is reported with its
+    // section and line, whichever source it came from.
+    let text = toml::to_string(&table).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    toml::from_str(&text).map_err(|source| {
+        let mut message = source.to_string();
+        if !from_env.is_empty() {
+            message.push_str(&format!(
+                "(settings from the environment: {})",
+                from_env.join(", ")
+            ));
+        }
+        ConfigError::Settings {
+            origin: path.map_or_else(|| "settings".into(), |p| p.display().to_string()),
+            message,
+        }
     })
+}
+
+/// `ARCA_<SECTION>__<KEY>=value` (and `ARCA_<SECTION>__<TABLE>__<KEY>` for a nested table,
+/// such as `ARCA_DOI__DATACITE__PASSWORD`) sets that key. A value reads as a boolean,
+/// an integer or a TOML array (`["a", "b"]`) when it is one, else as text. Returns the
+/// variables used.
+fn overlay_env(
+    table: &mut toml::Table,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<String>, ConfigError> {
+    let mut used = Vec::new();
+    let mut vars: Vec<_> = vars
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("ARCA_") && k.contains("__"))
+        .collect();
+    vars.sort();
+    for (name, raw) in vars {
+        let path: Vec<String> = name["ARCA_".len()..]
+            .split("__")
+            .map(str::to_ascii_lowercase)
+            .collect();
+        if path.iter().any(String::is_empty) {
+            return Err(ConfigError::Invalid(format!(
+                "{name}: the name must be ARCA_<SECTION>__<KEY>"
+            )));
+        }
+        let (key, sections) = path.split_last().expect("split yields one part at least");
+        let mut at = &mut *table;
+        for section in sections {
+            let entry = at
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            at = entry.as_table_mut().ok_or_else(|| {
+                ConfigError::Invalid(format!("{name}: `{section}` is a setting, not a section"))
+            })?;
+        }
+        at.insert(key.clone(), env_value(&raw));
+        used.push(name);
+    }
+    Ok(used)
+}
+
+fn env_value(raw: &str) -> toml::Value {
+    let typed = raw == "true"
+        || raw == "false"
+        || raw.parse::<i64>().is_ok()
+        || (raw.starts_with('[') && raw.ends_with(']'));
+    if typed
+        && let Ok(mut t) = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        && let Some(v) = t.remove("v")
+    {
+        return v;
+    }
+    toml::Value::String(raw.to_owned())
+}
+
+/// `password_file = "/run/secrets/datacite"` stands for `password` = the file's content
+/// (without its final newline), in any section: secrets stay out of the settings file and
+/// the environment.
+fn read_secret_files(table: &mut toml::Table, section: &str) -> Result<(), ConfigError> {
+    let keys: Vec<String> = table.keys().cloned().collect();
+    for key in keys {
+        let here = if section.is_empty() {
+            key.clone()
+        } else {
+            format!("{section}.{key}")
+        };
+        if let Some(toml::Value::Table(inner)) = table.get_mut(&key) {
+            read_secret_files(inner, &here)?;
+            continue;
+        }
+        let Some(setting) = key.strip_suffix("_file") else {
+            continue;
+        };
+        let Some(toml::Value::String(file)) = table.get(&key) else {
+            return Err(ConfigError::Invalid(format!("[{here}] must name a file")));
+        };
+        if table.contains_key(setting) {
+            return Err(ConfigError::Invalid(format!(
+                "[{here}] and {setting} are both set: give one"
+            )));
+        }
+        // The error names the file and what went wrong, never what it holds.
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            ConfigError::Invalid(format!("[{here}] cannot read {file}: {}", e.kind()))
+        })?;
+        let value = text.strip_suffix('\n').unwrap_or(&text);
+        let value = value.strip_suffix('\r').unwrap_or(value).to_owned();
+        table.remove(&key);
+        table.insert(setting.to_owned(), toml::Value::String(value));
+    }
+    Ok(())
 }
 
 /// The embedded catalogue: one SQLite file in the data directory, created on first use.
@@ -507,6 +649,102 @@ pub fn sqlite_url(data_dir: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn load_env(file: Option<&str>, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let config = file.map(|text| {
+            let path = dir.path().join("arca.toml");
+            std::fs::write(&path, text).unwrap();
+            path
+        });
+        Config::load_with_env(
+            Overrides {
+                data_dir: Some(dir.path().into()),
+                config,
+                ..Default::default()
+            },
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn every_setting_can_come_from_the_environment_over_the_file() {
+        let secret = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(secret.path(), "s3cr3t\n").unwrap();
+        let c = load_env(
+            Some("[web]\nopen_signup = true\nsession_hours = 3\n[doi]\nprefix = \"10.1234\"\n"),
+            &[
+                ("ARCA_WEB__OPEN_SIGNUP", "false"),
+                ("ARCA_UPLOADS__MAX_SIZE", "1000"),
+                ("ARCA_DOI__PREFIX", "10.5072"),
+                ("ARCA_DOI__PROVIDER", "datacite"),
+                ("ARCA_DOI__DATACITE__URL", "https://api.test.datacite.org"),
+                ("ARCA_DOI__DATACITE__REPOSITORY_ID", "ARCA.TEST"),
+                (
+                    "ARCA_DOI__DATACITE__PASSWORD_FILE",
+                    secret.path().to_str().unwrap(),
+                ),
+                ("ARCA_WEB__TRUSTED_PROXIES", r#"["10.0.0.1", "::1"]"#),
+                ("ARCA_REPOSITORY__NAME", "Beamline 42 archive"),
+                ("ARCA_LOG", "debug"),
+            ],
+        )
+        .unwrap();
+        assert!(!c.web.open_signup);
+        assert_eq!(
+            c.web.session_hours, 3,
+            "the file's value stays where no variable is set"
+        );
+        assert_eq!(c.uploads.max_size, 1000);
+        assert_eq!(c.doi.prefix, "10.5072", "a DOI prefix stays text");
+        assert_eq!(c.web.trusted_proxies.len(), 2);
+        assert_eq!(c.repository.name, "Beamline 42 archive");
+        let datacite = c.doi.datacite.as_ref().unwrap();
+        assert_eq!(datacite.password.0, "s3cr3t");
+        let shown = c.masked_toml();
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("password = \"***\""), "{shown}");
+    }
+
+    #[test]
+    fn unknown_keys_and_unreadable_secrets_are_named() {
+        let e = load_env(None, &[("ARCA_WEB__OPEN_SIGNPU", "true")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("open_signpu") && e.contains("ARCA_WEB__OPEN_SIGNPU"),
+            "{e}"
+        );
+        let e = load_env(Some("[web]\nsesion_hours = 3\n"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sesion_hours"), "{e}");
+        let e = load_env(
+            Some("[doi.datacite]\nurl = \"https://x.example\"\nrepository_id = \"X\"\npassword_file = \"/nonexistent/secret\"\n"),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("/nonexistent/secret") && e.contains("password_file"),
+            "{e}"
+        );
+        let e = load_env(None, &[("ARCA_UPLOADS__MAX_SIZE", "lots")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_size"), "{e}");
+    }
+
+    #[test]
+    fn a_database_password_is_masked() {
+        let mut c = load_env(None, &[]).unwrap();
+        c.database_url = "postgres://arca:hunter2@db.example:5432/arca".into();
+        let shown = c.masked_toml();
+        assert!(
+            !shown.contains("hunter2") && shown.contains("arca:***@db.example"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn the_public_url_follows_the_bind_address_unless_set() {

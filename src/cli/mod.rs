@@ -100,6 +100,11 @@ enum Command {
         #[command(subcommand)]
         command: mirrors::FixityCommand,
     },
+    /// The settings: check them and print what the archive would run with.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// A local server speaking the DataCite REST API (for offline work and tests).
     DataciteSandbox {
         #[arg(long, default_value = "127.0.0.1:8090")]
@@ -108,6 +113,19 @@ enum Command {
         repository_id: String,
         #[arg(long, env = "ARCA_SANDBOX_PASSWORD", default_value = "sandbox")]
         password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Read the settings (flags, ARCA_* variables, the TOML file, defaults), refuse
+    /// unknown keys and values that cannot work, and print the effective settings as TOML
+    /// with secrets masked.
+    Check {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        #[arg(long, env = "ARCA_BIND")]
+        bind: Option<String>,
     },
 }
 
@@ -298,6 +316,14 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 "{} DOI(s) out of step; the worker repairs them",
                 drift.len()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config {
+            command: ConfigCommand::Check { archive, bind },
+        } => {
+            let config = archive.load(bind)?;
+            print!("{}", config.masked_toml());
+            eprintln!("settings are valid");
             Ok(ExitCode::SUCCESS)
         }
         Command::DataciteSandbox {

@@ -14,6 +14,7 @@ use support::{pseudo_random, sha256_hex, start_moto, test_database_url};
 
 mod crash;
 mod many_servers;
+mod operations;
 
 const ARCA: &str = env!("CARGO_BIN_EXE_arca");
 

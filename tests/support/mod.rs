@@ -51,8 +51,7 @@ pub fn schema_dir() -> std::path::PathBuf {
     std::env::var("ARCA_DATACITE_SCHEMA_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("schemas/datacite/kernel-4.7")
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/datacite/kernel-4.7")
         })
 }
 
