@@ -194,13 +194,52 @@ pub async fn get(conn: &mut Conn, id: &str) -> DbResult<Option<JobRow>> {
 
 /// Jobs not yet finished (queued or running) and jobs that failed for good.
 pub async fn counts(conn: &mut Conn) -> DbResult<(i64, i64)> {
-    let row = sqlx::query(
-        "SELECT COALESCE(SUM(CASE WHEN state IN ('queued', 'running') THEN 1 ELSE 0 END), 0) AS pending,
-                COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) AS failed FROM jobs",
+    let q = queue_figures(conn, super::now_ms()).await?;
+    Ok((q.pending, q.failed))
+}
+
+/// What `/metrics` shows of the queue, for every process at once.
+pub struct QueueFigures {
+    pub pending: i64,
+    pub failed: i64,
+    /// (kind, state, count) for queued, running and failed jobs.
+    pub by_kind: Vec<(String, String, i64)>,
+    /// When the longest-waiting job that is due became due.
+    pub oldest_ready_ms: Option<i64>,
+}
+
+/// Read through the `(state, run_at)` index: the cost follows the jobs not yet done, not
+/// the history of finished ones.
+pub async fn queue_figures(conn: &mut Conn, now: i64) -> DbResult<QueueFigures> {
+    let rows = sqlx::query(
+        "SELECT kind, state, COUNT(*) AS n FROM jobs
+         WHERE state IN ('queued', 'running', 'failed') GROUP BY kind, state ORDER BY kind, state",
     )
-    .fetch_one(conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok((row.try_get("pending")?, row.try_get("failed")?))
+    let mut q = QueueFigures {
+        pending: 0,
+        failed: 0,
+        by_kind: Vec::with_capacity(rows.len()),
+        oldest_ready_ms: None,
+    };
+    for r in &rows {
+        let (kind, state, n): (String, String, i64) =
+            (r.try_get("kind")?, r.try_get("state")?, r.try_get("n")?);
+        if state == "failed" {
+            q.failed += n;
+        } else {
+            q.pending += n;
+        }
+        q.by_kind.push((kind, state, n));
+    }
+    q.oldest_ready_ms =
+        sqlx::query("SELECT MIN(run_at) AS at FROM jobs WHERE state = 'queued' AND run_at <= $1")
+            .bind(now)
+            .fetch_one(conn)
+            .await?
+            .try_get("at")?;
+    Ok(q)
 }
 
 pub async fn failed(conn: &mut Conn) -> DbResult<Vec<JobRow>> {

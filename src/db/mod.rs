@@ -172,6 +172,14 @@ impl Db {
     pub async fn conn(&self) -> DbResult<sqlx::pool::PoolConnection<sqlx::Any>> {
         Ok(self.pool.acquire().await?)
     }
+
+    /// One round trip through a pooled connection (`/readyz`).
+    pub async fn ping(&self) -> DbResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&mut *self.conn().await?)
+            .await?;
+        Ok(())
+    }
 }
 
 /// Milliseconds since the Unix epoch: how the catalogue stores time.

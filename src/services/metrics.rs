@@ -1,5 +1,7 @@
-//! What operators watch (Prometheus text format at /metrics): requests, upload bytes,
-//! verification outcomes, garbage collection, and the job queue's depth and failures.
+//! What operators watch (OpenMetrics text at /metrics): requests and their durations,
+//! upload bytes, verification outcomes, garbage collection, transfers, fixity, the job
+//! queue and the database pool. The queue figures are read from the catalogue at each
+//! scrape, so every process reports the same, whole queue; the rest are this process's.
 
 use super::{ServiceResult, Services};
 use crate::db;
@@ -7,6 +9,7 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 type Labels = Vec<(String, String)>;
@@ -14,6 +17,7 @@ type Labels = Vec<(String, String)>;
 pub struct Metrics {
     registry: Registry,
     pub http_requests: Family<Labels, Counter>,
+    http_request_duration: Family<Labels, Histogram, fn() -> Histogram>,
     pub upload_bytes: Counter,
     pub uploads_completed: Counter,
     pub verifications: Family<Labels, Counter>,
@@ -24,6 +28,15 @@ pub struct Metrics {
     pub fixity_checks: Family<Labels, Counter>,
     jobs_pending: Gauge,
     jobs_failed: Gauge,
+    jobs: Family<Labels, Gauge>,
+    jobs_oldest_ready: Gauge<f64, std::sync::atomic::AtomicU64>,
+    db_connections: Family<Labels, Gauge>,
+}
+
+/// 1 ms to about 33 s, doubling: a page, a search and a long upload PATCH all land in a
+/// bucket of their own.
+fn duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 16))
 }
 
 impl Default for Metrics {
@@ -31,6 +44,7 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("arca");
         let m = Metrics {
             http_requests: Family::default(),
+            http_request_duration: Family::new_with_constructor(duration_histogram),
             upload_bytes: Counter::default(),
             uploads_completed: Counter::default(),
             verifications: Family::default(),
@@ -41,12 +55,21 @@ impl Default for Metrics {
             fixity_checks: Family::default(),
             jobs_pending: Gauge::default(),
             jobs_failed: Gauge::default(),
+            jobs: Family::default(),
+            jobs_oldest_ready: Gauge::default(),
+            db_connections: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
             m.http_requests.clone(),
+        );
+        registry.register_with_unit(
+            "http_request_duration",
+            "Time from a request's arrival to its response's headers, by route",
+            prometheus_client::registry::Unit::Seconds,
+            m.http_request_duration.clone(),
         );
         registry.register(
             "upload_bytes",
@@ -98,17 +121,37 @@ impl Default for Metrics {
             "Jobs that failed for good",
             m.jobs_failed.clone(),
         );
+        registry.register(
+            "jobs",
+            "Jobs in the queue by kind and state (queued, running, failed), all processes",
+            m.jobs.clone(),
+        );
+        registry.register_with_unit(
+            "jobs_oldest_ready",
+            "How long the oldest job that is due has waited to be claimed",
+            prometheus_client::registry::Unit::Seconds,
+            m.jobs_oldest_ready.clone(),
+        );
+        registry.register(
+            "db_connections",
+            "This process's catalogue connections by state (idle, in_use)",
+            m.db_connections.clone(),
+        );
         Metrics { registry, ..m }
     }
 }
 
 impl Metrics {
-    pub fn count_request(&self, method: &str, route: &str, status: u16) {
-        let labels = vec![
+    /// One request answered: counted by route and status, timed by route.
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let mut labels = vec![
             ("method".to_owned(), method.to_owned()),
             ("route".to_owned(), route.to_owned()),
-            ("status".to_owned(), status.to_string()),
         ];
+        self.http_request_duration
+            .get_or_create(&labels)
+            .observe(seconds);
+        labels.push(("status".to_owned(), status.to_string()));
         self.http_requests.get_or_create(&labels).inc();
     }
 
@@ -140,9 +183,34 @@ impl Services {
     /// The metrics in Prometheus text format, with the queue figures read now.
     pub async fn metrics_text(&self) -> ServiceResult<String> {
         let mut conn = self.db.conn().await?;
-        let (pending, failed) = db::jobs::counts(&mut conn).await?;
-        self.metrics.jobs_pending.set(pending);
-        self.metrics.jobs_failed.set(failed);
+        let now = db::now_ms();
+        let queue = db::jobs::queue_figures(&mut conn, now).await?;
+        drop(conn);
+        let m = &self.metrics;
+        m.jobs_pending.set(queue.pending);
+        m.jobs_failed.set(queue.failed);
+        // A kind whose jobs are all done leaves the family (absent, not a stale count).
+        m.jobs.clear();
+        for (kind, state, n) in &queue.by_kind {
+            m.jobs
+                .get_or_create(&vec![
+                    ("kind".to_owned(), kind.clone()),
+                    ("state".to_owned(), state.clone()),
+                ])
+                .set(*n);
+        }
+        m.jobs_oldest_ready.set(
+            queue
+                .oldest_ready_ms
+                .map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0),
+        );
+        let size = i64::from(self.db.pool.size());
+        let idle = self.db.pool.num_idle() as i64;
+        for (state, n) in [("idle", idle), ("in_use", size - idle)] {
+            m.db_connections
+                .get_or_create(&vec![("state".to_owned(), state.to_owned())])
+                .set(n);
+        }
         let mut out = String::new();
         encode(&mut out, &self.metrics.registry)
             .map_err(|e| super::ServiceError::Internal(e.to_string()))?;

@@ -172,6 +172,29 @@ impl Storage {
         Ok(ObjPath::parse(key)?)
     }
 
+    /// Whether the store answers (`/readyz`): one HEAD of a key that is never written (a
+    /// "not found" is an answer), and on local disk the objects and staging directories
+    /// are there. Bounded by `timeout`, so an S3 endpoint that hangs reads as not ready.
+    pub async fn probe(&self, timeout: std::time::Duration) -> StorageResult<()> {
+        for dir in self.local_root.iter().chain([&self.staging_dir]) {
+            if !tokio::fs::metadata(dir).await?.is_dir() {
+                return Err(StorageError::Io(std::io::Error::other(format!(
+                    "{} is not a directory",
+                    dir.display()
+                ))));
+            }
+        }
+        let key = ObjPath::parse(format!("{}readyz-probe", self.prefix))?;
+        match tokio::time::timeout(timeout, self.store.head(&key)).await {
+            Err(_) => Err(StorageError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {} s", timeout.as_secs()),
+            ))),
+            Ok(Ok(_) | Err(object_store::Error::NotFound { .. })) => Ok(()),
+            Ok(Err(e)) => Err(e.into()),
+        }
+    }
+
     pub async fn exists(&self, sha256: &str) -> StorageResult<bool> {
         match self.store.head(&self.key(sha256)?).await {
             Ok(_) => Ok(true),

@@ -6,6 +6,7 @@ pub mod error;
 pub mod guesses;
 pub mod handlers;
 pub mod json;
+pub mod observe;
 pub mod openapi;
 pub mod page_cache;
 pub mod pages;
@@ -147,6 +148,7 @@ pub fn build_app(services: Services) -> Router {
         ));
     let (router, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
         .routes(routes!(metrics::metrics))
         .routes(routes!(doi::resolve))
         .routes(routes!(oai::get, oai::post))
@@ -173,16 +175,15 @@ pub fn build_app(services: Services) -> Router {
             )),
         )))
         .fallback(not_found)
-        .route_layer(axum::middleware::from_fn_with_state(
-            services.clone(),
-            metrics::count,
-        ))
         .layer(axum::middleware::from_fn_with_state(
             services.clone(),
             guesses::limit,
         ))
         .layer(axum::middleware::from_fn(refuse_nul))
         .layer(axum::middleware::from_fn(security_headers))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            services.clone(),
+            observe::observe,
+        ))
         .with_state(services)
 }

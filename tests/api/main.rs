@@ -19,6 +19,7 @@ mod metadata;
 mod mirrors;
 mod oai;
 mod openapi;
+mod operations;
 mod public;
 mod releases;
 mod reviewers;

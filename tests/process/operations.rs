@@ -49,3 +49,56 @@ async fn arca_config_check_shows_the_effective_settings_and_refuses_unknown_keys
         );
     }
 }
+
+#[tokio::test]
+async fn json_logs_carry_an_access_line_per_request_with_its_id() {
+    let archive = Archive::new("").await;
+    let log = archive.dir.path().join("arca.log");
+    let mut c = archive.cmd();
+    c.env("ARCA_LOG", "info,sqlx=warn")
+        .args(["--log-format", "json", "serve"])
+        .stderr(std::fs::File::create(&log).unwrap());
+    let server = super::spawn_server(c).await;
+    let r = reqwest::Client::new()
+        .get(format!("{}/datasets/01NOSUCHDATASET?secret=1", server.base))
+        .header("x-request-id", "trace-7f3a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.headers()["x-request-id"], "trace-7f3a");
+    // A reviewer link's secret is its path: it is logged by the route's template.
+    let r = reqwest::get(format!("{}/review/SECRETLINKTOKEN42", server.base))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    drop(server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let access = lines
+        .iter()
+        .find(|l| {
+            l["target"] == "arca::access" && l["fields"]["path"] == "/datasets/01NOSUCHDATASET"
+        })
+        .unwrap_or_else(|| panic!("no access line in:\n{text}"));
+    assert_eq!(access["fields"]["status"], 404);
+    assert_eq!(access["fields"]["route"], "/datasets/{id}");
+    assert_eq!(access["fields"]["method"], "GET");
+    assert_eq!(access["fields"]["client"], "127.0.0.1");
+    assert!(access["fields"]["duration_ms"].is_u64());
+    assert_eq!(access["spans"][0]["request_id"], "trace-7f3a", "{access}");
+    assert!(
+        !text.contains("secret=1"),
+        "query strings stay out of the log"
+    );
+    assert!(!text.contains("SECRETLINKTOKEN42"), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["path"] == "/review/{token}"),
+        "{text}"
+    );
+}

@@ -1,6 +1,16 @@
+//! `/healthz` (the process is up and its catalogue answers) and `/readyz` (it can do its
+//! work: the catalogue and the object store both answer), for load balancers and
+//! orchestrators.
+
 use crate::services::Services;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use serde::Serialize;
+use std::time::Duration;
+
+/// How long `/readyz` waits for each dependency.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// 200 once the server is ready: the catalogue answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Ready", body = String), (status = 503, description = "Catalogue unavailable", body = String)))]
@@ -9,4 +19,70 @@ pub async fn healthz(State(services): State<Services>) -> (StatusCode, &'static 
         Ok(_) => (StatusCode::OK, "ok\n"),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "catalogue unavailable\n"),
     }
+}
+
+/// One dependency's answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Check {
+    /// `ok`, or `failed`.
+    pub status: &'static str,
+    /// What failed, in general terms (the details, which may name hosts, go to the log).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    /// `ready`, or `not ready` when any check failed.
+    pub status: &'static str,
+    pub database: Check,
+    pub object_store: Check,
+}
+
+fn check<E: std::fmt::Display>(what: &'static str, r: Result<(), E>) -> Check {
+    match r {
+        Ok(()) => Check {
+            status: "ok",
+            error: None,
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: {what}");
+            Check {
+                status: "failed",
+                error: Some(what),
+            }
+        }
+    }
+}
+
+/// 200 when the catalogue answers a query and the object store answers a request; 503
+/// naming the one that did not.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready to serve and store", body = Readiness), (status = 503, description = "A dependency did not answer", body = Readiness)))]
+pub async fn readyz(State(services): State<Services>) -> (StatusCode, Json<Readiness>) {
+    const DB: &str = "the catalogue did not answer a query";
+    let database = match tokio::time::timeout(PROBE_TIMEOUT, services.db.ping()).await {
+        Ok(r) => check(DB, r),
+        Err(_) => check(
+            DB,
+            Err(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
+        ),
+    };
+    let object_store = check(
+        "the object store did not answer",
+        services.storage.probe(PROBE_TIMEOUT).await,
+    );
+    let ready = database.status == "ok" && object_store.status == "ok";
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(Readiness {
+            status: if ready { "ready" } else { "not ready" },
+            database,
+            object_store,
+        }),
+    )
 }
