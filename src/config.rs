@@ -412,6 +412,33 @@ impl Config {
         Ok(config)
     }
 
+    /// Said at start when readers elsewhere would get links they cannot follow: the
+    /// public URL names this machine's loopback while the server listens on other
+    /// addresses (a wildcard bind with no `[doi] public_url`, say).
+    pub fn loopback_links_warning(&self) -> Option<String> {
+        let loopback = |host: &str| {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        };
+        let public_host = url::Url::parse(&self.doi.public_url)
+            .ok()?
+            .host_str()?
+            .to_owned();
+        let bind_host = self.bind.rsplit_once(':').map_or(&*self.bind, |(h, _)| h);
+        (loopback(&public_host) && !loopback(bind_host)).then(|| {
+            format!(
+                "links (DOI targets, Signposting, the upload command shown to authors) name {} \
+                 while the server listens on {}: readers on other machines cannot follow them; \
+                 set [doi] public_url (ARCA_DOI__PUBLIC_URL) to the address they use",
+                self.public_base(),
+                self.bind
+            )
+        })
+    }
+
     /// The effective settings as TOML, secrets masked (`arca config check`): credentials
     /// print as `***`, and so does a password in the database URL.
     pub fn masked_toml(&self) -> String {
@@ -733,6 +760,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("max_size"), "{e}");
+    }
+
+    #[test]
+    fn a_loopback_public_url_behind_a_wider_bind_is_warned_about() {
+        let with = |bind: &str, public: Option<&str>| {
+            let file = public.map(|p| format!("[doi]\npublic_url = \"{p}\"\n"));
+            let mut c = load_env(file.as_deref(), &[]).unwrap();
+            c.bind = bind.to_owned();
+            if public.is_none() {
+                c.doi.public_url = public_url_of_bind(&c.bind);
+            }
+            c.loopback_links_warning()
+        };
+        assert!(with("0.0.0.0:8080", None).is_some_and(|w| w.contains("public_url")));
+        assert!(with("[::]:8080", None).is_some());
+        assert!(with("127.0.0.1:8080", None).is_none());
+        assert!(with("192.0.2.7:8080", None).is_none());
+        assert!(with("0.0.0.0:8080", Some("https://data.example.org")).is_none());
+        assert!(with("0.0.0.0:8080", Some("http://localhost:8080")).is_some());
     }
 
     #[test]

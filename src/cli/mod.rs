@@ -110,6 +110,31 @@ enum Command {
         #[command(subcommand)]
         command: mirrors::FixityCommand,
     },
+    /// Copy a running embedded archive (SQLite catalogue and its objects) into DIR;
+    /// a second run into the same DIR copies only what is new.
+    Backup {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        /// The backup directory (created if need be).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Make a new embedded archive from a backup, every object hashed on the way.
+    Restore {
+        /// A directory written by `arca backup`.
+        #[arg(long)]
+        from: PathBuf,
+        /// The new archive's data directory (absent or empty).
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Check that the catalogue and the object store agree: every object present with
+    /// its size; stored objects no catalogue row lists are reported. Exits 1 on a
+    /// missing or wrong-sized object.
+    Check {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+    },
     /// The settings: check them and print what the archive would run with.
     Config {
         #[command(subcommand)]
@@ -331,6 +356,37 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backup { archive, to } => {
+            let services = Services::open(archive.load(None)?).await?;
+            let r = services.backup(&to).await?;
+            println!(
+                "backed up {} objects ({} bytes) to {}: {} new linked, {} new copied, {} already there",
+                r.objects,
+                r.bytes,
+                to.display(),
+                r.linked,
+                r.copied,
+                r.kept
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { from, data_dir } => {
+            let r = crate::services::backup::restore(&from, &data_dir)?;
+            println!(
+                "restored {} objects ({} bytes) and the catalogue into {}",
+                r.objects,
+                r.bytes,
+                data_dir.display()
+            );
+            let config = Config::load(Overrides {
+                data_dir: Some(data_dir),
+                ..Default::default()
+            })?;
+            print_check(&Services::open(config).await?).await
+        }
+        Command::Check { archive } => {
+            print_check(&Services::open(archive.load(None)?).await?).await
+        }
         Command::Config {
             command: ConfigCommand::Check { archive, bind },
         } => {
@@ -369,8 +425,42 @@ fn prompt_password() -> anyhow::Result<Option<String>> {
     Ok((!p.is_empty()).then_some(p))
 }
 
+/// `arca check`'s report; exit code 1 when an object is missing or has the wrong size.
+async fn print_check(services: &Services) -> anyhow::Result<ExitCode> {
+    let r = services.check_store().await?;
+    println!("{} objects ({} bytes) in the catalogue", r.objects, r.bytes);
+    for sha in &r.missing {
+        println!("missing\t{sha}");
+    }
+    for (sha, want, got) in &r.wrong_size {
+        println!("wrong size\t{sha}\t{got} bytes stored, {want} in the catalogue");
+    }
+    for sha in &r.orphans {
+        println!("not in the catalogue\t{sha}");
+    }
+    println!(
+        "{} missing, {} of the wrong size, {} stored objects not in the catalogue{}",
+        r.missing_count,
+        r.wrong_size_count,
+        r.orphan_count,
+        if r.missing_count + r.wrong_size_count + r.orphan_count > 300 {
+            " (the first 100 of each listed)"
+        } else {
+            ""
+        }
+    );
+    Ok(if r.agrees() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 async fn serve(config: Config, with_worker: bool) -> anyhow::Result<ExitCode> {
     let bind = config.bind.clone();
+    if let Some(warning) = config.loopback_links_warning() {
+        tracing::warn!("{warning}");
+    }
     let header_timeout = std::time::Duration::from_secs(config.web.header_timeout_seconds);
     let services = Services::open(config).await?;
     let listener = tokio::net::TcpListener::bind(&bind).await?;

@@ -7,6 +7,7 @@ pub mod dois;
 pub mod events;
 pub mod files;
 pub mod holds;
+pub mod inventory;
 pub mod jobs;
 pub mod landing;
 pub mod mirrors;

@@ -1,6 +1,7 @@
 //! The operations people ask for. Each runs in one transaction, writes an event for
 //! every state change, and enqueues its jobs in that same transaction.
 
+pub mod backup;
 pub mod bag_reader;
 pub mod bags;
 pub mod deposits;

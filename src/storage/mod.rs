@@ -195,6 +195,39 @@ impl Storage {
         }
     }
 
+    /// The stored size of an object, or `None` when it is not there (`arca check`).
+    pub async fn object_size(&self, sha256: &str) -> StorageResult<Option<u64>> {
+        match self.store.head(&self.key(sha256)?).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every stored object as (SHA-256, size), streamed (`arca check`). Keys that are not
+    /// an object's (a probe, a stray file) come out with the key as it is.
+    pub fn list_objects(&self) -> futures::stream::BoxStream<'_, StorageResult<(String, u64)>> {
+        let prefix = ObjPath::from(format!("{}sha256", self.prefix));
+        self.store
+            .list(Some(&prefix))
+            .map(|r| {
+                let meta = r?;
+                let name = meta
+                    .location
+                    .filename()
+                    .unwrap_or(meta.location.as_ref())
+                    .to_owned();
+                Ok((name, meta.size))
+            })
+            .boxed()
+    }
+
+    /// Where an object's bytes are on local disk (local storage only): backups link them.
+    pub fn local_object_path(&self, sha256: &str) -> Option<PathBuf> {
+        let key = self.key(sha256).ok()?;
+        self.local_root.as_ref().map(|root| root.join(key.as_ref()))
+    }
+
     pub async fn exists(&self, sha256: &str) -> StorageResult<bool> {
         match self.store.head(&self.key(sha256)?).await {
             Ok(_) => Ok(true),

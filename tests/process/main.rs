@@ -13,6 +13,7 @@ mod support;
 use support::{pseudo_random, sha256_hex, start_moto, test_database_url};
 
 mod crash;
+mod deploy;
 mod many_servers;
 mod operations;
 
