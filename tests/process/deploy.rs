@@ -3,7 +3,7 @@
 //! deploy/nginx.conf, run by a real nginx with a certificate, terminates TLS in front of
 //! a server and streams a resumable upload through.
 
-use super::{ARCA, Archive, free_port, metadata_json};
+use super::{ARCA, Archive, Process, free_port, metadata_json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -68,16 +68,6 @@ fn the_units_run_real_commands_and_the_example_settings_are_valid() {
         !shown.contains("example\n\""),
         "secrets are masked: {shown}"
     );
-}
-
-/// A child process killed and reaped when dropped.
-struct Process(std::process::Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[tokio::test]
@@ -146,10 +136,7 @@ async fn deploy_nginx_conf_terminates_tls_and_streams_resumable_uploads() {
         ),
     )
     .unwrap();
-    let nginx = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .unwrap_or("nginx");
+    let nginx = super::nginx_binary();
     let _nginx = Process(
         Command::new(nginx)
             .arg("-c")

@@ -30,6 +30,24 @@ struct Server {
     base: String,
 }
 
+/// A child process killed and reaped when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Debian's nginx (or one on PATH), for the tests that put it in front of servers.
+fn nginx_binary() -> &'static str {
+    ["/usr/sbin/nginx", "/usr/local/sbin/nginx"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("nginx")
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -6,22 +6,12 @@
 //! finish through the others; every file verifies, a release batch runs once, and one
 //! fixity pass audits each object once.
 
-use super::{Archive, client, free_port, metadata_json, pseudo_random, sha256_hex};
+use super::{Archive, Process, client, free_port, metadata_json, pseudo_random, sha256_hex};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-/// A child process killed and reaped when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The proxy configuration the README shows, with the test's ports and paths.
 pub fn nginx_conf(dir: &Path, listen: u16, servers: &[u16]) -> String {
@@ -54,10 +44,7 @@ async fn start_nginx(dir: &Path, servers: &[u16]) -> (Process, String) {
     std::fs::create_dir_all(dir).unwrap();
     let conf = dir.join("nginx.conf");
     std::fs::write(&conf, nginx_conf(dir, listen, servers)).unwrap();
-    let nginx = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .unwrap_or("nginx");
+    let nginx = super::nginx_binary();
     let child = Command::new(nginx)
         .arg("-c")
         .arg(&conf)
