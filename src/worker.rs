@@ -1,14 +1,8 @@
 //! Runs jobs from the durable queue: claim with a lease, heartbeat while running,
 //! finish guarded by the attempt number, retry with exponential backoff.
 
-use crate::datacite::DataciteError;
 use crate::db::{self, jobs::ClaimedJob, now_ms};
-use crate::services::deposits::JOB_VERIFY;
-use crate::services::dois::JOB_DOI_SYNC;
-use crate::services::landing::JOB_LANDING;
-use crate::services::mirrors::{JOB_MIRROR_REMOVE, JOB_TRANSFER};
-use crate::services::periodic::{JOB_PERIODIC, Round};
-use crate::services::releases::JOB_RELEASE_BATCH;
+use crate::services::jobs::{Job, JobError};
 use crate::services::{ServiceError, Services};
 use std::time::Duration;
 
@@ -18,76 +12,20 @@ const POLL: Duration = Duration::from_secs(1);
 /// Each worker offers the periodic rounds this often; the queue takes each round once.
 const OFFER_PERIODIC: Duration = Duration::from_secs(20);
 
-/// How a job ended.
-#[derive(Debug)]
-pub enum JobError {
-    /// Worth another try later (storage or database hiccup).
-    Retry(String),
-    /// Will never succeed; retrying would only repeat the failure.
-    Fatal(String),
-}
-
-impl From<ServiceError> for JobError {
-    fn from(e: ServiceError) -> Self {
-        match e {
-            ServiceError::Db(_)
-            | ServiceError::Storage(_)
-            | ServiceError::Io(_)
-            | ServiceError::Incomplete(_) => JobError::Retry(e.to_string()),
-            other => JobError::Fatal(other.to_string()),
-        }
-    }
-}
-
-impl From<DataciteError> for JobError {
-    fn from(e: DataciteError) -> Self {
-        match e {
-            DataciteError::Unavailable(_) | DataciteError::Protocol(_) => {
-                JobError::Retry(e.to_string())
-            }
-            // A curator must fix the metadata or the credentials; a later change
-            // enqueues the sync again.
-            DataciteError::Rejected(_) | DataciteError::Unauthorized => {
-                JobError::Fatal(e.to_string())
-            }
-        }
-    }
-}
-
 /// Delay before attempt `attempt + 1`: `base * 2^(attempt-1)`, at most `max_ms`.
 pub fn backoff_ms(base_ms: u64, max_ms: u64, attempt: i64) -> i64 {
     let factor = 1i64 << (attempt - 1).clamp(0, 20);
     (base_ms as i64).saturating_mul(factor).min(max_ms as i64)
 }
 
-fn payload_str<'a>(job: &'a ClaimedJob, key: &str) -> Result<&'a str, JobError> {
-    job.payload
-        .get(key)
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| JobError::Fatal(format!("payload has no {key}")))
-}
-
-async fn dispatch(services: &Services, job: &ClaimedJob) -> Result<(), JobError> {
-    match job.kind.as_str() {
-        JOB_VERIFY => Ok(services
-            .verify_deposit(payload_str(job, "version_id")?)
-            .await?),
-        JOB_DOI_SYNC => Ok(services.sync_doi(payload_str(job, "doi")?).await?),
-        JOB_RELEASE_BATCH => Ok(services.run_batch(payload_str(job, "batch_id")?).await?),
-        JOB_TRANSFER => Ok(services.run_transfer(payload_str(job, "transfer")?).await?),
-        JOB_MIRROR_REMOVE => Ok(services
-            .remove_from_public_mirrors(payload_str(job, "version_id")?)
-            .await?),
-        JOB_LANDING => Ok(services
-            .refresh_landing(payload_str(job, "dataset_id")?)
-            .await?),
-        JOB_PERIODIC => {
-            let round: Round = serde_json::from_value(job.payload.clone())
-                .map_err(|e| JobError::Fatal(format!("periodic job payload: {e}")))?;
-            Ok(services.run_periodic(&job.id, &round).await?)
-        }
-        other => Err(JobError::Fatal(format!("unknown job kind '{other}'"))),
-    }
+async fn dispatch(services: &Services, claimed: &ClaimedJob) -> Result<(), JobError> {
+    let job = Job::from_row(&claimed.kind, &claimed.payload).map_err(|e| {
+        JobError::Fatal(format!(
+            "a '{}' job this version cannot read: {e}",
+            claimed.kind
+        ))
+    })?;
+    services.run_job(&claimed.id, &job).await
 }
 
 /// Claim and run one job. Returns false when none was ready.

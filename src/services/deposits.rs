@@ -1,13 +1,11 @@
 //! Deposits: create, read, edit, and move through the life of a dataset.
 
+use super::jobs::Job;
 use super::{Actor, ServiceError, ServiceResult, Services, may_edit};
 use crate::db::{self, Tx, events::Event, files::FileRow, now_ms, versions::VersionRow};
 use crate::metadata::schema::check_deposit;
 use crate::model::{Action, DepositState, ids, metadata};
-use serde_json::{Value, json};
-
-/// Job kinds this module enqueues.
-pub const JOB_VERIFY: &str = "verify";
+use serde_json::Value;
 
 /// The extra input some actions carry.
 #[derive(Debug, Clone, Default)]
@@ -492,7 +490,10 @@ impl Services {
         record_event(tx, event, now).await?;
         let mut enqueued = false;
         if c.action == Action::Submit {
-            db::jobs::enqueue(tx, JOB_VERIFY, &json!({ "version_id": v.id }), 10, now).await?;
+            let job = Job::Verify {
+                version_id: v.id.clone(),
+            };
+            super::jobs::enqueue(tx, &job, now).await?;
             enqueued = true;
             // The DOI is reserved at the latest on submission.
             if v.doi.is_none() {

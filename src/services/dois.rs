@@ -3,6 +3,7 @@
 //! the job queue, and each run reads the DOI back and compares.
 
 use super::deposits::{DepositEvent, load_visible, record_event};
+use super::jobs::Job;
 use super::{Actor, ServiceError, ServiceResult, Services};
 use crate::config::DoiProvider;
 use crate::datacite::DataciteError;
@@ -11,10 +12,6 @@ use crate::metadata::schema::check_deposit;
 use crate::model::doi::{Doi, DoiState, SuffixScheme};
 use crate::model::{Action, DepositState};
 use serde_json::{Value, json};
-
-pub const JOB_DOI_SYNC: &str = "doi_sync";
-/// DataCite outages can last hours: keep trying (backoff is capped at an hour).
-const SYNC_ATTEMPTS: i64 = 40;
 
 /// How a DOI's remote state compares with what the archive wants.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -96,7 +93,10 @@ impl Services {
         if self.config.doi.provider == DoiProvider::Local {
             return Ok(false);
         }
-        db::jobs::enqueue(tx, JOB_DOI_SYNC, &json!({ "doi": doi }), SYNC_ATTEMPTS, now).await?;
+        let job = Job::DoiSync {
+            doi: doi.to_owned(),
+        };
+        super::jobs::enqueue(tx, &job, now).await?;
         Ok(true)
     }
 

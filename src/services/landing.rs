@@ -12,9 +12,7 @@ use crate::db::{self, Conn};
 use crate::metadata::datacite::Resource;
 use crate::metadata::profile::Facility;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-pub const JOB_LANDING: &str = "landing";
 /// Files listed per page (and as Signposting items); the model holds one more, to know
 /// whether another page follows.
 pub const FILES_PER_PAGE: i64 = 200;
@@ -72,14 +70,10 @@ pub struct LandingFile {
 /// are no longer used, and a job builds the new one. Returns true (a job was queued).
 pub(super) async fn changed(conn: &mut Conn, dataset_id: &str, now: i64) -> ServiceResult<bool> {
     db::landing::bump(conn, dataset_id).await?;
-    db::jobs::enqueue(
-        conn,
-        JOB_LANDING,
-        &json!({ "dataset_id": dataset_id }),
-        5,
-        now,
-    )
-    .await?;
+    let job = super::jobs::Job::Landing {
+        dataset_id: dataset_id.to_owned(),
+    };
+    super::jobs::enqueue(conn, &job, now).await?;
     Ok(true)
 }
 

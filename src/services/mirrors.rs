@@ -1,19 +1,14 @@
 //! Replication to mirror sites as managed transfers: one per dataset version and mirror,
 //! run from the job queue, resumable part by part, every copy verified.
 
+use super::jobs::Job;
 use super::{ServiceError, ServiceResult, Services};
 use crate::db::{self, Tx, mirrors::TransferRow, now_ms, versions::VersionRow};
 use crate::mirror::{Mirror, MirrorError, MirrorSpec};
 use crate::model::checksum::{Algorithm, Checksum, Hasher};
 use futures::StreamExt;
-use serde_json::json;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-pub const JOB_TRANSFER: &str = "transfer";
-pub const JOB_MIRROR_REMOVE: &str = "mirror_remove";
-/// Mirror outages can last hours: keep trying (backoff is capped).
-const TRANSFER_ATTEMPTS: i64 = 40;
 
 /// What the objects of one transfer share: a window of bytes on the wire, and the turn
 /// to read from the primary store.
@@ -220,14 +215,7 @@ impl Services {
         {
             let t = TransferRow::queued(&v.id, &m.name, files, bytes, now);
             db::mirrors::insert_transfer(tx, &t).await?;
-            db::jobs::enqueue(
-                tx,
-                JOB_TRANSFER,
-                &json!({ "transfer": t.id }),
-                TRANSFER_ATTEMPTS,
-                now,
-            )
-            .await?;
+            super::jobs::enqueue(tx, &Job::Transfer { transfer: t.id }, now).await?;
             queued = true;
         }
         Ok(queued)
@@ -243,14 +231,10 @@ impl Services {
         if db::mirrors::mirrors(tx).await?.is_empty() {
             return Ok(false);
         }
-        db::jobs::enqueue(
-            tx,
-            JOB_MIRROR_REMOVE,
-            &json!({ "version_id": version_id }),
-            TRANSFER_ATTEMPTS,
-            now,
-        )
-        .await?;
+        let job = Job::MirrorRemove {
+            version_id: version_id.to_owned(),
+        };
+        super::jobs::enqueue(tx, &job, now).await?;
         Ok(true)
     }
 
@@ -280,14 +264,10 @@ impl Services {
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
         db::mirrors::set_transfer_state(&mut tx, id, "queued", None, now).await?;
-        db::jobs::enqueue(
-            &mut tx,
-            JOB_TRANSFER,
-            &json!({ "transfer": id }),
-            TRANSFER_ATTEMPTS,
-            now,
-        )
-        .await?;
+        let job = Job::Transfer {
+            transfer: id.to_owned(),
+        };
+        super::jobs::enqueue(&mut tx, &job, now).await?;
         tx.commit().await?;
         self.jobs_enqueued();
         self.transfer(id).await

@@ -12,6 +12,7 @@ pub mod gc;
 pub mod guesses;
 pub mod harvest;
 pub mod holds;
+pub mod jobs;
 pub mod landing;
 pub mod manifest;
 pub mod metrics;

@@ -4,16 +4,12 @@
 //! over by another (the job's lease), and a process restarted every week still audits:
 //! a round is due from the start of its period, not a period after the process started.
 
+use super::jobs::Job;
 use super::{ServiceResult, Services};
 use crate::db::{self, now_ms};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// The job kind of every periodic task; which task is in the payload.
-pub const JOB_PERIODIC: &str = "periodic";
-/// A periodic round is tried this often (a worker killed while running one uses up an
-/// attempt); the next period offers a new round anyway.
-const ATTEMPTS: i64 = 10;
 /// Finished rounds are kept this long in the queue (for `arca jobs`), then removed.
 const KEEP_FINISHED_MS: i64 = 7 * 86_400_000;
 
@@ -51,7 +47,7 @@ impl Task {
 }
 
 /// What a periodic job carries.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Round {
     pub task: Task,
     /// Start of the period (ms since the epoch) this round belongs to.
@@ -82,16 +78,8 @@ impl Services {
                 period_start: start,
             };
             let key = format!("{}:{}", task.name(), start);
-            if db::jobs::enqueue_unique(
-                &mut conn,
-                JOB_PERIODIC,
-                &serde_json::to_value(&round).expect("a round serializes"),
-                ATTEMPTS,
-                // Due at once, whatever `now` the caller's clock said.
-                now_ms(),
-                &key,
-            )
-            .await?
+            // Due at once, whatever `now` the caller's clock said.
+            if super::jobs::enqueue_unique(&mut conn, &Job::Periodic(round), now_ms(), &key).await?
             {
                 added += 1;
             }
@@ -130,15 +118,9 @@ impl Services {
                     // The next round follows this one; its key is this job's, so a
                     // retried round does not start a second chain.
                     let mut conn = self.db.conn().await?;
-                    db::jobs::enqueue_unique(
-                        &mut conn,
-                        JOB_PERIODIC,
-                        &serde_json::to_value(round).expect("a round serializes"),
-                        ATTEMPTS,
-                        now_ms(),
-                        &format!("fixity:{}:after:{job_id}", round.period_start),
-                    )
-                    .await?;
+                    let key = format!("fixity:{}:after:{job_id}", round.period_start);
+                    let next = Job::Periodic(round.clone());
+                    super::jobs::enqueue_unique(&mut conn, &next, now_ms(), &key).await?;
                     self.jobs_enqueued();
                 }
             }

@@ -4,16 +4,12 @@
 //! released and running it again finishes the rest.
 
 use super::deposits::Change;
+use super::jobs::Job;
 use super::{Actor, ServiceError, ServiceResult, Services};
 use crate::db::releases::{BatchRow, ItemRow};
 use crate::db::{self, Tx, now_ms, versions::VersionRow};
 use crate::model::cadence::Cadence;
 use crate::model::{Action, DepositState, ids};
-use serde_json::json;
-
-pub const JOB_RELEASE_BATCH: &str = "release_batch";
-/// Attempts for a batch run: each retry picks up the items still pending or failed.
-const RUN_ATTEMPTS: i64 = 20;
 
 /// A batch with its items and each item's deposit.
 #[derive(Debug, Clone)]
@@ -229,14 +225,10 @@ impl Services {
         if b.state == "open" && !db::releases::set_state(tx, &b.id, "open", "running", now).await? {
             return Ok(false);
         }
-        db::jobs::enqueue(
-            tx,
-            JOB_RELEASE_BATCH,
-            &json!({ "batch_id": b.id }),
-            RUN_ATTEMPTS,
-            now,
-        )
-        .await?;
+        let job = Job::ReleaseBatch {
+            batch_id: b.id.clone(),
+        };
+        super::jobs::enqueue(tx, &job, now).await?;
         Ok(true)
     }
 

@@ -267,6 +267,7 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
     use Access::*;
     let public = [
         "/healthz",
+        "/readyz",
         "/metrics",
         "/robots.txt",
         "/sitemap.xml",
