@@ -24,6 +24,58 @@ pub struct TestApp {
     pub author: String,
     pub other_author: String,
     pub curator: String,
+    /// Set by tests whose subject is a job that fails for good.
+    failed_jobs_expected: std::sync::atomic::AtomicBool,
+}
+
+/// A test that leaves a job failed for good in the queue fails, as crates.io's test app
+/// does: a job that broke unnoticed is a bug even when the test's assertions pass.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering;
+        if std::thread::panicking() || self.failed_jobs_expected.load(Ordering::Relaxed) {
+            return;
+        }
+        let url = self.services.config.database_url.clone();
+        // Drop cannot await: the query runs on a thread and runtime of its own.
+        let failed = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                use sqlx::{Connection, Row};
+                let mut conn = sqlx::AnyConnection::connect(&url).await.ok()?;
+                let rows = sqlx::query(
+                    "SELECT kind, last_error FROM jobs WHERE state = 'failed' ORDER BY id",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .ok()?;
+                Some(
+                    rows.iter()
+                        .map(|r| {
+                            let error: Option<String> = r.get("last_error");
+                            format!(
+                                "{}: {}",
+                                r.get::<String, _>("kind"),
+                                error.unwrap_or_default()
+                            )
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            })
+        })
+        .join()
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+        assert!(
+            failed.is_empty(),
+            "the test left jobs that failed for good (a test about such a job says \
+             app.expect_failed_jobs()): {failed:?}"
+        );
+    }
 }
 
 pub struct Resp {
@@ -108,6 +160,7 @@ impl TestApp {
             author,
             other_author,
             curator,
+            failed_jobs_expected: Default::default(),
         }
     }
 
@@ -126,7 +179,14 @@ impl TestApp {
             author: self.author.clone(),
             other_author: self.other_author.clone(),
             curator: self.curator.clone(),
+            failed_jobs_expected: Default::default(),
         }
+    }
+
+    /// This test is about a job that fails for good: leaving it in the queue is fine.
+    pub fn expect_failed_jobs(&self) {
+        self.failed_jobs_expected
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub async fn send(&self, req: Request<Body>) -> Resp {

@@ -279,6 +279,7 @@ async fn a_datacite_refusal_reaches_the_curator_in_words() {
         c.doi.public_url = "ftp://arca.example.org".into()
     })
     .await;
+    app.expect_failed_jobs();
     let id = app.create_deposit(&app.author).await;
     app.upload(&app.author, &id, "a", b"1").await;
     app.act(&app.author, &id, "submit", None).await;
@@ -308,6 +309,7 @@ async fn wrong_credentials_are_reported_not_retried_forever() {
         c.doi.datacite = Some(sandbox_settings(&url, "wrong", 5))
     })
     .await;
+    app.expect_failed_jobs();
     let id = app.create_deposit(&app.author).await;
     app.reserve_doi(&app.author, &id).await;
     arca::worker::run_until_idle(&app.services).await.unwrap();

@@ -63,6 +63,7 @@ async fn a_job_left_by_a_crashed_worker_is_claimed_again_and_finished_once() {
 #[tokio::test]
 async fn retries_wait_for_their_backoff_and_stop_at_the_limit() {
     let app = TestApp::new().await;
+    app.expect_failed_jobs();
     let db = &app.services.db;
     let mut conn = db.conn().await.unwrap();
     let t0 = 5_000_000;
