@@ -151,33 +151,8 @@ impl Default for HoldSettings {
     }
 }
 
-/// The cadence of release batches.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ReleaseSettings {
-    /// Days of the week with a release: mon, tue, wed, thu, fri, sat, sun.
-    pub weekdays: Vec<String>,
-    /// Local time of day, HH:MM.
-    pub time: String,
-    /// The facility's IANA time zone.
-    pub time_zone: String,
-    /// Datasets can be added or removed until this long before the release.
-    pub cutoff_hours: u32,
-    /// How many upcoming batches the cadence keeps ready.
-    pub horizon: usize,
-}
-
-impl Default for ReleaseSettings {
-    fn default() -> Self {
-        Self {
-            weekdays: vec!["tue".into(), "fri".into()],
-            time: "17:00".into(),
-            time_zone: "UTC".into(),
-            cutoff_hours: 24,
-            horizon: 2,
-        }
-    }
-}
+/// The cadence of release batches (`[releases]`): the model's, as the cadence reads it.
+pub use crate::model::cadence::ReleaseSettings;
 
 /// How the archive names itself to harvesters (OAI-PMH Identify, BagIt bag-info).
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -6,6 +6,7 @@ pub mod dialect;
 pub mod dois;
 pub mod events;
 pub mod files;
+pub mod fixity;
 pub mod holds;
 pub mod inventory;
 pub mod jobs;

@@ -1,7 +1,6 @@
 //! When release batches happen: given weekdays at a local time in the facility's time
 //! zone (daylight saving included), each with a cut-off before it.
 
-use crate::config::ReleaseSettings;
 use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
@@ -32,6 +31,34 @@ fn weekday(s: &str) -> Option<Weekday> {
         "sun" => Weekday::Sunday,
         _ => return None,
     })
+}
+
+/// The cadence of release batches.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReleaseSettings {
+    /// Days of the week with a release: mon, tue, wed, thu, fri, sat, sun.
+    pub weekdays: Vec<String>,
+    /// Local time of day, HH:MM.
+    pub time: String,
+    /// The facility's IANA time zone.
+    pub time_zone: String,
+    /// Datasets can be added or removed until this long before the release.
+    pub cutoff_hours: u32,
+    /// How many upcoming batches the cadence keeps ready.
+    pub horizon: usize,
+}
+
+impl Default for ReleaseSettings {
+    fn default() -> Self {
+        Self {
+            weekdays: vec!["tue".into(), "fri".into()],
+            time: "17:00".into(),
+            time_zone: "UTC".into(),
+            cutoff_hours: 24,
+            horizon: 2,
+        }
+    }
 }
 
 impl Cadence {

@@ -84,7 +84,7 @@ impl Services {
         detail: Option<&str>,
     ) -> ServiceResult<()> {
         let mut conn = self.db.conn().await?;
-        db::mirrors::record_check(&mut conn, location, sha256, outcome, detail, now_ms()).await?;
+        db::fixity::record_check(&mut conn, location, sha256, outcome, detail, now_ms()).await?;
         self.metrics.count_fixity(location, outcome);
         Ok(())
     }
@@ -123,7 +123,7 @@ impl Services {
                 return Ok(true);
             }
             let mut conn = self.db.conn().await?;
-            let page = db::mirrors::objects_due_for_fixity(&mut conn, since, PAGE).await?;
+            let page = db::fixity::objects_due_for_fixity(&mut conn, since, PAGE).await?;
             drop(conn);
             if page.is_empty() {
                 break;
@@ -156,7 +156,7 @@ impl Services {
                     }
                 }
                 let mut conn = self.db.conn().await?;
-                db::mirrors::mark_fixity(&mut conn, &sha256, checked_at()).await?;
+                db::fixity::mark_fixity(&mut conn, &sha256, checked_at()).await?;
             }
         }
 
@@ -168,7 +168,7 @@ impl Services {
                 }
                 let mut conn = self.db.conn().await?;
                 let page =
-                    db::mirrors::replicas_due_for_fixity(&mut conn, &m.name, since, PAGE).await?;
+                    db::fixity::replicas_due_for_fixity(&mut conn, &m.name, since, PAGE).await?;
                 drop(conn);
                 if page.is_empty() {
                     break;
@@ -322,8 +322,8 @@ impl Services {
     )> {
         let since = now_ms() - days * 86_400_000;
         let mut conn = self.db.conn().await?;
-        let summary = db::mirrors::check_summary(&mut conn, since).await?;
-        let problems = db::mirrors::problems_since(&mut conn, since).await?;
+        let summary = db::fixity::check_summary(&mut conn, since).await?;
+        let problems = db::fixity::problems_since(&mut conn, since).await?;
         Ok((summary, problems))
     }
 }

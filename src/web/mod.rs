@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod conneg;
 pub mod error;
+pub mod format;
 pub mod guesses;
 pub mod handlers;
 pub mod json;

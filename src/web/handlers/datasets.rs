@@ -9,6 +9,7 @@ use crate::services::Services;
 use crate::services::landing::{FILES_PER_PAGE, Landing, LandingView, PageRow};
 use crate::web::conneg;
 use crate::web::error::{AppError, AppResult};
+use crate::web::format::human_size;
 use crate::web::openapi::Problem;
 use crate::web::page_cache::{CachedPage, PageCache};
 use askama::Template;
@@ -35,22 +36,6 @@ pub fn file_url(prefix: &str, path: &str) -> String {
         .map(|seg| utf8_percent_encode(seg, SEGMENT).to_string())
         .collect();
     format!("{prefix}/files/{}", encoded.join("/"))
-}
-
-/// Bytes as people read them: 1.5 GB, 320 kB.
-pub fn human_size(bytes: i64) -> String {
-    const UNITS: [&str; 6] = ["bytes", "kB", "MB", "GB", "TB", "PB"];
-    let mut v = bytes as f64;
-    let mut unit = 0;
-    while v >= 1000.0 && unit + 1 < UNITS.len() {
-        v /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
 }
 
 struct AuthorView {

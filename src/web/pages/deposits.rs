@@ -8,7 +8,7 @@ use crate::model::{Action, DepositState};
 use crate::services::deposits::ActionInput;
 use crate::services::{Actor, ServiceError, Services};
 use crate::web::error::{AppError, AppResult};
-use crate::web::handlers::datasets::human_size;
+use crate::web::format::human_size;
 use crate::web::session::{Browser, Form, SignedIn, checked_form};
 use askama::Template;
 use axum::body::Bytes;

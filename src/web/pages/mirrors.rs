@@ -7,7 +7,7 @@ use crate::mirror::{Credentials, MirrorSpec};
 use crate::model::date::utc_seconds;
 use crate::services::{Actor, ServiceError, Services, require_curator};
 use crate::web::error::{AppError, AppResult};
-use crate::web::handlers::datasets::human_size;
+use crate::web::format::human_size;
 use crate::web::session::{Browser, SignedIn, checked_form};
 use askama::Template;
 use axum::body::Bytes;
