@@ -4,6 +4,7 @@
 
 use super::versions::{VersionRow, from_row, version_columns};
 use super::{Conn, DbResult};
+use crate::oai::token::Cursor;
 use sqlx::Row;
 
 #[derive(Debug, Clone)]
@@ -13,22 +14,6 @@ pub struct Published {
     pub datestamp: i64,
     pub released_at: i64,
     pub deleted: bool,
-}
-
-/// A harvest position: the last record returned, by (datestamp, version id).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub datestamp: i64,
-    pub version_id: String,
-}
-
-impl Cursor {
-    pub fn start() -> Self {
-        Cursor {
-            datestamp: i64::MIN,
-            version_id: String::new(),
-        }
-    }
 }
 
 const FROM_PUBLISHED: &str = concat!(

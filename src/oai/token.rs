@@ -3,10 +3,25 @@
 //! works on any server sharing the database, and the next page is one index seek.
 
 use super::request::{ErrorCode, ListArgs, OaiError, Prefix};
-use crate::db::published::Cursor;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+
+/// A harvest position: the last record returned, by (datestamp, version id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub datestamp: i64,
+    pub version_id: String,
+}
+
+impl Cursor {
+    pub fn start() -> Self {
+        Cursor {
+            datestamp: i64::MIN,
+            version_id: String::new(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Token {

@@ -3,10 +3,11 @@
 
 use super::dois::record_and_profile;
 use super::{ServiceResult, Services};
-use crate::db::{self, now_ms, published::Cursor, published::Published};
+use crate::db::{self, now_ms, published::Published};
 use crate::oai;
 use crate::oai::request::{ErrorCode, ListArgs, OaiError, Prefix, Verb};
 use crate::oai::response::{Record, Resumption};
+use crate::oai::token::Cursor;
 use crate::oai::token::Token;
 
 /// What the protocol answers, ready to be written out.
