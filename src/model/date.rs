@@ -26,7 +26,8 @@ pub fn utc_day(ms: i64) -> String {
 /// `YYYY-MM-DDThh:mm:ssZ` as Unix milliseconds.
 pub fn parse_utc_seconds(s: &str) -> Option<i64> {
     // humantime also takes fractions and offsets; the protocols here allow neither.
-    if s.len() != 20 || !s.ends_with('Z') || !is_iso_date(&s[..10]) {
+    // ASCII first: byte 10 of other text may fall inside a character.
+    if s.len() != 20 || !s.is_ascii() || !s.ends_with('Z') || !is_iso_date(&s[..10]) {
         return None;
     }
     let t = humantime::parse_rfc3339(s).ok()?;
@@ -51,6 +52,8 @@ mod tests {
             "2026-11-24T17:05:09+01:00",
             "2026-02-30T00:00:00Z",
             "2026-11-24T25:00:00Z",
+            // Found by fuzz/fuzz_targets/oai_request: 20 bytes, byte 10 inside a character.
+            "]2--0601'\u{FFFD}1\u{FFFD}\u{FFFD}Z",
         ] {
             assert_eq!(parse_utc_seconds(bad), None, "{bad}");
         }
