@@ -257,26 +257,11 @@ impl Services {
             .storage
             .read(sha, None, crate::storage::STREAM_CHUNK)
             .await?;
-        let tmp = target.with_extension("partial");
-        let mut out = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        let mut hasher = Hasher::new(Algorithm::Sha256);
-        let mut written = 0u64;
+        let mut out = HashedCopy::create(target)?;
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk?;
-            hasher.update(&chunk);
-            written += chunk.len() as u64;
-            out.write_all(&chunk).map_err(io(&tmp))?;
+            out.write(&chunk?)?;
         }
-        out.sync_all().map_err(io(&tmp))?;
-        let got = hasher.finish().hex;
-        if written != size || got != sha {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(BackupError::Object {
-                sha256: sha.to_owned(),
-                problem: format!("read {written} bytes hashing to {got}; expected {size} bytes"),
-            });
-        }
-        std::fs::rename(&tmp, target).map_err(io(target))?;
+        out.finish(sha, size, "read")?;
         report.copied += 1;
         Ok(())
     }
@@ -372,30 +357,61 @@ fn copy_hashed(source: &Path, target: &Path, sha: &str, size: u64) -> BackupResu
         sha256: sha.to_owned(),
         problem: format!("not in the backup ({})", e.kind()),
     })?;
-    let tmp = target.with_extension("partial");
-    let mut out = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    let mut hasher = Hasher::new(Algorithm::Sha256);
+    let mut out = HashedCopy::create(target)?;
     let mut buf = vec![0u8; 1 << 20];
-    let mut copied = 0u64;
     loop {
         let n = std::io::Read::read(&mut input, &mut buf).map_err(io(source))?;
         if n == 0 {
             break;
         }
-        hasher.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(io(&tmp))?;
-        copied += n as u64;
+        out.write(&buf[..n])?;
     }
-    out.sync_all().map_err(io(&tmp))?;
-    let got = hasher.finish().hex;
-    if copied != size || got != sha {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(BackupError::Object {
-            sha256: sha.to_owned(),
-            problem: format!(
-                "the backup's copy has {copied} bytes hashing to {got}; expected {size} bytes"
-            ),
-        });
+    out.finish(sha, size, "the backup's copy has")
+}
+
+/// An object's bytes written beside `target` and hashed as they pass; `finish` puts them
+/// in place only when their SHA-256 and size are the object's.
+struct HashedCopy {
+    target: PathBuf,
+    tmp: PathBuf,
+    out: std::fs::File,
+    hasher: Hasher,
+    written: u64,
+}
+
+impl HashedCopy {
+    fn create(target: &Path) -> BackupResult<Self> {
+        let tmp = target.with_extension("partial");
+        let out = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        Ok(Self {
+            target: target.to_owned(),
+            tmp,
+            out,
+            hasher: Hasher::new(Algorithm::Sha256),
+            written: 0,
+        })
     }
-    std::fs::rename(&tmp, target).map_err(io(target))
+
+    fn write(&mut self, bytes: &[u8]) -> BackupResult<()> {
+        self.hasher.update(bytes);
+        self.written += bytes.len() as u64;
+        self.out.write_all(bytes).map_err(io(&self.tmp))
+    }
+
+    /// `what` starts the refusal: "read" or "the backup's copy has".
+    fn finish(self, sha: &str, size: u64, what: &str) -> BackupResult<()> {
+        self.out.sync_all().map_err(io(&self.tmp))?;
+        let got = self.hasher.finish().hex;
+        if self.written != size || got != sha {
+            let _ = std::fs::remove_file(&self.tmp);
+            return Err(BackupError::Object {
+                sha256: sha.to_owned(),
+                problem: format!(
+                    "{what} {} bytes hashing to {got}; expected {size} bytes",
+                    self.written
+                ),
+            });
+        }
+        std::fs::rename(&self.tmp, &self.target).map_err(io(&self.target))
+    }
 }
