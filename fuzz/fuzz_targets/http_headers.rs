@@ -1,4 +1,5 @@
-//! Accept (content negotiation with parameters) and Range headers of downloads.
+//! Accept (content negotiation with parameters), Range headers of downloads, and the
+//! X-Request-Id a client may send (kept only when it is safe in a header and a log line).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -14,6 +15,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    if arca::web::observe::usable(text) {
+        assert!(axum::http::HeaderValue::from_str(text).is_ok() && text.len() <= 128);
+        assert!(!text.contains(['"', ',', ' ', '\n', '\\']));
+    }
     let _ = arca::web::conneg::choose(Some(text), OFFERS);
     let _ = arca::web::conneg::choose_with_params(Some(text), OFFERS);
     for size in [0u64, 1, 1000, u64::MAX] {

@@ -19,7 +19,7 @@ pub struct RequestId(pub String);
 /// A client's id is kept when it is 1 to 128 characters of letters, digits and
 /// `-_.:/+=@`: what proxies and tracing systems send, and nothing that could forge a log
 /// line or a header.
-fn usable(id: &str) -> bool {
+pub fn usable(id: &str) -> bool {
     (1..=128).contains(&id.len())
         && id
             .bytes()
