@@ -217,3 +217,41 @@ impl Services {
         Ok(out)
     }
 }
+
+/// What `/readyz` reports: whether each dependency answered in time. The errors (which
+/// may name hosts or paths) are logged here, not handed on.
+pub struct Readiness {
+    pub database: bool,
+    pub object_store: bool,
+}
+
+/// How long readiness waits for each dependency.
+pub const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Services {
+    /// One query through the catalogue's pool and one request to the object store.
+    pub async fn readiness(&self) -> Readiness {
+        let database = match tokio::time::timeout(PROBE_TIMEOUT, self.db.ping()).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "not ready: the catalogue did not answer");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("not ready: the catalogue did not answer within {PROBE_TIMEOUT:?}");
+                false
+            }
+        };
+        let object_store = match self.storage.probe(PROBE_TIMEOUT).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "not ready: the object store did not answer");
+                false
+            }
+        };
+        Readiness {
+            database,
+            object_store,
+        }
+    }
+}
