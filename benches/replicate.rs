@@ -5,9 +5,9 @@
 
 use arca::config::Config;
 use arca::db::mirrors::TransferRow;
-use arca::mirror::{Credentials, MirrorSpec};
 use arca::model::Role;
 use arca::services::Services;
+use arca::storage::mirror::{Credentials, MirrorSpec};
 use std::time::Instant;
 
 #[tokio::main]
@@ -90,7 +90,7 @@ async fn main() {
                 path: path.file_name().unwrap().to_string_lossy().into_owned(),
                 size: size as i64,
                 sha256: data_hash,
-                status: "verified".into(),
+                status: arca::model::FileStatus::Verified,
                 problem: None,
                 verified_at: Some(now),
             },
@@ -122,7 +122,7 @@ async fn main() {
                 bucket: bucket.clone(),
                 prefix: "arca".into(),
                 credentials: Credentials::File(creds),
-                policy: "released".into(),
+                policy: arca::model::MirrorPolicy::Released,
             },
             arca::services::mirrors::AddedBy::Operator,
         )
@@ -139,7 +139,7 @@ async fn main() {
     let secs = t.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu;
     let done = services.transfer(&transfer.id).await.unwrap();
-    assert_eq!(done.state, "succeeded");
+    assert_eq!(done.state, arca::model::TransferState::Succeeded);
     println!("arca_files {files}");
     println!("arca_bytes {bytes}");
     println!("arca_seconds {secs:.3}");

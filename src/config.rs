@@ -197,12 +197,7 @@ pub struct DoiSettings {
     pub datacite: Option<DataciteSettings>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DoiProvider {
-    Local,
-    Datacite,
-}
+pub use crate::model::DoiProvider;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -7,7 +7,6 @@ pub mod config;
 pub mod datacite;
 pub mod db;
 pub mod metadata;
-pub mod mirror;
 pub mod model;
 pub mod oai;
 pub mod services;

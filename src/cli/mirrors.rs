@@ -3,9 +3,9 @@
 
 use super::ArchiveArgs;
 use crate::db::mirrors::TransferRow;
-use crate::mirror::{Credentials, MirrorSpec};
 use crate::model::date::utc_seconds;
 use crate::services::Services;
+use crate::storage::mirror::{Credentials, MirrorSpec};
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,7 +24,7 @@ pub enum MirrorCommand {
         /// e.g. https://s3.example.org
         #[arg(long)]
         endpoint: String,
-        #[arg(long, default_value = crate::mirror::DEFAULT_REGION)]
+        #[arg(long, default_value = crate::storage::mirror::DEFAULT_REGION)]
         region: String,
         #[arg(long)]
         bucket: String,
@@ -41,7 +41,7 @@ pub enum MirrorCommand {
         credentials_file: Option<PathBuf>,
         /// released (public data only) or all (held data too: trusted sites).
         #[arg(long, default_value = "released")]
-        policy: String,
+        policy: crate::model::MirrorPolicy,
     },
     /// List mirrors (credentials shown only as where they come from).
     List {
@@ -213,14 +213,17 @@ pub async fn fixity(command: FixityCommand) -> anyhow::Result<ExitCode> {
             let services = Services::open(archive.load(None)?).await?;
             let (summary, problems) = services.fixity_report(days).await?;
             println!("fixity checks in the last {days} days:");
-            for (location, outcome, n) in summary {
-                println!("  {location:<12} {outcome:<13} {n}");
+            for c in summary {
+                println!("  {:<12} {:<13} {}", c.location, c.outcome, c.count);
             }
-            for (location, sha, outcome, detail, at) in problems {
+            for p in problems {
                 println!(
-                    "{}  {location}: {sha} {outcome}{}",
-                    utc_seconds(at),
-                    detail.map(|d| format!(" ({d})")).unwrap_or_default()
+                    "{}  {}: {} {}{}",
+                    utc_seconds(p.checked_at),
+                    p.location,
+                    p.sha256,
+                    p.outcome,
+                    p.detail.map(|d| format!(" ({d})")).unwrap_or_default()
                 );
             }
             Ok(ExitCode::SUCCESS)

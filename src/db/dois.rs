@@ -1,14 +1,16 @@
 //! Reserved DOIs and the state the archive wants each one in.
 
 use super::{Conn, DbResult};
+use crate::model::DoiProvider;
+use crate::model::doi::DoiState;
 use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoiRow {
     pub doi: String,
     pub version_id: String,
-    pub provider: String,
-    pub wanted_state: String,
+    pub provider: DoiProvider,
+    pub wanted_state: DoiState,
     pub remote_state: Option<String>,
     pub synced_at: Option<i64>,
     pub last_error: Option<String>,
@@ -21,8 +23,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> DbResult<DoiRow> {
     Ok(DoiRow {
         doi: r.try_get("doi")?,
         version_id: r.try_get("version_id")?,
-        provider: r.try_get("provider")?,
-        wanted_state: r.try_get("wanted_state")?,
+        provider: super::get_parsed(r, "provider")?,
+        wanted_state: super::get_parsed(r, "wanted_state")?,
         remote_state: r.try_get("remote_state")?,
         synced_at: r.try_get("synced_at")?,
         last_error: r.try_get("last_error")?,
@@ -38,8 +40,8 @@ pub async fn insert(conn: &mut Conn, row: &DoiRow, now: i64, attach: bool) -> Db
     )
     .bind(&row.doi)
     .bind(&row.version_id)
-    .bind(&row.provider)
-    .bind(&row.wanted_state)
+    .bind(row.provider.as_str())
+    .bind(row.wanted_state.as_str())
     .bind(now)
     .execute(&mut *conn)
     .await?;
@@ -94,9 +96,9 @@ pub async fn get(conn: &mut Conn, doi: &str) -> DbResult<Option<DoiRow>> {
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn set_wanted(conn: &mut Conn, doi: &str, wanted: &str, now: i64) -> DbResult<()> {
+pub async fn set_wanted(conn: &mut Conn, doi: &str, wanted: DoiState, now: i64) -> DbResult<()> {
     sqlx::query("UPDATE dois SET wanted_state = $1, updated_at = $2 WHERE doi = $3")
-        .bind(wanted)
+        .bind(wanted.as_str())
         .bind(now)
         .bind(doi)
         .execute(conn)

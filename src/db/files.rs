@@ -2,6 +2,7 @@
 //! depositor supplied for them.
 
 use super::{Conn, DbResult};
+use crate::model::FileStatus;
 use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,7 +12,7 @@ pub struct FileRow {
     pub path: String,
     pub size: i64,
     pub sha256: String,
-    pub status: String,
+    pub status: FileStatus,
     pub problem: Option<String>,
     pub verified_at: Option<i64>,
 }
@@ -94,7 +95,7 @@ pub async fn insert(conn: &mut Conn, f: &FileRow, now: i64) -> DbResult<()> {
     .bind(&f.path)
     .bind(f.size)
     .bind(&f.sha256)
-    .bind(&f.status)
+    .bind(f.status.as_str())
     .bind(&f.problem)
     .bind(f.verified_at)
     .bind(now)
@@ -110,7 +111,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> DbResult<FileRow> {
         path: row.try_get("path")?,
         size: row.try_get("size")?,
         sha256: row.try_get("sha256")?,
-        status: row.try_get("status")?,
+        status: super::get_parsed(row, "status")?,
         problem: row.try_get("problem")?,
         verified_at: row.try_get("verified_at")?,
     })
@@ -163,12 +164,12 @@ pub async fn delete(conn: &mut Conn, version_id: &str, path: &str) -> DbResult<b
 pub async fn set_status(
     conn: &mut Conn,
     file_id: &str,
-    status: &str,
+    status: FileStatus,
     problem: Option<&str>,
     verified_at: Option<i64>,
 ) -> DbResult<()> {
     sqlx::query("UPDATE files SET status = $1, problem = $2, verified_at = $3 WHERE id = $4")
-        .bind(status)
+        .bind(status.as_str())
         .bind(problem)
         .bind(verified_at)
         .bind(file_id)

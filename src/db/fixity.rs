@@ -2,6 +2,7 @@
 //! outcome, and which copies are due, least recently checked first.
 
 use super::{Conn, DbResult};
+use crate::model::FixityOutcome;
 use sqlx::Row;
 
 /// One check of a copy at `location` (`primary` or a mirror's name).
@@ -9,7 +10,7 @@ pub async fn record_check(
     conn: &mut Conn,
     location: &str,
     sha256: &str,
-    outcome: &str,
+    outcome: FixityOutcome,
     detail: Option<&str>,
     now: i64,
 ) -> DbResult<()> {
@@ -20,7 +21,7 @@ pub async fn record_check(
     .bind(crate::model::ids::new_id())
     .bind(location)
     .bind(sha256)
-    .bind(outcome)
+    .bind(outcome.as_str())
     .bind(detail)
     .bind(now)
     .execute(conn)
@@ -28,8 +29,27 @@ pub async fn record_check(
     Ok(())
 }
 
-/// Checks since `since`: (location, outcome, count).
-pub async fn check_summary(conn: &mut Conn, since: i64) -> DbResult<Vec<(String, String, i64)>> {
+/// How many checks at one location had one outcome.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct FixityCount {
+    /// `primary` or a mirror's name.
+    pub location: String,
+    pub outcome: FixityOutcome,
+    pub count: i64,
+}
+
+/// One check that found a copy missing or damaged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixityProblem {
+    pub location: String,
+    pub sha256: String,
+    pub outcome: FixityOutcome,
+    pub detail: Option<String>,
+    pub checked_at: i64,
+}
+
+/// Checks since `since`, counted by location and outcome.
+pub async fn check_summary(conn: &mut Conn, since: i64) -> DbResult<Vec<FixityCount>> {
     let rows = sqlx::query(
         "SELECT location, outcome, COUNT(*) AS n FROM fixity_checks WHERE checked_at >= $1
          GROUP BY location, outcome ORDER BY location, outcome",
@@ -39,20 +59,17 @@ pub async fn check_summary(conn: &mut Conn, since: i64) -> DbResult<Vec<(String,
     .await?;
     rows.iter()
         .map(|r| {
-            Ok((
-                r.try_get("location")?,
-                r.try_get("outcome")?,
-                r.try_get("n")?,
-            ))
+            Ok(FixityCount {
+                location: r.try_get("location")?,
+                outcome: super::get_parsed(r, "outcome")?,
+                count: r.try_get("n")?,
+            })
         })
         .collect()
 }
 
-/// Problems found since `since`: (location, sha256, outcome, detail, when).
-pub async fn problems_since(
-    conn: &mut Conn,
-    since: i64,
-) -> DbResult<Vec<(String, String, String, Option<String>, i64)>> {
+/// Problems found since `since` (at most 1,000), oldest first.
+pub async fn problems_since(conn: &mut Conn, since: i64) -> DbResult<Vec<FixityProblem>> {
     let rows = sqlx::query(
         "SELECT location, sha256, outcome, detail, checked_at FROM fixity_checks
          WHERE checked_at >= $1 AND outcome <> 'ok' ORDER BY checked_at, id LIMIT 1000",
@@ -62,13 +79,13 @@ pub async fn problems_since(
     .await?;
     rows.iter()
         .map(|r| {
-            Ok((
-                r.try_get("location")?,
-                r.try_get("sha256")?,
-                r.try_get("outcome")?,
-                r.try_get("detail")?,
-                r.try_get("checked_at")?,
-            ))
+            Ok(FixityProblem {
+                location: r.try_get("location")?,
+                sha256: r.try_get("sha256")?,
+                outcome: super::get_parsed(r, "outcome")?,
+                detail: r.try_get("detail")?,
+                checked_at: r.try_get("checked_at")?,
+            })
         })
         .collect()
 }

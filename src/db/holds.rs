@@ -1,14 +1,14 @@
 //! Holds until publication.
 
 use super::{Conn, DbResult};
+use crate::model::HoldKind;
 use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HoldRow {
     pub id: String,
     pub version_id: String,
-    /// `date`, `article` or `pdb`.
-    pub kind: String,
+    pub kind: HoldKind,
     /// YYYY-MM-DD, the article's DOI, or the PDB id.
     pub target: String,
     pub placed_by: String,
@@ -28,7 +28,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> DbResult<HoldRow> {
     Ok(HoldRow {
         id: r.try_get("id")?,
         version_id: r.try_get("version_id")?,
-        kind: r.try_get("kind")?,
+        kind: super::get_parsed(r, "kind")?,
         target: r.try_get("target")?,
         placed_by: r.try_get("placed_by")?,
         placed_at: r.try_get("placed_at")?,
@@ -48,7 +48,7 @@ pub async fn insert(conn: &mut Conn, h: &HoldRow) -> DbResult<()> {
     )
     .bind(&h.id)
     .bind(&h.version_id)
-    .bind(&h.kind)
+    .bind(h.kind.as_str())
     .bind(&h.target)
     .bind(&h.placed_by)
     .bind(h.placed_at)

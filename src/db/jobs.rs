@@ -2,6 +2,7 @@
 //! work, claimed with a lease, finished only by the attempt that claimed it.
 
 use super::{Backend, Conn, DbResult, dialect};
+use crate::model::JobState;
 use crate::model::ids::new_id;
 use sqlx::Row;
 
@@ -141,7 +142,7 @@ pub async fn fail(
         "UPDATE jobs SET state = $1, run_at = COALESCE($2, run_at), lease_until = NULL, last_error = $3, updated_at = $4
          WHERE id = $5 AND attempts = $6 AND state = 'running'",
     )
-    .bind(if retry_at.is_some() { "queued" } else { "failed" })
+    .bind(if retry_at.is_some() { JobState::Queued } else { JobState::Failed }.as_str())
     .bind(retry_at)
     .bind(error)
     .bind(now)
@@ -169,7 +170,7 @@ pub async fn fail_abandoned(conn: &mut Conn, now: i64) -> DbResult<u64> {
 pub struct JobRow {
     pub id: String,
     pub kind: String,
-    pub state: String,
+    pub state: JobState,
     pub attempts: i64,
     pub last_error: Option<String>,
 }
@@ -178,7 +179,7 @@ fn job_from_row(r: &sqlx::any::AnyRow) -> DbResult<JobRow> {
     Ok(JobRow {
         id: r.try_get("id")?,
         kind: r.try_get("kind")?,
-        state: r.try_get("state")?,
+        state: super::get_parsed(r, "state")?,
         attempts: r.try_get("attempts")?,
         last_error: r.try_get("last_error")?,
     })
@@ -203,7 +204,7 @@ pub struct QueueFigures {
     pub pending: i64,
     pub failed: i64,
     /// (kind, state, count) for queued, running and failed jobs.
-    pub by_kind: Vec<(String, String, i64)>,
+    pub by_kind: Vec<(String, JobState, i64)>,
     /// When the longest-waiting job that is due became due.
     pub oldest_ready_ms: Option<i64>,
 }
@@ -224,9 +225,12 @@ pub async fn queue_figures(conn: &mut Conn, now: i64) -> DbResult<QueueFigures> 
         oldest_ready_ms: None,
     };
     for r in &rows {
-        let (kind, state, n): (String, String, i64) =
-            (r.try_get("kind")?, r.try_get("state")?, r.try_get("n")?);
-        if state == "failed" {
+        let (kind, state, n): (String, JobState, i64) = (
+            r.try_get("kind")?,
+            super::get_parsed(r, "state")?,
+            r.try_get("n")?,
+        );
+        if state == JobState::Failed {
             q.failed += n;
         } else {
             q.pending += n;

@@ -1,7 +1,8 @@
 //! Mirrors, transfers to them, resumable uploads to them, and the replicas they hold.
 
 use super::{Conn, DbError, DbResult};
-use crate::mirror::{Credentials, MirrorSpec};
+use crate::model::TransferState;
+use crate::storage::mirror::{Credentials, MirrorSpec};
 use sqlx::Row;
 
 fn spec(r: &sqlx::any::AnyRow) -> DbResult<MirrorSpec> {
@@ -14,7 +15,7 @@ fn spec(r: &sqlx::any::AnyRow) -> DbResult<MirrorSpec> {
         prefix: r.try_get("prefix")?,
         credentials: serde_json::from_str::<Credentials>(&creds)
             .map_err(|e| DbError::Corrupt(format!("mirror credentials reference: {e}")))?,
-        policy: r.try_get("policy")?,
+        policy: super::get_parsed(r, "policy")?,
     })
 }
 
@@ -29,7 +30,7 @@ pub async fn insert_mirror(conn: &mut Conn, m: &MirrorSpec, now: i64) -> DbResul
     .bind(&m.bucket)
     .bind(&m.prefix)
     .bind(serde_json::to_string(&m.credentials).expect("plain enum"))
-    .bind(&m.policy)
+    .bind(m.policy.as_str())
     .bind(now)
     .execute(conn)
     .await?;
@@ -50,7 +51,7 @@ pub struct TransferRow {
     pub id: String,
     pub version_id: String,
     pub mirror: String,
-    pub state: String,
+    pub state: TransferState,
     pub files_total: i64,
     pub files_done: i64,
     pub bytes_total: i64,
@@ -69,7 +70,7 @@ impl TransferRow {
             id: crate::model::ids::new_id(),
             version_id: version_id.to_owned(),
             mirror: mirror.to_owned(),
-            state: "queued".into(),
+            state: TransferState::Queued,
             files_total: files,
             files_done: 0,
             bytes_total: bytes,
@@ -92,7 +93,7 @@ fn transfer(r: &sqlx::any::AnyRow) -> DbResult<TransferRow> {
         id: r.try_get("id")?,
         version_id: r.try_get("version_id")?,
         mirror: r.try_get("mirror")?,
-        state: r.try_get("state")?,
+        state: super::get_parsed(r, "state")?,
         files_total: r.try_get("files_total")?,
         files_done: r.try_get("files_done")?,
         bytes_total: r.try_get("bytes_total")?,
@@ -154,14 +155,14 @@ pub async fn transfers(
 pub async fn set_transfer_state(
     conn: &mut Conn,
     id: &str,
-    state: &str,
+    state: TransferState,
     error: Option<&str>,
     now: i64,
 ) -> DbResult<()> {
     let (started, finished) = match state {
-        "active" => (Some(now), None),
-        "succeeded" | "failed" => (None, Some(now)),
-        _ => (None, None),
+        TransferState::Active => (Some(now), None),
+        TransferState::Succeeded | TransferState::Failed => (None, Some(now)),
+        TransferState::Queued => (None, None),
     };
     sqlx::query(
         "UPDATE transfers SET state = $1, last_error = COALESCE($2, last_error),
@@ -169,7 +170,7 @@ pub async fn set_transfer_state(
              faults = faults + CASE WHEN $2 IS NULL THEN 0 ELSE 1 END
          WHERE id = $5",
     )
-    .bind(state)
+    .bind(state.as_str())
     .bind(error)
     .bind(started)
     .bind(finished)

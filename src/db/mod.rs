@@ -86,6 +86,18 @@ impl DbError {
 
 pub type DbResult<T> = Result<T, DbError>;
 
+/// A state column of `row`, parsed into its enum: the one place stored text becomes a
+/// state, so a damaged row is an error here rather than a surprise in a service.
+pub(crate) fn get_parsed<T>(row: &sqlx::any::AnyRow, column: &str) -> DbResult<T>
+where
+    T: std::str::FromStr<Err = crate::model::status::UnknownValue>,
+{
+    use sqlx::Row;
+    let text: String = row.try_get(column)?;
+    text.parse()
+        .map_err(|e: crate::model::status::UnknownValue| DbError::Corrupt(e.to_string()))
+}
+
 #[derive(Clone)]
 pub struct Db {
     pub pool: AnyPool,

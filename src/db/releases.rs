@@ -1,6 +1,7 @@
 //! Release batches and their items.
 
 use super::{Conn, DbResult};
+use crate::model::{BatchItemState, BatchState};
 use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -8,8 +9,7 @@ pub struct BatchRow {
     pub id: String,
     pub release_at: i64,
     pub cutoff_at: i64,
-    /// `open`, `running` or `done`.
-    pub state: String,
+    pub state: BatchState,
     pub created_by: Option<String>,
     pub created_at: i64,
     pub finished_at: Option<i64>,
@@ -19,8 +19,7 @@ pub struct BatchRow {
 pub struct ItemRow {
     pub batch_id: String,
     pub version_id: String,
-    /// `pending`, `released` or `failed`.
-    pub state: String,
+    pub state: BatchItemState,
     pub error: Option<String>,
     pub attempts: i64,
     pub added_at: i64,
@@ -35,7 +34,7 @@ fn batch(r: &sqlx::any::AnyRow) -> DbResult<BatchRow> {
         id: r.try_get("id")?,
         release_at: r.try_get("release_at")?,
         cutoff_at: r.try_get("cutoff_at")?,
-        state: r.try_get("state")?,
+        state: super::get_parsed(r, "state")?,
         created_by: r.try_get("created_by")?,
         created_at: r.try_get("created_at")?,
         finished_at: r.try_get("finished_at")?,
@@ -46,7 +45,7 @@ fn item(r: &sqlx::any::AnyRow) -> DbResult<ItemRow> {
     Ok(ItemRow {
         batch_id: r.try_get("batch_id")?,
         version_id: r.try_get("version_id")?,
-        state: r.try_get("state")?,
+        state: super::get_parsed(r, "state")?,
         error: r.try_get("error")?,
         attempts: r.try_get("attempts")?,
         added_at: r.try_get("added_at")?,
@@ -95,7 +94,7 @@ pub async fn next_open(conn: &mut Conn, now: i64) -> DbResult<Option<BatchRow>> 
 /// Batches by release time, newest first, before `before` (ms; 0 for the newest).
 pub async fn page(
     conn: &mut Conn,
-    state: Option<&str>,
+    state: Option<BatchState>,
     before: i64,
     limit: i64,
 ) -> DbResult<Vec<BatchRow>> {
@@ -104,7 +103,7 @@ pub async fn page(
          WHERE ($1 IS NULL OR state = $1) AND ($2 = 0 OR release_at < $2)
          ORDER BY release_at DESC LIMIT $3"
     )))
-    .bind(state)
+    .bind(state.map(BatchState::as_str))
     .bind(before)
     .bind(limit)
     .fetch_all(conn)
@@ -128,18 +127,18 @@ pub async fn due(conn: &mut Conn, now: i64) -> DbResult<Vec<BatchRow>> {
 pub async fn set_state(
     conn: &mut Conn,
     id: &str,
-    from: &str,
-    to: &str,
+    from: BatchState,
+    to: BatchState,
     now: i64,
 ) -> DbResult<bool> {
-    let finished = (to == "done").then_some(now);
+    let finished = (to == BatchState::Done).then_some(now);
     let done = sqlx::query(
         "UPDATE release_batches SET state = $1, finished_at = $2 WHERE id = $3 AND state = $4",
     )
-    .bind(to)
+    .bind(to.as_str())
     .bind(finished)
     .bind(id)
-    .bind(from)
+    .bind(from.as_str())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -201,11 +200,14 @@ pub async fn finish_item(
         "UPDATE release_items SET state = $1, error = $2, attempts = attempts + 1, finished_at = $3
          WHERE batch_id = $4 AND version_id = $5",
     )
-    .bind(if error.is_some() {
-        "failed"
-    } else {
-        "released"
-    })
+    .bind(
+        if error.is_some() {
+            BatchItemState::Failed
+        } else {
+            BatchItemState::Released
+        }
+        .as_str(),
+    )
     .bind(error)
     .bind(now)
     .bind(batch_id)

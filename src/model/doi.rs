@@ -146,7 +146,8 @@ impl SuffixScheme {
 }
 
 /// The DOI states of the DataCite REST API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum DoiState {
     Draft,
     Registered,
@@ -192,6 +193,16 @@ impl DoiState {
             (Self::Findable, Self::Registered) => Some("hide"),
             _ => None,
         }
+    }
+}
+
+impl std::str::FromStr for DoiState {
+    type Err = super::status::UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).ok_or_else(|| super::status::UnknownValue {
+            kind: "DOI state",
+            value: s.to_owned(),
+        })
     }
 }
 

@@ -12,9 +12,14 @@ pub mod metadata;
 pub mod path;
 pub mod role;
 pub mod state;
+pub mod status;
 pub mod tar_scan;
 
 pub use checksum::{Algorithm, Checksum};
 pub use path::DatasetPath;
 pub use role::Role;
 pub use state::{Action, DepositState};
+pub use status::{
+    BatchItemState, BatchState, DoiProvider, FileStatus, FixityOutcome, HoldKind, JobState,
+    MirrorPolicy, TransferState,
+};

@@ -4,7 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Where a deposit (one version of a dataset) stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum DepositState {
     Draft,
     Submitted,

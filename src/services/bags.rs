@@ -266,7 +266,7 @@ impl Services {
                     path: path.clone(),
                     size: f.size as i64,
                     sha256: sha.clone(),
-                    status: "received".into(),
+                    status: crate::model::FileStatus::Received,
                     problem: None,
                     verified_at: None,
                 },

@@ -4,7 +4,7 @@ use super::jobs::Job;
 use super::{Actor, ServiceError, ServiceResult, Services, may_edit};
 use crate::db::{self, Tx, events::Event, files::FileRow, now_ms, versions::VersionRow};
 use crate::metadata::schema::check_deposit;
-use crate::model::{Action, DepositState, ids, metadata};
+use crate::model::{Action, DepositState, FileStatus, HoldKind, MirrorPolicy, ids, metadata};
 use serde_json::Value;
 
 /// The extra input some actions carry.
@@ -96,8 +96,7 @@ pub(super) async fn record_event(tx: &mut Tx, e: DepositEvent<'_>, now: i64) -> 
 /// A hold as asked for: what it waits for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HoldRequest {
-    /// `date`, `article` or `pdb`.
-    pub kind: &'static str,
+    pub kind: HoldKind,
     pub target: String,
 }
 
@@ -108,11 +107,11 @@ impl HoldRequest {
 }
 
 /// A hold in words: "on hold until …".
-pub fn describe_hold(kind: &str, target: &str) -> String {
+pub fn describe_hold(kind: HoldKind, target: &str) -> String {
     match kind {
-        "date" => format!("on hold until {target}"),
-        "pdb" => format!("on hold until PDB entry {target} is released"),
-        _ => format!("on hold until publication of {target}"),
+        HoldKind::Date => format!("on hold until {target}"),
+        HoldKind::Pdb => format!("on hold until PDB entry {target} is released"),
+        HoldKind::Article => format!("on hold until publication of {target}"),
     }
 }
 
@@ -132,7 +131,7 @@ fn check_hold(hold: Option<&Value>) -> ServiceResult<HoldRequest> {
             ));
         }
         return Ok(HoldRequest {
-            kind: "date",
+            kind: HoldKind::Date,
             target: s.to_owned(),
         });
     }
@@ -142,7 +141,7 @@ fn check_hold(hold: Option<&Value>) -> ServiceResult<HoldRequest> {
             let parsed = crate::model::identifiers::PdbId::parse(id)
                 .map_err(|e| ServiceError::invalid("until_publication.pdb", e.to_string()))?;
             return Ok(HoldRequest {
-                kind: "pdb",
+                kind: HoldKind::Pdb,
                 target: parsed.as_str().to_owned(),
             });
         }
@@ -157,7 +156,7 @@ fn check_hold(hold: Option<&Value>) -> ServiceResult<HoldRequest> {
             )
         })?;
         return Ok(HoldRequest {
-            kind: "article",
+            kind: HoldKind::Article,
             target: parsed.as_str().to_owned(),
         });
     }
@@ -422,7 +421,9 @@ impl Services {
         {
             if c.action == Action::Unschedule {
                 let batch = db::releases::get(tx, &item.batch_id).await?;
-                if batch.is_some_and(|b| b.cutoff_at <= now || b.state != "open") {
+                if batch.is_some_and(|b| {
+                    b.cutoff_at <= now || b.state != crate::model::BatchState::Open
+                }) {
                     return Err(ServiceError::Conflict(
                         "the batch's cut-off has passed: the dataset goes out with it".into(),
                     ));
@@ -510,8 +511,14 @@ impl Services {
         // Replication follows each mirror's policy: trusted sites get approved data,
         // public ones released data; withdrawal takes it off public ones.
         enqueued |= match c.action {
-            Action::Approve => self.enqueue_transfers(tx, v, &["all"], now).await?,
-            Action::Release => self.enqueue_transfers(tx, v, &["released"], now).await?,
+            Action::Approve => {
+                self.enqueue_transfers(tx, v, &[MirrorPolicy::All], now)
+                    .await?
+            }
+            Action::Release => {
+                self.enqueue_transfers(tx, v, &[MirrorPolicy::Released], now)
+                    .await?
+            }
             Action::Withdraw => self.enqueue_mirror_removal(tx, &v.id, now).await?,
             _ => false,
         };
@@ -562,7 +569,7 @@ async fn check_all_files_verified(tx: &mut Tx, v: &VersionRow) -> ServiceResult<
     loop {
         let page = db::files::list(tx, &v.id, &after, 1000).await?;
         let Some(last) = page.last() else { break };
-        if let Some(f) = page.iter().find(|f| f.status != "verified") {
+        if let Some(f) = page.iter().find(|f| f.status != FileStatus::Verified) {
             return Err(ServiceError::Conflict(format!(
                 "'{}' has not been verified ({})",
                 f.path, f.status

@@ -17,18 +17,11 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Drift {
     pub doi: String,
-    pub wanted: String,
+    pub wanted: DoiState,
     pub remote: Option<String>,
 }
 
 impl Services {
-    fn provider_name(&self) -> &'static str {
-        match self.config.doi.provider {
-            DoiProvider::Local => "local",
-            DoiProvider::Datacite => "datacite",
-        }
-    }
-
     fn scheme(&self) -> SuffixScheme {
         SuffixScheme {
             lead: self.config.doi.suffix_lead.clone(),
@@ -55,8 +48,8 @@ impl Services {
             let row = DoiRow {
                 doi: doi.clone(),
                 version_id: v.id.clone(),
-                provider: self.provider_name().into(),
-                wanted_state: DoiState::Draft.as_str().into(),
+                provider: self.config.doi.provider,
+                wanted_state: DoiState::Draft,
                 remote_state: None,
                 synced_at: None,
                 last_error: None,
@@ -112,14 +105,12 @@ impl Services {
         let row = db::dois::get(tx, doi)
             .await?
             .ok_or_else(|| ServiceError::Internal(format!("DOI {doi} has no record")))?;
-        let current = DoiState::parse(&row.wanted_state).ok_or_else(|| {
-            ServiceError::Internal(format!("DOI {doi} wants '{}'", row.wanted_state))
-        })?;
+        let current = row.wanted_state;
         let next = current.after(action);
         if next == current {
             return Ok(false);
         }
-        db::dois::set_wanted(tx, doi, next.as_str(), now).await?;
+        db::dois::set_wanted(tx, doi, next, now).await?;
         self.enqueue_sync(tx, doi, now).await
     }
 
@@ -192,7 +183,7 @@ impl Services {
                 other => internal(other),
             })?;
         drop(conn);
-        let wanted = DoiState::parse(&row.wanted_state).unwrap_or(DoiState::Draft);
+        let wanted = row.wanted_state;
         let attrs = self.remote_attributes(&target);
         let result = async {
             let remote = match client.get(doi).await? {
@@ -313,7 +304,7 @@ impl Services {
         let mut conn = self.db.conn().await?;
         let row = db::dois::get(&mut conn, doi.as_str())
             .await?
-            .filter(|r| r.wanted_state != DoiState::Draft.as_str())
+            .filter(|r| r.wanted_state != DoiState::Draft)
             .ok_or(ServiceError::NotFound("DOI"))?;
         let target = self.doi_target(&mut conn, &row).await?;
         Ok(PublicDoi {
@@ -347,23 +338,40 @@ impl Services {
 }
 
 /// The DOI as shown in the API: clearly marked when it is registered nowhere.
-pub fn describe(row: &DoiRow) -> Value {
-    let note = if row.provider == "local" {
+pub fn describe(row: &DoiRow) -> DoiStatus {
+    let note = if row.provider == DoiProvider::Local {
         "reserved in this archive only: not registered with DataCite and does not resolve"
     } else if row.remote_state.as_deref() == Some(row.wanted_state.as_str()) {
         "in step with DataCite"
     } else {
         "waiting for DataCite"
     };
-    json!({
-        "doi": row.doi,
-        "url": format!("https://doi.org/{}", row.doi),
-        "provider": row.provider,
-        "wanted_state": row.wanted_state,
-        "datacite_state": row.remote_state,
-        "last_error": row.last_error,
-        "note": note,
-    })
+    DoiStatus {
+        doi: row.doi.clone(),
+        url: format!("https://doi.org/{}", row.doi),
+        provider: row.provider,
+        wanted_state: row.wanted_state,
+        datacite_state: row.remote_state.clone(),
+        last_error: row.last_error.clone(),
+        note: note.to_owned(),
+    }
+}
+
+/// Where a deposit's DOI stands with its registration agency.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct DoiStatus {
+    pub doi: String,
+    /// The resolver URL (resolves only once registered with DataCite).
+    pub url: String,
+    pub provider: DoiProvider,
+    /// What the archive wants DataCite to show.
+    pub wanted_state: DoiState,
+    /// What DataCite showed when last read back.
+    pub datacite_state: Option<String>,
+    /// Why the last attempt to reach DataCite failed (it is retried).
+    pub last_error: Option<String>,
+    /// The above in words.
+    pub note: String,
 }
 
 /// Guard used by the API: a DOI string from a URL.

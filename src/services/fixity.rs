@@ -4,9 +4,10 @@
 //! repair.
 
 use super::{ServiceResult, Services};
+use crate::db::fixity::{FixityCount, FixityProblem};
 use crate::db::{self, events::Event, now_ms};
-use crate::mirror::Mirror;
-use crate::model::ids;
+use crate::model::{FixityOutcome, ids};
+use crate::storage::mirror::Mirror;
 use std::time::{Duration, Instant};
 
 /// Copies one round of the audit checks at most, and how long it runs at most, before
@@ -80,7 +81,7 @@ impl Services {
         &self,
         location: &str,
         sha256: &str,
-        outcome: &str,
+        outcome: FixityOutcome,
         detail: Option<&str>,
     ) -> ServiceResult<()> {
         let mut conn = self.db.conn().await?;
@@ -131,20 +132,29 @@ impl Services {
             for (sha256, size) in page {
                 let found = match self.storage.hash_object(&sha256, &[]).await {
                     Ok((n, sums)) if sums[0].hex == sha256 && n == size as u64 => Ok(None),
-                    Ok(_) => Ok(Some("corrupt")),
-                    Err(crate::storage::StorageError::Missing(_)) => Ok(Some("missing")),
+                    Ok(_) => Ok(Some(FixityOutcome::Corrupt)),
+                    Err(crate::storage::StorageError::Missing(_)) => {
+                        Ok(Some(FixityOutcome::Missing))
+                    }
                     Err(e) => Err(e),
                 };
                 run.checked += 1;
                 run.bytes += size as u64;
                 pace.after(size as u64).await;
                 match found {
-                    Ok(None) => self.record_check("primary", &sha256, "ok", None).await?,
+                    Ok(None) => {
+                        self.record_check("primary", &sha256, FixityOutcome::Ok, None)
+                            .await?
+                    }
                     Ok(Some(problem)) => {
                         self.record_check("primary", &sha256, problem, None).await?;
                         let done = self.repair_primary(&sha256, size as u64, &mirrors).await?;
-                        run.problems
-                            .push(("primary".into(), sha256.clone(), problem.into(), done));
+                        run.problems.push((
+                            "primary".into(),
+                            sha256.clone(),
+                            problem.to_string(),
+                            done,
+                        ));
                     }
                     // One object that cannot be read now does not stop the audit.
                     Err(e) => {
@@ -180,8 +190,8 @@ impl Services {
                             run.bytes += n;
                             None
                         }
-                        Ok(Some(_)) => Some("corrupt"),
-                        Ok(None) => Some("missing"),
+                        Ok(Some(_)) => Some(FixityOutcome::Corrupt),
+                        Ok(None) => Some(FixityOutcome::Missing),
                         // A mirror that cannot be reached is audited in the next round.
                         Err(e) => {
                             tracing::warn!(mirror = %m.name, error = %e, "fixity: mirror unreachable, its copies wait for the next audit");
@@ -195,13 +205,14 @@ impl Services {
                             db::mirrors::record_replica(&mut conn, &m.name, &sha256, checked_at())
                                 .await?;
                             drop(conn);
-                            self.record_check(&m.name, &sha256, "ok", None).await?;
+                            self.record_check(&m.name, &sha256, FixityOutcome::Ok, None)
+                                .await?;
                         }
                         Some(problem) => {
                             self.record_check(&m.name, &sha256, problem, None).await?;
                             let done = self.repair_mirror(m, &sha256).await?;
                             run.problems
-                                .push((m.name.clone(), sha256, problem.into(), done));
+                                .push((m.name.clone(), sha256, problem.to_string(), done));
                         }
                     }
                 }
@@ -227,14 +238,19 @@ impl Services {
                     // The repair is itself verified.
                     let (n, sums) = self.storage.hash_object(sha256, &[]).await?;
                     let done = if sums[0].hex == sha256 && n == size {
-                        self.record_check("primary", sha256, "repaired", Some(&m.name))
-                            .await?;
+                        self.record_check(
+                            "primary",
+                            sha256,
+                            FixityOutcome::Repaired,
+                            Some(&m.name),
+                        )
+                        .await?;
                         format!("repaired from mirror {}", m.name)
                     } else {
                         self.record_check(
                             "primary",
                             sha256,
-                            "unrepairable",
+                            FixityOutcome::Unrepairable,
                             Some("the repair did not verify"),
                         )
                         .await?;
@@ -251,7 +267,7 @@ impl Services {
         }
         crate::storage::remove_if_present(&staged).await?;
         let done = "no mirror holds a copy that verifies".to_owned();
-        self.record_check("primary", sha256, "unrepairable", Some(&done))
+        self.record_check("primary", sha256, FixityOutcome::Unrepairable, Some(&done))
             .await?;
         self.raise("primary", sha256, "damaged", &done).await?;
         Ok(done)
@@ -272,15 +288,20 @@ impl Services {
             self.replicate(&self.sending(m, ""), sha256, size).await?;
             match m.hash(sha256).await? {
                 Some((_, hex)) if hex == sha256 => {
-                    self.record_check(&m.name, sha256, "repaired", Some("from the primary store"))
-                        .await?;
+                    self.record_check(
+                        &m.name,
+                        sha256,
+                        FixityOutcome::Repaired,
+                        Some("from the primary store"),
+                    )
+                    .await?;
                     "repaired from the primary store".to_owned()
                 }
                 _ => {
                     self.record_check(
                         &m.name,
                         sha256,
-                        "unrepairable",
+                        FixityOutcome::Unrepairable,
                         Some("the repair did not verify"),
                     )
                     .await?;
@@ -290,7 +311,7 @@ impl Services {
             }
         } else {
             let done = "the primary copy does not verify either".to_owned();
-            self.record_check(&m.name, sha256, "unrepairable", Some(&done))
+            self.record_check(&m.name, sha256, FixityOutcome::Unrepairable, Some(&done))
                 .await?;
             self.forget_bad_replica(m, sha256).await?;
             done
@@ -316,10 +337,7 @@ impl Services {
     pub async fn fixity_report(
         &self,
         days: i64,
-    ) -> ServiceResult<(
-        Vec<(String, String, i64)>,
-        Vec<(String, String, String, Option<String>, i64)>,
-    )> {
+    ) -> ServiceResult<(Vec<FixityCount>, Vec<FixityProblem>)> {
         let since = now_ms() - days * 86_400_000;
         let mut conn = self.db.conn().await?;
         let summary = db::fixity::check_summary(&mut conn, since).await?;

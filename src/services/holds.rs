@@ -5,7 +5,7 @@
 use super::deposits::{Change, DepositEvent, load_visible, record_event};
 use super::{Actor, ServiceError, ServiceResult, Services};
 use crate::db::{self, Tx, holds::HoldRow, now_ms, versions::VersionRow};
-use crate::model::{Action, DepositState};
+use crate::model::{Action, DepositState, HoldKind};
 use std::time::Duration;
 
 const DAY_MS: i64 = 86_400_000;
@@ -51,8 +51,8 @@ impl Services {
             .timeout(Duration::from_secs(20))
             .build()
             .map_err(|e| e.to_string())?;
-        let url = match h.kind.as_str() {
-            "date" => {
+        let url = match h.kind {
+            HoldKind::Date => {
                 let due = crate::model::date::parse_utc_seconds(&format!("{}T00:00:00Z", h.target))
                     .ok_or_else(|| format!("bad hold date {}", h.target))?;
                 return Ok(if now >= due {
@@ -61,12 +61,14 @@ impl Services {
                     Lookup::NotYet
                 });
             }
-            "article" => lookup_url(&self.config.holds.crossref_url, "works", &h.target),
-            _ => lookup_url(&self.config.holds.pdb_url, "rest/v1/core/entry", &h.target),
+            HoldKind::Article => lookup_url(&self.config.holds.crossref_url, "works", &h.target),
+            HoldKind::Pdb => {
+                lookup_url(&self.config.holds.pdb_url, "rest/v1/core/entry", &h.target)
+            }
         };
         let resp = client.get(&url).send().await.map_err(|e| e.to_string())?;
         match resp.status().as_u16() {
-            200 => Ok(Lookup::Published(if h.kind == "article" {
+            200 => Ok(Lookup::Published(if h.kind == HoldKind::Article {
                 format!("the article {} is published (Crossref)", h.target)
             } else {
                 format!("PDB entry {} is released", h.target)

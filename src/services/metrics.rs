@@ -156,16 +156,16 @@ impl Metrics {
     }
 
     /// One transfer run ended: `succeeded` or `failed`.
-    pub fn count_transfer(&self, outcome: &str) {
+    pub fn count_transfer(&self, outcome: crate::model::TransferState) {
         self.transfers
-            .get_or_create(&vec![("outcome".to_owned(), outcome.to_owned())])
+            .get_or_create(&vec![("outcome".to_owned(), outcome.as_str().to_owned())])
             .inc();
     }
 
-    pub fn count_fixity(&self, location: &str, outcome: &str) {
+    pub fn count_fixity(&self, location: &str, outcome: crate::model::FixityOutcome) {
         let labels = vec![
             ("location".to_owned(), location.to_owned()),
-            ("outcome".to_owned(), outcome.to_owned()),
+            ("outcome".to_owned(), outcome.as_str().to_owned()),
         ];
         self.fixity_checks.get_or_create(&labels).inc();
     }
@@ -195,7 +195,7 @@ impl Services {
             m.jobs
                 .get_or_create(&vec![
                     ("kind".to_owned(), kind.clone()),
-                    ("state".to_owned(), state.clone()),
+                    ("state".to_owned(), state.as_str().to_owned()),
                 ])
                 .set(*n);
         }

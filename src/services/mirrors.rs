@@ -4,8 +4,9 @@
 use super::jobs::Job;
 use super::{ServiceError, ServiceResult, Services};
 use crate::db::{self, Tx, mirrors::TransferRow, now_ms, versions::VersionRow};
-use crate::mirror::{Mirror, MirrorError, MirrorSpec};
 use crate::model::checksum::{Algorithm, Checksum, Hasher};
+use crate::model::{MirrorPolicy, TransferState};
+use crate::storage::mirror::{Mirror, MirrorError, MirrorSpec};
 use futures::StreamExt;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -87,9 +88,6 @@ fn check_spec(m: &MirrorSpec) -> ServiceResult<()> {
             "name",
             "'primary' names the archive's own store",
         ));
-    }
-    if !matches!(m.policy.as_str(), "released" | "all") {
-        return Err(ServiceError::invalid("policy", "'released' or 'all'"));
     }
     if !(m.endpoint.starts_with("http://") || m.endpoint.starts_with("https://")) {
         return Err(ServiceError::invalid(
@@ -178,7 +176,10 @@ impl Services {
     }
 
     /// Connections to every mirror, or to those with `policy`.
-    pub(super) async fn open_mirrors(&self, policy: Option<&str>) -> ServiceResult<Vec<Mirror>> {
+    pub(super) async fn open_mirrors(
+        &self,
+        policy: Option<MirrorPolicy>,
+    ) -> ServiceResult<Vec<Mirror>> {
         self.mirrors()
             .await?
             .iter()
@@ -203,16 +204,13 @@ impl Services {
         &self,
         tx: &mut Tx,
         v: &VersionRow,
-        policies: &[&str],
+        policies: &[MirrorPolicy],
         now: i64,
     ) -> ServiceResult<bool> {
         let mirrors = db::mirrors::mirrors(tx).await?;
         let (files, bytes) = db::files::totals(tx, &v.id).await?;
         let mut queued = false;
-        for m in mirrors
-            .iter()
-            .filter(|m| policies.contains(&m.policy.as_str()))
-        {
+        for m in mirrors.iter().filter(|m| policies.contains(&m.policy)) {
             let t = TransferRow::queued(&v.id, &m.name, files, bytes, now);
             db::mirrors::insert_transfer(tx, &t).await?;
             super::jobs::enqueue(tx, &Job::Transfer { transfer: t.id }, now).await?;
@@ -258,12 +256,12 @@ impl Services {
     /// Run a transfer again (after it failed for good, or to re-check a mirror).
     pub async fn retry_transfer(&self, id: &str) -> ServiceResult<TransferRow> {
         let t = self.transfer(id).await?;
-        if t.state == "active" {
+        if t.state == TransferState::Active {
             return Err(ServiceError::Conflict("the transfer is running".into()));
         }
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
-        db::mirrors::set_transfer_state(&mut tx, id, "queued", None, now).await?;
+        db::mirrors::set_transfer_state(&mut tx, id, TransferState::Queued, None, now).await?;
         let job = Job::Transfer {
             transfer: id.to_owned(),
         };
@@ -276,11 +274,12 @@ impl Services {
     /// The transfer job: every object of the version onto the mirror, verified.
     pub async fn run_transfer(&self, id: &str) -> ServiceResult<()> {
         let t = self.transfer(id).await?;
-        if t.state == "succeeded" {
+        if t.state == TransferState::Succeeded {
             return Ok(());
         }
         let mut conn = self.db.conn().await?;
-        db::mirrors::set_transfer_state(&mut conn, id, "active", None, now_ms()).await?;
+        db::mirrors::set_transfer_state(&mut conn, id, TransferState::Active, None, now_ms())
+            .await?;
         drop(conn);
         let result = self.transfer_files(&t).await;
         match &result {
@@ -288,25 +287,26 @@ impl Services {
                 // The dataset's page lists the mirror from now on.
                 let now = now_ms();
                 let mut tx = self.db.begin_write().await?;
-                db::mirrors::set_transfer_state(&mut tx, id, "succeeded", None, now).await?;
+                db::mirrors::set_transfer_state(&mut tx, id, TransferState::Succeeded, None, now)
+                    .await?;
                 if let Some(v) = db::versions::get(&mut tx, &t.version_id).await? {
                     super::landing::changed(&mut tx, &v.dataset_id, now).await?;
                 }
                 tx.commit().await?;
                 self.jobs_enqueued();
-                self.metrics.count_transfer("succeeded");
+                self.metrics.count_transfer(TransferState::Succeeded);
             }
             Err(e) => {
                 let mut conn = self.db.conn().await?;
                 db::mirrors::set_transfer_state(
                     &mut conn,
                     id,
-                    "failed",
+                    TransferState::Failed,
                     Some(&e.to_string()),
                     now_ms(),
                 )
                 .await?;
-                self.metrics.count_transfer("failed");
+                self.metrics.count_transfer(TransferState::Failed);
             }
         }
         result
@@ -562,7 +562,7 @@ impl Services {
     /// The removal job after a withdrawal: objects of the version that no other public
     /// version shares leave mirrors with the `released` policy.
     pub async fn remove_from_public_mirrors(&self, version_id: &str) -> ServiceResult<()> {
-        let mirrors = self.open_mirrors(Some("released")).await?;
+        let mirrors = self.open_mirrors(Some(MirrorPolicy::Released)).await?;
         let mut after = String::new();
         loop {
             let mut conn = self.db.conn().await?;

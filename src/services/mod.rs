@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod bag_reader;
 pub mod bags;
+pub mod deposit_view;
 pub mod deposits;
 pub mod dois;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod holds;
 pub mod jobs;
 pub mod landing;
 pub mod manifest;
+pub mod manuscript_kit;
 pub mod metrics;
 pub mod mirrors;
 pub mod periodic;

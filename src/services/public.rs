@@ -82,7 +82,7 @@ impl Services {
         let hold = db::holds::open_for(&mut conn, &v.id).await?;
         let mut d = PublicDataset::unreleased(v)?;
         d.held = Some(match hold {
-            Some(h) => super::deposits::describe_hold(&h.kind, &h.target),
+            Some(h) => super::deposits::describe_hold(h.kind, &h.target),
             None => "on hold until publication".into(),
         });
         Ok(d)

@@ -9,7 +9,7 @@ use super::{Actor, ServiceError, ServiceResult, Services};
 use crate::db::releases::{BatchRow, ItemRow};
 use crate::db::{self, Tx, now_ms, versions::VersionRow};
 use crate::model::cadence::Cadence;
-use crate::model::{Action, DepositState, ids};
+use crate::model::{Action, BatchItemState, BatchState, DepositState, ids};
 
 /// A batch with its items and each item's deposit.
 #[derive(Debug, Clone)]
@@ -18,8 +18,10 @@ pub struct BatchView {
     pub items: Vec<(ItemRow, VersionRow)>,
 }
 
-/// For the crash test only: `ARCA_CRASH_AFTER_RELEASE_ITEMS=N` aborts the process once a
-/// batch run has released N items, as a power cut would.
+/// For the crash test only (built with the `test-hooks` feature):
+/// `ARCA_CRASH_AFTER_RELEASE_ITEMS=N` aborts the process once a batch run has released N
+/// items, as a power cut would.
+#[cfg(feature = "test-hooks")]
 fn crash_point(released: usize) {
     if let Ok(n) = std::env::var("ARCA_CRASH_AFTER_RELEASE_ITEMS")
         && n.parse() == Ok(released)
@@ -27,6 +29,9 @@ fn crash_point(released: usize) {
         std::process::abort();
     }
 }
+
+#[cfg(not(feature = "test-hooks"))]
+fn crash_point(_released: usize) {}
 
 /// One finished release as the feed shows it.
 #[derive(Debug, Clone)]
@@ -47,11 +52,11 @@ impl Services {
     /// public (withdrawn datasets leave the feed with their landing pages).
     pub async fn release_feed(&self, limit: i64) -> ServiceResult<Vec<FeedEntry>> {
         let mut entries = Vec::new();
-        for batch in self.list_batches(Some("done"), 0, limit).await? {
+        for batch in self.batches(Some(BatchState::Done), 0, limit).await? {
             let view = self.batch_whole(&batch.id).await?;
             let mut datasets = Vec::new();
             for (item, v) in &view.items {
-                if item.state != "released" || v.state != DepositState::Released {
+                if item.state != BatchItemState::Released || v.state != DepositState::Released {
                     continue;
                 }
                 datasets.push(FeedDataset {
@@ -87,7 +92,7 @@ impl Services {
                 })?
             }
         };
-        if batch.state != "open" || batch.cutoff_at <= now {
+        if batch.state != BatchState::Open || batch.cutoff_at <= now {
             return Err(ServiceError::Conflict(format!(
                 "the release batch of {} no longer takes datasets (cut-off {})",
                 crate::model::date::utc_seconds(batch.release_at),
@@ -106,7 +111,7 @@ impl Services {
                 id: ids::new_id(),
                 release_at: slot.release_at,
                 cutoff_at: slot.cutoff_at,
-                state: "open".into(),
+                state: BatchState::Open,
                 created_by: None,
                 created_at: now,
                 finished_at: None,
@@ -146,7 +151,7 @@ impl Services {
             id: ids::new_id(),
             release_at,
             cutoff_at,
-            state: "open".into(),
+            state: BatchState::Open,
             created_by: Some(actor.id.clone()),
             created_at: now,
             finished_at: None,
@@ -167,11 +172,21 @@ impl Services {
         before: i64,
         limit: i64,
     ) -> ServiceResult<Vec<BatchRow>> {
-        if let Some(s) = state
-            && !matches!(s, "open" | "running" | "done")
-        {
-            return Err(ServiceError::invalid("state", "open, running or done"));
-        }
+        let state = state
+            .map(str::parse)
+            .transpose()
+            .map_err(|_| ServiceError::invalid("state", "open, running or done"))?;
+        self.batches(state, before, limit).await
+    }
+
+    /// Batches in `state` (all when `None`), latest first, before `before` (ms; 0 for
+    /// the latest).
+    pub async fn batches(
+        &self,
+        state: Option<BatchState>,
+        before: i64,
+        limit: i64,
+    ) -> ServiceResult<Vec<BatchRow>> {
         let mut conn = self.db.conn().await?;
         Ok(db::releases::page(&mut conn, state, before, limit.clamp(1, 200)).await?)
     }
@@ -209,7 +224,7 @@ impl Services {
         let batch = db::releases::get(&mut tx, id)
             .await?
             .ok_or(ServiceError::NotFound("release batch"))?;
-        if batch.state == "done" {
+        if batch.state == BatchState::Done {
             return Err(ServiceError::Conflict("the batch has run already".into()));
         }
         self.start_batch_in(&mut tx, &batch, now).await?;
@@ -222,7 +237,10 @@ impl Services {
     /// many processes find it due at the same moment; a running one (a curator's "run
     /// now" after a failure) gets another run.
     async fn start_batch_in(&self, tx: &mut Tx, b: &BatchRow, now: i64) -> ServiceResult<bool> {
-        if b.state == "open" && !db::releases::set_state(tx, &b.id, "open", "running", now).await? {
+        if b.state == BatchState::Open
+            && !db::releases::set_state(tx, &b.id, BatchState::Open, BatchState::Running, now)
+                .await?
+        {
             return Ok(false);
         }
         let job = Job::ReleaseBatch {
@@ -293,7 +311,7 @@ impl Services {
         let mut failed = Vec::new();
         let mut enqueued = false;
         let mut released = 0usize;
-        for item in items.iter().filter(|i| i.state != "released") {
+        for item in items.iter().filter(|i| i.state != BatchItemState::Released) {
             match self.release_item(batch_id, &item.version_id).await {
                 Ok(e) => {
                     enqueued |= e;
@@ -327,7 +345,14 @@ impl Services {
             )));
         }
         let mut conn = self.db.conn().await?;
-        db::releases::set_state(&mut conn, batch_id, "running", "done", now_ms()).await?;
+        db::releases::set_state(
+            &mut conn,
+            batch_id,
+            BatchState::Running,
+            BatchState::Done,
+            now_ms(),
+        )
+        .await?;
         Ok(())
     }
 }

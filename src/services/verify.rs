@@ -6,7 +6,7 @@ use super::deposits::{DepositEvent, record_event};
 use super::{ServiceResult, Services};
 use crate::db::{self, files::ExpectedRow, now_ms};
 use crate::model::checksum::Algorithm;
-use crate::model::{Action, DepositState};
+use crate::model::{Action, DepositState, FileStatus};
 use crate::storage::StorageError;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -111,9 +111,9 @@ impl Services {
                 };
                 let now = now_ms();
                 let status = if problem.is_some() {
-                    "failed"
+                    FileStatus::Failed
                 } else {
-                    "verified"
+                    FileStatus::Verified
                 };
                 db::files::set_status(&mut conn, &f.id, status, problem.as_deref(), Some(now))
                     .await?;

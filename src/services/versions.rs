@@ -164,7 +164,7 @@ impl Services {
                     &FileRow {
                         id: ids::new_id(),
                         version_id: v.id.clone(),
-                        status: "received".into(),
+                        status: crate::model::FileStatus::Received,
                         problem: None,
                         verified_at: None,
                         ..f
@@ -249,7 +249,7 @@ impl Services {
             }
             None => DoiState::Registered,
         };
-        db::dois::set_wanted(tx, &doi, wanted.as_str(), now).await?;
+        db::dois::set_wanted(tx, &doi, wanted, now).await?;
         self.enqueue_sync(tx, &doi, now).await
     }
 }

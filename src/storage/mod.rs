@@ -1,7 +1,9 @@
 //! Stored objects, addressed by the SHA-256 of their bytes (invariant 3), on a local
-//! directory or an S3-compatible bucket behind object_store.
+//! directory or an S3-compatible bucket behind object_store; and the mirror sites' buckets
+//! that hold copies of them (`mirror`).
 
 pub mod direct;
+pub mod mirror;
 pub mod multipart;
 pub mod staging;
 
@@ -410,7 +412,7 @@ impl Storage {
 
     /// Replace an object's bytes behind the archive's back. Only tests use this, to
     /// simulate bit rot; the archive itself never overwrites an object.
-    #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
     pub async fn corrupt_for_test(&self, sha256: &str, bytes: bytes::Bytes) -> StorageResult<()> {
         self.store
             .put(&self.key(sha256)?, PutPayload::from(bytes))

@@ -405,8 +405,8 @@ async fn a_taken_doi_is_refused_and_the_transaction_goes_on() {
     let row = |doi: &str, version: &str| DoiRow {
         doi: doi.into(),
         version_id: version.into(),
-        provider: "local".into(),
-        wanted_state: "draft".into(),
+        provider: arca::model::DoiProvider::Local,
+        wanted_state: arca::model::doi::DoiState::Draft,
         remote_state: None,
         synced_at: None,
         last_error: None,

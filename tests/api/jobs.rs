@@ -112,7 +112,7 @@ async fn retries_wait_for_their_backoff_and_stop_at_the_limit() {
         1
     );
     let row = jobs::get(&mut conn, &id).await.unwrap().unwrap();
-    assert_eq!(row.state, "failed");
+    assert_eq!(row.state, arca::model::JobState::Failed);
     assert_eq!(row.last_error.as_deref(), Some("remote said 503"));
 }
 

@@ -4,7 +4,8 @@
 
 use crate::common::*;
 use crate::s3::start_moto;
-use arca::mirror::{Credentials, MirrorSpec};
+use arca::model::{FixityOutcome, MirrorPolicy, TransferState};
+use arca::storage::mirror::{Credentials, MirrorSpec};
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -177,7 +178,7 @@ fn spec(app: &TestApp, name: &str, endpoint: &str, bucket: &str, policy: &str) -
         bucket: bucket.into(),
         prefix: "arca".into(),
         credentials: Credentials::File(creds),
-        policy: policy.into(),
+        policy: policy.parse().unwrap(),
     }
 }
 
@@ -203,9 +204,9 @@ async fn on_mirror(endpoint: &str, bucket: &str, sha: &str) -> Option<Vec<u8>> {
         bucket: bucket.into(),
         prefix: "arca".into(),
         credentials: Credentials::File(creds),
-        policy: "released".into(),
+        policy: MirrorPolicy::Released,
     };
-    let m = arca::mirror::Mirror::open(&spec, 5 << 20).unwrap();
+    let m = arca::storage::mirror::Mirror::open(&spec, 5 << 20).unwrap();
     let out = dir.path().join("copy");
     m.download(sha, &out).await.unwrap()?;
     Some(std::fs::read(out).unwrap())
@@ -300,7 +301,7 @@ async fn a_release_is_replicated_to_every_public_mirror_and_verified() {
         "trusted at approval, the public sites at release"
     );
     for t in &ts {
-        assert_eq!(t.state, "succeeded", "{t:?}");
+        assert_eq!(t.state, TransferState::Succeeded, "{t:?}");
         let total = 2 * frames.len() as i64 + 5;
         assert_eq!((t.files_total, t.bytes_total), (3, total));
         assert_eq!((t.files_done, t.bytes_done), (3, total));
@@ -414,7 +415,7 @@ async fn a_transfer_cut_by_an_outage_resumes_without_resending_accepted_parts() 
         )
         .await;
     let t = transfers_of(&app, &id).await.pop().unwrap();
-    assert_eq!(t.state, "failed", "{t:?}");
+    assert_eq!(t.state, TransferState::Failed, "{t:?}");
     assert!(t.faults >= 1 && t.last_error.is_some());
     // Several parts were on the wire at once, never more than requests_in_flight.
     let most = proxy.most_parts_open.load(Ordering::SeqCst);
@@ -440,10 +441,10 @@ async fn a_transfer_cut_by_an_outage_resumes_without_resending_accepted_parts() 
 
     proxy.restore();
     let r = app.services.retry_transfer(&t.id).await.unwrap();
-    assert_eq!(r.state, "queued");
+    assert_eq!(r.state, TransferState::Queued);
     app.drain().await;
     let t = app.services.transfer(&t.id).await.unwrap();
-    assert_eq!(t.state, "succeeded", "{t:?}");
+    assert_eq!(t.state, TransferState::Succeeded, "{t:?}");
     assert_eq!(
         on_mirror(&endpoint, "far", &sha).await.as_deref(),
         Some(&frames[..])
@@ -495,9 +496,11 @@ async fn fixity_finds_flipped_bytes_on_a_mirror_and_in_the_primary_store_and_rep
     // One flipped byte in the mirror's copy of a, one in the primary copy of b.
     let mut bad_a = a.clone();
     bad_a[1234] ^= 0x40;
-    let mirror =
-        arca::mirror::Mirror::open(&spec(&app, "far", &endpoint, "far", "released"), 5 << 20)
-            .unwrap();
+    let mirror = arca::storage::mirror::Mirror::open(
+        &spec(&app, "far", &endpoint, "far", "released"),
+        5 << 20,
+    )
+    .unwrap();
     mirror.corrupt_for_test(&sa, bad_a.into()).await.unwrap();
     let mut bad_b = b.clone();
     bad_b[0] ^= 1;
@@ -529,14 +532,14 @@ async fn fixity_finds_flipped_bytes_on_a_mirror_and_in_the_primary_store_and_rep
     assert!(again.problems.is_empty(), "{:?}", again.problems);
     // Raised where operators look: the report, the metrics, the curators' notifications.
     let (summary, problems) = app.services.fixity_report(1).await.unwrap();
-    assert!(
-        summary.contains(&("primary".into(), "repaired".into(), 1)),
-        "{summary:?}"
-    );
-    assert!(
-        summary.contains(&("far".into(), "repaired".into(), 1)),
-        "{summary:?}"
-    );
+    let repaired_at = |location: &str| {
+        summary
+            .iter()
+            .find(|c| c.location == location && c.outcome == FixityOutcome::Repaired)
+            .map(|c| c.count)
+    };
+    assert_eq!(repaired_at("primary"), Some(1), "{summary:?}");
+    assert_eq!(repaired_at("far"), Some(1), "{summary:?}");
     assert_eq!(problems.len(), 4, "two found, two repaired: {problems:?}");
     let r = app
         .json(Method::GET, "/api/v1/notifications", &app.curator, None)

@@ -737,7 +737,7 @@ impl Services {
                 path: up.path.clone(),
                 size: up.length,
                 sha256: sha256.hex.clone(),
-                status: "received".into(),
+                status: crate::model::FileStatus::Received,
                 problem: None,
                 verified_at: None,
             },

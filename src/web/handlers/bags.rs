@@ -44,7 +44,7 @@ pub async fn export(State(s): State<Services>, Path(id): Path<String>) -> AppRes
         .into_response())
 }
 
-#[utoipa::path(post, path = "/deposits/import", tag = "deposits", security(("bearer" = [])), request_body(content = Vec<u8>, description = "A BagIt bag as a tar archive", content_type = "application/x-tar"), responses((status = 201, description = "The new draft deposit", body = Object), (status = 400, description = "Not a tar archive", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 422, description = "The bag is not valid: every problem listed", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/deposits/import", tag = "deposits", security(("bearer" = [])), request_body(content = Vec<u8>, description = "A BagIt bag as a tar archive", content_type = "application/x-tar"), responses((status = 201, description = "The new draft deposit", body = super::deposits::Deposit), (status = 400, description = "Not a tar archive", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 422, description = "The bag is not valid: every problem listed", body = Problem, content_type = "application/problem+json")))]
 pub async fn import(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
@@ -55,10 +55,9 @@ pub async fn import(
         .import_bag(&actor, StreamReader::new(stream))
         .await
         .map_err(AppError::from)?;
-    let totals = s.deposit_totals(&v.id).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(super::deposits::render(&v, totals)),
+        super::deposits::view(&s, &actor, &v.id).await?,
     )
         .into_response())
 }

@@ -1,8 +1,9 @@
-use crate::db::versions::VersionRow;
-use crate::model::Action;
-use crate::services::Services;
+use super::holds::Hold;
+use crate::model::{Action, DepositState};
+use crate::services::deposit_view::DepositView;
 use crate::services::deposits::ActionInput;
-use crate::services::dois::describe;
+use crate::services::dois::{DoiStatus, describe};
+use crate::services::{Actor, Services};
 use crate::web::auth::Authenticated;
 use crate::web::error::{AppError, AppResult};
 use crate::web::json::{parse, time};
@@ -11,8 +12,9 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,49 +37,78 @@ fn empty_object() -> Value {
     json!({})
 }
 
-/// The deposit as the API shows it, with its file totals and its DOI's status.
-async fn view(s: &Services, v: &VersionRow) -> AppResult<Json<Value>> {
-    let totals = s.deposit_totals(&v.id).await?;
-    let doi_status = match &v.doi {
-        Some(doi) => s.doi_record(doi).await?.map(|r| describe(&r)),
-        None => None,
-    };
-    let mut body = render(v, totals);
-    body["doi_status"] = doi_status.unwrap_or(Value::Null);
-    body["hold"] = s
-        .open_hold(&v.id)
-        .await?
-        .as_ref()
-        .map(super::holds::render)
-        .unwrap_or(Value::Null);
-    Ok(Json(body))
+/// A deposit (one version of a dataset) as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct Deposit {
+    id: String,
+    /// The dataset this is a version of.
+    dataset_id: String,
+    /// 1 for the first version.
+    version: i64,
+    state: DepositState,
+    /// The version's DOI, once reserved.
+    doi: Option<String>,
+    /// DataCite metadata as JSON (see /api/v1/schemas/deposit.json).
+    metadata: Value,
+    /// What DataCite has no property for: sample, beamline, software.
+    facility: Value,
+    files: FileTotals,
+    /// The verifier's last report.
+    verification: Option<Value>,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+    /// Where the DOI stands with DataCite, once a DOI is reserved.
+    doi_status: Option<DoiStatus>,
+    /// The hold in force, while on hold.
+    hold: Option<Hold>,
 }
 
-pub fn render(v: &VersionRow, totals: (i64, i64)) -> Value {
-    json!({
-        "id": v.id,
-        "dataset_id": v.dataset_id,
-        "version": v.version_number,
-        "state": v.state.as_str(),
-        "doi": v.doi,
-        "metadata": v.metadata,
-        "facility": v.facility,
-        "files": { "count": totals.0, "bytes": totals.1 },
-        "verification": v.verification,
-        "created_at": time(v.created_at),
-        "updated_at": time(v.updated_at),
-    })
+#[derive(Serialize, ToSchema)]
+pub struct FileTotals {
+    count: i64,
+    bytes: i64,
 }
 
-#[utoipa::path(post, path = "/deposits", tag = "deposits", security(("bearer" = [])), request_body(content = Object, description = "`{\"metadata\": {…DataCite JSON…}, \"facility\": {…}}`; see /api/v1/schemas/deposit.json", content_type = "application/json"), responses((status = 201, description = "The new draft deposit", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
+impl From<DepositView> for Deposit {
+    fn from(d: DepositView) -> Self {
+        let v = d.version;
+        Self {
+            id: v.id,
+            dataset_id: v.dataset_id,
+            version: v.version_number,
+            state: v.state,
+            doi: v.doi,
+            metadata: v.metadata,
+            facility: v.facility,
+            files: FileTotals {
+                count: d.file_count,
+                bytes: d.total_bytes,
+            },
+            verification: v.verification,
+            created_at: time(v.created_at),
+            updated_at: time(v.updated_at),
+            doi_status: d.doi.as_ref().map(describe),
+            hold: d.hold.as_ref().map(Hold::from),
+        }
+    }
+}
+
+/// The deposit `id` as `actor` sees it now.
+pub async fn view(s: &Services, actor: &Actor, id: &str) -> AppResult<Json<Deposit>> {
+    Ok(Json(s.deposit_view(actor, id).await?.into()))
+}
+
+#[utoipa::path(post, path = "/deposits", tag = "deposits", security(("bearer" = [])), request_body(content = Object, description = "`{\"metadata\": {…DataCite JSON…}, \"facility\": {…}}`; see /api/v1/schemas/deposit.json", content_type = "application/json"), responses((status = 201, description = "The new draft deposit", body = Deposit), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     body: Bytes,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<Deposit>)> {
     let req: NewDeposit = parse(&body)?;
     let v = s.create_deposit(&actor, req.metadata, req.facility).await?;
-    Ok((StatusCode::CREATED, Json(render(&v, (0, 0)))))
+    Ok((StatusCode::CREATED, view(&s, &actor, &v.id).await?))
 }
 
 #[derive(Deserialize)]
@@ -91,77 +122,123 @@ pub struct ListQuery {
 
 /// `GET /api/v1/deposits?state=submitted&before=ID&limit=N`: an author's own deposits,
 /// or every deposit for curators (their queue), newest first.
-#[utoipa::path(get, path = "/deposits", tag = "deposits", security(("bearer" = [])), params(("state" = Option<String>, Query, description = "Only deposits in this state"), ("before" = Option<String>, Query, description = "Keyset: deposits older than this id"), ("limit" = Option<i64>, Query, description = "Page size, 1–200")), responses((status = 200, description = "A page of deposits, newest first", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/deposits", tag = "deposits", security(("bearer" = [])), params(("state" = Option<String>, Query, description = "Only deposits in this state"), ("before" = Option<String>, Query, description = "Keyset: deposits older than this id"), ("limit" = Option<i64>, Query, description = "Page size, 1–200")), responses((status = 200, description = "A page of deposits, newest first", body = DepositList), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Query(q): Query<ListQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<DepositList>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let page = s
         .list_deposits(&actor, q.state.as_deref(), &q.before, limit)
         .await?;
-    let items: Vec<Value> = page
-        .iter()
-        .map(|v| {
-            json!({
-                "id": v.id,
-                "dataset_id": v.dataset_id,
-                "state": v.state.as_str(),
-                "doi": v.doi,
-                "title": v.metadata.pointer("/titles/0/title"),
-                "updated_at": time(v.updated_at),
-            })
-        })
-        .collect();
-    let next = (page.len() as i64 == limit)
+    let next_before = (page.len() as i64 == limit)
         .then(|| page.last().map(|v| v.id.clone()))
         .flatten();
-    Ok(Json(json!({ "deposits": items, "next_before": next })))
+    let deposits = page
+        .into_iter()
+        .map(|v| DepositSummary {
+            title: v
+                .metadata
+                .pointer("/titles/0/title")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            updated_at: time(v.updated_at),
+            id: v.id,
+            dataset_id: v.dataset_id,
+            state: v.state,
+            doi: v.doi,
+        })
+        .collect();
+    Ok(Json(DepositList {
+        deposits,
+        next_before,
+    }))
 }
 
-#[utoipa::path(get, path = "/deposits/{id}", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), responses((status = 200, description = "The deposit", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json")))]
+#[derive(Serialize, ToSchema)]
+pub struct DepositList {
+    deposits: Vec<DepositSummary>,
+    /// Pass as `before` for the next page; null on the last.
+    next_before: Option<String>,
+}
+
+/// A deposit in a list.
+#[derive(Serialize, ToSchema)]
+pub struct DepositSummary {
+    id: String,
+    dataset_id: String,
+    state: DepositState,
+    doi: Option<String>,
+    title: Option<String>,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+#[utoipa::path(get, path = "/deposits/{id}", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), responses((status = 200, description = "The deposit", body = Deposit), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json")))]
 pub async fn show(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
-    let v = s.get_deposit(&actor, &id).await?;
-    view(&s, &v).await
+) -> AppResult<Json<Deposit>> {
+    view(&s, &actor, &id).await
 }
 
-#[utoipa::path(patch, path = "/deposits/{id}", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), request_body(content = Object, description = "`metadata` and/or `facility` to replace", content_type = "application/json"), responses((status = 200, description = "The changed deposit", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(patch, path = "/deposits/{id}", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), request_body(content = Object, description = "`metadata` and/or `facility` to replace", content_type = "application/json"), responses((status = 200, description = "The changed deposit", body = Deposit), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
     body: Bytes,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Deposit>> {
     let req: DepositChange = parse(&body)?;
     let v = s
         .update_deposit(&actor, &id, req.metadata, req.facility)
         .await?;
-    let totals = s.deposit_totals(&id).await?;
-    Ok(Json(render(&v, totals)))
+    view(&s, &actor, &v.id).await
 }
 
-#[utoipa::path(get, path = "/deposits/{id}/events", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), responses((status = 200, description = "Every event of the deposit, oldest first", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/deposits/{id}/events", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), responses((status = 200, description = "Every event of the deposit, oldest first", body = Events), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json")))]
 pub async fn events(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
-    let events = s.deposit_events(&actor, &id).await?;
-    let items: Vec<Value> = events
-        .iter()
-        .map(|e| {
-            json!({
-                "kind": e.kind, "actor": e.actor_id, "from": e.from_state, "to": e.to_state,
-                "reason": e.reason, "at": time(e.created_at),
-            })
+) -> AppResult<Json<Events>> {
+    let events = s
+        .deposit_events(&actor, &id)
+        .await?
+        .into_iter()
+        .map(|e| EventBody {
+            at: time(e.created_at),
+            kind: e.kind,
+            actor: e.actor_id,
+            from: e.from_state,
+            to: e.to_state,
+            reason: e.reason,
         })
         .collect();
-    Ok(Json(json!({ "events": items })))
+    Ok(Json(Events { events }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Events {
+    events: Vec<EventBody>,
+}
+
+/// One thing that happened to a deposit.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Event)]
+pub struct EventBody {
+    /// What happened: `create`, `submit`, `approve`, `file_added`, …
+    kind: String,
+    /// Who did it (none for the archive itself).
+    actor: Option<String>,
+    /// For state changes: the state before and after.
+    from: Option<String>,
+    to: Option<String>,
+    reason: Option<String>,
+    #[schema(format = DateTime)]
+    at: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -175,13 +252,13 @@ struct ActionBody {
 }
 
 /// `POST /api/v1/deposits/{id}/{action}`: submit and the curator actions.
-#[utoipa::path(post, path = "/deposits/{id}/{action}", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id"), ("action" = String, Path, description = "submit, approve, request-changes, hold, schedule, release or withdraw")), request_body(content = Object, description = "Optional: `reason` (request-changes, withdraw), `until` or `until_publication` (hold)", content_type = "application/json"), responses((status = 200, description = "The deposit in its new state", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Only curators may", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/deposits/{id}/{action}", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id"), ("action" = String, Path, description = "submit, approve, request-changes, hold, schedule, release or withdraw")), request_body(content = Object, description = "Optional: `reason` (request-changes, withdraw), `until` or `until_publication` (hold)", content_type = "application/json"), responses((status = 200, description = "The deposit in its new state", body = Deposit), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Only curators may", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
 pub async fn act(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Path((id, action)): Path<(String, String)>,
     body: Bytes,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Deposit>> {
     let Some(action) = Action::requested(&action) else {
         return Err(AppError::new(
             StatusCode::NOT_FOUND,
@@ -205,7 +282,7 @@ pub async fn act(
         release: req.release,
     };
     let v = s.act(&actor, &id, action, input).await?;
-    view(&s, &v).await
+    view(&s, &actor, &v.id).await
 }
 
 /// `GET /api/v1/deposits/{id}/datacite.xml`: the record as DataCite will hold it.
@@ -255,24 +332,23 @@ pub async fn schema() -> impl axum::response::IntoResponse {
 }
 
 /// `POST /api/v1/deposits/{id}/doi`: reserve the DOI (the same one when asked again).
-#[utoipa::path(post, path = "/deposits/{id}/doi", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), responses((status = 200, description = "The deposit with its reserved DOI", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/deposits/{id}/doi", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), responses((status = 200, description = "The deposit with its reserved DOI", body = Deposit), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json")))]
 pub async fn reserve_doi(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Deposit>> {
     let v = s.reserve_doi(&actor, &id).await?;
-    view(&s, &v).await
+    view(&s, &actor, &v.id).await
 }
 
 /// `POST /api/v1/deposits/{id}/versions`: start the next version of a released dataset.
-#[utoipa::path(post, path = "/deposits/{id}/versions", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "A released deposit (version)")), responses((status = 201, description = "The new version, a draft with the same files and metadata", body = Object), (status = 401, description = "No valid token", body = crate::web::openapi::Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = crate::web::openapi::Problem, content_type = "application/problem+json"), (status = 409, description = "Not released, or another version is being prepared", body = crate::web::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/deposits/{id}/versions", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "A released deposit (version)")), responses((status = 201, description = "The new version, a draft with the same files and metadata", body = Deposit), (status = 401, description = "No valid token", body = crate::web::openapi::Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = crate::web::openapi::Problem, content_type = "application/problem+json"), (status = 409, description = "Not released, or another version is being prepared", body = crate::web::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn new_version(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<Deposit>)> {
     let v = s.new_version(&actor, &id).await?;
-    let Json(body) = view(&s, &v).await?;
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((StatusCode::CREATED, view(&s, &actor, &v.id).await?))
 }

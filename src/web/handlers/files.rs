@@ -1,4 +1,5 @@
 use crate::db::files::FileRow;
+use crate::model::FileStatus;
 use crate::model::manifest::ManifestFormat;
 use crate::services::Services;
 use crate::web::auth::Authenticated;
@@ -8,8 +9,9 @@ use crate::web::openapi::Problem;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,34 +21,57 @@ pub struct Page {
     limit: Option<i64>,
 }
 
-fn render(f: &FileRow) -> Value {
-    json!({
-        "path": f.path,
-        "size": f.size,
-        "sha256": f.sha256,
-        "status": f.status,
-        "problem": f.problem,
-        "verified_at": f.verified_at.map(time),
-    })
+/// One file of a deposit.
+#[derive(Serialize, ToSchema)]
+pub struct File {
+    /// Its path in the dataset.
+    path: String,
+    size: i64,
+    sha256: String,
+    status: FileStatus,
+    /// Why verification failed.
+    problem: Option<String>,
+    #[schema(format = DateTime)]
+    verified_at: Option<String>,
+}
+
+impl From<FileRow> for File {
+    fn from(f: FileRow) -> Self {
+        Self {
+            path: f.path,
+            size: f.size,
+            sha256: f.sha256,
+            status: f.status,
+            problem: f.problem,
+            verified_at: f.verified_at.map(time),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Files {
+    files: Vec<File>,
+    /// Pass as `after` for the next page; null on the last.
+    next_after: Option<String>,
 }
 
 /// `GET /api/v1/deposits/{id}/files?after=PATH&limit=N`: keyset pages in path order.
-#[utoipa::path(get, path = "/deposits/{id}/files", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id"), ("after" = Option<String>, Query, description = "Keyset: files after this path"), ("limit" = Option<i64>, Query, description = "Page size, 1–1000")), responses((status = 200, description = "Path, size, SHA-256 and status of each file", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/deposits/{id}/files", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id"), ("after" = Option<String>, Query, description = "Keyset: files after this path"), ("limit" = Option<i64>, Query, description = "Page size, 1–1000")), responses((status = 200, description = "Path, size, SHA-256 and status of each file", body = Files), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
     Query(page): Query<Page>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Files>> {
     let limit = page.limit.unwrap_or(1000);
     let files = s.list_files(&actor, &id, &page.after, limit).await?;
-    let next = (files.len() as i64 >= limit.clamp(1, 1000))
+    let next_after = (files.len() as i64 >= limit.clamp(1, 1000))
         .then(|| files.last().map(|f| f.path.clone()))
         .flatten();
-    Ok(Json(json!({
-        "files": files.iter().map(render).collect::<Vec<_>>(),
-        "next_after": next,
-    })))
+    Ok(Json(Files {
+        files: files.into_iter().map(File::from).collect(),
+        next_after,
+    }))
 }
 
 #[utoipa::path(delete, path = "/deposits/{id}/files/{*path}", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id"), ("path" = String, Path, description = "The file's path in the dataset")), responses((status = 204, description = "Removed"), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json")))]

@@ -1,7 +1,7 @@
 //! Release batches (`/api/v1/releases`) and their public Atom feed (`/releases.atom`).
 
 use crate::db::releases::BatchRow;
-use crate::model::Action;
+use crate::model::{Action, BatchItemState, BatchState, DepositState};
 use crate::services::Services;
 use crate::services::deposits::ActionInput;
 use crate::services::releases::BatchView;
@@ -14,39 +14,82 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-fn render(b: &BatchRow) -> Value {
-    json!({
-        "id": b.id,
-        "release_at": time(b.release_at),
-        "cutoff_at": time(b.cutoff_at),
-        "state": b.state,
-        "created_by": b.created_by,
-        "finished_at": b.finished_at.map(time),
-    })
+/// A release batch: datasets that go public together at `release_at`.
+#[derive(Serialize, ToSchema)]
+pub struct Batch {
+    id: String,
+    #[schema(format = DateTime)]
+    release_at: String,
+    /// After it, nothing is added or taken out.
+    #[schema(format = DateTime)]
+    cutoff_at: String,
+    state: BatchState,
+    /// The curator who made it (none: the release cadence).
+    created_by: Option<String>,
+    #[schema(format = DateTime)]
+    finished_at: Option<String>,
+    /// A result per dataset (in a single batch's answers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    items: Option<Vec<BatchItem>>,
 }
 
-fn render_view(v: &BatchView) -> Value {
-    let mut o = render(&v.batch);
-    o["items"] = v
-        .items
-        .iter()
-        .map(|(item, dep)| {
-            json!({
-                "deposit": dep.id,
-                "dataset_id": dep.dataset_id,
-                "doi": dep.doi,
-                "deposit_state": dep.state.as_str(),
-                "state": item.state,
-                "error": item.error,
-                "attempts": item.attempts,
-                "finished_at": item.finished_at.map(time),
+/// One dataset of a batch and what became of it.
+#[derive(Serialize, ToSchema)]
+pub struct BatchItem {
+    deposit: String,
+    dataset_id: String,
+    doi: Option<String>,
+    deposit_state: DepositState,
+    state: BatchItemState,
+    error: Option<String>,
+    attempts: i64,
+    #[schema(format = DateTime)]
+    finished_at: Option<String>,
+}
+
+impl From<&BatchRow> for Batch {
+    fn from(b: &BatchRow) -> Self {
+        Self {
+            id: b.id.clone(),
+            release_at: time(b.release_at),
+            cutoff_at: time(b.cutoff_at),
+            state: b.state,
+            created_by: b.created_by.clone(),
+            finished_at: b.finished_at.map(time),
+            items: None,
+        }
+    }
+}
+
+impl From<BatchView> for Batch {
+    fn from(v: BatchView) -> Self {
+        let items = v
+            .items
+            .into_iter()
+            .map(|(item, dep)| BatchItem {
+                deposit: dep.id,
+                dataset_id: dep.dataset_id,
+                doi: dep.doi,
+                deposit_state: dep.state,
+                state: item.state,
+                error: item.error,
+                attempts: item.attempts,
+                finished_at: item.finished_at.map(time),
             })
-        })
-        .collect();
-    o
+            .collect();
+        Self {
+            items: Some(items),
+            ..Batch::from(&v.batch)
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Batches {
+    releases: Vec<Batch>,
 }
 
 fn parse_time(field: &str, s: &str) -> AppResult<i64> {
@@ -70,12 +113,12 @@ struct NewBatch {
     cutoff_at: Option<String>,
 }
 
-#[utoipa::path(post, path = "/releases", tag = "releases", security(("bearer" = [])), request_body(content = Object, description = "`{\"release_at\": \"2027-03-05T17:00:00Z\", \"cutoff_at\": …}`", content_type = "application/json"), responses((status = 201, description = "The new batch", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 409, description = "A batch is already set for that moment", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/releases", tag = "releases", security(("bearer" = [])), request_body(content = Object, description = "`{\"release_at\": \"2027-03-05T17:00:00Z\", \"cutoff_at\": …}`", content_type = "application/json"), responses((status = 201, description = "The new batch", body = Batch), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 409, description = "A batch is already set for that moment", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     body: Bytes,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<Batch>)> {
     let req: NewBatch = parse(&body)?;
     let at = parse_time("release_at", &req.release_at)?;
     let cutoff = req
@@ -84,7 +127,7 @@ pub async fn create(
         .map(|c| parse_time("cutoff_at", c))
         .transpose()?;
     let b = s.create_batch(&actor, at, cutoff).await?;
-    Ok((StatusCode::CREATED, Json(render(&b))))
+    Ok((StatusCode::CREATED, Json(Batch::from(&b))))
 }
 
 #[derive(Deserialize)]
@@ -96,27 +139,27 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/releases", tag = "releases", security(("bearer" = [])), params(("state" = Option<String>, Query, description = "open, running or done"), ("before" = Option<i64>, Query, description = "Keyset: batches releasing before this time (Unix ms)"), ("limit" = Option<i64>, Query, description = "Page size, 1–200")), responses((status = 200, description = "Batches, latest first", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/releases", tag = "releases", security(("bearer" = [])), params(("state" = Option<String>, Query, description = "open, running or done"), ("before" = Option<i64>, Query, description = "Keyset: batches releasing before this time (Unix ms)"), ("limit" = Option<i64>, Query, description = "Page size, 1–200")), responses((status = 200, description = "Batches, latest first", body = Batches), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(s): State<Services>,
     Authenticated(_actor): Authenticated,
     Query(q): Query<ListQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Batches>> {
     let batches = s
         .list_batches(q.state.as_deref(), q.before, q.limit.unwrap_or(50))
         .await?;
-    Ok(Json(
-        json!({ "releases": batches.iter().map(render).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(Batches {
+        releases: batches.iter().map(Batch::from).collect(),
+    }))
 }
 
-#[utoipa::path(get, path = "/releases/{id}", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id")), responses((status = 200, description = "The batch and a result per item (curators see every item; others only their own deposits)", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/releases/{id}", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id")), responses((status = 200, description = "The batch and a result per item (curators see every item; others only their own deposits)", body = Batch), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json")))]
 pub async fn show(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
-    Ok(Json(render_view(&s.batch(&actor, &id).await?)))
+) -> AppResult<Json<Batch>> {
+    Ok(Json(s.batch(&actor, &id).await?.into()))
 }
 
 #[derive(Deserialize)]
@@ -125,47 +168,47 @@ struct NewItem {
     deposit: String,
 }
 
-#[utoipa::path(post, path = "/releases/{id}/items", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id")), request_body(content = Object, description = "`{\"deposit\": ID}`: an approved or held deposit", content_type = "application/json"), responses((status = 200, description = "The batch", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such batch or deposit", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Past the cut-off, or the deposit cannot be scheduled", body = Problem, content_type = "application/problem+json"), (status = 422, description = "The body is not `{\"deposit\": ID}`", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/releases/{id}/items", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id")), request_body(content = Object, description = "`{\"deposit\": ID}`: an approved or held deposit", content_type = "application/json"), responses((status = 200, description = "The batch", body = Batch), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such batch or deposit", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Past the cut-off, or the deposit cannot be scheduled", body = Problem, content_type = "application/problem+json"), (status = 422, description = "The body is not `{\"deposit\": ID}`", body = Problem, content_type = "application/problem+json")))]
 pub async fn add_item(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
     body: Bytes,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Batch>> {
     let req: NewItem = parse(&body)?;
     let input = ActionInput {
         release: Some(id.clone()),
         ..Default::default()
     };
     s.act(&actor, &req.deposit, Action::Schedule, input).await?;
-    Ok(Json(render_view(&s.batch(&actor, &id).await?)))
+    Ok(Json(s.batch(&actor, &id).await?.into()))
 }
 
-#[utoipa::path(delete, path = "/releases/{id}/items/{deposit}", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id"), ("deposit" = String, Path, description = "Deposit id")), responses((status = 200, description = "The batch", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not in this batch", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Past the cut-off", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(delete, path = "/releases/{id}/items/{deposit}", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id"), ("deposit" = String, Path, description = "Deposit id")), responses((status = 200, description = "The batch", body = Batch), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not in this batch", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Past the cut-off", body = Problem, content_type = "application/problem+json")))]
 pub async fn remove_item(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Path((id, deposit)): Path<(String, String)>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Batch>> {
     let view = s.batch(&actor, &id).await?;
     if !view.items.iter().any(|(i, _)| i.version_id == deposit) {
         return Err(crate::services::ServiceError::NotFound("deposit in this batch").into());
     }
     s.act(&actor, &deposit, Action::Unschedule, ActionInput::default())
         .await?;
-    Ok(Json(render_view(&s.batch(&actor, &id).await?)))
+    Ok(Json(s.batch(&actor, &id).await?.into()))
 }
 
-#[utoipa::path(post, path = "/releases/{id}/run", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id")), responses((status = 202, description = "The batch is running", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Already run", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/releases/{id}/run", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id")), responses((status = 202, description = "The batch is running", body = Batch), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Already run", body = Problem, content_type = "application/problem+json")))]
 pub async fn run(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<Batch>)> {
     s.run_batch_now(&actor, &id).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(render_view(&s.batch(&actor, &id).await?)),
+        Json(s.batch(&actor, &id).await?.into()),
     ))
 }
 

@@ -4,7 +4,7 @@
 use super::deposit_form::{DepositForm, FieldErrors, field_of, licences};
 use super::{Chrome, page, plain, see_other};
 use crate::db::versions::VersionRow;
-use crate::model::{Action, DepositState};
+use crate::model::{Action, DepositState, FileStatus, HoldKind};
 use crate::services::deposits::ActionInput;
 use crate::services::{Actor, ServiceError, Services};
 use crate::web::error::{AppError, AppResult};
@@ -317,7 +317,7 @@ pub struct FileView {
     pub path: String,
     pub size: String,
     pub sha256: String,
-    pub status: String,
+    pub status: FileStatus,
     pub problem: Option<String>,
 }
 
@@ -431,7 +431,7 @@ async fn deposit_page(
         .chain(
             (is_owner
                 && v.state == DepositState::OnHold
-                && hold.as_ref().is_some_and(|h| h.kind == "article"))
+                && hold.as_ref().is_some_and(|h| h.kind == HoldKind::Article))
             .then_some("published"),
         )
         .chain((v.doi.is_none() && v.state.files_editable()).then_some("doi"))
@@ -489,7 +489,7 @@ async fn deposit_page(
     .filter(|(_, x)| !x.is_empty())
     .collect();
     let batches = if curator && v.state.apply(Action::Schedule).is_ok() {
-        s.list_batches(Some("open"), 0, 20)
+        s.batches(Some(crate::model::BatchState::Open), 0, 20)
             .await
             .map_err(AppError::page)?
             .into_iter()
@@ -517,11 +517,11 @@ async fn deposit_page(
                 .doi_record(d)
                 .await
                 .map_err(AppError::page)?
-                .filter(|r| r.provider == "local")
+                .filter(|r| r.provider == crate::model::DoiProvider::Local)
                 .map(|_| "This archive runs without DataCite: the DOI is reserved here only and does not resolve at doi.org.".to_owned()),
             None => None,
         },
-        hold: hold.map(|h| crate::services::deposits::describe_hold(&h.kind, &h.target)),
+        hold: hold.map(|h| crate::services::deposits::describe_hold(h.kind, &h.target)),
         asked,
         done,
         error,

@@ -3,9 +3,11 @@
 //! their progress and a retry, and the fixity checks of the last days.
 
 use super::{Chrome, page, see_other};
-use crate::mirror::{Credentials, MirrorSpec};
+use crate::db::fixity::FixityCount;
 use crate::model::date::utc_seconds;
+use crate::model::{FixityOutcome, MirrorPolicy, TransferState};
 use crate::services::{Actor, ServiceError, Services, require_curator};
+use crate::storage::mirror::{Credentials, MirrorSpec};
 use crate::web::error::{AppError, AppResult};
 use crate::web::format::human_size;
 use crate::web::session::{Browser, SignedIn, checked_form};
@@ -19,7 +21,7 @@ pub struct MirrorView {
     pub name: String,
     pub endpoint: String,
     pub bucket: String,
-    pub policy: String,
+    pub policy: MirrorPolicy,
     pub credentials: String,
 }
 
@@ -27,7 +29,7 @@ pub struct TransferView {
     pub id: String,
     pub deposit: String,
     pub mirror: String,
-    pub state: String,
+    pub state: TransferState,
     pub files: String,
     pub bytes: String,
     pub percent: i64,
@@ -42,10 +44,10 @@ struct MirrorsPage {
     chrome: Chrome,
     mirrors: Vec<MirrorView>,
     transfers: Vec<TransferView>,
-    /// Fixity checks of the last days: (location, outcome, count).
-    checks: Vec<(String, String, i64)>,
+    /// Fixity checks of the last days.
+    checks: Vec<FixityCount>,
     /// (location, object, outcome, detail, when)
-    problems: Vec<(String, String, String, String, String)>,
+    problems: Vec<(String, String, FixityOutcome, String, String)>,
     days: i64,
     error: Option<String>,
     /// The add form as typed, when it came back with an error.
@@ -125,13 +127,13 @@ async fn render(
             checks,
             problems: problems
                 .into_iter()
-                .map(|(loc, object, outcome, detail, at)| {
+                .map(|p| {
                     (
-                        loc,
-                        object,
-                        outcome,
-                        detail.unwrap_or_default(),
-                        utc_seconds(at),
+                        p.location,
+                        p.sha256,
+                        p.outcome,
+                        p.detail.unwrap_or_default(),
+                        utc_seconds(p.checked_at),
                     )
                 })
                 .collect(),
@@ -164,21 +166,25 @@ pub async fn add(
         "file" => Credentials::File(form.get("credentials_file").into()),
         _ => Credentials::Env(form.get("key_env"), form.get("secret_env")),
     };
-    let spec = MirrorSpec {
-        name: form.get("name"),
-        endpoint: form.get("endpoint"),
-        region: Some(form.get("region"))
-            .filter(|r| !r.is_empty())
-            .unwrap_or_else(|| crate::mirror::DEFAULT_REGION.into()),
-        bucket: form.get("bucket"),
-        prefix: form.get("prefix"),
-        credentials,
-        policy: form.get("policy"),
+    let added = match form.get("policy").parse::<MirrorPolicy>() {
+        Ok(policy) => {
+            let spec = MirrorSpec {
+                name: form.get("name"),
+                endpoint: form.get("endpoint"),
+                region: Some(form.get("region"))
+                    .filter(|r| !r.is_empty())
+                    .unwrap_or_else(|| crate::storage::mirror::DEFAULT_REGION.into()),
+                bucket: form.get("bucket"),
+                prefix: form.get("prefix"),
+                credentials,
+                policy,
+            };
+            s.add_mirror(spec, crate::services::mirrors::AddedBy::Curator)
+                .await
+        }
+        Err(_) => Err(ServiceError::invalid("policy", "'released' or 'all'")),
     };
-    match s
-        .add_mirror(spec, crate::services::mirrors::AddedBy::Curator)
-        .await
-    {
+    match added {
         Ok(()) => Ok(see_other("/curate/mirrors")),
         Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
             let typed = form.0.into_iter().filter(|(k, _)| k != "csrf").collect();

@@ -4,6 +4,7 @@
 use super::deposits::state_words;
 use super::{Chrome, page, see_other};
 use crate::model::date::utc_seconds;
+use crate::model::{BatchItemState, BatchState};
 use crate::services::{Services, require_curator};
 use crate::web::error::{AppError, AppResult};
 use crate::web::session::{SignedIn, checked_form};
@@ -16,7 +17,7 @@ pub struct BatchView {
     pub id: String,
     pub release_at: String,
     pub cutoff_at: String,
-    pub state: String,
+    pub state: BatchState,
     pub items: Vec<ItemView>,
 }
 
@@ -24,7 +25,7 @@ pub struct ItemView {
     pub deposit: String,
     pub title: String,
     pub deposit_state: &'static str,
-    pub result: String,
+    pub result: BatchItemState,
     pub error: Option<String>,
 }
 

@@ -3,6 +3,7 @@
 //! per part (the mirror checks each), and the parts it accepted can be resumed after a
 //! crash or an outage.
 
+use crate::model::MirrorPolicy;
 use crate::model::checksum::{Algorithm, Hasher};
 use futures::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder, Checksum};
@@ -55,8 +56,7 @@ pub struct MirrorSpec {
     pub bucket: String,
     pub prefix: String,
     pub credentials: Credentials,
-    /// `released` (public data only) or `all` (held data too).
-    pub policy: String,
+    pub policy: MirrorPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -306,7 +306,7 @@ impl Mirror {
     }
 
     /// Replace the mirror's copy behind the archive's back: tests simulate bit rot.
-    #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
     pub async fn corrupt_for_test(&self, sha256: &str, bytes: bytes::Bytes) -> MirrorResult<()> {
         self.put_whole(sha256, bytes).await
     }

@@ -1,0 +1,188 @@
+//! Every other state the catalogue stores, as closed enums. The database keeps them as
+//! text (with CHECK constraints); `db` parses them once when it reads a row, so services
+//! and pages compare variants, never strings.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A stored value that is not one of its enum's names: the row is damaged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} '{value}'")]
+pub struct UnknownValue {
+    pub kind: &'static str,
+    pub value: String,
+}
+
+/// One enum stored as text: its variants, their names, parsing, Display and serde as
+/// those same names. The names are the variants in snake_case: serde and the OpenAPI
+/// schema derive them that way (a per-variant rename passed through a macro is lost on
+/// utoipa), and a test checks they agree with `as_str`.
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* $name:ident ($what:literal) { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$(Self::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, UnknownValue> {
+                match s {
+                    $($text => Ok(Self::$variant),)+
+                    _ => Err(UnknownValue { kind: $what, value: s.to_owned() }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                // `pad`, so widths and alignment in format strings apply.
+                f.pad(self.as_str())
+            }
+        }
+    };
+}
+
+stored_enum! {
+    /// Where one file of a deposit stands with the verifier.
+    FileStatus ("file status") {
+        /// Stored, not yet checked against the manifest.
+        Received = "received",
+        Verified = "verified",
+        /// Missing or damaged: the deposit went back to its author.
+        Failed = "failed",
+    }
+}
+
+stored_enum! {
+    /// A background job in the queue.
+    JobState ("job state") {
+        Queued = "queued",
+        /// Leased by a worker.
+        Running = "running",
+        Succeeded = "succeeded",
+        /// Out of attempts: an operator looks (`arca jobs`).
+        Failed = "failed",
+    }
+}
+
+stored_enum! {
+    /// A release batch: takes datasets until its cut-off, then releases them together.
+    BatchState ("release batch state") {
+        Open = "open",
+        Running = "running",
+        Done = "done",
+    }
+}
+
+stored_enum! {
+    /// One dataset in a release batch.
+    BatchItemState ("release item state") {
+        Pending = "pending",
+        Released = "released",
+        Failed = "failed",
+    }
+}
+
+stored_enum! {
+    /// A copy of one version to one mirror.
+    TransferState ("transfer state") {
+        Queued = "queued",
+        Active = "active",
+        Succeeded = "succeeded",
+        Failed = "failed",
+    }
+}
+
+impl TransferState {
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed)
+    }
+}
+
+stored_enum! {
+    /// Which versions a mirror receives.
+    MirrorPolicy ("mirror policy") {
+        /// Only released data: a public mirror.
+        Released = "released",
+        /// Everything, held data included: a private replica.
+        All = "all",
+    }
+}
+
+stored_enum! {
+    /// What one fixity check of one stored copy found.
+    FixityOutcome ("fixity outcome") {
+        Ok = "ok",
+        Missing = "missing",
+        Corrupt = "corrupt",
+        /// Bad, and rewritten from a good copy.
+        Repaired = "repaired",
+        /// Bad, and no good copy was found.
+        Unrepairable = "unrepairable",
+    }
+}
+
+stored_enum! {
+    /// Where a dataset's DOI is registered.
+    DoiProvider ("DOI provider") {
+        /// Reserved in this archive only: it does not resolve (trials, laptops).
+        Local = "local",
+        Datacite = "datacite",
+    }
+}
+
+stored_enum! {
+    /// What a hold waits for.
+    HoldKind ("hold kind") {
+        Date = "date",
+        /// An article's DOI, looked up at Crossref.
+        Article = "article",
+        /// A PDB entry, looked up at the PDB.
+        Pdb = "pdb",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agree<T>(all: &[T])
+    where
+        T: Copy + std::fmt::Debug + PartialEq + fmt::Display + FromStr + serde::Serialize,
+        <T as FromStr>::Err: std::fmt::Debug,
+    {
+        for s in all {
+            assert_eq!(s.to_string().parse::<T>().unwrap(), *s);
+            assert_eq!(serde_json::to_string(s).unwrap(), format!("\"{s}\""), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip_and_strangers_are_named() {
+        agree(FileStatus::ALL);
+        agree(JobState::ALL);
+        agree(BatchState::ALL);
+        agree(BatchItemState::ALL);
+        agree(TransferState::ALL);
+        agree(MirrorPolicy::ALL);
+        agree(FixityOutcome::ALL);
+        agree(DoiProvider::ALL);
+        agree(HoldKind::ALL);
+        let e = "paused".parse::<TransferState>().unwrap_err();
+        assert_eq!(e.to_string(), "unknown transfer state 'paused'");
+        assert!("Done".parse::<BatchState>().is_err());
+    }
+}
