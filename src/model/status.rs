@@ -166,7 +166,11 @@ mod tests {
     {
         for s in all {
             assert_eq!(s.to_string().parse::<T>().unwrap(), *s);
-            assert_eq!(serde_json::to_string(s).unwrap(), format!("\"{s}\""), "{s:?}");
+            assert_eq!(
+                serde_json::to_string(s).unwrap(),
+                format!("\"{s}\""),
+                "{s:?}"
+            );
         }
     }
 

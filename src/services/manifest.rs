@@ -10,9 +10,12 @@ use crate::model::manifest::{Manifest, ManifestFormat};
 const STAGE_ROWS_PER_TRANSACTION: usize = 10_000;
 
 /// What a manifest upload did.
-#[derive(Debug, serde::Serialize)]
+/// What a manifest says, as it was adopted.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ManifestSummary {
+    /// sha256, sha512, sha1 or md5.
     pub algorithm: String,
+    /// How many files it lists.
     pub entries: usize,
     /// Listed paths with no file yet: upload them before submitting.
     pub not_yet_uploaded: Vec<String>,

@@ -11,7 +11,8 @@ use crate::model::DepositState;
 use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Debug, Clone, Serialize)]
+/// One entry of the reference list.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Reference {
     /// "dataset" or "software".
     pub kind: &'static str,
@@ -21,7 +22,8 @@ pub struct Reference {
     pub csl: Value,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// References and a data-availability paragraph for a manuscript.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ManuscriptKit {
     pub style: String,
     pub references: Vec<Reference>,

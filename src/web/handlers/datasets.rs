@@ -542,46 +542,97 @@ pub async fn serve_file(
 }
 
 /// `GET /datasets?q=…&facility=…`: search released datasets (what the search page shows).
-#[utoipa::path(get, path = "/datasets", tag = "public", params(("q" = Option<String>, Query, description = "Words; each must occur, the last may be the start of a word"), ("facility" = Option<String>, Query, description = "Facility name"), ("beamline" = Option<String>, Query, description = "Beamline name"), ("year" = Option<String>, Query, description = "Publication year"), ("pdb" = Option<String>, Query, description = "A PDB id"), ("author" = Option<String>, Query, description = "Part of an author's name"), ("page" = Option<i64>, Query, description = "Page, 1–100"), ("after" = Option<String>, Query, description = "The page after this key, the `next` of the previous page")), responses((status = 200, description = "Matching datasets, newest first, how many match (`total_is_exact`; otherwise at least `total`: counts stop at 10,000, and for common words at those among the newest 1,000 datasets), the key of the next page, and the filter values with counts", body = Object), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/datasets", tag = "public", params(("q" = Option<String>, Query, description = "Words; each must occur, the last may be the start of a word"), ("facility" = Option<String>, Query, description = "Facility name"), ("beamline" = Option<String>, Query, description = "Beamline name"), ("year" = Option<String>, Query, description = "Publication year"), ("pdb" = Option<String>, Query, description = "A PDB id"), ("author" = Option<String>, Query, description = "Part of an author's name"), ("page" = Option<i64>, Query, description = "Page, 1–100"), ("after" = Option<String>, Query, description = "The page after this key, the `next` of the previous page")), responses((status = 200, description = "Matching datasets, newest first, how many match (`total_is_exact`; otherwise at least `total`: counts stop at 10,000, and for common words at those among the newest 1,000 datasets), the key of the next page, and the filter values with counts", body = SearchPage), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
 pub async fn search(
     State(s): State<Services>,
     Query(req): Query<crate::services::search::SearchRequest>,
-) -> AppResult<axum::Json<serde_json::Value>> {
-    use serde_json::json;
+) -> AppResult<axum::Json<SearchPage>> {
     let r = s.search(&req).await?;
     let base = s.config.public_base();
-    let hits: Vec<_> = r
+    let datasets = r
         .hits
-        .iter()
-        .map(|h| {
-            json!({
-                "dataset_id": h.dataset_id,
-                "url": format!("{base}/datasets/{}", h.dataset_id),
-                "doi": h.doi,
-                "title": h.title,
-                "creators": h.creators,
-                "publication_year": h.year,
-                "facility": h.facility,
-                "beamline": h.beamline,
-                "released_at": crate::web::json::time(h.released_at),
-            })
+        .into_iter()
+        .map(|h| SearchHit {
+            url: format!("{base}/datasets/{}", h.dataset_id),
+            released_at: crate::web::json::time(h.released_at),
+            dataset_id: h.dataset_id,
+            doi: h.doi,
+            title: h.title,
+            creators: h.creators,
+            publication_year: h.year,
+            facility: h.facility,
+            beamline: h.beamline,
         })
         .collect();
-    let pairs = |v: &[(String, i64)]| -> Vec<serde_json::Value> {
-        v.iter()
-            .map(|(k, n)| json!({"value": k, "count": n}))
+    let counts = |v: Vec<(String, i64)>| {
+        v.into_iter()
+            .map(|(value, count)| FacetCount { value, count })
             .collect()
     };
-    Ok(axum::Json(json!({
-        "total": r.total,
-        "total_is_exact": r.total_exact,
-        "page": r.page,
-        "next": r.next_after,
-        "datasets": hits,
-        "facets": {
-            "facility": pairs(&r.facets.facilities),
-            "beamline": pairs(&r.facets.beamlines),
-            "year": r.facets.years.iter().map(|(y, n)| json!({"value": y, "count": n})).collect::<Vec<_>>(),
-        }
-    })))
+    Ok(axum::Json(SearchPage {
+        total: r.total,
+        total_is_exact: r.total_exact,
+        page: r.page,
+        next: r.next_after,
+        datasets,
+        facets: FacetCounts {
+            facility: counts(r.facets.facilities),
+            beamline: counts(r.facets.beamlines),
+            year: r
+                .facets
+                .years
+                .into_iter()
+                .map(|(value, count)| YearCount { value, count })
+                .collect(),
+        },
+    }))
+}
+
+/// One page of search results.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SearchPage {
+    /// How many datasets match: exactly when `total_is_exact`, otherwise at least this.
+    total: i64,
+    total_is_exact: bool,
+    page: i64,
+    /// Pass as `after` for the next page; null on the last.
+    next: Option<String>,
+    datasets: Vec<SearchHit>,
+    facets: FacetCounts,
+}
+
+/// A released dataset that matched.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SearchHit {
+    dataset_id: String,
+    /// Its landing page.
+    url: String,
+    doi: Option<String>,
+    title: String,
+    creators: Vec<String>,
+    publication_year: Option<String>,
+    facility: Option<String>,
+    beamline: Option<String>,
+    #[schema(format = DateTime)]
+    released_at: String,
+}
+
+/// The values readers can filter by, with how many released datasets have each.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct FacetCounts {
+    facility: Vec<FacetCount>,
+    beamline: Vec<FacetCount>,
+    year: Vec<YearCount>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct FacetCount {
+    value: String,
+    count: i64,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct YearCount {
+    value: i64,
+    count: i64,
 }

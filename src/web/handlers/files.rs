@@ -2,6 +2,7 @@ use crate::db::files::FileRow;
 use crate::model::FileStatus;
 use crate::model::manifest::ManifestFormat;
 use crate::services::Services;
+use crate::services::manifest::ManifestSummary;
 use crate::web::auth::Authenticated;
 use crate::web::error::{AppError, AppResult};
 use crate::web::json::time;
@@ -10,7 +11,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
 use utoipa::ToSchema;
 
 #[derive(Deserialize)]
@@ -92,14 +93,14 @@ pub struct ManifestQuery {
 }
 
 /// `PUT /api/v1/deposits/{id}/manifest`: BagIt manifest or `sha256sum`/`md5sum` output.
-#[utoipa::path(put, path = "/deposits/{id}/manifest", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id"), ("algorithm" = Option<String>, Query, description = "sha256, sha512, sha1 or md5 (else inferred)"), ("format" = Option<String>, Query, description = "bagit, plain or auto")), request_body(content = String, description = "A BagIt manifest or sha256sum/md5sum output", content_type = "text/plain"), responses((status = 200, description = "What the manifest says, file by file", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, path = "/deposits/{id}/manifest", tag = "deposits", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id"), ("algorithm" = Option<String>, Query, description = "sha256, sha512, sha1 or md5 (else inferred)"), ("format" = Option<String>, Query, description = "bagit, plain or auto")), request_body(content = String, description = "A BagIt manifest or sha256sum/md5sum output", content_type = "text/plain"), responses((status = 200, description = "What the manifest says: its algorithm, how many files it lists, and which are not uploaded yet", body = ManifestSummary), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
 pub async fn put_manifest(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
     Query(q): Query<ManifestQuery>,
     body: String,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ManifestSummary>> {
     let algorithm = q
         .algorithm
         .map(|a| a.parse())
@@ -119,7 +120,7 @@ pub async fn put_manifest(
     let summary = s
         .put_manifest(&actor, &id, &body, algorithm, format)
         .await?;
-    Ok(Json(serde_json::to_value(summary).unwrap_or_default()))
+    Ok(Json(summary))
 }
 
 /// A deposit's file, for its depositors and curators, whatever its state.

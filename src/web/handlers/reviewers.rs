@@ -10,17 +10,42 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-fn render(l: &LinkRow) -> Value {
-    json!({
-        "id": l.id,
-        "note": l.note,
-        "created_at": time(l.created_at),
-        "expires_at": time(l.expires_at),
-        "revoked_at": l.revoked_at.map(time),
-    })
+/// A reviewer link: read access to a held deposit for an editor or referee.
+#[derive(Serialize, ToSchema)]
+pub struct Link {
+    id: String,
+    /// Who it is for, in the author's words.
+    note: Option<String>,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    expires_at: String,
+    #[schema(format = DateTime)]
+    revoked_at: Option<String>,
+    /// The secret URL: given once, when the link is made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+}
+
+impl From<LinkRow> for Link {
+    fn from(l: LinkRow) -> Self {
+        Self {
+            id: l.id,
+            note: l.note,
+            created_at: time(l.created_at),
+            expires_at: time(l.expires_at),
+            revoked_at: l.revoked_at.map(time),
+            url: None,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Links {
+    links: Vec<Link>,
 }
 
 #[derive(Deserialize)]
@@ -35,13 +60,13 @@ fn default_days() -> u32 {
     90
 }
 
-#[utoipa::path(post, path = "/deposits/{id}/reviewer-links", tag = "holds", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), request_body(content = Object, description = "`{\"days\": 90, \"note\": \"Acta D, manuscript 1234\"}`", content_type = "application/json"), responses((status = 201, description = "The link; its URL is shown only now", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not verified yet, or already public", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/deposits/{id}/reviewer-links", tag = "holds", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), request_body(content = Object, description = "`{\"days\": 90, \"note\": \"Acta D, manuscript 1234\"}`", content_type = "application/json"), responses((status = 201, description = "The link; its URL is shown only now", body = Link), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not verified yet, or already public", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
     body: Bytes,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<Link>)> {
     let req: NewLink = if body.iter().all(u8::is_ascii_whitespace) {
         NewLink {
             days: default_days(),
@@ -53,21 +78,23 @@ pub async fn create(
     let (link, token) = s
         .create_reviewer_link(&actor, &id, req.days, req.note)
         .await?;
-    let mut o = render(&link);
-    o["url"] = json!(format!("{}/review/{token}", s.config.public_base()));
-    Ok((StatusCode::CREATED, Json(o)))
+    let link = Link {
+        url: Some(format!("{}/review/{token}", s.config.public_base())),
+        ..link.into()
+    };
+    Ok((StatusCode::CREATED, Json(link)))
 }
 
-#[utoipa::path(get, path = "/deposits/{id}/reviewer-links", tag = "holds", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), responses((status = 200, description = "The deposit's links (without their secrets)", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/deposits/{id}/reviewer-links", tag = "holds", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), responses((status = 200, description = "The deposit's links (without their secrets)", body = Links), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Links>> {
     let links = s.reviewer_links(&actor, &id).await?;
-    Ok(Json(
-        json!({ "links": links.iter().map(render).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(Links {
+        links: links.into_iter().map(Link::from).collect(),
+    }))
 }
 
 #[utoipa::path(delete, path = "/deposits/{id}/reviewer-links/{link}", tag = "holds", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id"), ("link" = String, Path, description = "Link id")), responses((status = 204, description = "Revoked"), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such link", body = Problem, content_type = "application/problem+json")))]

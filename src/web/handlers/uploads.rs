@@ -1,6 +1,5 @@
 //! tus 1.0.0 at /api/v1/uploads (core, creation, checksum, termination, expiration).
 
-use crate::db::uploads::UploadRow;
 use crate::services::Services;
 use crate::services::uploads::NewUpload;
 use crate::web::auth::Authenticated;
@@ -14,7 +13,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Every tus response says which version it speaks, errors included.
 fn tus_response(status: StatusCode, extra: Vec<(axum::http::HeaderName, HeaderValue)>) -> Response {
@@ -222,26 +222,45 @@ pub async fn terminate(
     run.await.map_err(with_version)
 }
 
-fn render(u: &UploadRow) -> Value {
-    json!({
-        "id": u.id,
-        "path": u.path,
-        "offset": u.offset,
-        "length": u.length,
-        "location": format!("/api/v1/uploads/{}", u.id),
-        "expires_at": time(u.expires_at),
-    })
+/// An unfinished upload, to resume with tus at `location` from `offset`.
+#[derive(Serialize, ToSchema)]
+pub struct Upload {
+    id: String,
+    /// The file's path in the dataset.
+    path: String,
+    /// Bytes received so far.
+    offset: i64,
+    length: i64,
+    /// The tus upload URL.
+    location: String,
+    #[schema(format = DateTime)]
+    expires_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Uploads {
+    uploads: Vec<Upload>,
 }
 
 /// `GET /api/v1/deposits/{id}/uploads`: unfinished uploads, so a client can resume.
-#[utoipa::path(get, path = "/deposits/{id}/uploads", tag = "uploads", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), responses((status = 200, description = "Unfinished uploads with their offsets", body = Object), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/deposits/{id}/uploads", tag = "uploads", security(("bearer" = [])), params(("id" = String, Path, description = "Deposit id")), responses((status = 200, description = "Unfinished uploads with their offsets", body = Uploads), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_for_deposit(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
-    let ups = s.list_uploads(&actor, &id).await?;
-    Ok(Json(
-        json!({ "uploads": ups.iter().map(render).collect::<Vec<_>>() }),
-    ))
+) -> AppResult<Json<Uploads>> {
+    let uploads = s
+        .list_uploads(&actor, &id)
+        .await?
+        .into_iter()
+        .map(|u| Upload {
+            location: format!("/api/v1/uploads/{}", u.id),
+            expires_at: time(u.expires_at),
+            id: u.id,
+            path: u.path,
+            offset: u.offset,
+            length: u.length,
+        })
+        .collect();
+    Ok(Json(Uploads { uploads }))
 }
