@@ -1,10 +1,18 @@
-//! One deposit as its author or a curator sees it through the API: the version, its file
-//! totals, its DOI's registration and its open hold, read on one connection after one
-//! visibility check, so no caller reads a deposit's parts without authorising first.
+//! Read models of one deposit, for its author or a curator: what the API shows (the
+//! version, its file totals, its DOI's registration and its open hold) and what its page
+//! shows (that, its files, uploads and history, what the visitor may do now, and the
+//! manuscript kit). Each is one service call that checks visibility first, so no caller
+//! reads a deposit's parts without authorising.
 
 use super::deposits::load_visible;
+use super::manuscript_kit::ManuscriptKit;
 use super::{Actor, ServiceResult, Services};
+use crate::db::events::Event;
+use crate::db::files::FileRow;
+use crate::db::releases::BatchRow;
+use crate::db::uploads::UploadRow;
 use crate::db::{self, dois::DoiRow, holds::HoldRow, versions::VersionRow};
+use crate::model::{Action, BatchState, DepositState, HoldKind};
 
 #[derive(Debug, Clone)]
 pub struct DepositView {
@@ -33,6 +41,99 @@ impl Services {
             total_bytes,
             doi,
             hold,
+        })
+    }
+}
+
+/// Something a visitor of a deposit's page may do now, besides nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    /// A state change (submit, approve, hold, …).
+    Act(Action),
+    /// "My paper is out": an author of a deposit held until an article's publication.
+    ClaimPublication,
+    /// Reserve the DOI, while the deposit is still a draft.
+    ReserveDoi,
+    /// Start the next version of a released dataset (its owner).
+    NewVersion,
+}
+
+impl Offer {
+    /// The name forms and page sections use for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Act(a) => a.request_name().unwrap_or_else(|| a.as_str()),
+            Self::ClaimPublication => "published",
+            Self::ReserveDoi => "doi",
+            Self::NewVersion => "new-version",
+        }
+    }
+}
+
+/// Everything a deposit's page shows, for one visitor, from one service call.
+#[derive(Debug, Clone)]
+pub struct DepositPageView {
+    pub deposit: DepositView,
+    /// The first files in path order (at most [`FILES_SHOWN`]).
+    pub files: Vec<FileRow>,
+    pub uploads: Vec<UploadRow>,
+    pub events: Vec<Event>,
+    pub is_owner: bool,
+    pub offers: Vec<Offer>,
+    /// Open release batches, when the visitor may schedule the deposit.
+    pub open_batches: Vec<BatchRow>,
+    /// The references and data-availability paragraph, once the description is
+    /// complete enough to cite.
+    pub kit: Option<ManuscriptKit>,
+}
+
+/// Files a deposit's page lists; the rest are in the API's pages.
+pub const FILES_SHOWN: i64 = 1000;
+
+impl Services {
+    pub async fn deposit_page(&self, actor: &Actor, id: &str) -> ServiceResult<DepositPageView> {
+        let deposit = self.deposit_view(actor, id).await?;
+        let v = &deposit.version;
+        let mut conn = self.db.conn().await?;
+        let files = db::files::list(&mut conn, &v.id, "", FILES_SHOWN).await?;
+        let uploads = db::uploads::list_for_version(&mut conn, &v.id).await?;
+        let events = db::events::for_subject(&mut conn, &v.id).await?;
+        drop(conn);
+        let is_owner = v.owner_id == actor.id;
+        let waits_for_article = deposit
+            .hold
+            .as_ref()
+            .is_some_and(|h| h.kind == HoldKind::Article);
+        let offers = self
+            .actions_open_to(actor, v)
+            .into_iter()
+            .map(Offer::Act)
+            .chain(
+                (is_owner && v.state == DepositState::OnHold && waits_for_article)
+                    .then_some(Offer::ClaimPublication),
+            )
+            .chain((v.doi.is_none() && v.state.files_editable()).then_some(Offer::ReserveDoi))
+            .chain((is_owner && v.state == DepositState::Released).then_some(Offer::NewVersion))
+            .collect::<Vec<_>>();
+        let open_batches = if offers.contains(&Offer::Act(Action::Schedule)) {
+            self.batches(Some(BatchState::Open), 0, 20).await?
+        } else {
+            Vec::new()
+        };
+        // A description not yet complete enough to cite has no kit: not an error here.
+        let kit = self
+            .manuscript_kit(actor, std::slice::from_ref(&v.id), "apa", None)
+            .await
+            .ok();
+        Ok(DepositPageView {
+            deposit,
+            files,
+            uploads,
+            events,
+            is_owner,
+            offers,
+            open_batches,
+            kit,
         })
     }
 }

@@ -195,12 +195,6 @@ impl Services {
         load_visible(&mut conn, actor, id).await
     }
 
-    /// Totals of a deposit's files: `(count, bytes)`.
-    pub async fn deposit_totals(&self, id: &str) -> ServiceResult<(i64, i64)> {
-        let mut conn = self.db.conn().await?;
-        Ok(db::files::totals(&mut conn, id).await?)
-    }
-
     pub async fn update_deposit(
         &self,
         actor: &Actor,
@@ -322,7 +316,7 @@ impl Services {
 
     /// The actions `actor` may ask for now on `v`, a deposit they can see, in the order
     /// a deposit meets them.
-    pub fn actions_open_to(&self, actor: &Actor, v: &VersionRow) -> Vec<Action> {
+    pub(super) fn actions_open_to(&self, actor: &Actor, v: &VersionRow) -> Vec<Action> {
         Action::REQUESTED
             .iter()
             .map(|(_, a)| *a)

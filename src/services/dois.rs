@@ -139,11 +139,6 @@ impl Services {
         Ok(v)
     }
 
-    pub async fn doi_record(&self, doi: &str) -> ServiceResult<Option<DoiRow>> {
-        let mut conn = self.db.conn().await?;
-        Ok(db::dois::get(&mut conn, doi).await?)
-    }
-
     /// What DataCite should hold for the DOI: the record it stands for and the landing
     /// page URL.
     fn remote_attributes(&self, target: &super::versions::DoiTarget) -> Value {

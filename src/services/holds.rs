@@ -239,11 +239,6 @@ impl Services {
     }
 
     /// The open hold of a deposit the caller may already see.
-    pub async fn open_hold(&self, id: &str) -> ServiceResult<Option<HoldRow>> {
-        let mut conn = self.db.conn().await?;
-        Ok(db::holds::open_for(&mut conn, id).await?)
-    }
-
     pub async fn notifications(
         &self,
         actor: &Actor,

@@ -109,7 +109,10 @@ async fn every_json_answer_has_a_named_schema() {
         "#/components/schemas/DepositState"
     );
     let states = &doc["components"]["schemas"]["DepositState"]["enum"];
-    assert!(states.as_array().unwrap().contains(&"on_hold".into()), "{states}");
+    assert!(
+        states.as_array().unwrap().contains(&"on_hold".into()),
+        "{states}"
+    );
 }
 
 /// NUL cannot be stored in a text column (PostgreSQL refuses it): it is refused at the

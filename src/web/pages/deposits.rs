@@ -4,7 +4,7 @@
 use super::deposit_form::{DepositForm, FieldErrors, field_of, licences};
 use super::{Chrome, page, plain, see_other};
 use crate::db::versions::VersionRow;
-use crate::model::{Action, DepositState, FileStatus, HoldKind};
+use crate::model::{Action, DepositState, FileStatus};
 use crate::services::deposits::ActionInput;
 use crate::services::{Actor, ServiceError, Services};
 use crate::web::error::{AppError, AppResult};
@@ -413,51 +413,27 @@ async fn deposit_page(
     done: Option<String>,
     error: Option<String>,
 ) -> AppResult<Response> {
-    let v = s.get_deposit(actor, id).await.map_err(AppError::page)?;
-    let curator = actor.role.is_curator();
-    let is_owner = v.owner_id == actor.id;
-    let files = s
-        .list_files(actor, id, "", 1000)
-        .await
-        .map_err(AppError::page)?;
-    let (file_count, bytes) = s.deposit_totals(id).await.map_err(AppError::page)?;
-    let uploads = s.list_uploads(actor, id).await.map_err(AppError::page)?;
-    let events = s.deposit_events(actor, id).await.map_err(AppError::page)?;
-    let hold = s.open_hold(id).await.map_err(AppError::page)?;
-    let can: Vec<&'static str> = s
-        .actions_open_to(actor, &v)
-        .into_iter()
-        .filter_map(Action::request_name)
-        .chain(
-            (is_owner
-                && v.state == DepositState::OnHold
-                && hold.as_ref().is_some_and(|h| h.kind == HoldKind::Article))
-            .then_some("published"),
-        )
-        .chain((v.doi.is_none() && v.state.files_editable()).then_some("doi"))
-        .chain((is_owner && v.state == DepositState::Released).then_some("new-version"))
-        .collect();
-    let asked = events
+    let p = s.deposit_page(actor, id).await.map_err(AppError::page)?;
+    let d = p.deposit;
+    let v = d.version;
+    let asked = p
+        .events
         .iter()
         .rev()
         .find(|e| matches!(e.kind.as_str(), "request_changes" | "verification_failed"))
         .filter(|_| v.state == DepositState::Draft)
         .and_then(|e| e.reason.clone());
-    let record = crate::services::dois::record_of(&v);
-    let citation = record
+    let citation = crate::services::dois::record_of(&v)
         .as_ref()
         .map(crate::metadata::citation::datacite_text)
         .unwrap_or_else(|_| "Complete the description to see the citation.".into());
-    // The manuscript kit: the data-availability paragraph and the references (the data
-    // and the software used), once the description is complete enough to cite.
-    let kit = s
-        .manuscript_kit(actor, &[id.to_owned()], "apa", None)
-        .await
-        .ok();
-    let availability = kit.as_ref().map(|k| k.data_availability.clone());
-    let references: Vec<String> = kit
-        .map(|k| k.references.into_iter().map(|r| r.text).collect())
-        .unwrap_or_default();
+    let (availability, references) = match p.kit {
+        Some(k) => (
+            Some(k.data_availability),
+            k.references.into_iter().map(|r| r.text).collect(),
+        ),
+        None => (None, Vec::new()),
+    };
     let f = DepositForm::from_deposit(&v.metadata, &v.facility);
     // What the form holds, and how the data were collected as the landing page says it.
     let profile = serde_json::from_value(v.facility.clone()).unwrap_or_default();
@@ -488,16 +464,6 @@ async fn deposit_page(
     .chain(crate::metadata::profile::in_words(&profile))
     .filter(|(_, x)| !x.is_empty())
     .collect();
-    let batches = if curator && v.state.apply(Action::Schedule).is_ok() {
-        s.batches(Some(crate::model::BatchState::Open), 0, 20)
-            .await
-            .map_err(AppError::page)?
-            .into_iter()
-            .map(|bt| (bt.id, crate::model::date::utc_seconds(bt.release_at)))
-            .collect()
-    } else {
-        Vec::new()
-    };
     let base = s.config.public_base();
     let view = DepositPage {
         chrome: Chrome::of(b),
@@ -510,23 +476,21 @@ async fn deposit_page(
         },
         state: state_words(v.state),
         state_slug: v.state.as_str(),
-        next_step: next_step(v.state, file_count > 0),
+        next_step: next_step(v.state, d.file_count > 0),
         doi: v.doi.clone(),
-        doi_note: match &v.doi {
-            Some(d) => s
-                .doi_record(d)
-                .await
-                .map_err(AppError::page)?
-                .filter(|r| r.provider == crate::model::DoiProvider::Local)
-                .map(|_| "This archive runs without DataCite: the DOI is reserved here only and does not resolve at doi.org.".to_owned()),
-            None => None,
-        },
-        hold: hold.map(|h| crate::services::deposits::describe_hold(h.kind, &h.target)),
+        doi_note: d
+            .doi
+            .filter(|r| r.provider == crate::model::DoiProvider::Local)
+            .map(|_| "This archive runs without DataCite: the DOI is reserved here only and does not resolve at doi.org.".to_owned()),
+        hold: d
+            .hold
+            .map(|h| crate::services::deposits::describe_hold(h.kind, &h.target)),
         asked,
         done,
         error,
         summary,
-        files: files
+        files: p
+            .files
             .into_iter()
             .map(|x| FileView {
                 size: human_size(x.size),
@@ -536,9 +500,10 @@ async fn deposit_page(
                 problem: x.problem,
             })
             .collect(),
-        file_count,
-        total_size: human_size(bytes),
-        uploads: uploads
+        file_count: d.file_count,
+        total_size: human_size(d.total_bytes),
+        uploads: p
+            .uploads
             .into_iter()
             .map(|u| UploadView {
                 url: format!("/api/v1/uploads/{}", u.id),
@@ -549,13 +514,14 @@ async fn deposit_page(
             })
             .collect(),
         editable: v.state.files_editable(),
-        is_owner,
-        curator,
-        can,
+        is_owner: p.is_owner,
+        curator: actor.role.is_curator(),
+        can: p.offers.iter().map(|o| o.name()).collect(),
         citation,
         availability,
         references,
-        events: events
+        events: p
+            .events
             .iter()
             .map(|e| EventView {
                 when: crate::model::date::utc_seconds(e.created_at),
@@ -571,7 +537,11 @@ async fn deposit_page(
             "arca upload --server {base} --token YOUR_TOKEN --deposit {} DIRECTORY",
             v.id
         ),
-        batches,
+        batches: p
+            .open_batches
+            .into_iter()
+            .map(|bt| (bt.id, crate::model::date::utc_seconds(bt.release_at)))
+            .collect(),
         released: v.state == DepositState::Released,
     };
     page(b, &view)
