@@ -5,6 +5,7 @@ pub mod cadence;
 pub mod checksum;
 pub mod date;
 pub mod doi;
+pub mod hold;
 pub mod identifiers;
 pub mod ids;
 pub mod manifest;

@@ -1,7 +1,7 @@
 //! BagIt (RFC 8493) export of released datasets and import of bags as new deposits.
 
 use super::bag_reader;
-use super::deposits::{DepositEvent, record_event};
+use super::events::{DepositEvent, record_event};
 use super::{Actor, ServiceError, ServiceResult, Services};
 use crate::db::{self, files::ExpectedRow, files::FileRow, now_ms, versions::VersionRow};
 use crate::metadata::citation::datacite_text;

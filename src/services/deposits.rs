@@ -1,10 +1,12 @@
 //! Deposits: create, read, edit, and move through the life of a dataset.
 
-use super::jobs::Job;
+use super::events::{DepositEvent, record_event};
+use super::transitions::Change;
 use super::{Actor, ServiceError, ServiceResult, Services, may_edit};
-use crate::db::{self, Tx, events::Event, files::FileRow, now_ms, versions::VersionRow};
+use crate::db::{self, events::Event, files::FileRow, now_ms, versions::VersionRow};
 use crate::metadata::schema::check_deposit;
-use crate::model::{Action, DepositState, FileStatus, HoldKind, MirrorPolicy, ids, metadata};
+use crate::model::hold::HoldRequest;
+use crate::model::{Action, DepositState, HoldKind, ids};
 use serde_json::Value;
 
 /// The extra input some actions carry.
@@ -17,16 +19,6 @@ pub struct ActionInput {
     pub hold: Option<Value>,
     /// For scheduling: the release batch (else the next one that is still open).
     pub release: Option<String>,
-}
-
-/// One state change as `transition_in_tx` applies it.
-pub(super) struct Change<'a> {
-    pub action: Action,
-    /// None when the archive itself acts (release batches, the publication watcher).
-    pub actor_id: Option<&'a str>,
-    pub reason: Option<String>,
-    pub hold: Option<HoldRequest>,
-    pub release: Option<&'a str>,
 }
 
 pub(super) fn not_found_unless_visible(actor: &Actor, v: &VersionRow) -> ServiceResult<()> {
@@ -61,57 +53,6 @@ pub(super) fn require_editable(v: &VersionRow) -> ServiceResult<()> {
             "the deposit is {}: files and metadata can only change while it is a draft",
             v.state
         )))
-    }
-}
-
-/// What happened to a deposit, for its history.
-pub(super) struct DepositEvent<'a> {
-    pub version_id: &'a str,
-    pub actor_id: Option<&'a str>,
-    pub kind: &'a str,
-    /// For state changes: `(from, to)`.
-    pub states: Option<(Option<DepositState>, DepositState)>,
-    pub reason: Option<String>,
-}
-
-/// Write a deposit's event; every state change and file change goes through here.
-pub(super) async fn record_event(tx: &mut Tx, e: DepositEvent<'_>, now: i64) -> ServiceResult<()> {
-    db::events::insert(
-        tx,
-        &Event {
-            subject_type: "deposit".into(),
-            subject_id: e.version_id.to_owned(),
-            actor_id: e.actor_id.map(str::to_owned),
-            kind: e.kind.to_owned(),
-            from_state: e.states.and_then(|(f, _)| f).map(|s| s.as_str().to_owned()),
-            to_state: e.states.map(|(_, t)| t.as_str().to_owned()),
-            reason: e.reason,
-            created_at: now,
-        },
-    )
-    .await?;
-    Ok(())
-}
-
-/// A hold as asked for: what it waits for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HoldRequest {
-    pub kind: HoldKind,
-    pub target: String,
-}
-
-impl HoldRequest {
-    pub fn describe(&self) -> String {
-        describe_hold(self.kind, &self.target)
-    }
-}
-
-/// A hold in words: "on hold until …".
-pub fn describe_hold(kind: HoldKind, target: &str) -> String {
-    match kind {
-        HoldKind::Date => format!("on hold until {target}"),
-        HoldKind::Pdb => format!("on hold until PDB entry {target} is released"),
-        HoldKind::Article => format!("on hold until publication of {target}"),
     }
 }
 
@@ -384,192 +325,4 @@ impl Services {
         }
         Ok(v)
     }
-
-    /// The one place a deposit changes state: checks, the state, the event, and what
-    /// follows (hold, batch item, publication, DOI, jobs), all in `tx`. Returns whether
-    /// jobs were enqueued.
-    pub(super) async fn transition_in_tx(
-        &self,
-        tx: &mut Tx,
-        v: &mut VersionRow,
-        c: Change<'_>,
-        now: i64,
-    ) -> ServiceResult<bool> {
-        let next = v.state.apply(c.action)?;
-        match c.action {
-            Action::Submit => self.check_submittable(tx, v).await?,
-            Action::Release => check_all_files_verified(tx, v).await?,
-            _ => {}
-        }
-        if !db::versions::set_state(tx, &v.id, v.state, next, now).await? {
-            return Err(ServiceError::Conflict(
-                "the deposit changed meanwhile; reload and try again".into(),
-            ));
-        }
-        // Every way out of `scheduled` but the release itself takes the dataset out of
-        // its batch in this transaction, so a batch never runs an item that is no longer
-        // scheduled (a hold placed after scheduling keeps the data private).
-        if v.state == DepositState::Scheduled
-            && c.action != Action::Release
-            && let Some(item) = db::releases::pending_item_of(tx, &v.id).await?
-        {
-            if c.action == Action::Unschedule {
-                let batch = db::releases::get(tx, &item.batch_id).await?;
-                if batch.is_some_and(|b| {
-                    b.cutoff_at <= now || b.state != crate::model::BatchState::Open
-                }) {
-                    return Err(ServiceError::Conflict(
-                        "the batch's cut-off has passed: the dataset goes out with it".into(),
-                    ));
-                }
-            }
-            db::releases::remove_item(tx, &item.batch_id, &v.id).await?;
-        }
-        let mut reason = c.reason;
-        match (c.action, &c.hold) {
-            (Action::Hold, Some(h)) => {
-                db::holds::end(tx, &v.id, now).await?;
-                let max = i64::from(self.config.holds.max_days) * 86_400_000;
-                db::holds::insert(
-                    tx,
-                    &db::holds::HoldRow {
-                        id: ids::new_id(),
-                        version_id: v.id.clone(),
-                        kind: h.kind.to_owned(),
-                        target: h.target.clone(),
-                        placed_by: c.actor_id.unwrap_or_default().to_owned(),
-                        placed_at: now,
-                        lapses_at: now + max,
-                        reminded_at: None,
-                        claimed_doi: None,
-                        published_at: None,
-                        last_checked_at: None,
-                        ended_at: None,
-                    },
-                )
-                .await?;
-                reason = Some(h.describe());
-            }
-            (Action::Schedule, _) => {
-                let batch = self.batch_for(tx, c.release, now).await?;
-                db::releases::add_item(tx, &batch.id, &v.id, now).await?;
-                db::holds::end(tx, &v.id, now).await?;
-                reason = Some(format!(
-                    "release batch of {}",
-                    crate::model::date::utc_seconds(batch.release_at)
-                ));
-            }
-            (Action::Release, _) => {
-                let (record, facility) = super::dois::record_and_profile(v)?;
-                let sets = crate::oai::sets_of(&record, &facility);
-                db::published::publish(tx, v, &sets, now).await?;
-                super::search::reindex(tx, self.db.backend, &v.dataset_id).await?;
-                db::holds::end(tx, &v.id, now).await?;
-                if let Some(item) = db::releases::pending_item_of(tx, &v.id).await? {
-                    db::releases::finish_item(tx, &item.batch_id, &v.id, None, now).await?;
-                }
-            }
-            (Action::Withdraw, _) => {
-                db::published::withdraw(tx, &v.id, now).await?;
-                super::search::reindex(tx, self.db.backend, &v.dataset_id).await?;
-            }
-            _ => {}
-        }
-        let event = DepositEvent {
-            version_id: &v.id,
-            actor_id: c.actor_id,
-            kind: c.action.as_str(),
-            states: Some((Some(v.state), next)),
-            reason,
-        };
-        record_event(tx, event, now).await?;
-        let mut enqueued = false;
-        if c.action == Action::Submit {
-            let job = Job::Verify {
-                version_id: v.id.clone(),
-            };
-            super::jobs::enqueue(tx, &job, now).await?;
-            enqueued = true;
-            // The DOI is reserved at the latest on submission.
-            if v.doi.is_none() {
-                let (doi, _) = self.reserve_in_tx(tx, v, c.actor_id, now, false).await?;
-                v.doi = Some(doi);
-            }
-        }
-        if let Some(doi) = v.doi.clone() {
-            enqueued |= self.follow_doi(tx, &doi, c.action, now).await?;
-        }
-        if matches!(c.action, Action::Release | Action::Withdraw) {
-            enqueued |= self.point_concept(tx, &v.dataset_id, now).await?;
-        }
-        // Replication follows each mirror's policy: trusted sites get approved data,
-        // public ones released data; withdrawal takes it off public ones.
-        enqueued |= match c.action {
-            Action::Approve => {
-                self.enqueue_transfers(tx, v, &[MirrorPolicy::All], now)
-                    .await?
-            }
-            Action::Release => {
-                self.enqueue_transfers(tx, v, &[MirrorPolicy::Released], now)
-                    .await?
-            }
-            Action::Withdraw => self.enqueue_mirror_removal(tx, &v.id, now).await?,
-            _ => false,
-        };
-        // The dataset's page changes: the read model is rebuilt.
-        if v.state.has_public_page() || next.has_public_page() {
-            enqueued |= super::landing::changed(tx, &v.dataset_id, now).await?;
-        }
-        v.state = next;
-        v.updated_at = now;
-        Ok(enqueued)
-    }
-
-    async fn check_submittable(&self, tx: &mut Tx, v: &VersionRow) -> ServiceResult<()> {
-        metadata::validate_for_submission(&v.metadata).map_err(ServiceError::InvalidMetadata)?;
-        let (count, _) = db::files::totals(tx, &v.id).await?;
-        if count == 0 {
-            return Err(ServiceError::Conflict(
-                "the deposit has no files yet: upload at least one before submitting".into(),
-            ));
-        }
-        let open = db::uploads::list_for_version(tx, &v.id).await?;
-        if let Some(u) = open.first() {
-            return Err(ServiceError::Conflict(format!(
-                "{} upload(s) are unfinished (for example '{}'): finish or cancel them first",
-                open.len(),
-                u.path
-            )));
-        }
-        Ok(())
-    }
-}
-
-/// Invariant 1, checked where it matters: nothing is released unless every file was
-/// hashed by the server and matched.
-async fn check_all_files_verified(tx: &mut Tx, v: &VersionRow) -> ServiceResult<()> {
-    let passed = v
-        .verification
-        .as_ref()
-        .and_then(|r| r.get("status"))
-        .and_then(Value::as_str)
-        == Some("passed");
-    if !passed {
-        return Err(ServiceError::Conflict(
-            "the deposit has not passed verification".into(),
-        ));
-    }
-    let mut after = String::new();
-    loop {
-        let page = db::files::list(tx, &v.id, &after, 1000).await?;
-        let Some(last) = page.last() else { break };
-        if let Some(f) = page.iter().find(|f| f.status != FileStatus::Verified) {
-            return Err(ServiceError::Conflict(format!(
-                "'{}' has not been verified ({})",
-                f.path, f.status
-            )));
-        }
-        after = last.path.clone();
-    }
-    Ok(())
 }

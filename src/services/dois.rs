@@ -2,13 +2,13 @@
 //! converge DataCite to what the archive wants (invariant 5): every remote call runs from
 //! the job queue, and each run reads the DOI back and compares.
 
-use super::deposits::{DepositEvent, load_visible, record_event};
+use super::deposits::load_visible;
+use super::events::{DepositEvent, record_event};
 use super::jobs::Job;
 use super::{Actor, ServiceError, ServiceResult, Services};
 use crate::config::DoiProvider;
 use crate::datacite::DataciteError;
 use crate::db::{self, Tx, dois::DoiRow, now_ms, versions::VersionRow};
-use crate::metadata::schema::check_deposit;
 use crate::model::doi::{Doi, DoiState, SuffixScheme};
 use crate::model::{Action, DepositState};
 use serde_json::{Value, json};
@@ -274,25 +274,6 @@ pub struct PublicDoi {
     pub landing: String,
 }
 
-/// The record DataCite holds (or will hold) for a deposit: its metadata with the facility
-/// profile applied and its DOI, if it has one.
-pub fn record_of(v: &VersionRow) -> ServiceResult<crate::metadata::datacite::Resource> {
-    Ok(record_and_profile(v)?.0)
-}
-
-/// The record, and the facility profile it was made from.
-pub(super) fn record_and_profile(
-    v: &VersionRow,
-) -> ServiceResult<(
-    crate::metadata::datacite::Resource,
-    crate::metadata::profile::Facility,
-)> {
-    let (_, facility, mut record) =
-        check_deposit(&v.metadata, &v.facility).map_err(ServiceError::InvalidMetadata)?;
-    record.doi = v.doi.as_ref().map(|d| d.to_uppercase());
-    Ok((record, facility))
-}
-
 impl Services {
     pub async fn resolve_doi(&self, raw: &str) -> ServiceResult<PublicDoi> {
         let doi = parse_doi(raw).map_err(|_| ServiceError::NotFound("DOI"))?;
@@ -317,7 +298,7 @@ impl Services {
     ) -> ServiceResult<crate::metadata::datacite::Resource> {
         let mut conn = self.db.conn().await?;
         let v = load_visible(&mut conn, actor, id).await?;
-        record_of(&v)
+        super::records::record_of(&v)
     }
 
     /// The deposit's DataCite XML (4.7), once it has a DOI.
@@ -372,4 +353,30 @@ pub struct DoiStatus {
 /// Guard used by the API: a DOI string from a URL.
 pub fn parse_doi(raw: &str) -> ServiceResult<Doi> {
     Doi::parse(raw).map_err(|e| ServiceError::invalid("doi", e.to_string()))
+}
+
+impl Services {
+    /// The DOI is reserved at the latest on submission, then follows the dataset's state
+    /// (docs/architecture.md); a release or withdrawal also moves the concept DOI.
+    pub(super) async fn dois_follow(
+        &self,
+        tx: &mut Tx,
+        t: &mut super::transitions::Transition<'_, '_>,
+    ) -> ServiceResult<super::transitions::Reacted> {
+        let (action, now) = (t.change.action, t.now);
+        if action == Action::Submit && t.version.doi.is_none() {
+            let (doi, _) = self
+                .reserve_in_tx(tx, t.version, t.change.actor_id, now, false)
+                .await?;
+            t.version.doi = Some(doi);
+        }
+        let mut enqueued = false;
+        if let Some(doi) = t.version.doi.clone() {
+            enqueued |= self.follow_doi(tx, &doi, action, now).await?;
+        }
+        if matches!(action, Action::Release | Action::Withdraw) {
+            enqueued |= self.point_concept(tx, &t.version.dataset_id, now).await?;
+        }
+        Ok(super::transitions::Reacted::enqueued(enqueued))
+    }
 }

@@ -1,7 +1,7 @@
 //! OAI-PMH harvesting: only released versions exist for it (invariant 4), withdrawn ones
 //! stay as deleted records, and every page is one keyset query.
 
-use super::dois::record_and_profile;
+use super::records::record_and_profile;
 use super::{ServiceResult, Services};
 use crate::db::{self, now_ms, published::Published};
 use crate::oai;

@@ -2,7 +2,9 @@
 //! for structures, the calendar for dates), "my paper is out", curator confirmation,
 //! and reminders before a hold reaches its maximum length.
 
-use super::deposits::{Change, DepositEvent, load_visible, record_event};
+use super::deposits::load_visible;
+use super::events::{DepositEvent, record_event};
+use super::transitions::{Change, Reacted, Transition};
 use super::{Actor, ServiceError, ServiceResult, Services};
 use crate::db::{self, Tx, holds::HoldRow, now_ms, versions::VersionRow};
 use crate::model::{Action, DepositState, HoldKind};
@@ -103,7 +105,7 @@ impl Services {
             reason: Some(why.to_owned()),
         };
         record_event(&mut tx, event, now).await?;
-        let title = super::dois::record_and_profile(&v)
+        let title = super::records::record_and_profile(&v)
             .map(|(r, _)| crate::metadata::citation::title(&r))
             .unwrap_or_default();
         let mut enqueued = false;
@@ -254,6 +256,46 @@ impl Services {
             limit.clamp(1, 200),
         )
         .await?)
+    }
+}
+
+impl Services {
+    /// A hold is placed on `hold` (replacing any other) and ends when the deposit is
+    /// scheduled or released.
+    pub(super) async fn holds_follow(
+        &self,
+        tx: &mut Tx,
+        t: &mut Transition<'_, '_>,
+    ) -> ServiceResult<Reacted> {
+        let v = &t.version;
+        match (t.change.action, &t.change.hold) {
+            (Action::Hold, Some(h)) => {
+                db::holds::end(tx, &v.id, t.now).await?;
+                let max = i64::from(self.config.holds.max_days) * 86_400_000;
+                let row = HoldRow {
+                    id: crate::model::ids::new_id(),
+                    version_id: v.id.clone(),
+                    kind: h.kind,
+                    target: h.target.clone(),
+                    placed_by: t.change.actor_id.unwrap_or_default().to_owned(),
+                    placed_at: t.now,
+                    lapses_at: t.now + max,
+                    reminded_at: None,
+                    claimed_doi: None,
+                    published_at: None,
+                    last_checked_at: None,
+                    ended_at: None,
+                };
+                db::holds::insert(tx, &row).await?;
+                return Ok(Reacted {
+                    enqueued: false,
+                    reason: Some(h.describe()),
+                });
+            }
+            (Action::Schedule | Action::Release, _) => db::holds::end(tx, &v.id, t.now).await?,
+            _ => {}
+        }
+        Ok(Reacted::default())
     }
 }
 

@@ -3,7 +3,6 @@
 //! `match` the compiler checks. The catalogue keeps a job as its kind and its payload
 //! (JSON), exactly as `serde` writes this enum adjacently tagged.
 
-use super::periodic::Round;
 use super::{ServiceError, Services};
 use crate::datacite::DataciteError;
 use crate::db::{self, Conn, DbResult};
@@ -128,10 +127,50 @@ impl Services {
     }
 }
 
+/// The periodic tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// Expired uploads and sessions, abandoned jobs and mirror uploads, due release
+    /// batches.
+    Housekeeping,
+    /// Objects nothing has referred to for the grace period.
+    GarbageCollection,
+    /// Holds whose publication has appeared.
+    WatchHolds,
+    /// One round of the fixity audit of the period starting at `period_start`.
+    Fixity,
+}
+
+impl Task {
+    pub const ALL: [Task; 4] = [
+        Task::Housekeeping,
+        Task::GarbageCollection,
+        Task::WatchHolds,
+        Task::Fixity,
+    ];
+
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Task::Housekeeping => "housekeeping",
+            Task::GarbageCollection => "garbage_collection",
+            Task::WatchHolds => "watch_holds",
+            Task::Fixity => "fixity",
+        }
+    }
+}
+
+/// What a periodic job carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Round {
+    pub task: Task,
+    /// Start of the period (ms since the epoch) this round belongs to.
+    pub period_start: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::periodic::Task;
 
     /// The catalogue holds jobs queued by earlier versions: kinds and payloads keep
     /// their shape, so a job queued before an upgrade runs after it.

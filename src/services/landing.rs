@@ -250,3 +250,20 @@ impl Services {
         })
     }
 }
+
+impl Services {
+    /// The dataset's page changes when the deposit enters or leaves a state that has
+    /// one: its read model is rebuilt.
+    pub(super) async fn landing_follows(
+        &self,
+        tx: &mut db::Tx,
+        t: &mut super::transitions::Transition<'_, '_>,
+    ) -> ServiceResult<super::transitions::Reacted> {
+        let enqueued = if t.from.has_public_page() || t.to.has_public_page() {
+            changed(tx, &t.version.dataset_id, t.now).await?
+        } else {
+            false
+        };
+        Ok(super::transitions::Reacted::enqueued(enqueued))
+    }
+}

@@ -1,6 +1,7 @@
 //! A depositor's checksum manifest: the checksums verification holds the files to.
 
-use super::deposits::{DepositEvent, load_visible, record_event, require_editable};
+use super::deposits::{load_visible, require_editable};
+use super::events::{DepositEvent, record_event};
 use super::{Actor, ServiceError, ServiceResult, Services};
 use crate::db::{self, now_ms};
 use crate::model::Algorithm;

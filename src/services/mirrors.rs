@@ -604,6 +604,32 @@ fn damaged_primary(sha256: &str) -> ServiceError {
     ))
 }
 
+impl Services {
+    /// Replication follows each mirror's policy: trusted sites get approved data, public
+    /// ones released data; withdrawal takes it off public ones.
+    pub(super) async fn mirrors_follow(
+        &self,
+        tx: &mut Tx,
+        t: &mut super::transitions::Transition<'_, '_>,
+    ) -> ServiceResult<super::transitions::Reacted> {
+        use crate::model::Action;
+        let (v, now) = (&*t.version, t.now);
+        let enqueued = match t.change.action {
+            Action::Approve => {
+                self.enqueue_transfers(tx, v, &[MirrorPolicy::All], now)
+                    .await?
+            }
+            Action::Release => {
+                self.enqueue_transfers(tx, v, &[MirrorPolicy::Released], now)
+                    .await?
+            }
+            Action::Withdraw => self.enqueue_mirror_removal(tx, &v.id, now).await?,
+            _ => false,
+        };
+        Ok(super::transitions::Reacted::enqueued(enqueued))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Window;

@@ -4,55 +4,13 @@
 //! over by another (the job's lease), and a process restarted every week still audits:
 //! a round is due from the start of its period, not a period after the process started.
 
-use super::jobs::Job;
+use super::jobs::{Job, Round, Task};
 use super::{ServiceResult, Services};
 use crate::db::{self, now_ms};
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Finished rounds are kept this long in the queue (for `arca jobs`), then removed.
 const KEEP_FINISHED_MS: i64 = 7 * 86_400_000;
-
-/// The periodic tasks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Task {
-    /// Expired uploads and sessions, abandoned jobs and mirror uploads, due release
-    /// batches.
-    Housekeeping,
-    /// Objects nothing has referred to for the grace period.
-    GarbageCollection,
-    /// Holds whose publication has appeared.
-    WatchHolds,
-    /// One round of the fixity audit of the period starting at `period_start`.
-    Fixity,
-}
-
-impl Task {
-    pub const ALL: [Task; 4] = [
-        Task::Housekeeping,
-        Task::GarbageCollection,
-        Task::WatchHolds,
-        Task::Fixity,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Task::Housekeeping => "housekeeping",
-            Task::GarbageCollection => "garbage_collection",
-            Task::WatchHolds => "watch_holds",
-            Task::Fixity => "fixity",
-        }
-    }
-}
-
-/// What a periodic job carries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Round {
-    pub task: Task,
-    /// Start of the period (ms since the epoch) this round belongs to.
-    pub period_start: i64,
-}
 
 impl Services {
     fn period_of(&self, task: Task) -> Duration {

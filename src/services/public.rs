@@ -2,7 +2,7 @@
 //! records (invariant 4: nothing of an unreleased version, and no bytes of a withdrawn
 //! one).
 
-use super::dois::record_and_profile;
+use super::records::record_and_profile;
 use super::{ServiceError, ServiceResult, Services};
 use crate::db::{self, files::FileRow, published::Published, versions::VersionRow};
 use crate::metadata::datacite::Resource;
@@ -82,7 +82,7 @@ impl Services {
         let hold = db::holds::open_for(&mut conn, &v.id).await?;
         let mut d = PublicDataset::unreleased(v)?;
         d.held = Some(match hold {
-            Some(h) => super::deposits::describe_hold(h.kind, &h.target),
+            Some(h) => crate::model::hold::describe_hold(h.kind, &h.target),
             None => "on hold until publication".into(),
         });
         Ok(d)
@@ -200,4 +200,30 @@ fn month_start(y: i32, m: u32) -> Option<i64> {
         return None;
     }
     crate::model::date::parse_utc_seconds(&format!("{y:04}-{m:02}-01T00:00:00Z"))
+}
+
+impl Services {
+    /// A release publishes the version (its OAI-PMH record and sets) and puts it in the
+    /// search index; a withdrawal takes it out of both.
+    pub(super) async fn publication_follows(
+        &self,
+        tx: &mut crate::db::Tx,
+        t: &mut super::transitions::Transition<'_, '_>,
+    ) -> ServiceResult<super::transitions::Reacted> {
+        let v = &t.version;
+        match t.change.action {
+            crate::model::Action::Release => {
+                let (record, facility) = record_and_profile(v)?;
+                let sets = crate::oai::sets_of(&record, &facility);
+                db::published::publish(tx, v, &sets, t.now).await?;
+                super::search::reindex(tx, self.db.backend, &v.dataset_id).await?;
+            }
+            crate::model::Action::Withdraw => {
+                db::published::withdraw(tx, &v.id, t.now).await?;
+                super::search::reindex(tx, self.db.backend, &v.dataset_id).await?;
+            }
+            _ => {}
+        }
+        Ok(super::transitions::Reacted::default())
+    }
 }

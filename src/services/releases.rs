@@ -3,8 +3,8 @@
 //! a batch releases each item in its own transaction, so a crash leaves nothing half
 //! released and running it again finishes the rest.
 
-use super::deposits::Change;
 use super::jobs::Job;
+use super::transitions::{Change, Reacted, Transition};
 use super::{Actor, ServiceError, ServiceResult, Services};
 use crate::db::releases::{BatchRow, ItemRow};
 use crate::db::{self, Tx, now_ms, versions::VersionRow};
@@ -61,7 +61,7 @@ impl Services {
                 }
                 datasets.push(FeedDataset {
                     dataset_id: v.dataset_id.clone(),
-                    title: super::dois::record_of(v)
+                    title: super::records::record_of(v)
                         .map(|r| crate::metadata::citation::title(&r))
                         .unwrap_or_default(),
                     doi: v.doi.clone(),
@@ -354,5 +354,51 @@ impl Services {
         )
         .await?;
         Ok(())
+    }
+
+    /// Every way out of `scheduled` but the release itself takes the dataset out of its
+    /// batch in this transaction, so a batch never runs an item that is no longer
+    /// scheduled (a hold placed after scheduling keeps the data private). Scheduling puts
+    /// it in a batch; releasing finishes its item.
+    pub(super) async fn batches_follow(
+        &self,
+        tx: &mut Tx,
+        t: &mut Transition<'_, '_>,
+    ) -> ServiceResult<Reacted> {
+        let (action, now, id) = (t.change.action, t.now, t.version.id.as_str());
+        if t.from == DepositState::Scheduled
+            && action != Action::Release
+            && let Some(item) = db::releases::pending_item_of(tx, id).await?
+        {
+            if action == Action::Unschedule {
+                let batch = db::releases::get(tx, &item.batch_id).await?;
+                if batch.is_some_and(|b| b.cutoff_at <= now || b.state != BatchState::Open) {
+                    return Err(ServiceError::Conflict(
+                        "the batch's cut-off has passed: the dataset goes out with it".into(),
+                    ));
+                }
+            }
+            db::releases::remove_item(tx, &item.batch_id, id).await?;
+        }
+        match action {
+            Action::Schedule => {
+                let batch = self.batch_for(tx, t.change.release, now).await?;
+                db::releases::add_item(tx, &batch.id, id, now).await?;
+                Ok(Reacted {
+                    enqueued: false,
+                    reason: Some(format!(
+                        "release batch of {}",
+                        crate::model::date::utc_seconds(batch.release_at)
+                    )),
+                })
+            }
+            Action::Release => {
+                if let Some(item) = db::releases::pending_item_of(tx, id).await? {
+                    db::releases::finish_item(tx, &item.batch_id, id, None, now).await?;
+                }
+                Ok(Reacted::default())
+            }
+            _ => Ok(Reacted::default()),
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Reviewer links: a secret, expiring, revocable link that lets a journal's reviewers
 //! read one unreleased dataset (metadata and files). Every use is logged.
 
-use super::deposits::{DepositEvent, load_visible, record_event};
+use super::deposits::load_visible;
+use super::events::{DepositEvent, record_event};
 use super::public::PublicDataset;
 use super::users::{new_secret, token_hash};
 use super::{Actor, ServiceError, ServiceResult, Services};

@@ -1,7 +1,7 @@
 //! Browse and search released datasets. The index holds the latest public version of
 //! each dataset and changes in the transaction that releases or withdraws one.
 
-use super::dois::record_and_profile;
+use super::records::record_and_profile;
 use super::{ServiceError, ServiceResult, Services};
 use crate::db::{self, Backend, Conn, published::Published, search::Facets};
 use crate::metadata::search::{entry, query_words};

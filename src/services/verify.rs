@@ -2,7 +2,7 @@
 //! against what the depositor supplied (manifest or upload checksum) or, where they
 //! supplied nothing, against the SHA-256 the server computed on receipt.
 
-use super::deposits::{DepositEvent, record_event};
+use super::events::{DepositEvent, record_event};
 use super::{ServiceResult, Services};
 use crate::db::{self, files::ExpectedRow, now_ms};
 use crate::model::checksum::Algorithm;
@@ -179,5 +179,23 @@ impl Services {
         self.metrics
             .count_verification(passed, bytes_checked as u64);
         Ok(())
+    }
+}
+
+impl Services {
+    /// A submitted deposit is verified by a job.
+    pub(super) async fn verification_follows(
+        &self,
+        tx: &mut db::Tx,
+        t: &mut super::transitions::Transition<'_, '_>,
+    ) -> ServiceResult<super::transitions::Reacted> {
+        if t.change.action != Action::Submit {
+            return Ok(super::transitions::Reacted::default());
+        }
+        let job = super::jobs::Job::Verify {
+            version_id: t.version.id.clone(),
+        };
+        super::jobs::enqueue(tx, &job, t.now).await?;
+        Ok(super::transitions::Reacted::enqueued(true))
     }
 }

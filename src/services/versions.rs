@@ -3,8 +3,9 @@
 //! nothing is uploaded or stored again) and the same metadata, linked to the previous
 //! version (IsNewVersionOf) and to the concept DOI (IsVersionOf).
 
-use super::deposits::{DepositEvent, load_visible, record_event};
-use super::dois::record_of;
+use super::deposits::load_visible;
+use super::events::{DepositEvent, record_event};
+use super::records::record_of;
 use super::{Actor, ServiceError, ServiceResult, Services};
 use crate::db::{self, Tx, dois::DoiRow, files::FileRow, now_ms, versions::VersionRow};
 use crate::metadata::datacite::Resource;

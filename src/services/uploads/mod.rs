@@ -18,7 +18,8 @@
 
 mod in_store;
 
-use super::deposits::{DepositEvent, load_visible, record_event, require_editable};
+use super::deposits::{load_visible, require_editable};
+use super::events::{DepositEvent, record_event};
 use super::{Actor, ServiceError, ServiceResult, Services, may_edit};
 use crate::db::{self, files::ExpectedRow, files::FileRow, now_ms, uploads::UploadRow};
 use crate::model::checksum::{Algorithm, Checksum, ResumableSha256};

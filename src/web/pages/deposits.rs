@@ -423,7 +423,7 @@ async fn deposit_page(
         .find(|e| matches!(e.kind.as_str(), "request_changes" | "verification_failed"))
         .filter(|_| v.state == DepositState::Draft)
         .and_then(|e| e.reason.clone());
-    let citation = crate::services::dois::record_of(&v)
+    let citation = crate::services::records::record_of(&v)
         .as_ref()
         .map(crate::metadata::citation::datacite_text)
         .unwrap_or_else(|_| "Complete the description to see the citation.".into());
@@ -484,7 +484,7 @@ async fn deposit_page(
             .map(|_| "This archive runs without DataCite: the DOI is reserved here only and does not resolve at doi.org.".to_owned()),
         hold: d
             .hold
-            .map(|h| crate::services::deposits::describe_hold(h.kind, &h.target)),
+            .map(|h| crate::model::hold::describe_hold(h.kind, &h.target)),
         asked,
         done,
         error,
