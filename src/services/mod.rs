@@ -153,3 +153,72 @@ pub fn require_curator(actor: &Actor, what: &str) -> ServiceResult<()> {
 fn may_edit(actor: &Actor, owner_id: &str) -> bool {
     actor.id == owner_id || actor.role.is_curator()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// The service modules and which of them each imports (`super::name::`).
+    fn imports() -> BTreeMap<String, BTreeSet<String>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/services");
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                for inner in std::fs::read_dir(&path).unwrap() {
+                    files.push((path.clone(), inner.unwrap().path()));
+                }
+            } else {
+                files.push((path.clone(), path));
+            }
+        }
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (module, file) in files {
+            let name = module.file_stem().unwrap().to_string_lossy().into_owned();
+            if name == "mod" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            let deps = graph.entry(name.clone()).or_default();
+            for (i, _) in text.match_indices("super::") {
+                let rest = &text[i + "super::".len()..];
+                let word: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                if rest[word.len()..].starts_with("::") && word != name {
+                    deps.insert(word);
+                }
+            }
+        }
+        let known: BTreeSet<String> = graph.keys().cloned().collect();
+        for deps in graph.values_mut() {
+            deps.retain(|d| known.contains(d));
+        }
+        graph
+    }
+
+    /// Each capability is a module that uses those below it: a cycle would make two
+    /// capabilities one.
+    #[test]
+    fn service_modules_import_each_other_without_cycles() {
+        let graph = imports();
+        assert!(graph.len() > 20, "{graph:?}");
+        // Kahn: peel off modules that import nothing left; what remains is in a cycle.
+        let mut left = graph.clone();
+        loop {
+            let free: Vec<String> = left
+                .iter()
+                .filter(|(_, deps)| deps.iter().all(|d| !left.contains_key(d)))
+                .map(|(m, _)| m.clone())
+                .collect();
+            if free.is_empty() {
+                break;
+            }
+            for m in free {
+                left.remove(&m);
+            }
+        }
+        assert!(left.is_empty(), "service modules in a cycle: {left:?}");
+    }
+}
