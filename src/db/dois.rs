@@ -3,13 +3,14 @@
 use super::{Conn, DbResult};
 use crate::model::DoiProvider;
 use crate::model::doi::DoiState;
-use sqlx::Row;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DoiRow {
     pub doi: String,
     pub version_id: String,
+    #[sqlx(try_from = "String")]
     pub provider: DoiProvider,
+    #[sqlx(try_from = "String")]
     pub wanted_state: DoiState,
     pub remote_state: Option<String>,
     pub synced_at: Option<i64>,
@@ -20,15 +21,7 @@ const COLUMNS: &str =
     "doi, version_id, provider, wanted_state, remote_state, synced_at, last_error";
 
 fn from_row(r: &sqlx::any::AnyRow) -> DbResult<DoiRow> {
-    Ok(DoiRow {
-        doi: r.try_get("doi")?,
-        version_id: r.try_get("version_id")?,
-        provider: super::get_parsed(r, "provider")?,
-        wanted_state: super::get_parsed(r, "wanted_state")?,
-        remote_state: r.try_get("remote_state")?,
-        synced_at: r.try_get("synced_at")?,
-        last_error: r.try_get("last_error")?,
-    })
+    Ok(<DoiRow as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(r)?)
 }
 
 /// Reserve a DOI. Fails with a unique violation if it was ever reserved before.

@@ -2,9 +2,8 @@
 
 use super::{Conn, DbResult};
 use crate::model::ids::new_id;
-use sqlx::Row;
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct Event {
     pub subject_type: String,
     pub subject_id: String,
@@ -37,25 +36,11 @@ pub async fn insert(conn: &mut Conn, e: &Event) -> DbResult<()> {
 
 /// A subject's history, oldest first (ids sort by creation time).
 pub async fn for_subject(conn: &mut Conn, subject_id: &str) -> DbResult<Vec<Event>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT subject_type, subject_id, actor_id, kind, from_state, to_state, reason, created_at
          FROM events WHERE subject_id = $1 ORDER BY id",
     )
     .bind(subject_id)
     .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Event {
-                subject_type: r.try_get("subject_type")?,
-                subject_id: r.try_get("subject_id")?,
-                actor_id: r.try_get("actor_id")?,
-                kind: r.try_get("kind")?,
-                from_state: r.try_get("from_state")?,
-                to_state: r.try_get("to_state")?,
-                reason: r.try_get("reason")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
+    .await?)
 }

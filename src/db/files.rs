@@ -5,13 +5,14 @@ use super::{Conn, DbResult};
 use crate::model::FileStatus;
 use sqlx::Row;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FileRow {
     pub id: String,
     pub version_id: String,
     pub path: String,
     pub size: i64,
     pub sha256: String,
+    #[sqlx(try_from = "String")]
     pub status: FileStatus,
     pub problem: Option<String>,
     pub verified_at: Option<i64>,
@@ -105,16 +106,9 @@ pub async fn insert(conn: &mut Conn, f: &FileRow, now: i64) -> DbResult<()> {
 }
 
 fn from_row(row: &sqlx::any::AnyRow) -> DbResult<FileRow> {
-    Ok(FileRow {
-        id: row.try_get("id")?,
-        version_id: row.try_get("version_id")?,
-        path: row.try_get("path")?,
-        size: row.try_get("size")?,
-        sha256: row.try_get("sha256")?,
-        status: super::get_parsed(row, "status")?,
-        problem: row.try_get("problem")?,
-        verified_at: row.try_get("verified_at")?,
-    })
+    Ok(<FileRow as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(
+        row,
+    )?)
 }
 
 /// One page of a version's files in path order, after `after` (keyset paging).

@@ -30,19 +30,22 @@ pub async fn record_check(
 }
 
 /// How many checks at one location had one outcome.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct FixityCount {
     /// `primary` or a mirror's name.
     pub location: String,
+    #[sqlx(try_from = "String")]
     pub outcome: FixityOutcome,
+    #[sqlx(rename = "n")]
     pub count: i64,
 }
 
 /// One check that found a copy missing or damaged.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FixityProblem {
     pub location: String,
     pub sha256: String,
+    #[sqlx(try_from = "String")]
     pub outcome: FixityOutcome,
     pub detail: Option<String>,
     pub checked_at: i64,
@@ -50,44 +53,24 @@ pub struct FixityProblem {
 
 /// Checks since `since`, counted by location and outcome.
 pub async fn check_summary(conn: &mut Conn, since: i64) -> DbResult<Vec<FixityCount>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT location, outcome, COUNT(*) AS n FROM fixity_checks WHERE checked_at >= $1
          GROUP BY location, outcome ORDER BY location, outcome",
     )
     .bind(since)
     .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(FixityCount {
-                location: r.try_get("location")?,
-                outcome: super::get_parsed(r, "outcome")?,
-                count: r.try_get("n")?,
-            })
-        })
-        .collect()
+    .await?)
 }
 
 /// Problems found since `since` (at most 1,000), oldest first.
 pub async fn problems_since(conn: &mut Conn, since: i64) -> DbResult<Vec<FixityProblem>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT location, sha256, outcome, detail, checked_at FROM fixity_checks
          WHERE checked_at >= $1 AND outcome <> 'ok' ORDER BY checked_at, id LIMIT 1000",
     )
     .bind(since)
     .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(FixityProblem {
-                location: r.try_get("location")?,
-                sha256: r.try_get("sha256")?,
-                outcome: super::get_parsed(r, "outcome")?,
-                detail: r.try_get("detail")?,
-                checked_at: r.try_get("checked_at")?,
-            })
-        })
-        .collect()
+    .await?)
 }
 
 /// Stored objects not checked since `before`, never-checked first, then the least

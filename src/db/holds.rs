@@ -2,12 +2,12 @@
 
 use super::{Conn, DbResult};
 use crate::model::HoldKind;
-use sqlx::Row;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct HoldRow {
     pub id: String,
     pub version_id: String,
+    #[sqlx(try_from = "String")]
     pub kind: HoldKind,
     /// YYYY-MM-DD, the article's DOI, or the PDB id.
     pub target: String,
@@ -25,20 +25,7 @@ const COLUMNS: &str = "id, version_id, kind, target, placed_by, placed_at, lapse
     claimed_doi, published_at, last_checked_at, ended_at";
 
 fn from_row(r: &sqlx::any::AnyRow) -> DbResult<HoldRow> {
-    Ok(HoldRow {
-        id: r.try_get("id")?,
-        version_id: r.try_get("version_id")?,
-        kind: super::get_parsed(r, "kind")?,
-        target: r.try_get("target")?,
-        placed_by: r.try_get("placed_by")?,
-        placed_at: r.try_get("placed_at")?,
-        lapses_at: r.try_get("lapses_at")?,
-        reminded_at: r.try_get("reminded_at")?,
-        claimed_doi: r.try_get("claimed_doi")?,
-        published_at: r.try_get("published_at")?,
-        last_checked_at: r.try_get("last_checked_at")?,
-        ended_at: r.try_get("ended_at")?,
-    })
+    Ok(<HoldRow as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(r)?)
 }
 
 pub async fn insert(conn: &mut Conn, h: &HoldRow) -> DbResult<()> {

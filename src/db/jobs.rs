@@ -166,23 +166,18 @@ pub async fn fail_abandoned(conn: &mut Conn, now: i64) -> DbResult<u64> {
     Ok(done.rows_affected())
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct JobRow {
     pub id: String,
     pub kind: String,
+    #[sqlx(try_from = "String")]
     pub state: JobState,
     pub attempts: i64,
     pub last_error: Option<String>,
 }
 
 fn job_from_row(r: &sqlx::any::AnyRow) -> DbResult<JobRow> {
-    Ok(JobRow {
-        id: r.try_get("id")?,
-        kind: r.try_get("kind")?,
-        state: super::get_parsed(r, "state")?,
-        attempts: r.try_get("attempts")?,
-        last_error: r.try_get("last_error")?,
-    })
+    Ok(<JobRow as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(r)?)
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> DbResult<Option<JobRow>> {

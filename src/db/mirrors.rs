@@ -46,11 +46,12 @@ pub async fn mirrors(conn: &mut Conn) -> DbResult<Vec<MirrorSpec>> {
     rows.iter().map(spec).collect()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TransferRow {
     pub id: String,
     pub version_id: String,
     pub mirror: String,
+    #[sqlx(try_from = "String")]
     pub state: TransferState,
     pub files_total: i64,
     pub files_done: i64,
@@ -89,21 +90,9 @@ const TRANSFER: &str =
     faults, last_error, created_at, started_at, finished_at";
 
 fn transfer(r: &sqlx::any::AnyRow) -> DbResult<TransferRow> {
-    Ok(TransferRow {
-        id: r.try_get("id")?,
-        version_id: r.try_get("version_id")?,
-        mirror: r.try_get("mirror")?,
-        state: super::get_parsed(r, "state")?,
-        files_total: r.try_get("files_total")?,
-        files_done: r.try_get("files_done")?,
-        bytes_total: r.try_get("bytes_total")?,
-        bytes_done: r.try_get("bytes_done")?,
-        faults: r.try_get("faults")?,
-        last_error: r.try_get("last_error")?,
-        created_at: r.try_get("created_at")?,
-        started_at: r.try_get("started_at")?,
-        finished_at: r.try_get("finished_at")?,
-    })
+    Ok(<TransferRow as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(
+        r,
+    )?)
 }
 
 pub async fn insert_transfer(conn: &mut Conn, t: &TransferRow) -> DbResult<()> {

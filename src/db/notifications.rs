@@ -2,9 +2,8 @@
 
 use super::{Conn, DbResult};
 use crate::model::ids::new_id;
-use sqlx::Row;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Notification {
     pub id: String,
     /// None: for every curator.
@@ -44,7 +43,7 @@ pub async fn for_user(
     before: &str,
     limit: i64,
 ) -> DbResult<Vec<Notification>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, user_id, version_id, message, created_at FROM notifications
          WHERE (user_id = $1 OR ($2 = 1 AND user_id IS NULL)) AND ($3 = '' OR id < $3)
          ORDER BY id DESC LIMIT $4",
@@ -54,16 +53,5 @@ pub async fn for_user(
     .bind(before)
     .bind(limit)
     .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Notification {
-                id: r.try_get("id")?,
-                user_id: r.try_get("user_id")?,
-                version_id: r.try_get("version_id")?,
-                message: r.try_get("message")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
+    .await?)
 }

@@ -2,23 +2,25 @@
 
 use super::{Conn, DbResult};
 use crate::model::{BatchItemState, BatchState};
-use sqlx::Row;
+use sqlx::FromRow;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BatchRow {
     pub id: String,
     pub release_at: i64,
     pub cutoff_at: i64,
+    #[sqlx(try_from = "String")]
     pub state: BatchState,
     pub created_by: Option<String>,
     pub created_at: i64,
     pub finished_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ItemRow {
     pub batch_id: String,
     pub version_id: String,
+    #[sqlx(try_from = "String")]
     pub state: BatchItemState,
     pub error: Option<String>,
     pub attempts: i64,
@@ -30,27 +32,11 @@ const BATCH: &str = "id, release_at, cutoff_at, state, created_by, created_at, f
 const ITEM: &str = "batch_id, version_id, state, error, attempts, added_at, finished_at";
 
 fn batch(r: &sqlx::any::AnyRow) -> DbResult<BatchRow> {
-    Ok(BatchRow {
-        id: r.try_get("id")?,
-        release_at: r.try_get("release_at")?,
-        cutoff_at: r.try_get("cutoff_at")?,
-        state: super::get_parsed(r, "state")?,
-        created_by: r.try_get("created_by")?,
-        created_at: r.try_get("created_at")?,
-        finished_at: r.try_get("finished_at")?,
-    })
+    Ok(BatchRow::from_row(r)?)
 }
 
 fn item(r: &sqlx::any::AnyRow) -> DbResult<ItemRow> {
-    Ok(ItemRow {
-        batch_id: r.try_get("batch_id")?,
-        version_id: r.try_get("version_id")?,
-        state: super::get_parsed(r, "state")?,
-        error: r.try_get("error")?,
-        attempts: r.try_get("attempts")?,
-        added_at: r.try_get("added_at")?,
-        finished_at: r.try_get("finished_at")?,
-    })
+    Ok(ItemRow::from_row(r)?)
 }
 
 /// Add a batch unless one is already set for that moment. True if added.

@@ -1,9 +1,8 @@
 //! Reviewer links: secret, expiring, revocable read access to one version.
 
 use super::{Conn, DbResult};
-use sqlx::Row;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LinkRow {
     pub id: String,
     pub version_id: String,
@@ -17,15 +16,7 @@ pub struct LinkRow {
 const COLUMNS: &str = "id, version_id, note, created_by, created_at, expires_at, revoked_at";
 
 fn from_row(r: &sqlx::any::AnyRow) -> DbResult<LinkRow> {
-    Ok(LinkRow {
-        id: r.try_get("id")?,
-        version_id: r.try_get("version_id")?,
-        note: r.try_get("note")?,
-        created_by: r.try_get("created_by")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        revoked_at: r.try_get("revoked_at")?,
-    })
+    Ok(<LinkRow as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(r)?)
 }
 
 pub async fn insert(conn: &mut Conn, l: &LinkRow, token_hash: &str) -> DbResult<()> {

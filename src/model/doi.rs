@@ -206,6 +206,13 @@ impl std::str::FromStr for DoiState {
     }
 }
 
+impl TryFrom<String> for DoiState {
+    type Error = super::status::UnknownValue;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 impl fmt::Display for DoiState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -46,6 +46,14 @@ macro_rules! stored_enum {
             }
         }
 
+        /// How the catalogue's rows (`#[sqlx(try_from = "String")]`) read it.
+        impl TryFrom<String> for $name {
+            type Error = UnknownValue;
+            fn try_from(s: String) -> Result<Self, UnknownValue> {
+                s.parse()
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 // `pad`, so widths and alignment in format strings apply.
