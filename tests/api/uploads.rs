@@ -566,15 +566,17 @@ fn stalled_uploads_neither_starve_downloads_nor_pile_up() {
                 router.oneshot(req).await.unwrap().status()
             }));
         }
-        // Both are writing (a PATCH at a wrong offset is refused as busy, writing nothing).
-        for loc in &locations[..2] {
-            loop {
-                let r = app.tus_patch(&app.author, loc, 999, vec![0u8; 1]).await;
-                if String::from_utf8_lossy(&r.body).contains("right now") {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
+        // Both are writing. Watched without a request of our own: a probing PATCH would
+        // itself hold an upload for a moment and could turn a stalled one away.
+        let author = app.services.authenticate(&app.author).await.unwrap().id;
+        let started = std::time::Instant::now();
+        while app.services.uploads_sending(Some(&author)) < 2 {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "the stalled uploads did not start: {:?}",
+                stalled.iter().map(|s| s.is_finished()).collect::<Vec<_>>()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         // The third upload of the same account waits its turn.
         let refused = app

@@ -96,6 +96,18 @@ impl Drop for BusyGuard<'_> {
 const BUSY_RETRY_SECONDS: u64 = 5;
 
 impl Services {
+    /// How many PATCH requests are writing in this process now: of one account, or of
+    /// all. Read only: asking takes nothing from a writer about to start.
+    pub fn uploads_sending(&self, account: Option<&str>) -> usize {
+        let Ok(busy) = self.busy_uploads.lock() else {
+            return 0;
+        };
+        match account {
+            Some(a) => busy.per_account.get(a).copied().unwrap_or(0),
+            None => busy.uploads.len(),
+        }
+    }
+
     fn mark_busy(&self, actor: &Actor, id: &str) -> ServiceResult<BusyGuard<'_>> {
         let limits = &self.config.uploads;
         let mut busy = self
