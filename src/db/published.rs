@@ -44,8 +44,8 @@ pub async fn publish(
         "INSERT INTO published (version_id, dataset_id, datestamp, released_at, deleted)
          VALUES ($1, $2, $3, $3, 0)",
     )
-    .bind(&v.id)
-    .bind(&v.dataset_id)
+    .bind(v.id.as_str())
+    .bind(v.dataset_id.as_str())
     .bind(now)
     .execute(&mut *conn)
     .await?;
@@ -63,7 +63,7 @@ pub async fn publish(
         )
         .bind(spec)
         .bind(now)
-        .bind(&v.id)
+        .bind(v.id.as_str())
         .execute(&mut *conn)
         .await?;
     }

@@ -2,12 +2,13 @@
 
 use super::{Conn, DbError, DbResult};
 use crate::model::DepositState;
+use crate::model::ids::{DatasetId, DepositId};
 use sqlx::{AssertSqlSafe, Row};
 
 #[derive(Debug, Clone)]
 pub struct VersionRow {
-    pub id: String,
-    pub dataset_id: String,
+    pub id: DepositId,
+    pub dataset_id: DatasetId,
     pub owner_id: String,
     pub version_number: i64,
     pub state: DepositState,
@@ -42,8 +43,8 @@ pub(super) fn from_row(row: &sqlx::any::AnyRow) -> DbResult<VersionRow> {
     let state: String = row.try_get("state")?;
     let verification: Option<String> = row.try_get("verification")?;
     Ok(VersionRow {
-        id: row.try_get("id")?,
-        dataset_id: row.try_get("dataset_id")?,
+        id: row.try_get::<String, _>("id")?.into(),
+        dataset_id: row.try_get::<String, _>("dataset_id")?.into(),
         owner_id: row.try_get("owner_id")?,
         version_number: row.try_get("version_number")?,
         state: state
@@ -67,8 +68,8 @@ impl VersionRow {
         now: i64,
     ) -> Self {
         VersionRow {
-            id: crate::model::ids::new_id(),
-            dataset_id: crate::model::ids::new_id(),
+            id: DepositId::generate(),
+            dataset_id: DatasetId::generate(),
             owner_id: owner_id.to_owned(),
             version_number: 1,
             state: DepositState::Draft,
@@ -85,7 +86,7 @@ impl VersionRow {
 /// Create a dataset with its first version, in state draft.
 pub async fn insert_new_dataset(conn: &mut Conn, v: &VersionRow) -> DbResult<()> {
     sqlx::query("INSERT INTO datasets (id, owner_id, created_at) VALUES ($1, $2, $3)")
-        .bind(&v.dataset_id)
+        .bind(v.dataset_id.as_str())
         .bind(&v.owner_id)
         .bind(v.created_at)
         .execute(&mut *conn)
@@ -185,8 +186,8 @@ pub async fn insert_version(conn: &mut Conn, v: &VersionRow) -> DbResult<()> {
              verification, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7, $7)",
     )
-    .bind(&v.id)
-    .bind(&v.dataset_id)
+    .bind(v.id.as_str())
+    .bind(v.dataset_id.as_str())
     .bind(v.version_number)
     .bind(v.state.as_str())
     .bind(v.metadata.to_string())

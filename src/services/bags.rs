@@ -262,7 +262,7 @@ impl Services {
                 &mut tx,
                 &FileRow {
                     id: ids::new_id(),
-                    version_id: v.id.clone(),
+                    version_id: v.id.to_string(),
                     path: path.clone(),
                     size: f.size as i64,
                     sha256: sha.clone(),

@@ -122,7 +122,7 @@ impl Services {
         };
         // A description not yet complete enough to cite has no kit: not an error here.
         let kit = self
-            .manuscript_kit(actor, std::slice::from_ref(&v.id), "apa", None)
+            .manuscript_kit(actor, &[v.id.to_string()], "apa", None)
             .await
             .ok();
         Ok(DepositPageView {

@@ -47,7 +47,7 @@ impl Services {
             let doi = format!("{}/{}", self.config.doi.prefix, scheme.make(&random));
             let row = DoiRow {
                 doi: doi.clone(),
-                version_id: v.id.clone(),
+                version_id: v.id.to_string(),
                 provider: self.config.doi.provider,
                 wanted_state: DoiState::Draft,
                 remote_state: None,
@@ -284,7 +284,7 @@ impl Services {
             .ok_or(ServiceError::NotFound("DOI"))?;
         let target = self.doi_target(&mut conn, &row).await?;
         Ok(PublicDoi {
-            dataset_id: target.version.dataset_id,
+            dataset_id: target.version.dataset_id.into(),
             record: target.record,
             landing: target.landing,
         })

@@ -141,7 +141,7 @@ impl Services {
                     args,
                     &Cursor {
                         datestamp: last.datestamp,
-                        version_id: last.version.id.clone(),
+                        version_id: last.version.id.to_string(),
                     },
                     sent,
                     total.max(sent + 1),

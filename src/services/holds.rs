@@ -274,7 +274,7 @@ impl Services {
                 let max = i64::from(self.config.holds.max_days) * 86_400_000;
                 let row = HoldRow {
                     id: crate::model::ids::new_id(),
-                    version_id: v.id.clone(),
+                    version_id: v.id.to_string(),
                     kind: h.kind,
                     target: h.target.clone(),
                     placed_by: t.change.actor_id.unwrap_or_default().to_owned(),

@@ -6,13 +6,14 @@
 use super::{ServiceError, Services};
 use crate::datacite::DataciteError;
 use crate::db::{self, Conn, DbResult};
+use crate::model::ids::{DatasetId, DepositId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
 pub enum Job {
     /// Read back and hash every file of a submitted deposit and match its checksums.
-    Verify { version_id: String },
+    Verify { version_id: DepositId },
     /// Make a DOI at DataCite what the catalogue wants (state, URL, metadata).
     DoiSync { doi: String },
     /// Release every item of a batch, each in its own transaction.
@@ -20,9 +21,9 @@ pub enum Job {
     /// Copy a version's objects to a mirror site, verified.
     Transfer { transfer: String },
     /// Take a withdrawn version's objects off public mirrors.
-    MirrorRemove { version_id: String },
+    MirrorRemove { version_id: DepositId },
     /// Rebuild a dataset's landing-page read model.
-    Landing { dataset_id: String },
+    Landing { dataset_id: DatasetId },
     /// One round of periodic work (housekeeping, garbage collection, watchers, fixity).
     Periodic(Round),
 }

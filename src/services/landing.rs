@@ -11,6 +11,7 @@ pub use crate::db::landing::PageRow;
 use crate::db::{self, Conn};
 use crate::metadata::datacite::Resource;
 use crate::metadata::profile::Facility;
+use crate::model::ids::DatasetId;
 use serde::{Deserialize, Serialize};
 
 /// Files listed per page (and as Signposting items); the model holds one more, to know
@@ -68,10 +69,14 @@ pub struct LandingFile {
 
 /// The public face of `dataset_id` changed in this transaction: models built before
 /// are no longer used, and a job builds the new one. Returns true (a job was queued).
-pub(super) async fn changed(conn: &mut Conn, dataset_id: &str, now: i64) -> ServiceResult<bool> {
+pub(super) async fn changed(
+    conn: &mut Conn,
+    dataset_id: &DatasetId,
+    now: i64,
+) -> ServiceResult<bool> {
     db::landing::bump(conn, dataset_id).await?;
     let job = super::jobs::Job::Landing {
-        dataset_id: dataset_id.to_owned(),
+        dataset_id: dataset_id.clone(),
     };
     super::jobs::enqueue(conn, &job, now).await?;
     Ok(true)

@@ -5,6 +5,7 @@ use super::jobs::Job;
 use super::{ServiceError, ServiceResult, Services};
 use crate::db::{self, Tx, mirrors::TransferRow, now_ms, versions::VersionRow};
 use crate::model::checksum::{Algorithm, Checksum, Hasher};
+use crate::model::ids::DepositId;
 use crate::model::{MirrorPolicy, TransferState};
 use crate::storage::mirror::{Mirror, MirrorError, MirrorSpec};
 use futures::StreamExt;
@@ -223,14 +224,14 @@ impl Services {
     pub(super) async fn enqueue_mirror_removal(
         &self,
         tx: &mut Tx,
-        version_id: &str,
+        version_id: &DepositId,
         now: i64,
     ) -> ServiceResult<bool> {
         if db::mirrors::mirrors(tx).await?.is_empty() {
             return Ok(false);
         }
         let job = Job::MirrorRemove {
-            version_id: version_id.to_owned(),
+            version_id: version_id.clone(),
         };
         super::jobs::enqueue(tx, &job, now).await?;
         Ok(true)

@@ -60,7 +60,7 @@ impl Services {
                     continue;
                 }
                 datasets.push(FeedDataset {
-                    dataset_id: v.dataset_id.clone(),
+                    dataset_id: v.dataset_id.to_string(),
                     title: super::records::record_of(v)
                         .map(|r| crate::metadata::citation::title(&r))
                         .unwrap_or_default(),

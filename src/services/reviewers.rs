@@ -55,7 +55,7 @@ impl Services {
         let (token, hash) = new_secret(TOKEN_PREFIX);
         let link = LinkRow {
             id: ids::new_id(),
-            version_id: v.id.clone(),
+            version_id: v.id.to_string(),
             note: note.filter(|n| !n.trim().is_empty()),
             created_by: actor.id.clone(),
             created_at: now,

@@ -138,7 +138,7 @@ impl Services {
         add_related(&mut metadata, &concept, "IsVersionOf");
         metadata["version"] = json!(number.to_string());
         let v = VersionRow {
-            id: ids::new_id(),
+            id: crate::model::ids::DepositId::generate(),
             dataset_id: prev.dataset_id.clone(),
             owner_id: prev.owner_id.clone(),
             version_number: number,
@@ -164,7 +164,7 @@ impl Services {
                     &mut tx,
                     &FileRow {
                         id: ids::new_id(),
-                        version_id: v.id.clone(),
+                        version_id: v.id.to_string(),
                         status: crate::model::FileStatus::Received,
                         problem: None,
                         verified_at: None,

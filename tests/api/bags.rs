@@ -63,7 +63,8 @@ async fn released(app: &TestApp) -> (String, String) {
         .get_deposit(&app.services.authenticate(&app.curator).await.unwrap(), &id)
         .await
         .unwrap()
-        .dataset_id;
+        .dataset_id
+        .to_string();
     (id, ds)
 }
 

@@ -1,4 +1,5 @@
 use super::holds::Hold;
+use crate::model::ids::{DatasetId, DepositId};
 use crate::model::{Action, DepositState};
 use crate::services::deposit_view::DepositView;
 use crate::services::deposits::ActionInput;
@@ -40,9 +41,9 @@ fn empty_object() -> Value {
 /// A deposit (one version of a dataset) as the API shows it.
 #[derive(Serialize, ToSchema)]
 pub struct Deposit {
-    id: String,
+    id: DepositId,
     /// The dataset this is a version of.
-    dataset_id: String,
+    dataset_id: DatasetId,
     /// 1 for the first version.
     version: i64,
     state: DepositState,
@@ -160,14 +161,14 @@ pub async fn list(
 pub struct DepositList {
     deposits: Vec<DepositSummary>,
     /// Pass as `before` for the next page; null on the last.
-    next_before: Option<String>,
+    next_before: Option<DepositId>,
 }
 
 /// A deposit in a list.
 #[derive(Serialize, ToSchema)]
 pub struct DepositSummary {
-    id: String,
-    dataset_id: String,
+    id: DepositId,
+    dataset_id: DatasetId,
     state: DepositState,
     doi: Option<String>,
     title: Option<String>,

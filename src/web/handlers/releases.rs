@@ -1,6 +1,7 @@
 //! Release batches (`/api/v1/releases`) and their public Atom feed (`/releases.atom`).
 
 use crate::db::releases::BatchRow;
+use crate::model::ids::{DatasetId, DepositId};
 use crate::model::{Action, BatchItemState, BatchState, DepositState};
 use crate::services::Services;
 use crate::services::deposits::ActionInput;
@@ -39,8 +40,8 @@ pub struct Batch {
 /// One dataset of a batch and what became of it.
 #[derive(Serialize, ToSchema)]
 pub struct BatchItem {
-    deposit: String,
-    dataset_id: String,
+    deposit: DepositId,
+    dataset_id: DatasetId,
     doi: Option<String>,
     deposit_state: DepositState,
     state: BatchItemState,

@@ -62,7 +62,7 @@ async fn render(
         .await
         .map_err(AppError::page)?;
     let next = (list.len() as i64 == QUEUE_PAGE)
-        .then(|| list.last().map(|v| v.id.clone()))
+        .then(|| list.last().map(|v| v.id.to_string()))
         .flatten();
     let states = DepositState::ALL
         .iter()

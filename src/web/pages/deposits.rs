@@ -74,7 +74,7 @@ pub struct Row {
 pub fn rows(page: &[VersionRow]) -> Vec<Row> {
     page.iter()
         .map(|v| Row {
-            id: v.id.clone(),
+            id: v.id.to_string(),
             title: v
                 .metadata
                 .pointer("/titles/0/title")
@@ -85,7 +85,7 @@ pub fn rows(page: &[VersionRow]) -> Vec<Row> {
             state: state_words(v.state),
             doi: v.doi.clone(),
             updated: crate::model::date::utc_seconds(v.updated_at),
-            dataset_id: v.dataset_id.clone(),
+            dataset_id: v.dataset_id.to_string(),
             released: v.state == DepositState::Released,
         })
         .collect()
@@ -122,7 +122,7 @@ async fn my_page(
         .await
         .map_err(AppError::page)?;
     let next = (list.len() as i64 == MY_PAGE)
-        .then(|| list.last().map(|v| v.id.clone()))
+        .then(|| list.last().map(|v| v.id.to_string()))
         .flatten();
     page(
         b,
@@ -467,8 +467,8 @@ async fn deposit_page(
     let base = s.config.public_base();
     let view = DepositPage {
         chrome: Chrome::of(b),
-        id: v.id.clone(),
-        dataset_id: v.dataset_id.clone(),
+        id: v.id.to_string(),
+        dataset_id: v.dataset_id.to_string(),
         title: if f.title.is_empty() {
             "(untitled deposit)".into()
         } else {
@@ -599,7 +599,7 @@ pub async fn act(
             .claim_publication(&actor, &id, &form.get("doi"))
             .await
             .map(|_| id.clone()),
-        "new-version" => s.new_version(&actor, &id).await.map(|v| v.id),
+        "new-version" => s.new_version(&actor, &id).await.map(|v| v.id.into()),
         other => {
             let Some(action) = Action::requested(other) else {
                 return Err(AppError::new(

@@ -63,7 +63,7 @@ pub async fn list(State(s): State<Services>, SignedIn(b, actor): SignedIn) -> Ap
                         .and_then(serde_json::Value::as_str)
                         .unwrap_or("(untitled)")
                         .to_owned(),
-                    deposit: v.id,
+                    deposit: v.id.into(),
                     deposit_state: state_words(v.state),
                     result: item.state,
                     error: item.error,
