@@ -19,6 +19,7 @@ pub mod landing;
 pub mod manifest;
 pub mod manuscript_kit;
 pub mod metrics;
+pub mod mirror_console;
 pub mod mirrors;
 pub mod periodic;
 pub mod public;

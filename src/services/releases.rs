@@ -216,6 +216,20 @@ impl Services {
         Ok(BatchView { batch, items })
     }
 
+    /// The curators' release console: the latest `shown` batches, each with every item.
+    pub async fn release_console(
+        &self,
+        actor: &Actor,
+        shown: i64,
+    ) -> ServiceResult<Vec<BatchView>> {
+        super::require_curator(actor, "manage release batches")?;
+        let mut views = Vec::new();
+        for batch in self.batches(None, 0, shown).await? {
+            views.push(self.batch_whole(&batch.id).await?);
+        }
+        Ok(views)
+    }
+
     /// "Run now": the batch starts at once instead of at its time.
     pub async fn run_batch_now(&self, actor: &Actor, id: &str) -> ServiceResult<BatchRow> {
         super::require_curator(actor, "manage release batches")?;

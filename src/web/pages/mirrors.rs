@@ -74,11 +74,12 @@ async fn render(
     error: Option<String>,
     typed: Vec<(String, String)>,
 ) -> AppResult<Response> {
-    require_curator(actor, "see replication and fixity").map_err(AppError::page)?;
-    let mirrors = s
-        .mirrors()
+    let console = s
+        .mirror_console(actor, TRANSFERS_SHOWN, FIXITY_DAYS)
         .await
-        .map_err(AppError::page)?
+        .map_err(AppError::page)?;
+    let mirrors = console
+        .mirrors
         .into_iter()
         .map(|m| MirrorView {
             credentials: m.credentials.to_string(),
@@ -92,10 +93,8 @@ async fn render(
             policy: m.policy,
         })
         .collect();
-    let transfers = s
-        .transfers(None, "", TRANSFERS_SHOWN)
-        .await
-        .map_err(AppError::page)?
+    let transfers = console
+        .transfers
         .into_iter()
         .map(|t| TransferView {
             percent: (t.bytes_done * 100)
@@ -116,7 +115,6 @@ async fn render(
             last_error: t.last_error,
         })
         .collect();
-    let (checks, problems) = s.fixity_report(FIXITY_DAYS).await.map_err(AppError::page)?;
     let failed = error.is_some();
     let mut resp = page(
         b,
@@ -124,8 +122,9 @@ async fn render(
             chrome: Chrome::of(b),
             mirrors,
             transfers,
-            checks,
-            problems: problems
+            checks: console.checks,
+            problems: console
+                .problems
                 .into_iter()
                 .map(|p| {
                     (
@@ -137,7 +136,7 @@ async fn render(
                     )
                 })
                 .collect(),
-            days: FIXITY_DAYS,
+            days: console.days,
             error,
             typed,
         },

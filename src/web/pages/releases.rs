@@ -5,7 +5,7 @@ use super::deposits::state_words;
 use super::{Chrome, page, see_other};
 use crate::model::date::utc_seconds;
 use crate::model::{BatchItemState, BatchState};
-use crate::services::{Services, require_curator};
+use crate::services::Services;
 use crate::web::error::{AppError, AppResult};
 use crate::web::session::{SignedIn, checked_form};
 use askama::Template;
@@ -40,19 +40,16 @@ struct ReleasesPage {
 const SHOWN: i64 = 20;
 
 pub async fn list(State(s): State<Services>, SignedIn(b, actor): SignedIn) -> AppResult<Response> {
-    require_curator(&actor, "manage release batches").map_err(AppError::page)?;
-    let mut batches = Vec::new();
-    for row in s
-        .list_batches(None, 0, SHOWN)
+    let batches = s
+        .release_console(&actor, SHOWN)
         .await
         .map_err(AppError::page)?
-    {
-        let view = s.batch(&actor, &row.id).await.map_err(AppError::page)?;
-        batches.push(BatchView {
-            id: row.id,
-            release_at: utc_seconds(row.release_at),
-            cutoff_at: utc_seconds(row.cutoff_at),
-            state: row.state,
+        .into_iter()
+        .map(|view| BatchView {
+            id: view.batch.id,
+            release_at: utc_seconds(view.batch.release_at),
+            cutoff_at: utc_seconds(view.batch.cutoff_at),
+            state: view.batch.state,
             items: view
                 .items
                 .into_iter()
@@ -69,8 +66,8 @@ pub async fn list(State(s): State<Services>, SignedIn(b, actor): SignedIn) -> Ap
                     error: item.error,
                 })
                 .collect(),
-        });
-    }
+        })
+        .collect();
     page(
         &b,
         &ReleasesPage {
