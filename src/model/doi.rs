@@ -163,15 +163,6 @@ impl DoiState {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "draft" => Some(Self::Draft),
-            "registered" => Some(Self::Registered),
-            "findable" => Some(Self::Findable),
-            _ => None,
-        }
-    }
-
     /// Where a dataset's DOI should go when `action` happens to the dataset (docs/architecture.md):
     /// registered while on hold (it resolves, so editors can follow it, but is not
     /// indexed), findable at release, back to registered (tombstone) on withdrawal. A
@@ -199,10 +190,15 @@ impl DoiState {
 impl std::str::FromStr for DoiState {
     type Err = super::status::UnknownValue;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s).ok_or_else(|| super::status::UnknownValue {
-            kind: "DOI state",
-            value: s.to_owned(),
-        })
+        match s {
+            "draft" => Ok(Self::Draft),
+            "registered" => Ok(Self::Registered),
+            "findable" => Ok(Self::Findable),
+            _ => Err(super::status::UnknownValue {
+                kind: "DOI state",
+                value: s.to_owned(),
+            }),
+        }
     }
 }
 

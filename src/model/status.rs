@@ -114,12 +114,6 @@ stored_enum! {
     }
 }
 
-impl TransferState {
-    pub fn is_finished(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed)
-    }
-}
-
 stored_enum! {
     /// Which versions a mirror receives.
     MirrorPolicy ("mirror policy") {

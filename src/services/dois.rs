@@ -196,9 +196,10 @@ impl Services {
                     Err(e) => return Err(e),
                 },
             };
-            let have = DoiState::parse(&remote.state).ok_or_else(|| {
-                DataciteError::Protocol(format!("unknown state '{}'", remote.state))
-            })?;
+            let have: DoiState = remote
+                .state
+                .parse()
+                .map_err(|e| DataciteError::Protocol(format!("DataCite answered an {e}")))?;
             // Drafts carry what metadata there is; the event moves the state.
             client.update(doi, &attrs, have.event_to(wanted)).await?;
             // DataCite ignores a transition it does not allow instead of refusing it:
