@@ -16,7 +16,8 @@ use tower::ServiceExt;
 
 async fn seed(services: &Services, n: usize) {
     let owner = services
-        .add_user("bench@example.org", "Bench", Role::Author, None)
+        .users()
+        .add("bench@example.org", "Bench", Role::Author, None)
         .await
         .unwrap()
         .id;

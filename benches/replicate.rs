@@ -31,7 +31,8 @@ async fn main() {
     config.database_url = arca::config::sqlite_url(work.path());
     let services = Services::open(config).await.unwrap();
     let owner = services
-        .add_user("bench@example.org", "Bench", Role::Curator, None)
+        .users()
+        .add("bench@example.org", "Bench", Role::Curator, None)
         .await
         .unwrap()
         .id;
@@ -114,7 +115,8 @@ async fn main() {
     )
     .unwrap();
     services
-        .add_mirror(
+        .mirrors()
+        .add(
             MirrorSpec {
                 name: "bench".into(),
                 endpoint: endpoint.clone(),
@@ -135,10 +137,10 @@ async fn main() {
         .unwrap();
     drop(conn);
     let (t, cpu) = (Instant::now(), cpu_seconds());
-    services.run_transfer(&transfer.id).await.unwrap();
+    services.mirrors().run_transfer(&transfer.id).await.unwrap();
     let secs = t.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu;
-    let done = services.transfer(&transfer.id).await.unwrap();
+    let done = services.mirrors().transfer(&transfer.id).await.unwrap();
     assert_eq!(done.state, arca::model::TransferState::Succeeded);
     println!("arca_files {files}");
     println!("arca_bytes {bytes}");

@@ -349,7 +349,7 @@ async fn release_batch(services: &Services, owner: &str, tag: &str, at: i64) -> 
     }
     tx.commit().await.unwrap();
     let t = Instant::now();
-    services.run_batch(&batch).await.unwrap();
+    services.releases().run_batch(&batch).await.unwrap();
     let secs = t.elapsed().as_secs_f64();
     let mut conn = services.db.conn().await.unwrap();
     let released: i64 = sqlx::query_scalar(
@@ -420,15 +420,18 @@ async fn main() {
         .unwrap_or_else(|_| arca::config::sqlite_url(dir.path()));
     let services = Services::open(config).await.unwrap();
     let owner = services
-        .add_user("bench@example.org", "Bench", Role::Author, None)
+        .users()
+        .add("bench@example.org", "Bench", Role::Author, None)
         .await
         .unwrap()
         .id;
     services
-        .add_user("curator@example.org", "Curator", Role::Curator, None)
+        .users()
+        .add("curator@example.org", "Curator", Role::Curator, None)
         .await
         .unwrap();
     let curator = services
+        .users()
         .create_token("curator@example.org", 30, None)
         .await
         .unwrap();

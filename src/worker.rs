@@ -25,7 +25,7 @@ async fn dispatch(services: &Services, claimed: &ClaimedJob) -> Result<(), JobEr
             claimed.kind
         ))
     })?;
-    services.run_job(&claimed.id, &job).await
+    services.dispatch().run(&claimed.id, &job).await
 }
 
 /// Claim and run one job. Returns false when none was ready.
@@ -81,7 +81,7 @@ pub async fn run_one(services: &Services) -> Result<bool, ServiceError> {
 
 /// Periodic upkeep that is not tied to one job.
 pub async fn housekeeping(services: &Services) -> Result<(), ServiceError> {
-    let n = services.expire_uploads().await?;
+    let n = services.uploads().expire().await?;
     if n > 0 {
         tracing::info!(count = n, "expired unfinished uploads removed");
     }
@@ -92,13 +92,13 @@ pub async fn housekeeping(services: &Services) -> Result<(), ServiceError> {
     }
     drop(conn);
     let now = now_ms();
-    services.ensure_upcoming_batches(now).await?;
-    let n = services.start_due_batches(now).await?;
+    services.releases().ensure_upcoming_batches(now).await?;
+    let n = services.releases().start_due_batches(now).await?;
     if n > 0 {
         tracing::info!(count = n, "release batches started");
     }
     let abandon = services.config.mirrors.abandon_after_hours as i64 * 3_600_000;
-    match services.abort_stale_uploads(abandon).await {
+    match services.mirrors().abort_stale_uploads(abandon).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(count = n, "abandoned mirror uploads aborted"),
         // A mirror that is down now is tried again at the next round.
@@ -111,7 +111,7 @@ pub async fn housekeeping(services: &Services) -> Result<(), ServiceError> {
     if n > 0 {
         tracing::info!(count = n, "manifest entries a crash left staged removed");
     }
-    let n = services.end_expired_sessions().await?;
+    let n = services.sessions().end_expired().await?;
     if n > 0 {
         tracing::info!(count = n, "expired browser sessions removed");
     }
@@ -123,7 +123,7 @@ pub async fn run(services: Services) {
     let mut last_offer: Option<tokio::time::Instant> = None;
     loop {
         if last_offer.is_none_or(|t| t.elapsed() >= OFFER_PERIODIC) {
-            if let Err(e) = services.offer_periodic(now_ms()).await {
+            if let Err(e) = services.periodic().offer(now_ms()).await {
                 tracing::error!(error = %e, "could not offer the periodic rounds");
             }
             last_offer = Some(tokio::time::Instant::now());

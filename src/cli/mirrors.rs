@@ -128,7 +128,8 @@ pub async fn mirror(command: MirrorCommand) -> anyhow::Result<ExitCode> {
             };
             let services = Services::open(archive.load(None)?).await?;
             services
-                .add_mirror(
+                .mirrors()
+                .add(
                     MirrorSpec {
                         name: name.clone(),
                         endpoint,
@@ -145,7 +146,7 @@ pub async fn mirror(command: MirrorCommand) -> anyhow::Result<ExitCode> {
         }
         MirrorCommand::List { archive } => {
             let services = Services::open(archive.load(None)?).await?;
-            for m in services.mirrors().await? {
+            for m in services.mirrors().list().await? {
                 println!(
                     "{}  {}  bucket {}  prefix '{}'  policy {}  credentials from {}",
                     m.name, m.endpoint, m.bucket, m.prefix, m.policy, m.credentials
@@ -164,13 +165,17 @@ pub async fn transfer(command: TransferCommand) -> anyhow::Result<ExitCode> {
             limit,
         } => {
             let services = Services::open(archive.load(None)?).await?;
-            for t in services.transfers(deposit.as_deref(), "", limit).await? {
+            for t in services
+                .mirrors()
+                .transfers(deposit.as_deref(), "", limit)
+                .await?
+            {
                 println!("{}", line(&t));
             }
         }
         TransferCommand::Show { archive, id } => {
             let services = Services::open(archive.load(None)?).await?;
-            let t = services.transfer(&id).await?;
+            let t = services.mirrors().transfer(&id).await?;
             println!("{}", line(&t));
             println!("created   {}", utc_seconds(t.created_at));
             if let Some(s) = t.started_at {
@@ -185,7 +190,7 @@ pub async fn transfer(command: TransferCommand) -> anyhow::Result<ExitCode> {
         }
         TransferCommand::Retry { archive, id } => {
             let services = Services::open(archive.load(None)?).await?;
-            let t = services.retry_transfer(&id).await?;
+            let t = services.mirrors().retry_transfer(&id).await?;
             println!("{}", line(&t));
             println!("queued: a running `arca serve` or `arca worker` carries it on");
         }
@@ -197,7 +202,7 @@ pub async fn fixity(command: FixityCommand) -> anyhow::Result<ExitCode> {
     match command {
         FixityCommand::Run { archive } => {
             let services = Services::open(archive.load(None)?).await?;
-            let run = services.run_fixity().await?;
+            let run = services.fixity().run().await?;
             println!("checked {} copies ({} bytes)", run.checked, run.bytes);
             for (location, sha, what, done) in &run.problems {
                 println!("{location}: {sha} {what}: {done}");
@@ -211,7 +216,7 @@ pub async fn fixity(command: FixityCommand) -> anyhow::Result<ExitCode> {
         }
         FixityCommand::Report { archive, days } => {
             let services = Services::open(archive.load(None)?).await?;
-            let (summary, problems) = services.fixity_report(days).await?;
+            let (summary, problems) = services.fixity().report(days).await?;
             println!("fixity checks in the last {days} days:");
             for c in summary {
                 println!("  {:<12} {:<13} {}", c.location, c.outcome, c.count);

@@ -279,7 +279,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 Err(_) => prompt_password()?,
             };
             let user = services
-                .add_user(&email, &name, role, password.as_deref())
+                .users()
+                .add(&email, &name, role, password.as_deref())
                 .await?;
             println!("added {} <{}> as {}", user.name, user.email, user.role);
             Ok(ExitCode::SUCCESS)
@@ -296,7 +297,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let services = Services::open(archive.load(None)?).await?;
             println!(
                 "{}",
-                services.create_token(&email, days, name.as_deref()).await?
+                services
+                    .users()
+                    .create_token(&email, days, name.as_deref())
+                    .await?
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -306,7 +310,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             use crate::model::date::utc_seconds;
             let services = Services::open(archive.load(None)?).await?;
             println!("id\tname\tcreated\texpires\trevoked");
-            for t in services.tokens(&email).await? {
+            for t in services.users().tokens(&email).await? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}",
                     t.id,
@@ -322,7 +326,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             command: TokenCommand::Revoke { archive, id },
         } => {
             let services = Services::open(archive.load(None)?).await?;
-            services.revoke_token(&id).await?;
+            services.users().revoke_token(&id).await?;
             println!("token {id} revoked");
             Ok(ExitCode::SUCCESS)
         }
@@ -341,7 +345,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::SUCCESS);
             }
-            let drift = services.reconcile_dois().await?;
+            let drift = services.dois().reconcile().await?;
             for d in &drift {
                 println!(
                     "{}: DataCite shows {}, the archive wants {}: repair queued",
@@ -358,7 +362,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Backup { archive, to } => {
             let services = Services::open(archive.load(None)?).await?;
-            let r = services.backup(&to).await?;
+            let r = services.backup().run(&to).await?;
             println!(
                 "backed up {} objects ({} bytes) to {}: {} new linked, {} new copied, {} already there",
                 r.objects,
@@ -427,7 +431,7 @@ fn prompt_password() -> anyhow::Result<Option<String>> {
 
 /// `arca check`'s report; exit code 1 when an object is missing or has the wrong size.
 async fn print_check(services: &Services) -> anyhow::Result<ExitCode> {
-    let r = services.check_store().await?;
+    let r = services.backup().check_store().await?;
     println!("{} objects ({} bytes) in the catalogue", r.objects, r.bytes);
     for sha in &r.missing {
         println!("missing\t{sha}");

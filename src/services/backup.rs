@@ -9,7 +9,6 @@
 //! backup, so the directory always holds a complete backup, the last one or the new one.
 //! A second run copies only objects it does not have yet.
 
-use super::Services;
 use crate::db::{self, Backend};
 use crate::model::checksum::{Algorithm, Hasher};
 use crate::storage::StorageError;
@@ -113,8 +112,9 @@ fn note<T>(list: &mut Vec<T>, count: &mut u64, item: T) {
         list.push(item);
     }
 }
+super::capability!(backup);
 
-impl Services {
+impl Service<'_> {
     /// `arca check`: every object the catalogue lists is in the store with its size, and
     /// which stored objects the catalogue does not list. Reads a page at a time.
     pub async fn check_store(&self) -> BackupResult<CheckReport> {
@@ -164,7 +164,7 @@ impl Services {
     }
 
     /// `arca backup --to DIR`: a consistent copy of the running archive (see the module).
-    pub async fn backup(&self, to: &Path) -> BackupResult<BackupReport> {
+    pub async fn run(&self, to: &Path) -> BackupResult<BackupReport> {
         if self.db.backend != Backend::Sqlite {
             return Err(BackupError::NotEmbedded);
         }

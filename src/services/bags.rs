@@ -2,7 +2,7 @@
 
 use super::bag_reader;
 use super::events::{DepositEvent, record_event};
-use super::{Actor, ServiceError, ServiceResult, Services};
+use super::{Actor, ServiceError, ServiceResult};
 use crate::db::{self, files::ExpectedRow, files::FileRow, now_ms, versions::VersionRow};
 use crate::metadata::citation::datacite_text;
 use crate::metadata::datacite::xml::to_xml;
@@ -38,11 +38,12 @@ fn tar_header(size: u64, mtime: u64) -> tokio_tar::Header {
     h.set_mtime(mtime);
     h
 }
+super::capability!(bags);
 
-impl Services {
+impl Service<'_> {
     /// Write a bag as a tar stream into `out`: tag files, the manifest and then each
     /// payload file read straight from storage (no temporary copy).
-    pub async fn write_bag(
+    pub async fn write(
         &self,
         plan: &BagPlan,
         out: impl tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -61,7 +62,8 @@ impl Services {
                 return Ok::<_, std::io::Error>(None);
             };
             let page = self
-                .public_files(&plan.dataset, &after, BAG_PAGE)
+                .public()
+                .files(&plan.dataset, &after, BAG_PAGE)
                 .await
                 .map_err(io)?;
             let Some(last) = page.last() else {
@@ -89,7 +91,8 @@ impl Services {
         let mut after = String::new();
         loop {
             let page = self
-                .public_files(&plan.dataset, &after, BAG_PAGE)
+                .public()
+                .files(&plan.dataset, &after, BAG_PAGE)
                 .await
                 .map_err(io)?;
             let Some(last) = page.last() else { break };
@@ -120,13 +123,13 @@ impl Services {
     /// here, a page at a time, for the manifest's size and checksum (the tag manifest
     /// comes before the payload), and again while the bag is written: a released
     /// version's files do not change.
-    pub async fn bag_export(&self, dataset_id: &str) -> ServiceResult<BagPlan> {
-        let d = self.public_dataset(dataset_id).await?;
+    pub async fn export(&self, dataset_id: &str) -> ServiceResult<BagPlan> {
+        let d = self.public().dataset(dataset_id).await?;
         let (mut count, mut bytes, mut manifest_size) = (0u64, 0u64, 0u64);
         let mut manifest_sha = Hasher::new(Algorithm::Sha256);
         let mut after = String::new();
         loop {
-            let page = self.public_files(&d, &after, BAG_PAGE).await?;
+            let page = self.public().files(&d, &after, BAG_PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.path.clone();
             for f in &page {
@@ -200,7 +203,7 @@ impl Services {
     /// problem is refused with all of them, and neither a deposit nor a stored object
     /// appears. The payload is staged while the bag streams in and becomes objects only
     /// once the bag has passed.
-    pub async fn import_bag(
+    pub async fn import(
         &self,
         actor: &Actor,
         tar: impl AsyncRead + Unpin + Send,
@@ -220,7 +223,7 @@ impl Services {
         staged: &mut Vec<(std::path::PathBuf, String)>,
     ) -> ServiceResult<VersionRow> {
         let mut sink = StagingSink {
-            services: self,
+            bags: *self,
             staged,
         };
         let read = bag_reader::read_bag(tar, self.config.uploads.max_bag_size, &mut sink).await?;
@@ -305,7 +308,7 @@ impl Services {
 
 /// Payload files of a bag being imported go to staging files on the server's disk.
 struct StagingSink<'a> {
-    services: &'a Services,
+    bags: Service<'a>,
     staged: &'a mut Vec<(std::path::PathBuf, String)>,
 }
 
@@ -315,10 +318,10 @@ impl bag_reader::PayloadSink for StagingSink<'_> {
         entry: &mut (impl AsyncRead + Unpin + Send),
     ) -> ServiceResult<PayloadFile> {
         let at = self
-            .services
+            .bags
             .storage
             .staging_path(&format!("bag-{}", ids::new_id()));
-        match self.services.stage_payload(entry, &at).await {
+        match self.bags.stage_payload(entry, &at).await {
             Ok(f) => {
                 self.staged.push((at, f.checksums[0].hex.clone()));
                 Ok(f)
@@ -331,7 +334,7 @@ impl bag_reader::PayloadSink for StagingSink<'_> {
     }
 }
 
-impl Services {
+impl Service<'_> {
     /// Stage one payload file from the bag, hashed with every algorithm. Nothing is
     /// stored as an object until the whole bag has been checked.
     async fn stage_payload(

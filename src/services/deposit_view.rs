@@ -6,7 +6,7 @@
 
 use super::deposits::load_visible;
 use super::manuscript_kit::ManuscriptKit;
-use super::{Actor, ServiceResult, Services};
+use super::{Actor, ServiceResult};
 use crate::db::events::Event;
 use crate::db::files::FileRow;
 use crate::db::releases::BatchRow;
@@ -24,9 +24,10 @@ pub struct DepositView {
     /// The hold in force, while the deposit is on hold.
     pub hold: Option<HoldRow>,
 }
+super::capability!(deposit_view);
 
-impl Services {
-    pub async fn deposit_view(&self, actor: &Actor, id: &str) -> ServiceResult<DepositView> {
+impl Service<'_> {
+    pub async fn get(&self, actor: &Actor, id: &str) -> ServiceResult<DepositView> {
         let mut conn = self.db.conn().await?;
         let version = load_visible(&mut conn, actor, id).await?;
         let (file_count, total_bytes) = db::files::totals(&mut conn, &version.id).await?;
@@ -90,9 +91,9 @@ pub struct DepositPageView {
 /// Files a deposit's page lists; the rest are in the API's pages.
 pub const FILES_SHOWN: i64 = 1000;
 
-impl Services {
-    pub async fn deposit_page(&self, actor: &Actor, id: &str) -> ServiceResult<DepositPageView> {
-        let deposit = self.deposit_view(actor, id).await?;
+impl Service<'_> {
+    pub async fn page(&self, actor: &Actor, id: &str) -> ServiceResult<DepositPageView> {
+        let deposit = self.get(actor, id).await?;
         let v = &deposit.version;
         let mut conn = self.db.conn().await?;
         let files = db::files::list(&mut conn, &v.id, "", FILES_SHOWN).await?;
@@ -105,6 +106,7 @@ impl Services {
             .as_ref()
             .is_some_and(|h| h.kind == HoldKind::Article);
         let offers = self
+            .deposits()
             .actions_open_to(actor, v)
             .into_iter()
             .map(Offer::Act)
@@ -116,13 +118,16 @@ impl Services {
             .chain((is_owner && v.state == DepositState::Released).then_some(Offer::NewVersion))
             .collect::<Vec<_>>();
         let open_batches = if offers.contains(&Offer::Act(Action::Schedule)) {
-            self.batches(Some(BatchState::Open), 0, 20).await?
+            self.releases()
+                .batches(Some(BatchState::Open), 0, 20)
+                .await?
         } else {
             Vec::new()
         };
         // A description not yet complete enough to cite has no kit: not an error here.
         let kit = self
-            .manuscript_kit(actor, &[v.id.to_string()], "apa", None)
+            .manuscript_kit()
+            .get(actor, &[v.id.to_string()], "apa", None)
             .await
             .ok();
         Ok(DepositPageView {

@@ -2,7 +2,7 @@
 
 use super::events::{DepositEvent, record_event};
 use super::transitions::Change;
-use super::{Actor, ServiceError, ServiceResult, Services, may_edit};
+use super::{Actor, ServiceError, ServiceResult, may_edit};
 use crate::db::{self, events::Event, files::FileRow, now_ms, versions::VersionRow};
 use crate::metadata::schema::check_deposit;
 use crate::model::hold::HoldRequest;
@@ -106,9 +106,10 @@ fn check_hold(hold: Option<&Value>) -> ServiceResult<HoldRequest> {
         "give either 'until' or 'until_publication'",
     ))
 }
+super::capability!(deposits);
 
-impl Services {
-    pub async fn create_deposit(
+impl Service<'_> {
+    pub async fn create(
         &self,
         actor: &Actor,
         metadata: Value,
@@ -131,12 +132,12 @@ impl Services {
         Ok(v)
     }
 
-    pub async fn get_deposit(&self, actor: &Actor, id: &str) -> ServiceResult<VersionRow> {
+    pub async fn get(&self, actor: &Actor, id: &str) -> ServiceResult<VersionRow> {
         let mut conn = self.db.conn().await?;
         load_visible(&mut conn, actor, id).await
     }
 
-    pub async fn update_deposit(
+    pub async fn update(
         &self,
         actor: &Actor,
         id: &str,
@@ -160,7 +161,7 @@ impl Services {
     }
 
     /// An author's own deposits, or (for curators) everyone's: newest first, one page.
-    pub async fn list_deposits(
+    pub async fn list(
         &self,
         actor: &Actor,
         state: Option<&str>,
@@ -177,7 +178,7 @@ impl Services {
     }
 
     /// The actor's own deposits, whatever their role: newest first, one page.
-    pub async fn own_deposits(
+    pub async fn own(
         &self,
         actor: &Actor,
         before: &str,
@@ -194,14 +195,14 @@ impl Services {
         .await?)
     }
 
-    pub async fn deposit_events(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<Event>> {
+    pub async fn events(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<Event>> {
         let mut conn = self.db.conn().await?;
         load_visible(&mut conn, actor, id).await?;
         Ok(db::events::for_subject(&mut conn, id).await?)
     }
 
     /// One page of a deposit's files, in path order after `after`.
-    pub async fn list_files(
+    pub async fn files(
         &self,
         actor: &Actor,
         id: &str,
@@ -214,12 +215,7 @@ impl Services {
     }
 
     /// One file of a deposit, for its depositors and curators.
-    pub async fn deposit_file(
-        &self,
-        actor: &Actor,
-        id: &str,
-        path: &str,
-    ) -> ServiceResult<FileRow> {
+    pub async fn file(&self, actor: &Actor, id: &str, path: &str) -> ServiceResult<FileRow> {
         let mut conn = self.db.conn().await?;
         load_visible(&mut conn, actor, id).await?;
         db::files::get_by_path(&mut conn, id, path)
@@ -313,7 +309,10 @@ impl Services {
             hold,
             release: input.release.as_deref(),
         };
-        let enqueued = self.transition_in_tx(&mut tx, &mut v, change, now).await?;
+        let enqueued = self
+            .transitions()
+            .apply(&mut tx, &mut v, change, now)
+            .await?;
         tx.commit().await?;
         // Submissions and approvals change nothing the public sees: rendered public pages
         // stay cached through the curators' daily work.

@@ -5,10 +5,14 @@
 use super::deposits::load_visible;
 use super::events::{DepositEvent, record_event};
 use super::jobs::Job;
-use super::{Actor, ServiceError, ServiceResult, Services};
+use super::records::record_of;
+use super::{Actor, ServiceError, ServiceResult};
 use crate::config::DoiProvider;
 use crate::datacite::DataciteError;
 use crate::db::{self, Tx, dois::DoiRow, now_ms, versions::VersionRow};
+use crate::metadata::datacite::Resource;
+use crate::metadata::datacite::model::RelatedIdentifier;
+use crate::metadata::datacite::vocab::{RelatedIdentifierType, RelationType};
 use crate::model::doi::{Doi, DoiState, SuffixScheme};
 use crate::model::{Action, DepositState};
 use serde_json::{Value, json};
@@ -20,8 +24,9 @@ pub struct Drift {
     pub wanted: DoiState,
     pub remote: Option<String>,
 }
+super::capability!(dois);
 
-impl Services {
+impl Service<'_> {
     fn scheme(&self) -> SuffixScheme {
         SuffixScheme {
             lead: self.config.doi.suffix_lead.clone(),
@@ -116,7 +121,7 @@ impl Services {
 
     /// `POST /api/v1/deposits/{id}/doi`: reserve the DOI an author can put in the
     /// manuscript. Asking again returns the same DOI.
-    pub async fn reserve_doi(&self, actor: &Actor, id: &str) -> ServiceResult<VersionRow> {
+    pub async fn reserve(&self, actor: &Actor, id: &str) -> ServiceResult<VersionRow> {
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
         let mut v = load_visible(&mut tx, actor, id).await?;
@@ -141,7 +146,7 @@ impl Services {
 
     /// What DataCite should hold for the DOI: the record it stands for and the landing
     /// page URL.
-    fn remote_attributes(&self, target: &super::versions::DoiTarget) -> Value {
+    fn remote_attributes(&self, target: &DoiTarget) -> Value {
         let mut attrs = serde_json::to_value(&target.record).unwrap_or_else(|_| json!({}));
         if !attrs.is_object() {
             attrs = json!({});
@@ -156,7 +161,7 @@ impl Services {
 
     /// The `doi_sync` job: make DataCite show the DOI in the wanted state with the
     /// current metadata, then read it back. Safe to run any number of times.
-    pub async fn sync_doi(&self, doi: &str) -> Result<(), DataciteError> {
+    pub async fn sync(&self, doi: &str) -> Result<(), DataciteError> {
         let Some(client) = &self.datacite else {
             return Ok(());
         };
@@ -228,7 +233,7 @@ impl Services {
 
     /// `arca doi reconcile`: compare every DataCite DOI with what the archive wants and
     /// enqueue a sync for each that differs. Returns the differences found.
-    pub async fn reconcile_dois(&self) -> ServiceResult<Vec<Drift>> {
+    pub async fn reconcile(&self) -> ServiceResult<Vec<Drift>> {
         let Some(client) = &self.datacite else {
             return Ok(Vec::new());
         };
@@ -275,8 +280,8 @@ pub struct PublicDoi {
     pub landing: String,
 }
 
-impl Services {
-    pub async fn resolve_doi(&self, raw: &str) -> ServiceResult<PublicDoi> {
+impl Service<'_> {
+    pub async fn resolve(&self, raw: &str) -> ServiceResult<PublicDoi> {
         let doi = parse_doi(raw).map_err(|_| ServiceError::NotFound("DOI"))?;
         let mut conn = self.db.conn().await?;
         let row = db::dois::get(&mut conn, doi.as_str())
@@ -292,7 +297,7 @@ impl Services {
     }
 
     /// A deposit's record, for its depositors and curators (to cite it before release).
-    pub async fn deposit_record(
+    pub async fn record(
         &self,
         actor: &Actor,
         id: &str,
@@ -304,7 +309,7 @@ impl Services {
 
     /// The deposit's DataCite XML (4.7), once it has a DOI.
     pub async fn datacite_xml(&self, actor: &Actor, id: &str) -> ServiceResult<String> {
-        let record = self.deposit_record(actor, id).await?;
+        let record = self.record(actor, id).await?;
         if record.doi.is_none() {
             return Err(ServiceError::Conflict(
                 "the deposit has no DOI yet: reserve one first (POST …/doi)".into(),
@@ -356,10 +361,10 @@ pub fn parse_doi(raw: &str) -> ServiceResult<Doi> {
     Doi::parse(raw).map_err(|e| ServiceError::invalid("doi", e.to_string()))
 }
 
-impl Services {
+impl Service<'_> {
     /// The DOI is reserved at the latest on submission, then follows the dataset's state
     /// (docs/architecture.md); a release or withdrawal also moves the concept DOI.
-    pub(super) async fn dois_follow(
+    pub(super) async fn follows(
         &self,
         tx: &mut Tx,
         t: &mut super::transitions::Transition<'_, '_>,
@@ -379,5 +384,96 @@ impl Services {
             enqueued |= self.point_concept(tx, &t.version.dataset_id, now).await?;
         }
         Ok(super::transitions::Reacted::enqueued(enqueued))
+    }
+}
+
+/// The record a DOI stands for and its landing page; the concept DOI follows the
+/// latest release.
+impl Service<'_> {
+    /// What `doi` stands for: its version's record, or for a concept DOI the latest
+    /// released version's record, named by the concept and listing every version.
+    pub(super) async fn doi_target(
+        &self,
+        conn: &mut db::Conn,
+        row: &DoiRow,
+    ) -> ServiceResult<DoiTarget> {
+        let v = db::versions::get(conn, &row.version_id)
+            .await?
+            .ok_or(ServiceError::NotFound("DOI"))?;
+        let mut record = record_of(&v)?;
+        record.doi = Some(row.doi.to_uppercase());
+        let concept = db::versions::concept_doi(conn, &v.dataset_id).await?;
+        if concept.as_deref() == Some(row.doi.as_str()) {
+            record
+                .related_identifiers
+                .retain(|r| !r.related_identifier.eq_ignore_ascii_case(&row.doi));
+            for p in db::published::of_dataset(conn, &v.dataset_id).await? {
+                if let Some(d) = &p.version.doi {
+                    record
+                        .related_identifiers
+                        .push(related(d, RelationType::HasVersion));
+                }
+            }
+            return Ok(DoiTarget {
+                landing: format!("/datasets/{}", v.dataset_id),
+                version: v,
+                record,
+            });
+        }
+        // A dataset with one version has one DOI, which names the dataset; once there
+        // are versions (and a concept DOI), each version DOI lands on its own version.
+        let landing = match concept {
+            Some(_) => format!("/datasets/{}?version={}", v.dataset_id, v.version_number),
+            None => format!("/datasets/{}", v.dataset_id),
+        };
+        Ok(DoiTarget {
+            landing,
+            version: v,
+            record,
+        })
+    }
+
+    /// Make the concept DOI follow the latest released version that is not withdrawn
+    /// (findable), or, when there is none, stay registered. Returns whether a sync job
+    /// was enqueued.
+    pub(super) async fn point_concept(
+        &self,
+        tx: &mut Tx,
+        dataset_id: &str,
+        now: i64,
+    ) -> ServiceResult<bool> {
+        let Some(doi) = db::versions::concept_doi(tx, dataset_id).await? else {
+            return Ok(false);
+        };
+        let wanted = match db::published::latest_public_of_dataset(tx, dataset_id).await? {
+            Some(p) => {
+                db::dois::repoint(tx, &doi, &p.version.id, now).await?;
+                DoiState::Findable
+            }
+            None => DoiState::Registered,
+        };
+        db::dois::set_wanted(tx, &doi, wanted, now).await?;
+        self.enqueue_sync(tx, &doi, now).await
+    }
+}
+
+/// The record a DOI stands for, with where it lands.
+pub struct DoiTarget {
+    pub version: VersionRow,
+    pub record: Resource,
+    /// The landing page path: the dataset (concept DOI) or one version of it.
+    pub landing: String,
+}
+
+fn related(doi: &str, relation: RelationType) -> RelatedIdentifier {
+    RelatedIdentifier {
+        related_identifier: doi.to_owned(),
+        related_identifier_type: RelatedIdentifierType::Doi,
+        relation_type: relation,
+        relation_type_information: None,
+        resource_type_general: None,
+        related_metadata_scheme: None,
+        scheme_uri: None,
+        scheme_type: None,
     }
 }

@@ -3,7 +3,7 @@
 //! and repair what is damaged or missing from a copy that still verifies, and verify the
 //! repair.
 
-use super::{ServiceResult, Services};
+use super::ServiceResult;
 use crate::db::fixity::{FixityCount, FixityProblem};
 use crate::db::{self, events::Event, now_ms};
 use crate::model::{FixityOutcome, ids};
@@ -45,8 +45,9 @@ impl Pace {
         }
     }
 }
+super::capability!(fixity);
 
-impl Services {
+impl Service<'_> {
     async fn raise(
         &self,
         location: &str,
@@ -86,15 +87,15 @@ impl Services {
     ) -> ServiceResult<()> {
         let mut conn = self.db.conn().await?;
         db::fixity::record_check(&mut conn, location, sha256, outcome, detail, now_ms()).await?;
-        self.metrics.count_fixity(location, outcome);
+        self.counters.count_fixity(location, outcome);
         Ok(())
     }
 
     /// Audit the primary store and every mirror once: every copy not checked since now.
-    pub async fn run_fixity(&self) -> ServiceResult<FixityRun> {
+    pub async fn run(&self) -> ServiceResult<FixityRun> {
         let since = now_ms();
         let mut run = FixityRun::default();
-        while self.fixity_round(since, &mut run).await? {}
+        while self.round(since, &mut run).await? {}
         Ok(run)
     }
 
@@ -102,7 +103,7 @@ impl Services {
     /// worth of copies not checked since `since`. Each check is recorded as it is made,
     /// so an audit cut short by a restart goes on where it stopped. Returns whether
     /// copies remain to be checked.
-    pub async fn fixity_round(&self, since: i64, run: &mut FixityRun) -> ServiceResult<bool> {
+    pub async fn round(&self, since: i64, run: &mut FixityRun) -> ServiceResult<bool> {
         let started = Instant::now();
         let checked_before = run.checked;
         // A check is marked at no earlier than `since`, so it is never due again in this
@@ -116,7 +117,7 @@ impl Services {
             bytes: 0,
             limit: self.config.fixity.max_mb_per_sec << 20,
         };
-        let mirrors = self.open_mirrors(None).await?;
+        let mirrors = self.mirrors().open_mirrors(None).await?;
 
         // The primary store.
         loop {
@@ -285,7 +286,9 @@ impl Services {
             db::mirrors::forget_replica(&mut conn, &m.name, sha256).await?;
             drop(conn);
             m.delete(sha256).await?;
-            self.replicate(&self.sending(m, ""), sha256, size).await?;
+            self.mirrors()
+                .replicate(&self.mirrors().sending(m, ""), sha256, size)
+                .await?;
             match m.hash(sha256).await? {
                 Some((_, hex)) if hex == sha256 => {
                     self.record_check(
@@ -334,10 +337,7 @@ impl Services {
 
     /// Checks of the last `days` days: counts by location and outcome, and every problem.
     #[allow(clippy::type_complexity)]
-    pub async fn fixity_report(
-        &self,
-        days: i64,
-    ) -> ServiceResult<(Vec<FixityCount>, Vec<FixityProblem>)> {
+    pub async fn report(&self, days: i64) -> ServiceResult<(Vec<FixityCount>, Vec<FixityProblem>)> {
         let since = now_ms() - days * 86_400_000;
         let mut conn = self.db.conn().await?;
         let summary = db::fixity::check_summary(&mut conn, since).await?;

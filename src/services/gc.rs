@@ -1,15 +1,16 @@
 //! Garbage collection of stored objects (invariant 3): only objects no file refers to,
 //! and only after they have been unreferenced for the whole grace period.
 
-use super::{ServiceResult, Services};
+use super::ServiceResult;
 use crate::db::{self, now_ms};
 use std::time::Duration;
 
 const BATCH: i64 = 1000;
+super::capability!(gc);
 
-impl Services {
+impl Service<'_> {
     /// One collection pass. Returns how many objects were removed.
-    pub async fn collect_garbage(&self, grace: Duration) -> ServiceResult<usize> {
+    pub async fn collect(&self, grace: Duration) -> ServiceResult<usize> {
         let now = now_ms();
         let mut conn = self.db.conn().await?;
         db::files::mark_unreferenced(&mut conn, now, BATCH).await?;
@@ -22,7 +23,7 @@ impl Services {
             self.storage.delete_object(sha256).await?;
             let mut conn = self.db.conn().await?;
             db::files::forget_object(&mut conn, sha256).await?;
-            self.metrics.gc_objects_removed.inc();
+            self.counters.gc_objects_removed.inc();
         }
         if !doomed.is_empty() {
             tracing::info!(count = doomed.len(), "unreferenced objects removed");

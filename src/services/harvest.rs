@@ -1,8 +1,8 @@
 //! OAI-PMH harvesting: only released versions exist for it (invariant 4), withdrawn ones
 //! stay as deleted records, and every page is one keyset query.
 
+use super::ServiceResult;
 use super::records::record_and_profile;
-use super::{ServiceResult, Services};
 use crate::db::{self, now_ms, published::Published};
 use crate::oai;
 use crate::oai::request::{ErrorCode, ListArgs, OaiError, Prefix, Verb};
@@ -26,8 +26,9 @@ fn no_record(identifier: &str) -> OaiError {
         format!("'{identifier}' is not a record of this repository"),
     )
 }
+super::capability!(harvest);
 
-impl Services {
+impl Service<'_> {
     fn oai_record(&self, p: &Published, with_metadata: bool) -> ServiceResult<Record> {
         let ns = &self.config.repository.oai_namespace;
         let (resource, facility) = record_and_profile(&p.version)?;

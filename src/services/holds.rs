@@ -5,7 +5,7 @@
 use super::deposits::load_visible;
 use super::events::{DepositEvent, record_event};
 use super::transitions::{Change, Reacted, Transition};
-use super::{Actor, ServiceError, ServiceResult, Services};
+use super::{Actor, ServiceError, ServiceResult};
 use crate::db::{self, Tx, holds::HoldRow, now_ms, versions::VersionRow};
 use crate::model::{Action, DepositState, HoldKind};
 use std::time::Duration;
@@ -33,8 +33,9 @@ pub enum Lookup {
     Published(String),
     NotYet,
 }
+super::capability!(holds);
 
-impl Services {
+impl Service<'_> {
     async fn notify_people(
         &self,
         tx: &mut Tx,
@@ -117,7 +118,10 @@ impl Services {
                 hold: None,
                 release: None,
             };
-            enqueued = self.transition_in_tx(&mut tx, &mut v, change, now).await?;
+            enqueued = self
+                .transitions()
+                .apply(&mut tx, &mut v, change, now)
+                .await?;
             format!("'{title}': {why}; scheduled into the next release")
         } else {
             format!("'{title}': {why}; it can be scheduled for release")
@@ -133,7 +137,7 @@ impl Services {
 
     /// One pass of the publication watcher over the holds due for a look. Returns how
     /// many publications it found.
-    pub async fn watch_holds(&self, now: i64) -> ServiceResult<usize> {
+    pub async fn watch(&self, now: i64) -> ServiceResult<usize> {
         let every = (self.config.holds.check_every_hours as i64).saturating_mul(3_600_000);
         let mut conn = self.db.conn().await?;
         let due = db::holds::due_for_check(&mut conn, now - every, 500).await?;
@@ -189,12 +193,7 @@ impl Services {
     }
 
     /// "My paper is out": the author names the article; a curator confirms.
-    pub async fn claim_publication(
-        &self,
-        actor: &Actor,
-        id: &str,
-        doi: &str,
-    ) -> ServiceResult<VersionRow> {
+    pub async fn claim(&self, actor: &Actor, id: &str, doi: &str) -> ServiceResult<VersionRow> {
         let doi = crate::model::doi::Doi::parse(doi)
             .map_err(|e| ServiceError::invalid("doi", e.to_string()))?;
         let now = now_ms();
@@ -222,7 +221,7 @@ impl Services {
     }
 
     /// A curator confirms the publication: the dataset goes into the next release.
-    pub async fn confirm_publication(&self, actor: &Actor, id: &str) -> ServiceResult<VersionRow> {
+    pub async fn confirm(&self, actor: &Actor, id: &str) -> ServiceResult<VersionRow> {
         super::require_curator(actor, "confirm publications")?;
         let mut conn = self.db.conn().await?;
         load_visible(&mut conn, actor, id).await?;
@@ -259,10 +258,10 @@ impl Services {
     }
 }
 
-impl Services {
+impl Service<'_> {
     /// A hold is placed on `hold` (replacing any other) and ends when the deposit is
     /// scheduled or released.
-    pub(super) async fn holds_follow(
+    pub(super) async fn follows(
         &self,
         tx: &mut Tx,
         t: &mut Transition<'_, '_>,

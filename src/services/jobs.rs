@@ -3,7 +3,7 @@
 //! `match` the compiler checks. The catalogue keeps a job as its kind and its payload
 //! (JSON), exactly as `serde` writes this enum adjacently tagged.
 
-use super::{ServiceError, Services};
+use super::ServiceError;
 use crate::datacite::DataciteError;
 use crate::db::{self, Conn, DbResult};
 use crate::model::ids::{DatasetId, DepositId};
@@ -110,24 +110,6 @@ impl From<DataciteError> for JobError {
         }
     }
 }
-
-impl Services {
-    /// Run the job `id` (the worker's one dispatch).
-    pub async fn run_job(&self, id: &str, job: &Job) -> Result<(), JobError> {
-        match job {
-            Job::Verify { version_id } => Ok(self.verify_deposit(version_id).await?),
-            Job::DoiSync { doi } => Ok(self.sync_doi(doi).await?),
-            Job::ReleaseBatch { batch_id } => Ok(self.run_batch(batch_id).await?),
-            Job::Transfer { transfer } => Ok(self.run_transfer(transfer).await?),
-            Job::MirrorRemove { version_id } => {
-                Ok(self.remove_from_public_mirrors(version_id).await?)
-            }
-            Job::Landing { dataset_id } => Ok(self.refresh_landing(dataset_id).await?),
-            Job::Periodic(round) => Ok(self.run_periodic(id, round).await?),
-        }
-    }
-}
-
 /// The periodic tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

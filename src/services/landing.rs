@@ -5,7 +5,7 @@
 //! transactions: an uncached page is one read, and never an out-of-date one.
 
 use super::public::PublicDataset;
-use super::{ServiceError, ServiceResult, Services};
+use super::{ServiceError, ServiceResult};
 use crate::db::landing::Current;
 pub use crate::db::landing::PageRow;
 use crate::db::{self, Conn};
@@ -43,7 +43,7 @@ pub struct Landing {
 }
 
 /// How the web edge renders a page's default view. It sets one at start
-/// ([`Services::set_landing_renderer`]), and the job that rebuilds a model after a
+/// (`services.landing().set_renderer`), and the job that rebuilds a model after a
 /// change renders the page with it too.
 pub trait RenderLanding: Send + Sync + std::fmt::Debug {
     /// What a page is rendered for (template version, public URL); a kept page with
@@ -81,17 +81,18 @@ pub(super) async fn changed(
     super::jobs::enqueue(conn, &job, now).await?;
     Ok(true)
 }
+super::capability!(landing);
 
-impl Services {
+impl Service<'_> {
     /// A dataset's landing page (the latest release when `number` is None, falling
     /// back to the held page its registered DOI resolves to), files after `after`.
-    pub async fn landing(
+    pub async fn get(
         &self,
         dataset_id: &str,
         number: Option<i64>,
         after: &str,
     ) -> ServiceResult<Landing> {
-        match self.landing_view(dataset_id, number, after, "").await? {
+        match self.view(dataset_id, number, after, "").await? {
             LandingView::Model(l, _) => Ok(*l),
             LandingView::Page(_) => Err(ServiceError::Internal(
                 "a rendered page was given where its model was asked for".into(),
@@ -102,7 +103,7 @@ impl Services {
     /// A landing page as the web edge serves it: the page rendered for `page_key` (the
     /// Arca version and public URL it was rendered for) when one is kept and current,
     /// else its model, with the count to keep the rendering under when there is one.
-    pub async fn landing_view(
+    pub async fn view(
         &self,
         dataset_id: &str,
         number: Option<i64>,
@@ -147,7 +148,7 @@ impl Services {
     }
 
     /// Keep the page rendered from the model of count `rev` (from [`Self::landing_view`]).
-    pub async fn keep_landing_page(
+    pub async fn keep_page(
         &self,
         dataset_id: &str,
         number: Option<i64>,
@@ -169,22 +170,21 @@ impl Services {
         Ok(())
     }
 
-    pub fn set_landing_renderer(&self, renderer: std::sync::Arc<dyn RenderLanding>) {
+    pub fn set_renderer(&self, renderer: std::sync::Arc<dyn RenderLanding>) {
         let _ = self.landing_renderer.set(renderer);
     }
 
     /// The job: build the dataset's page after a change (its model, and the page
     /// itself when a renderer is set), so the first reader (often a crawler) gets it in
     /// one read.
-    pub async fn refresh_landing(&self, dataset_id: &str) -> ServiceResult<()> {
+    pub async fn refresh(&self, dataset_id: &str) -> ServiceResult<()> {
         let renderer = self.landing_renderer.get();
         let key = renderer.map(|r| r.key()).unwrap_or_default();
-        match self.landing_view(dataset_id, None, "", &key).await {
+        match self.view(dataset_id, None, "", &key).await {
             Ok(LandingView::Model(l, Some(rev))) => {
                 if let Some(r) = renderer {
                     let page = r.render(&l).map_err(ServiceError::Internal)?;
-                    self.keep_landing_page(dataset_id, None, rev, &key, &page)
-                        .await?;
+                    self.keep_page(dataset_id, None, rev, &key, &page).await?;
                 }
                 Ok(())
             }
@@ -200,22 +200,17 @@ impl Services {
         after: &str,
     ) -> ServiceResult<Landing> {
         // A version asked for by number is that version or nothing.
-        let d = match self.public_version(dataset_id, number).await {
+        let d = match self.public().version(dataset_id, number).await {
             Err(ServiceError::NotFound(_)) if number.is_none() => {
-                self.held_dataset(dataset_id).await?
+                self.public().held_dataset(dataset_id).await?
             }
             found => found?,
         };
-        self.landing_of(d, after, true).await
+        self.of(d, after, true).await
     }
 
     /// The page of a version as given (a reviewer's view passes `mirrors` false).
-    pub async fn landing_of(
-        &self,
-        d: PublicDataset,
-        after: &str,
-        mirrors: bool,
-    ) -> ServiceResult<Landing> {
+    pub async fn of(&self, d: PublicDataset, after: &str, mirrors: bool) -> ServiceResult<Landing> {
         let shows_files = d.withdrawn_because.is_none() && d.held.is_none();
         let mut conn = self.db.conn().await?;
         let (files, (file_count, total_size)) = if shows_files {
@@ -256,10 +251,10 @@ impl Services {
     }
 }
 
-impl Services {
+impl Service<'_> {
     /// The dataset's page changes when the deposit enters or leaves a state that has
     /// one: its read model is rebuilt.
-    pub(super) async fn landing_follows(
+    pub(super) async fn follows(
         &self,
         tx: &mut db::Tx,
         t: &mut super::transitions::Transition<'_, '_>,

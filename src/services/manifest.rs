@@ -2,7 +2,7 @@
 
 use super::deposits::{load_visible, require_editable};
 use super::events::{DepositEvent, record_event};
-use super::{Actor, ServiceError, ServiceResult, Services};
+use super::{Actor, ServiceError, ServiceResult};
 use crate::db::{self, now_ms};
 use crate::model::Algorithm;
 use crate::model::manifest::{Manifest, ManifestFormat};
@@ -21,10 +21,11 @@ pub struct ManifestSummary {
     /// Listed paths with no file yet: upload them before submitting.
     pub not_yet_uploaded: Vec<String>,
 }
+super::capability!(manifest);
 
-impl Services {
+impl Service<'_> {
     /// Replace the deposit's manifest for the manifest's algorithm.
-    pub async fn put_manifest(
+    pub async fn put(
         &self,
         actor: &Actor,
         id: &str,

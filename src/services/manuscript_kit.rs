@@ -3,7 +3,7 @@
 //! that processed it as the software catalogue cites it.
 
 use super::deposits::load_visible;
-use super::{Actor, ServiceError, ServiceResult, Services};
+use super::{Actor, ServiceError, ServiceResult};
 use crate::db::software::name_key;
 use crate::metadata::citation::{self, formatted, formatted_item};
 use crate::metadata::schema::check_deposit;
@@ -32,10 +32,11 @@ pub struct ManuscriptKit {
     /// add it; until then it is listed, not cited).
     pub unmatched_software: Vec<String>,
 }
+super::capability!(manuscript_kit);
 
-impl Services {
+impl Service<'_> {
     /// The reference list and data-availability statement for one or more deposits.
-    pub async fn manuscript_kit(
+    pub async fn get(
         &self,
         actor: &Actor,
         deposit_ids: &[String],
@@ -48,7 +49,7 @@ impl Services {
                 "name at least one deposit",
             ));
         }
-        let catalogue = self.list_software().await?;
+        let catalogue = self.software().list().await?;
         let find = |name: &str| {
             let key = name_key(name);
             catalogue

@@ -3,7 +3,7 @@
 //! queue and the database pool. The queue figures are read from the catalogue at each
 //! scrape, so every process reports the same, whole queue; the rest are this process's.
 
-use super::{ServiceResult, Services};
+use super::ServiceResult;
 use crate::db;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -178,15 +178,16 @@ impl Metrics {
         self.verified_bytes.inc_by(bytes);
     }
 }
+super::capability!(metrics);
 
-impl Services {
+impl Service<'_> {
     /// The metrics in Prometheus text format, with the queue figures read now.
-    pub async fn metrics_text(&self) -> ServiceResult<String> {
+    pub async fn text(&self) -> ServiceResult<String> {
         let mut conn = self.db.conn().await?;
         let now = db::now_ms();
         let queue = db::jobs::queue_figures(&mut conn, now).await?;
         drop(conn);
-        let m = &self.metrics;
+        let m = &self.counters;
         m.jobs_pending.set(queue.pending);
         m.jobs_failed.set(queue.failed);
         // A kind whose jobs are all done leaves the family (absent, not a stale count).
@@ -212,7 +213,7 @@ impl Services {
                 .set(n);
         }
         let mut out = String::new();
-        encode(&mut out, &self.metrics.registry)
+        encode(&mut out, &self.counters.registry)
             .map_err(|e| super::ServiceError::Internal(e.to_string()))?;
         Ok(out)
     }
@@ -228,7 +229,7 @@ pub struct Readiness {
 /// How long readiness waits for each dependency.
 pub const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-impl Services {
+impl Service<'_> {
     /// One query through the catalogue's pool and one request to the object store.
     pub async fn readiness(&self) -> Readiness {
         let database = match tokio::time::timeout(PROBE_TIMEOUT, self.db.ping()).await {

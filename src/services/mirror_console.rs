@@ -1,7 +1,7 @@
 //! The curators' replication console as one read model: the mirror sites, the latest
 //! transfers, and the fixity checks of the last days.
 
-use super::{Actor, ServiceResult, Services, require_curator};
+use super::{Actor, ServiceResult, require_curator};
 use crate::db::fixity::{FixityCount, FixityProblem};
 use crate::db::mirrors::TransferRow;
 use crate::storage::mirror::MirrorSpec;
@@ -16,18 +16,19 @@ pub struct MirrorConsole {
     pub problems: Vec<FixityProblem>,
     pub days: i64,
 }
+super::capability!(mirror_console);
 
-impl Services {
-    pub async fn mirror_console(
+impl Service<'_> {
+    pub async fn get(
         &self,
         actor: &Actor,
         transfers_shown: i64,
         days: i64,
     ) -> ServiceResult<MirrorConsole> {
         require_curator(actor, "see replication and fixity")?;
-        let mirrors = self.mirrors().await?;
-        let transfers = self.transfers(None, "", transfers_shown).await?;
-        let (checks, problems) = self.fixity_report(days).await?;
+        let mirrors = self.mirrors().list().await?;
+        let transfers = self.mirrors().transfers(None, "", transfers_shown).await?;
+        let (checks, problems) = self.fixity().report(days).await?;
         Ok(MirrorConsole {
             mirrors,
             transfers,

@@ -2,7 +2,7 @@
 //! run from the job queue, resumable part by part, every copy verified.
 
 use super::jobs::Job;
-use super::{ServiceError, ServiceResult, Services};
+use super::{ServiceError, ServiceResult};
 use crate::db::{self, Tx, mirrors::TransferRow, now_ms, versions::VersionRow};
 use crate::model::checksum::{Algorithm, Checksum, Hasher};
 use crate::model::ids::DepositId;
@@ -115,8 +115,9 @@ fn endpoint_host(endpoint: &str) -> Option<String> {
         None => host,
     })
 }
+super::capability!(mirrors);
 
-impl Services {
+impl Service<'_> {
     fn check_console_spec(&self, spec: &MirrorSpec) -> ServiceResult<()> {
         let allowed = &self.config.mirrors;
         let host = endpoint_host(&spec.endpoint);
@@ -151,7 +152,7 @@ impl Services {
     }
 
     /// Add a mirror. Its credentials must resolve now (they are read, never stored).
-    pub async fn add_mirror(&self, spec: MirrorSpec, by: AddedBy) -> ServiceResult<()> {
+    pub async fn add(&self, spec: MirrorSpec, by: AddedBy) -> ServiceResult<()> {
         check_spec(&spec)?;
         if by == AddedBy::Curator {
             self.check_console_spec(&spec)?;
@@ -171,7 +172,7 @@ impl Services {
         Ok(())
     }
 
-    pub async fn mirrors(&self) -> ServiceResult<Vec<MirrorSpec>> {
+    pub async fn list(&self) -> ServiceResult<Vec<MirrorSpec>> {
         let mut conn = self.db.conn().await?;
         Ok(db::mirrors::mirrors(&mut conn).await?)
     }
@@ -181,7 +182,7 @@ impl Services {
         &self,
         policy: Option<MirrorPolicy>,
     ) -> ServiceResult<Vec<Mirror>> {
-        self.mirrors()
+        self.list()
             .await?
             .iter()
             .filter(|m| policy.is_none_or(|p| m.policy == p))
@@ -191,7 +192,7 @@ impl Services {
 
     pub(super) async fn open_mirror(&self, name: &str) -> ServiceResult<Mirror> {
         let spec = self
-            .mirrors()
+            .list()
             .await?
             .into_iter()
             .find(|m| m.name == name)
@@ -295,7 +296,7 @@ impl Services {
                 }
                 tx.commit().await?;
                 self.jobs_enqueued();
-                self.metrics.count_transfer(TransferState::Succeeded);
+                self.counters.count_transfer(TransferState::Succeeded);
             }
             Err(e) => {
                 let mut conn = self.db.conn().await?;
@@ -307,7 +308,7 @@ impl Services {
                     now_ms(),
                 )
                 .await?;
-                self.metrics.count_transfer(TransferState::Failed);
+                self.counters.count_transfer(TransferState::Failed);
             }
         }
         result
@@ -355,7 +356,7 @@ impl Services {
                 })
                 .buffer_unordered(in_flight);
             while let Some(done) = sent.next().await {
-                self.metrics.transfer_bytes.inc_by(done?.max(0) as u64);
+                self.counters.transfer_bytes.inc_by(done?.max(0) as u64);
             }
             let twin_bytes: i64 = twins.iter().map(|f| f.size).sum();
             let mut conn = self.db.conn().await?;
@@ -605,10 +606,10 @@ fn damaged_primary(sha256: &str) -> ServiceError {
     ))
 }
 
-impl Services {
+impl Service<'_> {
     /// Replication follows each mirror's policy: trusted sites get approved data, public
     /// ones released data; withdrawal takes it off public ones.
-    pub(super) async fn mirrors_follow(
+    pub(super) async fn follows(
         &self,
         tx: &mut Tx,
         t: &mut super::transitions::Transition<'_, '_>,

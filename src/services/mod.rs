@@ -1,11 +1,39 @@
 //! The operations people ask for. Each runs in one transaction, writes an event for
 //! every state change, and enqueues its jobs in that same transaction.
 
+/// A capability's operations: a view of the shared context, `services.deposits()`,
+/// `services.dois()`, …, each defined in its own module. A capability is one module
+/// with its own `impl`, not more methods on one struct; calls between capabilities
+/// name the capability (`self.dois().reserve(…)`), which the test below follows.
+macro_rules! capability {
+    ($name:ident) => {
+        #[doc = concat!("The `", stringify!($name), "` capability over the shared context.")]
+        #[derive(Clone, Copy)]
+        pub struct Service<'a>(&'a $crate::services::Services);
+
+        impl std::ops::Deref for Service<'_> {
+            type Target = $crate::services::Services;
+            fn deref(&self) -> &Self::Target {
+                self.0
+            }
+        }
+
+        impl $crate::services::Services {
+            #[doc = concat!("The `", stringify!($name), "` capability.")]
+            pub fn $name(&self) -> Service<'_> {
+                Service(self)
+            }
+        }
+    };
+}
+use capability;
+
 pub mod backup;
 pub mod bag_reader;
 pub mod bags;
 pub mod deposit_view;
 pub mod deposits;
+pub mod dispatch;
 pub mod dois;
 pub mod error;
 pub mod events;
@@ -23,6 +51,7 @@ pub mod mirror_console;
 pub mod mirrors;
 pub mod periodic;
 pub mod public;
+mod reactions;
 pub mod records;
 pub mod releases;
 pub mod reviewers;
@@ -47,7 +76,8 @@ use tokio::sync::Notify;
 /// Who is asking.
 pub type Actor = UserRow;
 
-/// Everything a service needs; cheap to clone.
+/// The context every capability shares (catalogue, store, settings, in-process
+/// signals); cheap to clone.
 #[derive(Clone)]
 pub struct Services {
     pub db: Db,
@@ -60,7 +90,8 @@ pub struct Services {
     busy_uploads: Arc<Mutex<uploads::BusyUploads>>,
     /// The DataCite client, when DOIs are registered there.
     pub datacite: Option<crate::datacite::DataciteClient>,
-    pub metrics: Arc<metrics::Metrics>,
+    /// Counters and histograms for `/metrics`.
+    pub counters: Arc<metrics::Metrics>,
     /// Counts state changes committed by this process, so caches of public pages know
     /// at once that they may be stale (other processes' changes: the cache's TTL).
     public_generation: Arc<std::sync::atomic::AtomicU64>,
@@ -70,6 +101,8 @@ pub struct Services {
     argon2_slots: Arc<tokio::sync::Semaphore>,
     /// Set by the web edge at start (see [`landing::RenderLanding`]).
     landing_renderer: Arc<std::sync::OnceLock<Arc<dyn landing::RenderLanding>>>,
+    /// What follows a deposit's transitions (registered in `reactions.rs`).
+    reactions: &'static transitions::Reactions,
 }
 
 impl Services {
@@ -92,13 +125,14 @@ impl Services {
             jobs_ready: Arc::new(Notify::new()),
             busy_uploads: Arc::default(),
             datacite,
-            metrics: Arc::default(),
+            counters: Arc::default(),
             public_generation: Arc::default(),
             guesses: Arc::new(guesses::Guesses::new(config_guesses)),
             argon2_slots: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
             landing_renderer: Arc::default(),
+            reactions: &reactions::REACTIONS,
         };
         // Other servers' changes reach this one at once.
         {
@@ -115,8 +149,8 @@ impl Services {
                     }
                 });
         }
-        services.seed_software().await?;
-        services.fill_search_index().await?;
+        services.software().seed().await?;
+        services.search().fill_index().await?;
         Ok(services)
     }
 }
@@ -159,7 +193,7 @@ fn may_edit(actor: &Actor, owner_id: &str) -> bool {
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
-    /// The service modules and which of them each imports (`super::name::`).
+    /// The service modules and which of them each uses (`super::name::`, `.name()`).
     fn imports() -> BTreeMap<String, BTreeSet<String>> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/services");
         let mut files = Vec::new();
@@ -181,14 +215,17 @@ mod tests {
             }
             let text = std::fs::read_to_string(&file).unwrap();
             let deps = graph.entry(name.clone()).or_default();
-            for (i, _) in text.match_indices("super::") {
-                let rest = &text[i + "super::".len()..];
-                let word: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                    .collect();
-                if rest[word.len()..].starts_with("::") && word != name {
-                    deps.insert(word);
+            // `super::name::…` (a path) and `.name()` (a capability's operations).
+            for (lead, tail) in [("super::", "::"), (".", "()")] {
+                for (i, _) in text.match_indices(lead) {
+                    let rest = &text[i + lead.len()..];
+                    let word: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                        .collect();
+                    if rest[word.len()..].starts_with(tail) && word != name {
+                        deps.insert(word);
+                    }
                 }
             }
         }

@@ -4,15 +4,16 @@
 //! over by another (the job's lease), and a process restarted every week still audits:
 //! a round is due from the start of its period, not a period after the process started.
 
+use super::ServiceResult;
 use super::jobs::{Job, Round, Task};
-use super::{ServiceResult, Services};
 use crate::db::{self, now_ms};
 use std::time::Duration;
 
 /// Finished rounds are kept this long in the queue (for `arca jobs`), then removed.
 const KEEP_FINISHED_MS: i64 = 7 * 86_400_000;
+super::capability!(periodic);
 
-impl Services {
+impl Service<'_> {
     fn period_of(&self, task: Task) -> Duration {
         match task {
             Task::Housekeeping => Duration::from_secs(60),
@@ -25,7 +26,7 @@ impl Services {
     }
 
     /// Offer every task's round for the current period. Returns how many were new.
-    pub async fn offer_periodic(&self, now: i64) -> ServiceResult<usize> {
+    pub async fn offer(&self, now: i64) -> ServiceResult<usize> {
         let mut added = 0;
         let mut conn = self.db.conn().await?;
         for task in Task::ALL {
@@ -49,7 +50,7 @@ impl Services {
     }
 
     /// Run one periodic round (the job `job_id`).
-    pub async fn run_periodic(&self, job_id: &str, round: &Round) -> ServiceResult<()> {
+    pub async fn run(&self, job_id: &str, round: &Round) -> ServiceResult<()> {
         match round.task {
             Task::Housekeeping => {
                 crate::worker::housekeeping(self).await?;
@@ -58,14 +59,14 @@ impl Services {
             }
             Task::GarbageCollection => {
                 let grace = Duration::from_secs(self.config.jobs.gc_grace_hours * 3600);
-                self.collect_garbage(grace).await?;
+                self.gc().collect(grace).await?;
             }
             Task::WatchHolds => {
-                self.watch_holds(now_ms()).await?;
+                self.holds().watch(now_ms()).await?;
             }
             Task::Fixity => {
                 let mut run = super::fixity::FixityRun::default();
-                let more = self.fixity_round(round.period_start, &mut run).await?;
+                let more = self.fixity().round(round.period_start, &mut run).await?;
                 tracing::info!(
                     checked = run.checked,
                     problems = run.problems.len(),

@@ -3,7 +3,7 @@
 //! one).
 
 use super::records::record_and_profile;
-use super::{ServiceError, ServiceResult, Services};
+use super::{ServiceError, ServiceResult};
 use crate::db::{self, files::FileRow, published::Published, versions::VersionRow};
 use crate::metadata::datacite::Resource;
 use crate::metadata::profile::Facility;
@@ -61,11 +61,12 @@ impl PublicDataset {
 
 /// A month of releases in the sitemap: (year, month).
 pub type Month = (i32, u32);
+super::capability!(public);
 
-impl Services {
+impl Service<'_> {
     /// The dataset's latest released version; "not found" for anything never released.
-    pub async fn public_dataset(&self, dataset_id: &str) -> ServiceResult<PublicDataset> {
-        self.public_version(dataset_id, None).await
+    pub async fn dataset(&self, dataset_id: &str) -> ServiceResult<PublicDataset> {
+        self.version(dataset_id, None).await
     }
 
     /// A dataset never released whose latest version is on hold with a DOI: the page
@@ -89,7 +90,7 @@ impl Services {
     }
 
     /// One released version of a dataset (the latest when `number` is None).
-    pub async fn public_version(
+    pub async fn version(
         &self,
         dataset_id: &str,
         number: Option<i64>,
@@ -135,7 +136,7 @@ impl Services {
     }
 
     /// One page of a public dataset's files, in path order after `after`.
-    pub async fn public_files(
+    pub async fn files(
         &self,
         d: &PublicDataset,
         after: &str,
@@ -147,13 +148,13 @@ impl Services {
     }
 
     /// A file of a public dataset (of one version, or the latest), ready to stream.
-    pub async fn public_file(
+    pub async fn file(
         &self,
         dataset_id: &str,
         version: Option<i64>,
         path: &str,
     ) -> ServiceResult<FileRow> {
-        let d = self.public_version(dataset_id, version).await?;
+        let d = self.version(dataset_id, version).await?;
         d.require_files_served()?;
         let mut conn = self.db.conn().await?;
         db::files::get_by_path(&mut conn, d.version_id(), path)
@@ -202,10 +203,10 @@ fn month_start(y: i32, m: u32) -> Option<i64> {
     crate::model::date::parse_utc_seconds(&format!("{y:04}-{m:02}-01T00:00:00Z"))
 }
 
-impl Services {
+impl Service<'_> {
     /// A release publishes the version (its OAI-PMH record and sets) and puts it in the
     /// search index; a withdrawal takes it out of both.
-    pub(super) async fn publication_follows(
+    pub(super) async fn follows(
         &self,
         tx: &mut crate::db::Tx,
         t: &mut super::transitions::Transition<'_, '_>,

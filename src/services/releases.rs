@@ -5,7 +5,7 @@
 
 use super::jobs::Job;
 use super::transitions::{Change, Reacted, Transition};
-use super::{Actor, ServiceError, ServiceResult, Services};
+use super::{Actor, ServiceError, ServiceResult};
 use crate::db::releases::{BatchRow, ItemRow};
 use crate::db::{self, Tx, now_ms, versions::VersionRow};
 use crate::model::cadence::Cadence;
@@ -46,11 +46,12 @@ pub struct FeedDataset {
     pub title: String,
     pub doi: Option<String>,
 }
+super::capability!(releases);
 
-impl Services {
+impl Service<'_> {
     /// The latest finished releases with the datasets each made public that are still
     /// public (withdrawn datasets leave the feed with their landing pages).
-    pub async fn release_feed(&self, limit: i64) -> ServiceResult<Vec<FeedEntry>> {
+    pub async fn feed(&self, limit: i64) -> ServiceResult<Vec<FeedEntry>> {
         let mut entries = Vec::new();
         for batch in self.batches(Some(BatchState::Done), 0, limit).await? {
             let view = self.batch_whole(&batch.id).await?;
@@ -217,11 +218,7 @@ impl Services {
     }
 
     /// The curators' release console: the latest `shown` batches, each with every item.
-    pub async fn release_console(
-        &self,
-        actor: &Actor,
-        shown: i64,
-    ) -> ServiceResult<Vec<BatchView>> {
+    pub async fn console(&self, actor: &Actor, shown: i64) -> ServiceResult<Vec<BatchView>> {
         super::require_curator(actor, "manage release batches")?;
         let mut views = Vec::new();
         for batch in self.batches(None, 0, shown).await? {
@@ -310,7 +307,10 @@ impl Services {
             hold: None,
             release: None,
         };
-        let enqueued = self.transition_in_tx(&mut tx, &mut v, change, now).await?;
+        let enqueued = self
+            .transitions()
+            .apply(&mut tx, &mut v, change, now)
+            .await?;
         tx.commit().await?;
         self.public_changed();
         Ok(enqueued)
@@ -374,7 +374,7 @@ impl Services {
     /// batch in this transaction, so a batch never runs an item that is no longer
     /// scheduled (a hold placed after scheduling keeps the data private). Scheduling puts
     /// it in a batch; releasing finishes its item.
-    pub(super) async fn batches_follow(
+    pub(super) async fn follows(
         &self,
         tx: &mut Tx,
         t: &mut Transition<'_, '_>,

@@ -5,7 +5,7 @@ use super::deposits::load_visible;
 use super::events::{DepositEvent, record_event};
 use super::public::PublicDataset;
 use super::users::{new_secret, token_hash};
-use super::{Actor, ServiceError, ServiceResult, Services};
+use super::{Actor, ServiceError, ServiceResult};
 use crate::db::{self, files::FileRow, now_ms, reviewers::LinkRow};
 use crate::model::{DepositState, ids};
 
@@ -27,10 +27,11 @@ fn no_access() -> ServiceError {
     // Expired, revoked and unknown links look the same: a link reveals nothing.
     ServiceError::NotFound("reviewer link")
 }
+super::capability!(reviewers);
 
-impl Services {
+impl Service<'_> {
     /// Create a link; the token is returned once and stored only as a hash.
-    pub async fn create_reviewer_link(
+    pub async fn create_link(
         &self,
         actor: &Actor,
         id: &str,
@@ -79,18 +80,13 @@ impl Services {
         Ok((link, token))
     }
 
-    pub async fn reviewer_links(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<LinkRow>> {
+    pub async fn links(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<LinkRow>> {
         let mut conn = self.db.conn().await?;
         load_visible(&mut conn, actor, id).await?;
         Ok(db::reviewers::for_version(&mut conn, id).await?)
     }
 
-    pub async fn revoke_reviewer_link(
-        &self,
-        actor: &Actor,
-        id: &str,
-        link: &str,
-    ) -> ServiceResult<()> {
+    pub async fn revoke_link(&self, actor: &Actor, id: &str, link: &str) -> ServiceResult<()> {
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
         load_visible(&mut tx, actor, id).await?;
@@ -110,7 +106,7 @@ impl Services {
     }
 
     /// What a live link shows, logging the use (`what`: the page or the file read).
-    pub async fn reviewer_dataset(&self, token: &str, what: &str) -> ServiceResult<PublicDataset> {
+    pub async fn dataset(&self, token: &str, what: &str) -> ServiceResult<PublicDataset> {
         if !token.starts_with(TOKEN_PREFIX) {
             return Err(no_access());
         }
@@ -140,8 +136,8 @@ impl Services {
     }
 
     /// A file of the dataset a live link opens.
-    pub async fn reviewer_file(&self, token: &str, path: &str) -> ServiceResult<FileRow> {
-        let d = self.reviewer_dataset(token, path).await?;
+    pub async fn file(&self, token: &str, path: &str) -> ServiceResult<FileRow> {
+        let d = self.dataset(token, path).await?;
         let mut conn = self.db.conn().await?;
         db::files::get_by_path(&mut conn, d.version_id(), path)
             .await?

@@ -2,7 +2,7 @@
 //! each dataset and changes in the transaction that releases or withdraws one.
 
 use super::records::record_and_profile;
-use super::{ServiceError, ServiceResult, Services};
+use super::{ServiceError, ServiceResult};
 use crate::db::{self, Backend, Conn, published::Published, search::Facets};
 use crate::metadata::search::{entry, query_words};
 
@@ -98,8 +98,9 @@ async fn put(conn: &mut Conn, backend: Backend, p: &Published) -> ServiceResult<
     db::search::put(conn, backend, &v.dataset_id, &v.id, p.released_at, &e).await?;
     Ok(())
 }
+super::capability!(search);
 
-impl Services {
+impl Service<'_> {
     pub async fn search(&self, req: &SearchRequest) -> ServiceResult<SearchResults> {
         let year = match blank_to_none(&req.year) {
             Some(y) => Some(
@@ -167,7 +168,7 @@ impl Services {
     }
 
     /// Index the datasets released before the index existed (run at start).
-    pub async fn fill_search_index(&self) -> ServiceResult<usize> {
+    pub async fn fill_index(&self) -> ServiceResult<usize> {
         let missing = {
             let mut conn = self.db.conn().await?;
             db::search::unindexed(&mut conn).await?

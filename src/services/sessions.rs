@@ -2,7 +2,7 @@
 //! token in a cookie (only its hash is stored) with a CSRF token of its own.
 
 use super::users::{insert_user, new_secret, new_user, password_hash, token_hash};
-use super::{Actor, ServiceError, ServiceResult, Services, require_curator};
+use super::{Actor, ServiceError, ServiceResult, require_curator};
 use crate::db::{self, now_ms, sessions::Invitation};
 use crate::model::Role;
 use argon2::{PasswordHash, PasswordVerifier};
@@ -33,8 +33,9 @@ fn verify(password: &str, hash: &str) -> bool {
             .is_ok()
     })
 }
+super::capability!(sessions);
 
-impl Services {
+impl Service<'_> {
     pub async fn sign_in(&self, email: &str, password: &str) -> ServiceResult<Session> {
         let email = email.trim().to_lowercase();
         self.guesses.attempt_on(&email)?;
@@ -82,7 +83,7 @@ impl Services {
     }
 
     /// Housekeeping: sessions past their end are useless; remove them.
-    pub async fn end_expired_sessions(&self) -> ServiceResult<u64> {
+    pub async fn end_expired(&self) -> ServiceResult<u64> {
         let mut tx = self.db.begin_write().await?;
         let n = db::sessions::delete_expired(&mut tx, now_ms()).await?;
         tx.commit().await?;

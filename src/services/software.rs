@@ -1,7 +1,7 @@
 //! The software catalogue, kept by curators: the programs facilities use and how to cite
 //! each (the manuscript kit matches a deposit's software against it).
 
-use super::{Actor, ServiceError, ServiceResult, Services};
+use super::{Actor, ServiceError, ServiceResult};
 use crate::db::{self, now_ms, software::SoftwareRow};
 use crate::metadata::citation::{self, formatted_item};
 use crate::model::ids;
@@ -22,10 +22,11 @@ pub struct NewSoftware {
     /// How to cite it: one CSL-JSON item.
     pub citation: Value,
 }
+super::capability!(software);
 
-impl Services {
+impl Service<'_> {
     /// Fill an empty catalogue from the seed (first start).
-    pub async fn seed_software(&self) -> ServiceResult<usize> {
+    pub async fn seed(&self) -> ServiceResult<usize> {
         let mut conn = self.db.conn().await?;
         if db::software::count(&mut conn).await? > 0 {
             return Ok(0);
@@ -57,7 +58,7 @@ impl Services {
         Ok(db::software::insert(conn, &row, now_ms()).await?)
     }
 
-    pub async fn add_software(&self, actor: &Actor, s: NewSoftware) -> ServiceResult<()> {
+    pub async fn add(&self, actor: &Actor, s: NewSoftware) -> ServiceResult<()> {
         super::require_curator(actor, "keep the software catalogue")?;
         let mut conn = self.db.conn().await?;
         let name = s.name.clone();
@@ -69,7 +70,7 @@ impl Services {
         Ok(())
     }
 
-    pub async fn list_software(&self) -> ServiceResult<Vec<SoftwareRow>> {
+    pub async fn list(&self) -> ServiceResult<Vec<SoftwareRow>> {
         let mut conn = self.db.conn().await?;
         Ok(db::software::all(&mut conn).await?)
     }

@@ -2,7 +2,7 @@
 //! and the reactions of each capability, run in the same transaction from one list.
 //! A capability that follows deposits (holds, release batches, publication and search,
 //! verification, DOIs, mirrors, landing pages) writes its reaction in its own module and
-//! adds one variant here; the core never learns what it does.
+//! adds it to the list in `reactions.rs`; the core never learns what it does.
 
 use super::events::{DepositEvent, record_event};
 use super::{ServiceError, ServiceResult, Services};
@@ -10,6 +10,7 @@ use crate::db::{self, Tx, versions::VersionRow};
 use crate::model::hold::HoldRequest;
 use crate::model::{Action, DepositState, FileStatus, metadata};
 use serde_json::Value;
+use std::pin::Pin;
 
 /// A state change someone (or the archive) asks for.
 pub(super) struct Change<'a> {
@@ -50,63 +51,30 @@ impl Reacted {
     }
 }
 
-/// Every capability that follows a deposit's state.
-#[derive(Debug, Clone, Copy)]
-enum Reaction {
-    /// Leaving a batch, joining one, finishing its item (`releases.rs`).
-    ReleaseBatches,
-    /// Placing and ending holds (`holds.rs`).
-    Holds,
-    /// The published record, OAI-PMH sets and the search index (`public.rs`).
-    Publication,
-    /// The verification job on submission (`verify.rs`).
-    Verification,
-    /// Reserving the DOI, moving it and the concept DOI with the dataset (`dois.rs`).
-    Dois,
-    /// Copies to mirror sites by their policy (`mirrors.rs`).
-    Mirrors,
-    /// The landing page's read model (`landing.rs`).
-    LandingPage,
+/// A capability's reaction to a transition, run in its transaction. The list is
+/// registered in `reactions.rs` and handed to the core through the context, so the
+/// core depends on no capability.
+pub(super) type React =
+    for<'a, 'b, 'c> fn(
+        &'a Services,
+        &'a mut Tx,
+        &'a mut Transition<'b, 'c>,
+    ) -> Pin<Box<dyn Future<Output = ServiceResult<Reacted>> + Send + 'a>>;
+
+/// The reactions, each list in order.
+pub struct Reactions {
+    /// Those that shape the event: they may refuse the change or say why it happened.
+    pub(super) before_event: &'static [React],
+    /// Those that follow the recorded event.
+    pub(super) after_event: &'static [React],
 }
 
-/// Reactions that shape the event (they may refuse the change or say why it happened).
-const BEFORE_EVENT: [Reaction; 3] = [
-    Reaction::ReleaseBatches,
-    Reaction::Holds,
-    Reaction::Publication,
-];
+super::capability!(transitions);
 
-/// Reactions that follow the recorded event.
-const AFTER_EVENT: [Reaction; 4] = [
-    Reaction::Verification,
-    Reaction::Dois,
-    Reaction::Mirrors,
-    Reaction::LandingPage,
-];
-
-impl Reaction {
-    async fn run(
-        self,
-        s: &Services,
-        tx: &mut Tx,
-        t: &mut Transition<'_, '_>,
-    ) -> ServiceResult<Reacted> {
-        match self {
-            Self::ReleaseBatches => s.batches_follow(tx, t).await,
-            Self::Holds => s.holds_follow(tx, t).await,
-            Self::Publication => s.publication_follows(tx, t).await,
-            Self::Verification => s.verification_follows(tx, t).await,
-            Self::Dois => s.dois_follow(tx, t).await,
-            Self::Mirrors => s.mirrors_follow(tx, t).await,
-            Self::LandingPage => s.landing_follows(tx, t).await,
-        }
-    }
-}
-
-impl Services {
+impl Service<'_> {
     /// Change a deposit's state in `tx`: the guards, the state, the event, and every
     /// reaction. Returns whether jobs were enqueued.
-    pub(super) async fn transition_in_tx(
+    pub(super) async fn apply(
         &self,
         tx: &mut Tx,
         v: &mut VersionRow,
@@ -134,8 +102,8 @@ impl Services {
         };
         let mut enqueued = false;
         let mut reason = c.reason.clone();
-        for r in BEFORE_EVENT {
-            let done = r.run(self, tx, &mut t).await?;
+        for react in self.reactions.before_event {
+            let done = react(self, tx, &mut t).await?;
             enqueued |= done.enqueued;
             reason = done.reason.or(reason);
         }
@@ -147,8 +115,8 @@ impl Services {
             reason,
         };
         record_event(tx, event, now).await?;
-        for r in AFTER_EVENT {
-            enqueued |= r.run(self, tx, &mut t).await?.enqueued;
+        for react in self.reactions.after_event {
+            enqueued |= react(self, tx, &mut t).await?.enqueued;
         }
         t.version.state = to;
         t.version.updated_at = now;

@@ -1,7 +1,7 @@
 //! People and their API tokens. Passwords are hashed with argon2; tokens are random and
 //! stored only as their SHA-256.
 
-use super::{Actor, ServiceError, ServiceResult, Services};
+use super::{Actor, ServiceError, ServiceResult};
 use crate::db::{self, now_ms, users::UserRow};
 use crate::model::checksum::{Algorithm, Checksum};
 use crate::model::{Role, ids::new_id};
@@ -78,9 +78,10 @@ pub(super) async fn insert_user(
 /// How long a token may live, in days (ten years); the default is a year.
 pub const MAX_TOKEN_DAYS: u32 = 3650;
 pub const DEFAULT_TOKEN_DAYS: u32 = 365;
+super::capability!(users);
 
-impl Services {
-    pub async fn add_user(
+impl Service<'_> {
+    pub async fn add(
         &self,
         email: &str,
         name: &str,

@@ -2,8 +2,8 @@
 //! against what the depositor supplied (manifest or upload checksum) or, where they
 //! supplied nothing, against the SHA-256 the server computed on receipt.
 
+use super::ServiceResult;
 use super::events::{DepositEvent, record_event};
-use super::{ServiceResult, Services};
 use crate::db::{self, files::ExpectedRow, now_ms};
 use crate::model::checksum::Algorithm;
 use crate::model::{Action, DepositState, FileStatus};
@@ -59,11 +59,12 @@ fn judge(
     }
     (!problems.is_empty()).then(|| problems.join("; "))
 }
+super::capability!(verify);
 
-impl Services {
+impl Service<'_> {
     /// The verification job for one deposit. Safe to run again: it does nothing unless
     /// the deposit is still waiting for verification.
-    pub async fn verify_deposit(&self, version_id: &str) -> ServiceResult<()> {
+    pub async fn run(&self, version_id: &str) -> ServiceResult<()> {
         let mut conn = self.db.conn().await?;
         let Some(v) = db::versions::get(&mut conn, version_id).await? else {
             return Ok(());
@@ -176,15 +177,15 @@ impl Services {
         };
         record_event(&mut tx, event, now).await?;
         tx.commit().await?;
-        self.metrics
+        self.counters
             .count_verification(passed, bytes_checked as u64);
         Ok(())
     }
 }
 
-impl Services {
+impl Service<'_> {
     /// A submitted deposit is verified by a job.
-    pub(super) async fn verification_follows(
+    pub(super) async fn follows(
         &self,
         tx: &mut db::Tx,
         t: &mut super::transitions::Transition<'_, '_>,

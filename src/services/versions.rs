@@ -5,36 +5,10 @@
 
 use super::deposits::load_visible;
 use super::events::{DepositEvent, record_event};
-use super::records::record_of;
-use super::{Actor, ServiceError, ServiceResult, Services};
-use crate::db::{self, Tx, dois::DoiRow, files::FileRow, now_ms, versions::VersionRow};
-use crate::metadata::datacite::Resource;
-use crate::metadata::datacite::model::RelatedIdentifier;
-use crate::metadata::datacite::vocab::{RelatedIdentifierType, RelationType};
-use crate::model::doi::DoiState;
+use super::{Actor, ServiceError, ServiceResult};
+use crate::db::{self, Tx, files::FileRow, now_ms, versions::VersionRow};
 use crate::model::{DepositState, ids};
 use serde_json::{Value, json};
-
-/// The record a DOI stands for, with where it lands.
-pub struct DoiTarget {
-    pub version: VersionRow,
-    pub record: Resource,
-    /// The landing page path: the dataset (concept DOI) or one version of it.
-    pub landing: String,
-}
-
-fn related(doi: &str, relation: RelationType) -> RelatedIdentifier {
-    RelatedIdentifier {
-        related_identifier: doi.to_owned(),
-        related_identifier_type: RelatedIdentifierType::Doi,
-        relation_type: relation,
-        relation_type_information: None,
-        resource_type_general: None,
-        related_metadata_scheme: None,
-        scheme_uri: None,
-        scheme_type: None,
-    }
-}
 
 /// Add a related DOI to DataCite JSON metadata unless it is there already.
 fn add_related(metadata: &mut Value, doi: &str, relation: &str) {
@@ -64,53 +38,11 @@ fn add_related(metadata: &mut Value, doi: &str, relation: &str) {
         }));
     }
 }
+super::capability!(versions);
 
-impl Services {
-    /// What `doi` stands for: its version's record, or for a concept DOI the latest
-    /// released version's record, named by the concept and listing every version.
-    pub(super) async fn doi_target(
-        &self,
-        conn: &mut db::Conn,
-        row: &DoiRow,
-    ) -> ServiceResult<DoiTarget> {
-        let v = db::versions::get(conn, &row.version_id)
-            .await?
-            .ok_or(ServiceError::NotFound("DOI"))?;
-        let mut record = record_of(&v)?;
-        record.doi = Some(row.doi.to_uppercase());
-        let concept = db::versions::concept_doi(conn, &v.dataset_id).await?;
-        if concept.as_deref() == Some(row.doi.as_str()) {
-            record
-                .related_identifiers
-                .retain(|r| !r.related_identifier.eq_ignore_ascii_case(&row.doi));
-            for p in db::published::of_dataset(conn, &v.dataset_id).await? {
-                if let Some(d) = &p.version.doi {
-                    record
-                        .related_identifiers
-                        .push(related(d, RelationType::HasVersion));
-                }
-            }
-            return Ok(DoiTarget {
-                landing: format!("/datasets/{}", v.dataset_id),
-                version: v,
-                record,
-            });
-        }
-        // A dataset with one version has one DOI, which names the dataset; once there
-        // are versions (and a concept DOI), each version DOI lands on its own version.
-        let landing = match concept {
-            Some(_) => format!("/datasets/{}?version={}", v.dataset_id, v.version_number),
-            None => format!("/datasets/{}", v.dataset_id),
-        };
-        Ok(DoiTarget {
-            landing,
-            version: v,
-            record,
-        })
-    }
-
+impl Service<'_> {
     /// Start a new version of a released dataset.
-    pub async fn new_version(&self, actor: &Actor, id: &str) -> ServiceResult<VersionRow> {
+    pub async fn create(&self, actor: &Actor, id: &str) -> ServiceResult<VersionRow> {
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
         let prev = load_visible(&mut tx, actor, id).await?;
@@ -218,39 +150,19 @@ impl Services {
             return Ok(doi);
         }
         let (doi, _) = self
+            .dois()
             .reserve_in_tx(tx, latest, Some(&actor.id), now, true)
             .await?;
         db::versions::set_concept_doi(tx, &latest.dataset_id, &doi).await?;
-        self.point_concept(tx, &latest.dataset_id, now).await?;
+        self.dois()
+            .point_concept(tx, &latest.dataset_id, now)
+            .await?;
         // The earlier versions' DOIs now land on their own version pages.
         for p in db::published::of_dataset(tx, &latest.dataset_id).await? {
             if let Some(d) = &p.version.doi {
-                self.enqueue_sync(tx, d, now).await?;
+                self.dois().enqueue_sync(tx, d, now).await?;
             }
         }
         Ok(doi)
-    }
-
-    /// Make the concept DOI follow the latest released version that is not withdrawn
-    /// (findable), or, when there is none, stay registered. Returns whether a sync job
-    /// was enqueued.
-    pub(super) async fn point_concept(
-        &self,
-        tx: &mut Tx,
-        dataset_id: &str,
-        now: i64,
-    ) -> ServiceResult<bool> {
-        let Some(doi) = db::versions::concept_doi(tx, dataset_id).await? else {
-            return Ok(false);
-        };
-        let wanted = match db::published::latest_public_of_dataset(tx, dataset_id).await? {
-            Some(p) => {
-                db::dois::repoint(tx, &doi, &p.version.id, now).await?;
-                DoiState::Findable
-            }
-            None => DoiState::Registered,
-        };
-        db::dois::set_wanted(tx, &doi, wanted, now).await?;
-        self.enqueue_sync(tx, &doi, now).await
     }
 }

@@ -21,10 +21,10 @@ impl FromRequestParts<Services> for Authenticated {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         if let Some(token) = bearer {
-            return Ok(Self(services.authenticate(token).await?));
+            return Ok(Self(services.users().authenticate(token).await?));
         }
         let session = match cookie_value(&parts.headers, SESSION_COOKIE) {
-            Some(token) => services.session(&token).await?,
+            Some(token) => services.sessions().session(&token).await?,
             None => None,
         };
         let (actor, csrf) = session.ok_or(ServiceError::Unauthenticated)?;

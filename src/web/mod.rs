@@ -94,9 +94,11 @@ fn with_body_limit(
 /// What the web edge lends the services: rendering landing pages for the job that
 /// rebuilds them (`arca worker` installs it too).
 pub fn install_renderers(services: &Services) {
-    services.set_landing_renderer(std::sync::Arc::new(handlers::datasets::LandingPages::new(
-        services.config.public_base(),
-    )));
+    services
+        .landing()
+        .set_renderer(std::sync::Arc::new(handlers::datasets::LandingPages::new(
+            services.config.public_base(),
+        )));
 }
 
 pub fn build_app(services: Services) -> Router {

@@ -67,7 +67,7 @@ pub async fn observe(State(s): State<Services>, mut req: Request, next: Next) ->
     let mut resp = next.run(req).instrument(span.clone()).await;
     let status = resp.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();
-    s.metrics.observe_request(method, &route, status, seconds);
+    s.counters.observe_request(method, &route, status, seconds);
     span.in_scope(|| {
         tracing::info!(
             target: "arca::access",

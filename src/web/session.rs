@@ -105,7 +105,8 @@ impl FromRequestParts<Services> for Browser {
     async fn from_request_parts(parts: &mut Parts, s: &Services) -> Result<Self, AppError> {
         let secure = s.config.public_base().starts_with("https://");
         if let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE)
-            && let Some((user, csrf)) = s.session(&token).await.map_err(AppError::page)?
+            && let Some((user, csrf)) =
+                s.sessions().session(&token).await.map_err(AppError::page)?
         {
             return Ok(Self {
                 user: Some(user),

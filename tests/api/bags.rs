@@ -60,7 +60,15 @@ async fn released(app: &TestApp) -> (String, String) {
         .await;
     let ds = app
         .services
-        .get_deposit(&app.services.authenticate(&app.curator).await.unwrap(), &id)
+        .deposits()
+        .get(
+            &app.services
+                .users()
+                .authenticate(&app.curator)
+                .await
+                .unwrap(),
+            &id,
+        )
         .await
         .unwrap()
         .dataset_id
@@ -224,8 +232,13 @@ async fn only_released_datasets_can_be_exported_and_importing_needs_a_token() {
         .await;
     let ds = app
         .services
-        .get_deposit(
-            &app.services.authenticate(&app.curator).await.unwrap(),
+        .deposits()
+        .get(
+            &app.services
+                .users()
+                .authenticate(&app.curator)
+                .await
+                .unwrap(),
             &held,
         )
         .await

@@ -41,7 +41,7 @@ async fn the_catalogue_starts_with_the_common_programs_and_their_papers() {
     let xds = all.iter().find(|s| s["name"] == "XDS").unwrap();
     assert_eq!(xds["citation"]["DOI"], "10.1107/S0907444909047337");
     // Seeding happens once: a restart does not duplicate.
-    assert_eq!(app.services.seed_software().await.unwrap(), 0);
+    assert_eq!(app.services.software().seed().await.unwrap(), 0);
 }
 
 #[tokio::test]

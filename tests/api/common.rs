@@ -148,8 +148,18 @@ impl TestApp {
             ("other@example.org", Role::Author),
             ("curator@example.org", Role::Curator),
         ] {
-            services.add_user(email, email, role, None).await.unwrap();
-            tokens.push(services.create_token(email, 365, None).await.unwrap());
+            services
+                .users()
+                .add(email, email, role, None)
+                .await
+                .unwrap();
+            tokens.push(
+                services
+                    .users()
+                    .create_token(email, 365, None)
+                    .await
+                    .unwrap(),
+            );
         }
         let router = arca::web::build_app(services.clone());
         let [author, other_author, curator] = tokens.try_into().unwrap();

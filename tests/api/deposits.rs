@@ -316,7 +316,8 @@ async fn passwords_and_tokens_are_stored_only_as_hashes() {
     use sqlx::Row;
     let app = TestApp::new().await;
     app.services
-        .add_user(
+        .users()
+        .add(
             "pw@example.org",
             "Pat",
             arca::model::Role::Author,
@@ -348,7 +349,8 @@ async fn passwords_and_tokens_are_stored_only_as_hashes() {
     // Short passwords and duplicate people are refused.
     let e = app
         .services
-        .add_user(
+        .users()
+        .add(
             "x@example.org",
             "X",
             arca::model::Role::Author,
@@ -358,7 +360,8 @@ async fn passwords_and_tokens_are_stored_only_as_hashes() {
     assert!(e.unwrap_err().to_string().contains("at least 8"));
     let e = app
         .services
-        .add_user("PW@example.org", "Pat", arca::model::Role::Author, None)
+        .users()
+        .add("PW@example.org", "Pat", arca::model::Role::Author, None)
         .await;
     assert!(e.unwrap_err().to_string().contains("already exists"));
 }

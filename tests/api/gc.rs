@@ -44,7 +44,8 @@ async fn only_objects_unreferenced_for_the_whole_grace_period_are_removed() {
     // Within the grace period nothing goes.
     assert_eq!(
         app.services
-            .collect_garbage(Duration::from_secs(3600))
+            .gc()
+            .collect(Duration::from_secs(3600))
             .await
             .unwrap(),
         0
@@ -54,7 +55,8 @@ async fn only_objects_unreferenced_for_the_whole_grace_period_are_removed() {
     // Past it, only the object no file refers to.
     assert_eq!(
         app.services
-            .collect_garbage(Duration::from_millis(1))
+            .gc()
+            .collect(Duration::from_millis(1))
             .await
             .unwrap(),
         1
@@ -79,7 +81,8 @@ async fn an_object_referenced_again_loses_its_mark() {
     app.upload(&app.author, &a, "x.cbf", data).await;
     remove_file(&app, &a, "x.cbf").await;
     app.services
-        .collect_garbage(Duration::from_secs(3600))
+        .gc()
+        .collect(Duration::from_secs(3600))
         .await
         .unwrap();
     // Uploaded again: the old "unreferenced since" must not make it eligible later.
@@ -87,7 +90,8 @@ async fn an_object_referenced_again_loses_its_mark() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(
         app.services
-            .collect_garbage(Duration::from_millis(1))
+            .gc()
+            .collect(Duration::from_millis(1))
             .await
             .unwrap(),
         0
@@ -124,7 +128,8 @@ async fn an_upload_that_meets_a_collection_in_progress_waits_and_then_finishes()
     assert!(app.files(&app.author, &a).await.is_empty());
     // The collector finishes; asking for the offset completes the upload with its bytes.
     app.services
-        .collect_garbage(Duration::from_secs(3600))
+        .gc()
+        .collect(Duration::from_secs(3600))
         .await
         .unwrap();
     assert!(!stored(&app, data).await);

@@ -42,7 +42,8 @@ async fn password_guessing_is_limited_per_account_and_per_address() {
     })
     .await;
     app.services
-        .add_user(
+        .users()
+        .add(
             "target@example.org",
             "Target",
             arca::model::Role::Author,
@@ -54,6 +55,7 @@ async fn password_guessing_is_limited_per_account_and_per_address() {
     for _ in 0..3 {
         let e = app
             .services
+            .sessions()
             .sign_in("target@example.org", "guess")
             .await
             .unwrap_err();
@@ -64,6 +66,7 @@ async fn password_guessing_is_limited_per_account_and_per_address() {
     }
     let e = app
         .services
+        .sessions()
         .sign_in("Target@example.org", "the right password")
         .await
         .unwrap_err();
@@ -74,6 +77,7 @@ async fn password_guessing_is_limited_per_account_and_per_address() {
     // Another account is not affected.
     assert!(
         app.services
+            .sessions()
             .sign_in("author@example.org", "x")
             .await
             .is_err_and(|e| !e.to_string().contains("guesses"))
@@ -174,7 +178,7 @@ async fn guessing_reviewer_links_locks_the_guesser_out() {
 #[tokio::test]
 async fn api_tokens_expire_and_can_be_revoked() {
     let app = TestApp::new().await;
-    let s = &app.services;
+    let s = app.services.users();
     let app = &app;
     let me = |t: String| async move {
         app.json(Method::GET, "/api/v1/deposits", &t, None)

@@ -80,7 +80,11 @@ async fn held(app: &TestApp, hold: Value) -> String {
 }
 
 async fn watch(app: &TestApp) -> usize {
-    app.services.watch_holds(arca::db::now_ms()).await.unwrap()
+    app.services
+        .holds()
+        .watch(arca::db::now_ms())
+        .await
+        .unwrap()
 }
 
 async fn notes(app: &TestApp, token: &str) -> Vec<String> {

@@ -160,6 +160,6 @@ async fn submitting_enqueues_verification_in_the_same_transaction() {
     // Running the queue twice (a retried job) does not verify twice.
     app.drain().await;
     let events = app.count("events").await;
-    app.services.verify_deposit(&id).await.unwrap();
+    app.services.verify().run(&id).await.unwrap();
     assert_eq!(app.count("events").await, events);
 }

@@ -210,13 +210,11 @@ async fn periodic_rounds_run_once_however_many_workers_offer_them() {
     // inside the periods of the hold watcher (15 min), the collector (1 h) and the audit,
     // whatever the time of day the test runs at.
     let now = arca::db::now_ms() / 900_000 * 900_000 + 1_000;
-    let (x, y) = tokio::join!(
-        a.services.offer_periodic(now),
-        b.services.offer_periodic(now)
-    );
+    let (pa, pb) = (a.services.periodic(), b.services.periodic());
+    let (x, y) = tokio::join!(pa.offer(now), pb.offer(now));
     assert_eq!(x.unwrap() + y.unwrap(), 4, "four tasks, each offered once");
     for s in [&a, &b] {
-        assert_eq!(s.services.offer_periodic(now + 1).await.unwrap(), 0);
+        assert_eq!(s.services.periodic().offer(now + 1).await.unwrap(), 0);
     }
     let (x, y) = tokio::join!(
         arca::worker::run_until_idle(&a.services),
@@ -233,7 +231,7 @@ async fn periodic_rounds_run_once_however_many_workers_offer_them() {
         4
     );
     // A minute later housekeeping is due again; the weekly audit is not.
-    assert_eq!(a.services.offer_periodic(now + 61_000).await.unwrap(), 1);
+    assert_eq!(a.services.periodic().offer(now + 61_000).await.unwrap(), 1);
 }
 
 /// Two servers find the same batch due at the same moment: it is started once.
@@ -257,10 +255,8 @@ async fn a_due_release_batch_is_started_once() {
         String::from_utf8_lossy(&r.body)
     );
     let later = arca::db::now_ms() + 120_000;
-    let (x, y) = tokio::join!(
-        a.services.start_due_batches(later),
-        b.services.start_due_batches(later)
-    );
+    let (ra, rb) = (a.services.releases(), b.services.releases());
+    let (x, y) = tokio::join!(ra.start_due_batches(later), rb.start_due_batches(later));
     assert_eq!(x.unwrap() + y.unwrap(), 1, "one of them started it");
     assert_eq!(a.count("jobs WHERE kind = 'release_batch'").await, 1);
     assert_eq!(a.count("release_batches WHERE state = 'running'").await, 1);
@@ -293,7 +289,7 @@ async fn fixity_checks_each_object_once_per_period_and_survives_a_bad_object() {
     std::fs::create_dir(&path).unwrap();
 
     let now = arca::db::now_ms();
-    app.services.offer_periodic(now).await.unwrap();
+    app.services.periodic().offer(now).await.unwrap();
     arca::worker::run_until_idle(&app.services).await.unwrap();
     let per_object = |sha: &str| format!("fixity_checks WHERE sha256 = '{sha}'");
     for sha in &shas[1..] {
@@ -308,12 +304,12 @@ async fn fixity_checks_each_object_once_per_period_and_survives_a_bad_object() {
         1
     );
     // Offered again within the period: nothing more is checked.
-    app.services.offer_periodic(now + 60_000).await.unwrap();
+    app.services.periodic().offer(now + 60_000).await.unwrap();
     arca::worker::run_until_idle(&app.services).await.unwrap();
     assert_eq!(app.count(&per_object(&shas[1])).await, 1);
     // In the next period every object is checked again, once.
     let week = app.services.config.fixity.every_hours as i64 * 3_600_000;
-    app.services.offer_periodic(now + week).await.unwrap();
+    app.services.periodic().offer(now + week).await.unwrap();
     arca::worker::run_until_idle(&app.services).await.unwrap();
     for sha in &shas[1..] {
         assert_eq!(app.count(&per_object(sha)).await, 2, "{sha}");

@@ -227,6 +227,7 @@ async fn app_with_mirrors() -> TestApp {
 
 async fn transfers_of(app: &TestApp, deposit: &str) -> Vec<arca::db::mirrors::TransferRow> {
     app.services
+        .mirrors()
         .transfers(Some(deposit), "", 100)
         .await
         .unwrap()
@@ -245,7 +246,8 @@ async fn a_release_is_replicated_to_every_public_mirror_and_verified() {
         ("trusted", "trusted", "all"),
     ] {
         app.services
-            .add_mirror(
+            .mirrors()
+            .add(
                 spec(&app, name, &endpoint, b, policy),
                 arca::services::mirrors::AddedBy::Operator,
             )
@@ -384,7 +386,8 @@ async fn a_transfer_cut_by_an_outage_resumes_without_resending_accepted_parts() 
     let (proxy, via) = Proxy::start(endpoint.clone()).await;
     let app = app_with_mirrors().await;
     app.services
-        .add_mirror(
+        .mirrors()
+        .add(
             spec(&app, "far", &via, "far", "released"),
             arca::services::mirrors::AddedBy::Operator,
         )
@@ -440,10 +443,10 @@ async fn a_transfer_cut_by_an_outage_resumes_without_resending_accepted_parts() 
     let before = proxy.lines().len();
 
     proxy.restore();
-    let r = app.services.retry_transfer(&t.id).await.unwrap();
+    let r = app.services.mirrors().retry_transfer(&t.id).await.unwrap();
     assert_eq!(r.state, TransferState::Queued);
     app.drain().await;
-    let t = app.services.transfer(&t.id).await.unwrap();
+    let t = app.services.mirrors().transfer(&t.id).await.unwrap();
     assert_eq!(t.state, TransferState::Succeeded, "{t:?}");
     assert_eq!(
         on_mirror(&endpoint, "far", &sha).await.as_deref(),
@@ -474,7 +477,8 @@ async fn fixity_finds_flipped_bytes_on_a_mirror_and_in_the_primary_store_and_rep
     bucket(&endpoint, "far").await;
     let app = app_with_mirrors().await;
     app.services
-        .add_mirror(
+        .mirrors()
+        .add(
             spec(&app, "far", &endpoint, "far", "released"),
             arca::services::mirrors::AddedBy::Operator,
         )
@@ -489,7 +493,7 @@ async fn fixity_finds_flipped_bytes_on_a_mirror_and_in_the_primary_store_and_rep
     )
     .await;
     let (sa, sb) = (sha256_hex(&a), sha256_hex(&b));
-    let clean = app.services.run_fixity().await.unwrap();
+    let clean = app.services.fixity().run().await.unwrap();
     assert!(clean.problems.is_empty(), "{:?}", clean.problems);
     assert_eq!(clean.checked, 4, "two objects here, two on the mirror");
 
@@ -510,7 +514,7 @@ async fn fixity_finds_flipped_bytes_on_a_mirror_and_in_the_primary_store_and_rep
         .await
         .unwrap();
 
-    let run = app.services.run_fixity().await.unwrap();
+    let run = app.services.fixity().run().await.unwrap();
     let found: Vec<(String, String, String)> = run
         .problems
         .iter()
@@ -528,10 +532,10 @@ async fn fixity_finds_flipped_bytes_on_a_mirror_and_in_the_primary_store_and_rep
         on_mirror(&endpoint, "far", &sa).await.as_deref(),
         Some(&a[..])
     );
-    let again = app.services.run_fixity().await.unwrap();
+    let again = app.services.fixity().run().await.unwrap();
     assert!(again.problems.is_empty(), "{:?}", again.problems);
     // Raised where operators look: the report, the metrics, the curators' notifications.
-    let (summary, problems) = app.services.fixity_report(1).await.unwrap();
+    let (summary, problems) = app.services.fixity().report(1).await.unwrap();
     let repaired_at = |location: &str| {
         summary
             .iter()

@@ -64,7 +64,15 @@ async fn a_released_landing_page_shows_the_dataset_and_signposts_it() {
     // What a reader needs: the DOI, the citation, the files with their SHA-256.
     let doi = app
         .services
-        .get_deposit(&app.services.authenticate(&app.curator).await.unwrap(), &id)
+        .deposits()
+        .get(
+            &app.services
+                .users()
+                .authenticate(&app.curator)
+                .await
+                .unwrap(),
+            &id,
+        )
         .await
         .unwrap()
         .doi

@@ -495,7 +495,7 @@ async fn expired_uploads_are_gone_and_cleaned_up() {
         app.tus_patch(&app.author, &loc, 0, vec![1; 5]).await.status,
         StatusCode::GONE
     );
-    assert_eq!(app.services.expire_uploads().await.unwrap(), 1);
+    assert_eq!(app.services.uploads().expire().await.unwrap(), 1);
     assert_eq!(app.count("uploads").await, 0);
     assert!(app.staged_files().is_empty());
 }
@@ -568,9 +568,15 @@ fn stalled_uploads_neither_starve_downloads_nor_pile_up() {
         }
         // Both are writing. Watched without a request of our own: a probing PATCH would
         // itself hold an upload for a moment and could turn a stalled one away.
-        let author = app.services.authenticate(&app.author).await.unwrap().id;
+        let author = app
+            .services
+            .users()
+            .authenticate(&app.author)
+            .await
+            .unwrap()
+            .id;
         let started = std::time::Instant::now();
-        while app.services.uploads_sending(Some(&author)) < 2 {
+        while app.services.uploads().sending(Some(&author)) < 2 {
             assert!(
                 started.elapsed() < std::time::Duration::from_secs(30),
                 "the stalled uploads did not start: {:?}",

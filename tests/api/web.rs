@@ -131,7 +131,8 @@ fn text(r: &Resp) -> String {
 
 async fn curator_with_password(app: &TestApp) {
     app.services
-        .add_user(
+        .users()
+        .add(
             "keeper@example.org",
             "Keeper, Curator",
             Role::Curator,
@@ -715,6 +716,7 @@ async fn invitation_only_archives_take_new_accounts_by_invitation_once() {
     assert_ne!(r.status, StatusCode::SEE_OTHER);
     assert!(
         app.services
+            .sessions()
             .sign_in("x@example.org", "a long password")
             .await
             .is_err()
@@ -771,6 +773,7 @@ async fn invitation_only_archives_take_new_accounts_by_invitation_once() {
     assert!(html.contains("Curation queue"));
     assert!(
         app.services
+            .sessions()
             .sign_in("rosalind@example.org", "a long password")
             .await
             .is_ok()
@@ -1071,7 +1074,7 @@ async fn curators_add_mirrors_and_watch_transfers_without_ever_seeing_a_secret()
     let html = text(&r);
     assert!(html.contains("lower-case letters"), "{html}");
     assert!(html.contains(r#"value="http://127.0.0.1:9""#));
-    assert!(app.services.mirrors().await.unwrap().is_empty());
+    assert!(app.services.mirrors().list().await.unwrap().is_empty());
     // The server's own secrets are not the curator's to hand out: only credentials and
     // endpoints the operator listed; a broken file is named, never quoted.
     let refused = |fields: Vec<(&'static str, String)>| {
@@ -1124,7 +1127,7 @@ async fn curators_add_mirrors_and_watch_transfers_without_ever_seeing_a_secret()
             "{html}"
         );
     }
-    assert!(app.services.mirrors().await.unwrap().is_empty());
+    assert!(app.services.mirrors().list().await.unwrap().is_empty());
     let r = curator.post("/curate/mirrors", &mirror("partner")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", curator.last);
 
@@ -1156,5 +1159,5 @@ async fn curators_add_mirrors_and_watch_transfers_without_ever_seeing_a_secret()
     author.get("/my").await;
     let r = author.post("/curate/mirrors", &mirror("sneaky")).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.services.mirrors().await.unwrap().len(), 1);
+    assert_eq!(app.services.mirrors().list().await.unwrap().len(), 1);
 }

@@ -7,7 +7,7 @@
 use super::{ChunkChecksum, Lease, chunk_mismatch, cut_off, too_many};
 use crate::db::{self, uploads::MultipartStaging, uploads::UploadRow};
 use crate::model::checksum::{Hasher, ResumableSha256};
-use crate::services::{ServiceError, ServiceResult, Services};
+use crate::services::{ServiceError, ServiceResult};
 use crate::storage::multipart::Staged;
 use bytes::{Bytes, BytesMut};
 use futures::Stream;
@@ -77,7 +77,7 @@ struct Parts<'a> {
     durable: i64,
 }
 
-impl Services {
+impl super::Service<'_> {
     /// Append a request body to an upload staged in the store. Returns the new offset.
     pub(super) async fn append_in_store<S, E>(
         &self,

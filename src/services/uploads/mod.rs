@@ -94,11 +94,12 @@ impl Drop for BusyGuard<'_> {
 
 /// What a client refused for being over an upload limit should wait before trying again.
 const BUSY_RETRY_SECONDS: u64 = 5;
+super::capability!(uploads);
 
-impl Services {
+impl Service<'_> {
     /// How many PATCH requests are writing in this process now: of one account, or of
     /// all. Read only: asking takes nothing from a writer about to start.
-    pub fn uploads_sending(&self, account: Option<&str>) -> usize {
+    pub fn sending(&self, account: Option<&str>) -> usize {
         let Ok(busy) = self.busy_uploads.lock() else {
             return 0;
         };
@@ -146,7 +147,7 @@ impl Services {
         })
     }
 
-    pub async fn create_upload(&self, actor: &Actor, req: NewUpload) -> ServiceResult<UploadRow> {
+    pub async fn create(&self, actor: &Actor, req: NewUpload) -> ServiceResult<UploadRow> {
         let path = DatasetPath::parse(&req.filename)
             .map_err(|e| ServiceError::invalid("Upload-Metadata filename", e.to_string()))?;
         if req.length < 0 {
@@ -265,7 +266,7 @@ impl Services {
     /// crash stopped before it became a file is finished now. On local storage, an
     /// upload whose acknowledged bytes are not on this server's disk is set back to
     /// what is there, so the offset a client is told is one it can resume from.
-    pub async fn upload_status(&self, actor: &Actor, id: &str) -> ServiceResult<UploadRow> {
+    pub async fn status(&self, actor: &Actor, id: &str) -> ServiceResult<UploadRow> {
         let mut up = self.load_upload(actor, id).await?;
         let lost = self.local_bytes_lost(&up).await?;
         if lost.is_none() && up.offset < up.length {
@@ -305,11 +306,7 @@ impl Services {
     }
 
     /// Uploads of a deposit not yet finished, so a client can resume them.
-    pub async fn list_uploads(
-        &self,
-        actor: &Actor,
-        deposit_id: &str,
-    ) -> ServiceResult<Vec<UploadRow>> {
+    pub async fn list(&self, actor: &Actor, deposit_id: &str) -> ServiceResult<Vec<UploadRow>> {
         let mut conn = self.db.conn().await?;
         load_visible(&mut conn, actor, deposit_id).await?;
         Ok(db::uploads::list_for_version(&mut conn, deposit_id).await?)
@@ -321,7 +318,7 @@ impl Services {
     /// Without a chunk checksum, bytes are made durable every `checkpoint_bytes` and
     /// when the client goes away, so nothing received is lost. With one, the chunk is
     /// all or nothing: it is kept only if it matches.
-    pub async fn append_upload<S, E>(
+    pub async fn append<S, E>(
         &self,
         actor: &Actor,
         id: &str,
@@ -673,7 +670,7 @@ impl Services {
             ));
         }
         tx.commit().await?;
-        self.metrics
+        self.counters
             .upload_bytes
             .inc_by((progress.to - progress.from).max(0) as u64);
         Ok(())
@@ -770,12 +767,12 @@ impl Services {
         };
         record_event(&mut tx, event, now).await?;
         tx.commit().await?;
-        self.metrics.uploads_completed.inc();
+        self.counters.uploads_completed.inc();
         Ok(())
     }
 
     /// tus termination: cancel an unfinished upload and drop its bytes.
-    pub async fn terminate_upload(&self, actor: &Actor, id: &str) -> ServiceResult<()> {
+    pub async fn terminate(&self, actor: &Actor, id: &str) -> ServiceResult<()> {
         let up = self.load_upload(actor, id).await?;
         let _busy = self.mark_busy(actor, id)?;
         let lease = self.take_lease(&up.id).await?;
@@ -804,7 +801,7 @@ impl Services {
     }
 
     /// tus expiration: remove uploads nobody finished in time. Returns how many.
-    pub async fn expire_uploads(&self) -> ServiceResult<usize> {
+    pub async fn expire(&self) -> ServiceResult<usize> {
         let mut conn = self.db.conn().await?;
         let expired = db::uploads::expired(&mut conn, now_ms(), 100).await?;
         drop(conn);

@@ -15,11 +15,11 @@ use tokio_util::io::{ReaderStream, StreamReader};
 
 #[utoipa::path(get, path = "/datasets/{id}/bag.tar", tag = "public", params(("id" = String, Path, description = "Dataset id")), responses((status = 200, description = "The dataset as a BagIt bag", body = Vec<u8>, content_type = "application/x-tar"), (status = 404, description = "Not a released dataset", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Withdrawn", body = Problem, content_type = "application/problem+json")))]
 pub async fn export(State(s): State<Services>, Path(id): Path<String>) -> AppResult<Response> {
-    let plan = s.bag_export(&id).await?;
+    let plan = s.bags().export(&id).await?;
     let filename = format!("{}.tar", plan.name);
     let (writer, reader) = tokio::io::duplex(1 << 20);
     let services = s.clone();
-    let task = tokio::spawn(async move { services.write_bag(&plan, writer).await });
+    let task = tokio::spawn(async move { services.bags().write(&plan, writer).await });
     // A failure part-way must not look like a complete download: end the body with an
     // error, so the connection is cut instead of closed cleanly.
     let tail = futures::stream::once(async move {
@@ -52,7 +52,8 @@ pub async fn import(
 ) -> AppResult<Response> {
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let v = s
-        .import_bag(&actor, StreamReader::new(stream))
+        .bags()
+        .import(&actor, StreamReader::new(stream))
         .await
         .map_err(AppError::from)?;
     Ok((

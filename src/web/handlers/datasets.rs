@@ -129,7 +129,7 @@ pub async fn landing(
 ) -> Result<Response, AppError> {
     // The landing page URL negotiates content like the DOI does.
     if let Some(format) = super::doi::requested(&headers, &cite)? {
-        let d = s.public_version(&id, q.version).await?;
+        let d = s.public().version(&id, q.version).await?;
         let mut resp = super::doi::cite(&d.record, &format)?;
         resp.headers_mut()
             .insert(header::VARY, HeaderValue::from_static("Accept"));
@@ -149,13 +149,18 @@ pub async fn landing(
         } else {
             String::new()
         };
-        let (d, rev) = match s.landing_view(&id, q.version, &q.after, &page_key).await? {
+        let (d, rev) = match s
+            .landing()
+            .view(&id, q.version, &q.after, &page_key)
+            .await?
+        {
             LandingView::Page(p) => return Ok(served(p.html, &p.link, p.flags)),
             LandingView::Model(d, rev) => (d, rev),
         };
         let row = rendered(s.config.public_base(), &d, &q)?;
         if plain && let Some(rev) = rev {
-            s.keep_landing_page(&id, q.version, rev, &page_key, &row)
+            s.landing()
+                .keep_page(&id, q.version, rev, &page_key, &row)
                 .await?;
         }
         AppResult::Ok(served(row.html, &row.link, row.flags))
@@ -379,7 +384,7 @@ pub async fn linkset(
             format!("the linkset is available as {JSON} or {TEXT}"),
         )
     })?;
-    let d = s.public_dataset(&id).await?;
+    let d = s.public().dataset(&id).await?;
     let base = s.config.public_base().to_owned();
     let anchor = format!("{base}/datasets/{id}");
     let links = links(&base, d.dataset_id(), &d.record, &[]);
@@ -387,7 +392,7 @@ pub async fn linkset(
     // The files are written a page at a time: a dataset of 10^5 files costs the same
     // memory as one of ten.
     let first = if d.withdrawn_because.is_none() {
-        s.public_files(&d, "", LINKSET_PAGE).await?
+        s.public().files(&d, "", LINKSET_PAGE).await?
     } else {
         Vec::new()
     };
@@ -421,7 +426,7 @@ pub async fn linkset(
                 let page = match page {
                     Some(p) => p,
                     None if after.is_empty() => return None,
-                    None => match s.public_files(&d, &after, LINKSET_PAGE).await {
+                    None => match s.public().files(&d, &after, LINKSET_PAGE).await {
                         Ok(p) => p,
                         Err(e) => {
                             return Some((
@@ -461,7 +466,7 @@ pub async fn download(
     Path((id, path)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let f = s.public_file(&id, None, &path).await?;
+    let f = s.public().file(&id, None, &path).await?;
     let landing = format!("{}/datasets/{id}", s.config.public_base());
     serve_file(&s, &f, &headers, Some(&landing)).await
 }
@@ -473,7 +478,7 @@ pub async fn download_version(
     Path((id, version, path)): Path<(String, i64, String)>,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let f = s.public_file(&id, Some(version), &path).await?;
+    let f = s.public().file(&id, Some(version), &path).await?;
     let landing = format!("{}/datasets/{id}?version={version}", s.config.public_base());
     serve_file(&s, &f, &headers, Some(&landing)).await
 }
@@ -547,7 +552,7 @@ pub async fn search(
     State(s): State<Services>,
     Query(req): Query<crate::services::search::SearchRequest>,
 ) -> AppResult<axum::Json<SearchPage>> {
-    let r = s.search(&req).await?;
+    let r = s.search().search(&req).await?;
     let base = s.config.public_base();
     let datasets = r
         .hits

@@ -98,7 +98,7 @@ impl From<DepositView> for Deposit {
 
 /// The deposit `id` as `actor` sees it now.
 pub async fn view(s: &Services, actor: &Actor, id: &str) -> AppResult<Json<Deposit>> {
-    Ok(Json(s.deposit_view(actor, id).await?.into()))
+    Ok(Json(s.deposit_view().get(actor, id).await?.into()))
 }
 
 #[utoipa::path(post, path = "/deposits", tag = "deposits", security(("bearer" = [])), request_body(content = Object, description = "`{\"metadata\": {…DataCite JSON…}, \"facility\": {…}}`; see /api/v1/schemas/deposit.json", content_type = "application/json"), responses((status = 201, description = "The new draft deposit", body = Deposit), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input, each problem with its field", body = Problem, content_type = "application/problem+json")))]
@@ -108,7 +108,10 @@ pub async fn create(
     body: Bytes,
 ) -> AppResult<(StatusCode, Json<Deposit>)> {
     let req: NewDeposit = parse(&body)?;
-    let v = s.create_deposit(&actor, req.metadata, req.facility).await?;
+    let v = s
+        .deposits()
+        .create(&actor, req.metadata, req.facility)
+        .await?;
     Ok((StatusCode::CREATED, view(&s, &actor, &v.id).await?))
 }
 
@@ -131,7 +134,8 @@ pub async fn list(
 ) -> AppResult<Json<DepositList>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let page = s
-        .list_deposits(&actor, q.state.as_deref(), &q.before, limit)
+        .deposits()
+        .list(&actor, q.state.as_deref(), &q.before, limit)
         .await?;
     let next_before = (page.len() as i64 == limit)
         .then(|| page.last().map(|v| v.id.clone()))
@@ -194,7 +198,8 @@ pub async fn update(
 ) -> AppResult<Json<Deposit>> {
     let req: DepositChange = parse(&body)?;
     let v = s
-        .update_deposit(&actor, &id, req.metadata, req.facility)
+        .deposits()
+        .update(&actor, &id, req.metadata, req.facility)
         .await?;
     view(&s, &actor, &v.id).await
 }
@@ -206,7 +211,8 @@ pub async fn events(
     Path(id): Path<String>,
 ) -> AppResult<Json<Events>> {
     let events = s
-        .deposit_events(&actor, &id)
+        .deposits()
+        .events(&actor, &id)
         .await?
         .into_iter()
         .map(|e| EventBody {
@@ -282,7 +288,7 @@ pub async fn act(
         hold,
         release: req.release,
     };
-    let v = s.act(&actor, &id, action, input).await?;
+    let v = s.deposits().act(&actor, &id, action, input).await?;
     view(&s, &actor, &v.id).await
 }
 
@@ -293,7 +299,7 @@ pub async fn datacite_xml(
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<impl axum::response::IntoResponse> {
-    let xml = s.datacite_xml(&actor, &id).await?;
+    let xml = s.dois().datacite_xml(&actor, &id).await?;
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
@@ -313,7 +319,7 @@ pub async fn citation(
     Query(q): Query<crate::web::handlers::doi::Params>,
     headers: axum::http::HeaderMap,
 ) -> AppResult<axum::response::Response> {
-    let record = s.deposit_record(&actor, &id).await?;
+    let record = s.dois().record(&actor, &id).await?;
     let format = crate::web::handlers::doi::requested(&headers, &q)?.unwrap_or(
         crate::metadata::citation::Format::Text {
             style: None,
@@ -339,7 +345,7 @@ pub async fn reserve_doi(
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<Json<Deposit>> {
-    let v = s.reserve_doi(&actor, &id).await?;
+    let v = s.dois().reserve(&actor, &id).await?;
     view(&s, &actor, &v.id).await
 }
 
@@ -350,6 +356,6 @@ pub async fn new_version(
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<(StatusCode, Json<Deposit>)> {
-    let v = s.new_version(&actor, &id).await?;
+    let v = s.versions().create(&actor, &id).await?;
     Ok((StatusCode::CREATED, view(&s, &actor, &v.id).await?))
 }

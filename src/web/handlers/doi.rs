@@ -93,7 +93,7 @@ pub async fn resolve(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let format = requested(&headers, &q)?;
-    let found = s.resolve_doi(&doi).await?;
+    let found = s.dois().resolve(&doi).await?;
     let mut resp = match format {
         None => Redirect::to(&found.landing).into_response(),
         Some(f) => cite(&found.record, &f)?,

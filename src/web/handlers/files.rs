@@ -65,7 +65,7 @@ pub async fn list(
     Query(page): Query<Page>,
 ) -> AppResult<Json<Files>> {
     let limit = page.limit.unwrap_or(1000);
-    let files = s.list_files(&actor, &id, &page.after, limit).await?;
+    let files = s.deposits().files(&actor, &id, &page.after, limit).await?;
     let next_after = (files.len() as i64 >= limit.clamp(1, 1000))
         .then(|| files.last().map(|f| f.path.clone()))
         .flatten();
@@ -81,7 +81,7 @@ pub async fn remove(
     Authenticated(actor): Authenticated,
     Path((id, path)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
-    s.delete_file(&actor, &id, &path).await?;
+    s.deposits().delete_file(&actor, &id, &path).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -118,7 +118,8 @@ pub async fn put_manifest(
         }
     };
     let summary = s
-        .put_manifest(&actor, &id, &body, algorithm, format)
+        .manifest()
+        .put(&actor, &id, &body, algorithm, format)
         .await?;
     Ok(Json(summary))
 }
@@ -131,6 +132,6 @@ pub async fn download(
     Path((id, path)): Path<(String, String)>,
     headers: axum::http::HeaderMap,
 ) -> AppResult<axum::response::Response> {
-    let f = s.deposit_file(&actor, &id, &path).await?;
+    let f = s.deposits().file(&actor, &id, &path).await?;
     super::datasets::serve_file(&s, &f, &headers, None).await
 }

@@ -46,7 +46,7 @@ fn check(ok: bool, what: &'static str) -> Check {
 /// within 5 s); 503 naming the one that did not.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready to serve and store", body = Readiness), (status = 503, description = "A dependency did not answer", body = Readiness)))]
 pub async fn readyz(State(services): State<Services>) -> (StatusCode, Json<Readiness>) {
-    let r = services.readiness().await;
+    let r = services.metrics().readiness().await;
     let ready = r.database && r.object_store;
     let status = if ready {
         StatusCode::OK

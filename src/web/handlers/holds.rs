@@ -68,8 +68,8 @@ pub async fn claim(
     body: Bytes,
 ) -> AppResult<Json<Claimed>> {
     let req: Claim = parse(&body)?;
-    s.claim_publication(&actor, &id, &req.doi).await?;
-    let view = s.deposit_view(&actor, &id).await?;
+    s.holds().claim(&actor, &id, &req.doi).await?;
+    let view = s.deposit_view().get(&actor, &id).await?;
     Ok(Json(Claimed {
         hold: view.hold.as_ref().map(Hold::from),
     }))
@@ -81,7 +81,7 @@ pub async fn confirm(
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<Json<super::deposits::Deposit>> {
-    let v = s.confirm_publication(&actor, &id).await?;
+    let v = s.holds().confirm(&actor, &id).await?;
     super::deposits::view(&s, &actor, &v.id).await
 }
 
@@ -100,6 +100,7 @@ pub async fn notifications(
     Query(q): Query<Page>,
 ) -> AppResult<Json<Notifications>> {
     let list = s
+        .holds()
         .notifications(&actor, &q.before, q.limit.unwrap_or(50))
         .await?;
     let notifications = list

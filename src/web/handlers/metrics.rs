@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "OpenMetrics 1.0 text: requests (counted, and timed by route), uploads, verification, transfers, fixity, the job queue by kind and state, the database pool", body = String, content_type = "application/openmetrics-text")))]
 pub async fn metrics(State(s): State<Services>) -> AppResult<impl IntoResponse> {
-    let text = s.metrics_text().await?;
+    let text = s.metrics().text().await?;
     Ok((
         [(
             header::CONTENT_TYPE,

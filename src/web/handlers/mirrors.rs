@@ -113,6 +113,7 @@ pub async fn list_mirrors(
     require_curator(&actor, "see replication and fixity")?;
     let mirrors = s
         .mirrors()
+        .list()
         .await?
         .into_iter()
         .map(|m| Mirror {
@@ -144,6 +145,7 @@ pub async fn list(
 ) -> AppResult<Json<Transfers>> {
     require_curator(&actor, "see replication and fixity")?;
     let list = s
+        .mirrors()
         .transfers(q.deposit.as_deref(), &q.before, q.limit.unwrap_or(50))
         .await?;
     Ok(Json(Transfers {
@@ -158,7 +160,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> AppResult<Json<Transfer>> {
     require_curator(&actor, "see replication and fixity")?;
-    Ok(Json(s.transfer(&id).await?.into()))
+    Ok(Json(s.mirrors().transfer(&id).await?.into()))
 }
 
 #[utoipa::path(post, path = "/transfers/{id}/retry", tag = "mirrors", security(("bearer" = [])), params(("id" = String, Path, description = "Transfer id")), responses((status = 200, description = "Queued again", body = Transfer), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such transfer", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Running now", body = Problem, content_type = "application/problem+json")))]
@@ -168,7 +170,7 @@ pub async fn retry(
     Path(id): Path<String>,
 ) -> AppResult<Json<Transfer>> {
     require_curator(&actor, "see replication and fixity")?;
-    Ok(Json(s.retry_transfer(&id).await?.into()))
+    Ok(Json(s.mirrors().retry_transfer(&id).await?.into()))
 }
 
 #[derive(Deserialize)]
@@ -185,7 +187,7 @@ pub async fn report(
 ) -> AppResult<Json<FixityReport>> {
     require_curator(&actor, "see replication and fixity")?;
     let days = q.days.unwrap_or(30).clamp(1, 3650);
-    let (checks, problems) = s.fixity_report(days).await?;
+    let (checks, problems) = s.fixity().report(days).await?;
     let problems = problems
         .into_iter()
         .map(|p| FixityProblemBody {

@@ -70,7 +70,7 @@ async fn answer(s: &Services, args: Vec<(String, String)>) -> AppResult<Response
     };
     let body = match request::parse(&args) {
         Err(e) => response::error(&env, &e),
-        Ok(verb) => match s.oai(&verb).await? {
+        Ok(verb) => match s.harvest().oai(&verb).await? {
             OaiAnswer::Error(e) => response::error(&env, &e),
             OaiAnswer::Identify { earliest_ms } => {
                 repo.earliest_ms = earliest_ms;

@@ -127,7 +127,7 @@ pub async fn create(
         .as_deref()
         .map(|c| parse_time("cutoff_at", c))
         .transpose()?;
-    let b = s.create_batch(&actor, at, cutoff).await?;
+    let b = s.releases().create_batch(&actor, at, cutoff).await?;
     Ok((StatusCode::CREATED, Json(Batch::from(&b))))
 }
 
@@ -147,6 +147,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<Batches>> {
     let batches = s
+        .releases()
         .list_batches(q.state.as_deref(), q.before, q.limit.unwrap_or(50))
         .await?;
     Ok(Json(Batches {
@@ -160,7 +161,7 @@ pub async fn show(
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<Json<Batch>> {
-    Ok(Json(s.batch(&actor, &id).await?.into()))
+    Ok(Json(s.releases().batch(&actor, &id).await?.into()))
 }
 
 #[derive(Deserialize)]
@@ -181,8 +182,10 @@ pub async fn add_item(
         release: Some(id.clone()),
         ..Default::default()
     };
-    s.act(&actor, &req.deposit, Action::Schedule, input).await?;
-    Ok(Json(s.batch(&actor, &id).await?.into()))
+    s.deposits()
+        .act(&actor, &req.deposit, Action::Schedule, input)
+        .await?;
+    Ok(Json(s.releases().batch(&actor, &id).await?.into()))
 }
 
 #[utoipa::path(delete, path = "/releases/{id}/items/{deposit}", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id"), ("deposit" = String, Path, description = "Deposit id")), responses((status = 200, description = "The batch", body = Batch), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not in this batch", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Past the cut-off", body = Problem, content_type = "application/problem+json")))]
@@ -191,13 +194,14 @@ pub async fn remove_item(
     Authenticated(actor): Authenticated,
     Path((id, deposit)): Path<(String, String)>,
 ) -> AppResult<Json<Batch>> {
-    let view = s.batch(&actor, &id).await?;
+    let view = s.releases().batch(&actor, &id).await?;
     if !view.items.iter().any(|(i, _)| i.version_id == deposit) {
         return Err(crate::services::ServiceError::NotFound("deposit in this batch").into());
     }
-    s.act(&actor, &deposit, Action::Unschedule, ActionInput::default())
+    s.deposits()
+        .act(&actor, &deposit, Action::Unschedule, ActionInput::default())
         .await?;
-    Ok(Json(s.batch(&actor, &id).await?.into()))
+    Ok(Json(s.releases().batch(&actor, &id).await?.into()))
 }
 
 #[utoipa::path(post, path = "/releases/{id}/run", tag = "releases", security(("bearer" = [])), params(("id" = String, Path, description = "Batch id")), responses((status = 202, description = "The batch is running", body = Batch), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Curators only", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Already run", body = Problem, content_type = "application/problem+json")))]
@@ -206,10 +210,10 @@ pub async fn run(
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<(StatusCode, Json<Batch>)> {
-    s.run_batch_now(&actor, &id).await?;
+    s.releases().run_batch_now(&actor, &id).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(s.batch(&actor, &id).await?.into()),
+        Json(s.releases().batch(&actor, &id).await?.into()),
     ))
 }
 
@@ -221,7 +225,7 @@ pub async fn feed(State(s): State<Services>) -> AppResult<Response> {
     use std::fmt::Write;
     let base = s.config.public_base();
     let name = escape(s.config.repository.name.as_str());
-    let entries = s.release_feed(50).await?;
+    let entries = s.releases().feed(50).await?;
     let updated = entries
         .first()
         .and_then(|e| e.batch.finished_at)

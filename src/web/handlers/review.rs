@@ -28,8 +28,8 @@ pub async fn page(
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     let page = async {
-        let d = s.reviewer_dataset(&token, "page").await?;
-        let d = s.landing_of(d, &q.after, false).await?;
+        let d = s.reviewers().dataset(&token, "page").await?;
+        let d = s.landing().of(d, &q.after, false).await?;
         let (html, _) = render_page(
             s.config.public_base(),
             &d,
@@ -48,6 +48,6 @@ pub async fn file(
     Path((token, path)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let f = s.reviewer_file(&token, &path).await?;
+    let f = s.reviewers().file(&token, &path).await?;
     Ok(private(serve_file(&s, &f, &headers, None).await?))
 }

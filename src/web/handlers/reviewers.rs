@@ -76,7 +76,8 @@ pub async fn create(
         parse(&body)?
     };
     let (link, token) = s
-        .create_reviewer_link(&actor, &id, req.days, req.note)
+        .reviewers()
+        .create_link(&actor, &id, req.days, req.note)
         .await?;
     let link = Link {
         url: Some(format!("{}/review/{token}", s.config.public_base())),
@@ -91,7 +92,7 @@ pub async fn list(
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<Json<Links>> {
-    let links = s.reviewer_links(&actor, &id).await?;
+    let links = s.reviewers().links(&actor, &id).await?;
     Ok(Json(Links {
         links: links.into_iter().map(Link::from).collect(),
     }))
@@ -103,6 +104,6 @@ pub async fn revoke(
     Authenticated(actor): Authenticated,
     Path((id, link)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
-    s.revoke_reviewer_link(&actor, &id, &link).await?;
+    s.reviewers().revoke_link(&actor, &id, &link).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -19,7 +19,7 @@ pub async fn index(State(s): State<Services>) -> AppResult<Response> {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
-    for (y, m) in s.sitemap_months().await? {
+    for (y, m) in s.public().sitemap_months().await? {
         let _ = writeln!(
             o,
             "<sitemap><loc>{}/sitemaps/{y:04}-{m:02}.xml</loc></sitemap>",
@@ -42,7 +42,7 @@ pub async fn month(State(s): State<Services>, Path(name): Path<String>) -> AppRe
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
-    for p in s.sitemap_month(month).await? {
+    for p in s.public().sitemap_month(month).await? {
         let _ = writeln!(
             o,
             "<url><loc>{}/datasets/{}</loc><lastmod>{}</lastmod></url>",

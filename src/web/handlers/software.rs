@@ -21,7 +21,8 @@ pub async fn list(
     Authenticated(_): Authenticated,
 ) -> AppResult<Json<Catalogue>> {
     let software = s
-        .list_software()
+        .software()
+        .list()
         .await?
         .into_iter()
         .map(|x| Software {
@@ -59,7 +60,7 @@ pub async fn add(
     body: Bytes,
 ) -> AppResult<StatusCode> {
     let req: NewSoftware = parse(&body)?;
-    s.add_software(&actor, req).await?;
+    s.software().add(&actor, req).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -88,7 +89,8 @@ pub async fn kit(
         .map(str::to_owned)
         .collect();
     let kit = s
-        .manuscript_kit(
+        .manuscript_kit()
+        .get(
             &actor,
             &ids,
             q.style.as_deref().unwrap_or("apa"),

@@ -111,7 +111,8 @@ async fn create_inner(
         )
     })?;
     let up = s
-        .create_upload(
+        .uploads()
+        .create(
             actor,
             NewUpload {
                 deposit_id: deposit_id.clone(),
@@ -146,7 +147,11 @@ pub async fn head(
 ) -> Result<Response, AppError> {
     let run = async {
         tus::check_resumable(&headers)?;
-        let up = s.upload_status(&actor, &id).await.map_err(AppError::tus)?;
+        let up = s
+            .uploads()
+            .status(&actor, &id)
+            .await
+            .map_err(AppError::tus)?;
         let mut extra = vec![
             (h("upload-offset"), num(up.offset)),
             (h("upload-length"), num(up.length)),
@@ -191,7 +196,8 @@ pub async fn patch(
         let checksum = tus::checksum(&headers)?;
         let stream = body.into_data_stream().map_err(|e| e.to_string());
         let (new_offset, expires) = s
-            .append_upload(&actor, &id, offset as i64, content_length, checksum, stream)
+            .uploads()
+            .append(&actor, &id, offset as i64, content_length, checksum, stream)
             .await
             .map_err(AppError::tus)?;
         Ok(tus_response(
@@ -214,7 +220,8 @@ pub async fn terminate(
 ) -> Result<Response, AppError> {
     let run = async {
         tus::check_resumable(&headers)?;
-        s.terminate_upload(&actor, &id)
+        s.uploads()
+            .terminate(&actor, &id)
             .await
             .map_err(AppError::tus)?;
         Ok(tus_response(StatusCode::NO_CONTENT, vec![]))
@@ -250,7 +257,8 @@ pub async fn list_for_deposit(
     Path(id): Path<String>,
 ) -> AppResult<Json<Uploads>> {
     let uploads = s
-        .list_uploads(&actor, &id)
+        .uploads()
+        .list(&actor, &id)
         .await?
         .into_iter()
         .map(|u| Upload {

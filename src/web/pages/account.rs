@@ -63,7 +63,7 @@ pub async fn signin(State(s): State<Services>, b: Browser, body: Bytes) -> AppRe
     let form = checked_form(&b, &body)?;
     let email = form.get("email");
     let next = safe_next(&form.get("next"));
-    match s.sign_in(&email, &form.raw("password")).await {
+    match s.sessions().sign_in(&email, &form.raw("password")).await {
         Ok(session) => {
             let mut resp = see_other(&next);
             session_cookie(
@@ -99,7 +99,8 @@ pub async fn signup_form(
     let invited = if q.invitation.is_empty() {
         None
     } else {
-        s.invitation_email(&q.invitation)
+        s.sessions()
+            .invitation_email(&q.invitation)
             .await
             .map_err(AppError::page)?
     };
@@ -141,7 +142,11 @@ pub async fn signup(State(s): State<Services>, b: Browser, body: Bytes) -> AppRe
         );
     } else {
         let invited = (!invitation.is_empty()).then_some(invitation.as_str());
-        match s.sign_up(&email, &name, &raw("password"), invited).await {
+        match s
+            .sessions()
+            .sign_up(&email, &name, &raw("password"), invited)
+            .await
+        {
             Ok(session) => {
                 let mut resp = see_other("/my");
                 session_cookie(
@@ -194,7 +199,10 @@ pub async fn signout(
 ) -> AppResult<Response> {
     checked_form(&b, &body)?;
     if let Some(token) = cookie_value(&headers, SESSION_COOKIE) {
-        s.sign_out(&token).await.map_err(AppError::page)?;
+        s.sessions()
+            .sign_out(&token)
+            .await
+            .map_err(AppError::page)?;
     }
     let mut resp = see_other("/");
     clear_session_cookie(&mut resp);

@@ -52,6 +52,7 @@ struct HomePage {
 
 pub async fn home(State(s): State<Services>, b: Browser) -> AppResult<Response> {
     let r = s
+        .search()
         .search(&SearchRequest::default())
         .await
         .map_err(AppError::page)?;
@@ -115,7 +116,7 @@ pub async fn search(
     b: Browser,
     Query(req): Query<SearchRequest>,
 ) -> AppResult<Response> {
-    let (results, error) = match s.search(&req).await {
+    let (results, error) = match s.search().search(&req).await {
         Ok(r) => (Some(r), None),
         Err(crate::services::ServiceError::Invalid { field, message }) => {
             (None, Some(format!("{field}: {message}")))

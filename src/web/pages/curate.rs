@@ -58,7 +58,8 @@ async fn render(
 ) -> AppResult<Response> {
     let filter = (!state.is_empty() && state != "all").then_some(state);
     let list = s
-        .list_deposits(actor, filter, before, QUEUE_PAGE)
+        .deposits()
+        .list(actor, filter, before, QUEUE_PAGE)
         .await
         .map_err(AppError::page)?;
     let next = (list.len() as i64 == QUEUE_PAGE)
@@ -93,7 +94,7 @@ pub async fn invite(
     } else {
         Role::Author
     };
-    let (link, error) = match s.invite(&actor, &form.get("email"), role).await {
+    let (link, error) = match s.sessions().invite(&actor, &form.get("email"), role).await {
         Ok(token) => (
             Some(format!(
                 "{}/signup?invitation={token}",

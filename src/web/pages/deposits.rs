@@ -118,7 +118,8 @@ async fn my_page(
 ) -> AppResult<Response> {
     // Curators see their own deposits here too; the queue is on /curate.
     let list = s
-        .own_deposits(actor, before, MY_PAGE)
+        .deposits()
+        .own(actor, before, MY_PAGE)
         .await
         .map_err(AppError::page)?;
     let next = (list.len() as i64 == MY_PAGE)
@@ -152,6 +153,7 @@ pub async fn token(
 ) -> AppResult<Response> {
     checked_form(&b, &body)?;
     let token = s
+        .users()
         .create_token(
             &actor.email,
             crate::services::users::DEFAULT_TOKEN_DAYS,
@@ -272,7 +274,7 @@ pub async fn create(
         Ok(x) => x,
         Err(errors) => return form_page(&b, None, form, errors, None),
     };
-    match s.create_deposit(&actor, m, f).await {
+    match s.deposits().create(&actor, m, f).await {
         Ok(v) => Ok(see_other(&format!("/deposits/{}?done=saved", v.id))),
         Err(e) => {
             let errors = saved_or_errors(e)?;
@@ -286,7 +288,11 @@ pub async fn edit_form(
     SignedIn(b, actor): SignedIn,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let v = s.get_deposit(&actor, &id).await.map_err(AppError::page)?;
+    let v = s
+        .deposits()
+        .get(&actor, &id)
+        .await
+        .map_err(AppError::page)?;
     let form = DepositForm::from_deposit(&v.metadata, &v.facility);
     form_page(&b, Some(id), form, FieldErrors::new(), None)
 }
@@ -299,12 +305,16 @@ pub async fn save(
 ) -> AppResult<Response> {
     let raw = checked_form(&b, &body)?;
     let form = DepositForm::from_fields(&raw);
-    let v = s.get_deposit(&actor, &id).await.map_err(AppError::page)?;
+    let v = s
+        .deposits()
+        .get(&actor, &id)
+        .await
+        .map_err(AppError::page)?;
     let (m, f) = match built(&s, &form, Some(&v)) {
         Ok(x) => x,
         Err(errors) => return form_page(&b, Some(id), form, errors, None),
     };
-    match s.update_deposit(&actor, &id, Some(m), Some(f)).await {
+    match s.deposits().update(&actor, &id, Some(m), Some(f)).await {
         Ok(_) => Ok(see_other(&format!("/deposits/{id}?done=saved"))),
         Err(e) => {
             let errors = saved_or_errors(e)?;
@@ -413,7 +423,11 @@ async fn deposit_page(
     done: Option<String>,
     error: Option<String>,
 ) -> AppResult<Response> {
-    let p = s.deposit_page(actor, id).await.map_err(AppError::page)?;
+    let p = s
+        .deposit_view()
+        .page(actor, id)
+        .await
+        .map_err(AppError::page)?;
     let d = p.deposit;
     let v = d.version;
     let asked = p
@@ -596,10 +610,11 @@ pub async fn act(
     let name = form.get("action");
     let result = match name.as_str() {
         "published" => s
-            .claim_publication(&actor, &id, &form.get("doi"))
+            .holds()
+            .claim(&actor, &id, &form.get("doi"))
             .await
             .map(|_| id.clone()),
-        "new-version" => s.new_version(&actor, &id).await.map(|v| v.id.into()),
+        "new-version" => s.versions().create(&actor, &id).await.map(|v| v.id.into()),
         other => {
             let Some(action) = Action::requested(other) else {
                 return Err(AppError::new(
@@ -614,7 +629,10 @@ pub async fn act(
                 hold: hold_of(&form),
                 release: Some(form.get("release")).filter(|r| !r.is_empty()),
             };
-            s.act(&actor, &id, action, input).await.map(|_| id.clone())
+            s.deposits()
+                .act(&actor, &id, action, input)
+                .await
+                .map(|_| id.clone())
         }
     };
     match result {
@@ -622,7 +640,11 @@ pub async fn act(
         Ok(_) => Ok(see_other(&format!("/deposits/{id}?done={name}"))),
         // Incomplete metadata on submit: back to the form, each gap marked.
         Err(ServiceError::InvalidMetadata(fields)) => {
-            let v = s.get_deposit(&actor, &id).await.map_err(AppError::page)?;
+            let v = s
+                .deposits()
+                .get(&actor, &id)
+                .await
+                .map_err(AppError::page)?;
             let form = DepositForm::from_deposit(&v.metadata, &v.facility);
             form_page(
                 &b,
@@ -658,7 +680,7 @@ pub async fn reserve_doi(
     body: Bytes,
 ) -> AppResult<Response> {
     checked_form(&b, &body)?;
-    let r = s.reserve_doi(&actor, &id).await;
+    let r = s.dois().reserve(&actor, &id).await;
     then_show(&s, &b, &actor, &id, r, "doi#cite").await
 }
 
@@ -671,7 +693,8 @@ pub async fn manifest(
     let form = checked_form(&b, &body)?;
     let format = crate::model::manifest::ManifestFormat::Auto;
     let r = s
-        .put_manifest(&actor, &id, &form.raw("manifest"), None, format)
+        .manifest()
+        .put(&actor, &id, &form.raw("manifest"), None, format)
         .await;
     then_show(&s, &b, &actor, &id, r, "manifest#files").await
 }
@@ -683,6 +706,9 @@ pub async fn remove_file(
     body: Bytes,
 ) -> AppResult<Response> {
     let form = checked_form(&b, &body)?;
-    let r = s.delete_file(&actor, &id, &form.raw("path")).await;
+    let r = s
+        .deposits()
+        .delete_file(&actor, &id, &form.raw("path"))
+        .await;
     then_show(&s, &b, &actor, &id, r, "removed#files").await
 }

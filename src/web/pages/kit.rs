@@ -50,7 +50,8 @@ pub async fn kit_json(
 ) -> AppResult<Response> {
     let (chosen, style) = chosen(query);
     let kit = s
-        .manuscript_kit(&actor, &chosen, &style, None)
+        .manuscript_kit()
+        .get(&actor, &chosen, &style, None)
         .await
         .map_err(AppError::page)?;
     let items: Vec<serde_json::Value> = kit.references.into_iter().map(|r| r.csl).collect();
@@ -77,13 +78,14 @@ pub async fn kit(
 ) -> AppResult<Response> {
     let (chosen, style) = chosen(query);
     let list = s
-        .own_deposits(&actor, "", LISTED)
+        .deposits()
+        .own(&actor, "", LISTED)
         .await
         .map_err(AppError::page)?;
     let (mut references, mut availability, mut unmatched, mut error) =
         (Vec::new(), None, Vec::new(), None);
     if !chosen.is_empty() {
-        match s.manuscript_kit(&actor, &chosen, &style, None).await {
+        match s.manuscript_kit().get(&actor, &chosen, &style, None).await {
             Ok(k) => {
                 references = k.references.into_iter().map(|r| (r.text, r.doi)).collect();
                 availability = Some(k.data_availability);

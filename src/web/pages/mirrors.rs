@@ -75,7 +75,8 @@ async fn render(
     typed: Vec<(String, String)>,
 ) -> AppResult<Response> {
     let console = s
-        .mirror_console(actor, TRANSFERS_SHOWN, FIXITY_DAYS)
+        .mirror_console()
+        .get(actor, TRANSFERS_SHOWN, FIXITY_DAYS)
         .await
         .map_err(AppError::page)?;
     let mirrors = console
@@ -178,7 +179,8 @@ pub async fn add(
                 credentials,
                 policy,
             };
-            s.add_mirror(spec, crate::services::mirrors::AddedBy::Curator)
+            s.mirrors()
+                .add(spec, crate::services::mirrors::AddedBy::Curator)
                 .await
         }
         Err(_) => Err(ServiceError::invalid("policy", "'released' or 'all'")),
@@ -201,7 +203,7 @@ pub async fn retry(
 ) -> AppResult<Response> {
     checked_form(&b, &body)?;
     require_curator(&actor, "retry transfers").map_err(AppError::page)?;
-    match s.retry_transfer(&id).await {
+    match s.mirrors().retry_transfer(&id).await {
         Ok(_) => Ok(see_other("/curate/mirrors")),
         Err(e @ ServiceError::Conflict(_)) => {
             render(

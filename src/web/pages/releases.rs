@@ -41,7 +41,8 @@ const SHOWN: i64 = 20;
 
 pub async fn list(State(s): State<Services>, SignedIn(b, actor): SignedIn) -> AppResult<Response> {
     let batches = s
-        .release_console(&actor, SHOWN)
+        .releases()
+        .console(&actor, SHOWN)
         .await
         .map_err(AppError::page)?
         .into_iter()
@@ -84,6 +85,9 @@ pub async fn run(
     body: Bytes,
 ) -> AppResult<Response> {
     checked_form(&b, &body)?;
-    s.run_batch_now(&actor, &id).await.map_err(AppError::page)?;
+    s.releases()
+        .run_batch_now(&actor, &id)
+        .await
+        .map_err(AppError::page)?;
     Ok(see_other("/curate/releases"))
 }
