@@ -259,4 +259,27 @@ mod tests {
         }
         assert!(left.is_empty(), "service modules in a cycle: {left:?}");
     }
+
+    /// A capability that writes a reaction to transitions registers it, or it never runs.
+    #[test]
+    fn every_reaction_is_registered() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/services");
+        let list = std::fs::read_to_string(dir.join("reactions.rs")).unwrap();
+        let mut found = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            if name != "mod" && text.contains("async fn follows(") {
+                assert!(
+                    list.contains(&format!("reaction!({name})")),
+                    "{name}.rs reacts to transitions but is not in reactions.rs"
+                );
+                found += 1;
+            }
+        }
+        assert_eq!(found, 7, "the capabilities that follow deposits");
+    }
 }

@@ -58,21 +58,7 @@ async fn released(app: &TestApp) -> (String, String) {
             "released",
         )
         .await;
-    let ds = app
-        .services
-        .deposits()
-        .get(
-            &app.services
-                .users()
-                .authenticate(&app.curator)
-                .await
-                .unwrap(),
-            &id,
-        )
-        .await
-        .unwrap()
-        .dataset_id
-        .to_string();
+    let ds = app.dataset_of(&id).await;
     (id, ds)
 }
 
@@ -230,20 +216,7 @@ async fn only_released_datasets_can_be_exported_and_importing_needs_a_token() {
             "on_hold",
         )
         .await;
-    let ds = app
-        .services
-        .deposits()
-        .get(
-            &app.services
-                .users()
-                .authenticate(&app.curator)
-                .await
-                .unwrap(),
-            &held,
-        )
-        .await
-        .unwrap()
-        .dataset_id;
+    let ds = app.dataset_of(&held).await;
     let r = app.public(&format!("/datasets/{ds}/bag.tar"), &[]).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(!String::from_utf8_lossy(&r.body).contains("secret"));

@@ -486,6 +486,15 @@ impl TestApp {
 
     /// The dataset id of a deposit (public pages are per dataset).
     pub async fn dataset_of(&self, deposit: &str) -> String {
+        self.deposit_field(deposit, "dataset_id").await
+    }
+
+    /// The deposit's DOI, as the curator sees it.
+    pub async fn doi_of(&self, deposit: &str) -> String {
+        self.deposit_field(deposit, "doi").await
+    }
+
+    async fn deposit_field(&self, deposit: &str, field: &str) -> String {
         let r = self
             .json(
                 Method::GET,
@@ -494,7 +503,7 @@ impl TestApp {
                 None,
             )
             .await;
-        r.json()["dataset_id"].as_str().unwrap().to_owned()
+        r.json()[field].as_str().unwrap().to_owned()
     }
 
     /// GET a public (unauthenticated) path.

@@ -62,21 +62,7 @@ async fn a_released_landing_page_shows_the_dataset_and_signposts_it() {
     assert_eq!(ld["@type"], "Dataset");
     assert_eq!(ld["name"], HOSTILE);
     // What a reader needs: the DOI, the citation, the files with their SHA-256.
-    let doi = app
-        .services
-        .deposits()
-        .get(
-            &app.services
-                .users()
-                .authenticate(&app.curator)
-                .await
-                .unwrap(),
-            &id,
-        )
-        .await
-        .unwrap()
-        .doi
-        .unwrap();
+    let doi = app.doi_of(&id).await;
     assert!(html.contains(&format!("https://doi.org/{}", doi.to_lowercase())));
     assert!(html.contains(&sha256_hex(frames)));
     assert!(html.contains("/datasets/") && html.contains("images/frame%201%23.cbf"));
