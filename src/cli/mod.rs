@@ -1,12 +1,12 @@
 //! The `arca` command line: one binary for the server, the worker, administration and
 //! the upload client. Names here are a public contract for facility scripts.
 
+pub mod accounts;
 pub mod cite;
 pub mod mirrors;
 pub mod upload;
 
 use crate::config::{Config, Overrides};
-use crate::model::Role;
 use crate::services::Services;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -79,7 +79,7 @@ enum Command {
     /// Manage people.
     User {
         #[command(subcommand)]
-        command: UserCommand,
+        command: accounts::UserCommand,
     },
     /// Manage API tokens.
     Token {
@@ -174,22 +174,6 @@ enum DoiCommand {
 }
 
 #[derive(Subcommand)]
-enum UserCommand {
-    /// Add a person. The password comes from ARCA_PASSWORD, else a prompt.
-    Add {
-        #[command(flatten)]
-        archive: ArchiveArgs,
-        #[arg(long)]
-        email: String,
-        #[arg(long)]
-        name: String,
-        /// author, curator or admin.
-        #[arg(long, default_value = "author")]
-        role: Role,
-    },
-}
-
-#[derive(Subcommand)]
 enum TokenCommand {
     /// Create an API token for a person and print it (it is shown only once).
     Create {
@@ -264,27 +248,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::User {
-            command:
-                UserCommand::Add {
-                    archive,
-                    email,
-                    name,
-                    role,
-                },
-        } => {
-            let services = Services::open(archive.load(None)?).await?;
-            let password = match std::env::var("ARCA_PASSWORD") {
-                Ok(p) => Some(p),
-                Err(_) => prompt_password()?,
-            };
-            let user = services
-                .users()
-                .add(&email, &name, role, password.as_deref())
-                .await?;
-            println!("added {} <{}> as {}", user.name, user.email, user.role);
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::User { command } => accounts::run(command).await,
         Command::Token {
             command:
                 TokenCommand::Create {

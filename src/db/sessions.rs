@@ -35,7 +35,7 @@ pub async fn find(
 ) -> DbResult<Option<(UserRow, String)>> {
     let row = sqlx::query(
         "SELECT u.id, u.email, u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > $2",
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
     )
     .bind(token_hash)
     .bind(now)
@@ -43,6 +43,15 @@ pub async fn find(
     .await?;
     row.map(|r| Ok((user_from_row(&r)?, r.try_get("csrf")?)))
         .transpose()
+}
+
+/// End every session of a person; returns how many.
+pub async fn delete_of_user(conn: &mut Conn, user_id: &str) -> DbResult<u64> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 pub async fn delete(conn: &mut Conn, token_hash: &str) -> DbResult<()> {

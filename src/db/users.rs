@@ -48,17 +48,139 @@ pub async fn find_by_email(conn: &mut Conn, email: &str) -> DbResult<Option<User
     row.as_ref().map(user_from_row).transpose()
 }
 
-/// A user's password hash (PHC string), if they have a password.
-pub async fn password_of(conn: &mut Conn, email: &str) -> DbResult<Option<(UserRow, String)>> {
+/// A user's password hash (PHC string), if they have a password, and whether the
+/// account is disabled.
+pub async fn password_of(
+    conn: &mut Conn,
+    email: &str,
+) -> DbResult<Option<(UserRow, String, bool)>> {
     let row = sqlx::query(
-        "SELECT id, email, name, role, password_hash FROM users
+        "SELECT id, email, name, role, password_hash, disabled_at FROM users
          WHERE email = $1 AND password_hash IS NOT NULL",
     )
     .bind(email)
     .fetch_optional(conn)
     .await?;
-    row.map(|r| Ok((user_from_row(&r)?, r.try_get("password_hash")?)))
-        .transpose()
+    row.map(|r| {
+        let disabled: Option<i64> = r.try_get("disabled_at")?;
+        Ok((
+            user_from_row(&r)?,
+            r.try_get("password_hash")?,
+            disabled.is_some(),
+        ))
+    })
+    .transpose()
+}
+
+/// A person as an operator sees them.
+#[derive(Debug, Clone)]
+pub struct AccountRow {
+    pub user: UserRow,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+    pub has_password: bool,
+}
+
+/// The columns of an [`AccountRow`] (a macro: SQL stays a literal).
+macro_rules! account_columns {
+    () => {
+        "id, email, name, role, created_at, disabled_at,
+         CAST(CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password"
+    };
+}
+
+fn account_from_row(r: &sqlx::any::AnyRow) -> DbResult<AccountRow> {
+    let has_password: i64 = r.try_get("has_password")?;
+    Ok(AccountRow {
+        user: user_from_row(r)?,
+        created_at: r.try_get("created_at")?,
+        disabled_at: r.try_get("disabled_at")?,
+        has_password: has_password == 1,
+    })
+}
+
+/// People by e-mail address after `after` (at most `limit`), of one role or all.
+pub async fn accounts(
+    conn: &mut Conn,
+    role: Option<Role>,
+    after: &str,
+    limit: i64,
+) -> DbResult<Vec<AccountRow>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        account_columns!(),
+        " FROM users WHERE email > $1 AND ($2 = '' OR role = $2) ORDER BY email LIMIT $3"
+    ))
+    .bind(after)
+    .bind(role.map_or("", |r| r.as_str()))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(account_from_row).collect()
+}
+
+pub async fn account(conn: &mut Conn, email: &str) -> DbResult<Option<AccountRow>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        account_columns!(),
+        " FROM users WHERE email = $1"
+    ))
+    .bind(email)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(account_from_row).transpose()
+}
+
+/// Disable a person from `now`; false if they were disabled already.
+pub async fn disable(conn: &mut Conn, id: &str, now: i64) -> DbResult<bool> {
+    let done =
+        sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Enable a disabled person; false if they were enabled already.
+pub async fn enable(conn: &mut Conn, id: &str) -> DbResult<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_role(conn: &mut Conn, id: &str, role: Role) -> DbResult<()> {
+    sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+        .bind(role.as_str())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Admins who can still sign in.
+pub async fn enabled_admins(conn: &mut Conn) -> DbResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL",
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Revoke every live token of a person; returns how many.
+pub async fn revoke_tokens_of(conn: &mut Conn, user_id: &str, now: i64) -> DbResult<u64> {
+    let done = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// An API token as its owner and operators see it (never the secret).
@@ -137,7 +259,7 @@ pub async fn find_by_token_hash(
 ) -> DbResult<Option<UserRow>> {
     let row = sqlx::query(
         "SELECT u.id, u.email, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL
            AND (t.expires_at IS NULL OR t.expires_at > $2)",
     )
     .bind(token_hash)

@@ -28,6 +28,7 @@ macro_rules! capability {
 }
 use capability;
 
+pub mod accounts;
 pub mod backup;
 pub mod bag_reader;
 pub mod bags;

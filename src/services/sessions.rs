@@ -43,13 +43,17 @@ impl Service<'_> {
             let mut conn = self.db.conn().await?;
             db::users::password_of(&mut conn, &email).await?
         };
-        let (user, hash) = match found {
-            Some((u, h)) => (Some(u), h),
-            None => (None, DUMMY_HASH.to_owned()),
+        let (user, hash, disabled) = match found {
+            Some((u, h, disabled)) => (Some(u), h, disabled),
+            None => (None, DUMMY_HASH.to_owned(), false),
         };
         let password = password.to_owned();
         let verified = self.argon2(move || verify(&password, &hash)).await?;
         match user {
+            // Said only to someone who knows the password.
+            Some(_) if verified && disabled => Err(ServiceError::Forbidden(
+                "this account is disabled: ask the archive's operators to enable it".into(),
+            )),
             Some(u) if verified => self.start_session(u).await,
             _ => Err(ServiceError::invalid("password", BAD_SIGN_IN)),
         }

@@ -119,9 +119,15 @@ impl Service<'_> {
         let email = email.trim().to_lowercase();
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
-        let user = db::users::find_by_email(&mut tx, &email)
+        let account = db::users::account(&mut tx, &email)
             .await?
             .ok_or(ServiceError::NotFound("user"))?;
+        if account.disabled_at.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "{email} is disabled: enable the account first"
+            )));
+        }
+        let user = account.user;
         let (token, hash) = new_secret(TOKEN_PREFIX);
         let expires = now + i64::from(days) * 86_400_000;
         db::users::insert_token(&mut tx, &new_id(), &user.id, &hash, name, now, expires).await?;

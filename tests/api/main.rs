@@ -5,6 +5,7 @@
 mod support;
 
 mod access;
+mod accounts;
 mod bags;
 mod citations;
 mod common;

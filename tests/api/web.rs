@@ -223,6 +223,21 @@ async fn signing_up_in_and_out_uses_a_locked_down_cookie_and_every_form_checks_c
         )
         .await;
     assert_eq!(r.header("location"), Some("/my"));
+
+    // Disabled by an operator: the open page signs out, and the form says why.
+    let r = b.get("/my").await;
+    assert_eq!(r.status, StatusCode::OK);
+    app.services
+        .accounts()
+        .disable("marie@example.org")
+        .await
+        .unwrap();
+    let r = b.get("/my").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = b.sign_in("marie@example.org", "a long password").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(text(&r).contains("this account is disabled"), "{}", text(&r));
+    assert_eq!(b.get("/my").await.status, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]

@@ -460,3 +460,64 @@ async fn every_link_of_a_landing_page_works_on_the_address_the_server_is_bound_t
     }
     drop(server);
 }
+
+/// `arca user …` on a running archive: what an operator types takes effect on the
+/// server at once.
+#[tokio::test]
+async fn an_operator_lists_disables_enables_and_promotes_people_from_the_command_line() {
+    let archive = Archive::new("").await;
+    let token = archive.author_token();
+    let server = archive.start().await;
+    let arca = |args: &[&str]| {
+        let out = archive.cmd().args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let deposits = || {
+        let (c, url) = (
+            super::client(&token),
+            format!("{}/api/v1/deposits", server.base),
+        );
+        async move { c.get(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(deposits().await, 200);
+
+    let (ok, out, err) = arca(&["user", "list"]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "email\tname\trole\tpassword\tcreated\tdisabled");
+    assert!(
+        lines[1].starts_with("beamline@example.org\tBeamline 9\tauthor\tyes\t"),
+        "{out}"
+    );
+    assert!(lines[1].ends_with("\t-"), "{out}");
+
+    let (ok, out, err) = arca(&["user", "disable", "--email", "beamline@example.org"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("1 token(s) revoked"), "{out}");
+    assert_eq!(deposits().await, 401, "the token stops working at once");
+    let (ok, out, _) = arca(&["user", "show", "--email", "beamline@example.org"]);
+    assert!(ok && out.contains("live tokens: 0"), "{out}");
+    assert!(!out.contains("disabled: no"), "{out}");
+    let (ok, _, err) = arca(&["user", "disable", "--email", "beamline@example.org"]);
+    assert!(!ok && err.contains("disabled already"), "{err}");
+
+    let (ok, _, err) = arca(&["user", "enable", "--email", "beamline@example.org"]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = arca(&[
+        "user",
+        "set-role",
+        "--email",
+        "beamline@example.org",
+        "--role",
+        "curator",
+    ]);
+    assert!(ok && out.contains("is now curator"), "{out}{err}");
+    let (ok, out, _) = arca(&["user", "list", "--role", "curator"]);
+    assert!(ok && out.contains("beamline@example.org"), "{out}");
+    let (ok, _, err) = arca(&["user", "show", "--email", "nobody@example.org"]);
+    assert!(!ok && err.contains("not found"), "{err}");
+}

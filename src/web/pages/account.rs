@@ -11,6 +11,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -74,21 +75,35 @@ pub async fn signin(State(s): State<Services>, b: Browser, body: Bytes) -> AppRe
             );
             Ok(resp)
         }
+        // Shown on the form: the person can try again, or knows whom to ask.
         Err(ServiceError::Invalid { message, .. }) => {
-            let mut resp = page(
-                &b,
-                &SignInPage {
-                    chrome: Chrome::of(&b),
-                    email,
-                    next,
-                    error: Some(message),
-                },
-            )?;
-            *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(resp)
+            sign_in_again(&b, email, next, message, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(ServiceError::Forbidden(message)) => {
+            sign_in_again(&b, email, next, message, StatusCode::FORBIDDEN)
         }
         Err(e) => Err(AppError::page(e)),
     }
+}
+
+fn sign_in_again(
+    b: &Browser,
+    email: String,
+    next: String,
+    message: String,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let mut resp = page(
+        b,
+        &SignInPage {
+            chrome: Chrome::of(b),
+            email,
+            next,
+            error: Some(message),
+        },
+    )?;
+    *resp.status_mut() = status;
+    Ok(resp)
 }
 
 pub async fn signup_form(
