@@ -25,6 +25,29 @@ pub struct Config {
     pub mirrors: MirrorSettings,
     pub fixity: FixitySettings,
     pub web: WebSettings,
+    /// Outgoing mail; without it Arca sends none (and says so at start).
+    pub mail: Option<MailSettings>,
+}
+
+/// The SMTP server Arca sends notifications, password resets and invitations through.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// `smtp://host:587?tls=required` (STARTTLS), `smtps://host:465` (TLS from the
+    /// start), or `smtp://host:25` (no TLS: only to a relay on this machine).
+    pub smtp_url: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// From `password_file`, or `ARCA_MAIL__PASSWORD`.
+    #[serde(default)]
+    pub password: Option<crate::storage::Secret>,
+    /// The sender, e.g. `Beamline archive <archive@facility.example>`.
+    pub from: String,
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// Seconds before a mail server that does not answer is given up (and retried).
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
 }
 
 /// The browser side: who may sign up, how long a sign-in lasts.
@@ -301,6 +324,7 @@ struct FileConfig {
     mirrors: Option<MirrorSettings>,
     fixity: Option<FixitySettings>,
     web: Option<WebSettings>,
+    mail: Option<MailSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -376,6 +400,7 @@ impl Config {
             mirrors: file.mirrors.unwrap_or_default(),
             fixity: file.fixity.unwrap_or_default(),
             web: file.web.unwrap_or_default(),
+            mail: file.mail,
             data_dir,
         };
         config.check()?;
@@ -424,6 +449,10 @@ impl Config {
 
     /// Settings that parse but cannot work are refused at start, not at first use.
     pub fn check(&self) -> Result<(), ConfigError> {
+        if let Some(mail) = &self.mail {
+            crate::mail::check_settings(mail)
+                .map_err(|e| ConfigError::Invalid(format!("[mail] {e}")))?;
+        }
         crate::model::doi::check_prefix(&self.doi.prefix)
             .map_err(|e| ConfigError::Invalid(format!("[doi] prefix: {e}")))?;
         if !(4..=32).contains(&self.doi.random_chars) {

@@ -69,7 +69,15 @@ pub async fn run_one(services: &Services) -> Result<bool, ServiceError> {
         }
         Err(JobError::Retry(msg) | JobError::Fatal(msg)) => {
             tracing::error!(job = %job.id, error = %msg, "job failed for good");
-            db::jobs::fail(&mut conn, &job.id, job.attempt, &msg, None, now).await?
+            let recorded = db::jobs::fail(&mut conn, &job.id, job.attempt, &msg, None, now).await?;
+            drop(conn);
+            if recorded && let Ok(parsed) = Job::from_row(&job.kind, &job.payload) {
+                // The job's own failure stands; telling people is best effort.
+                if let Err(e) = services.dispatch().gave_up(&parsed, &msg).await {
+                    tracing::warn!(job = %job.id, error = %e, "cannot tell curators of the failure");
+                }
+            }
+            recorded
         }
     };
     if !recorded {

@@ -90,6 +90,11 @@ enum Command {
     Upload(upload::UploadArgs),
     /// References for a manuscript: the deposits' data citations and their software's.
     Cite(cite::CiteArgs),
+    /// Mail: check that the archive's mail server takes a message.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
     /// DOIs: compare with DataCite and repair drift.
     Doi {
         #[command(subcommand)]
@@ -174,6 +179,18 @@ enum DoiCommand {
 }
 
 #[derive(Subcommand)]
+enum MailCommand {
+    /// Send one message to ADDRESS now (not through the queue) and print what the mail
+    /// server answered.
+    Test {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        #[arg(long)]
+        to: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum TokenCommand {
     /// Create an API token for a person and print it (it is shown only once).
     Create {
@@ -249,6 +266,21 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User { command } => accounts::run(command).await,
+        Command::Mail {
+            command: MailCommand::Test { archive, to },
+        } => {
+            let services = Services::open(archive.load(None)?).await?;
+            match services.mail().test(&to).await? {
+                Ok(reply) => {
+                    println!("sent to {to}: the server answered {reply}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
         Command::Token {
             command:
                 TokenCommand::Create {
@@ -430,6 +462,9 @@ async fn serve(config: Config, with_worker: bool) -> anyhow::Result<ExitCode> {
         tracing::warn!("{warning}");
     }
     let header_timeout = std::time::Duration::from_secs(config.web.header_timeout_seconds);
+    if config.mail.is_none() {
+        tracing::info!("mail is off: set [mail] smtp_url and from to send notifications");
+    }
     let services = Services::open(config).await?;
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     let worker = with_worker.then(|| tokio::spawn(crate::worker::run(services.clone())));

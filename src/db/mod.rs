@@ -11,6 +11,7 @@ pub mod holds;
 pub mod inventory;
 pub mod jobs;
 pub mod landing;
+pub mod mail;
 pub mod mirrors;
 pub mod notifications;
 pub mod notify;

@@ -68,3 +68,15 @@ pub async fn revoke(conn: &mut Conn, version_id: &str, id: &str, now: i64) -> Db
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Mark the link used; true the first time.
+pub async fn mark_first_use(conn: &mut Conn, id: &str, now: i64) -> DbResult<bool> {
+    let done = sqlx::query(
+        "UPDATE reviewer_links SET first_used_at = $1 WHERE id = $2 AND first_used_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

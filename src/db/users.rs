@@ -268,3 +268,133 @@ pub async fn find_by_token_hash(
     .await?;
     row.as_ref().map(user_from_row).transpose()
 }
+
+/// Where a person's notifications go by mail: their address and name, when they are
+/// enabled and want them.
+pub async fn mail_target(conn: &mut Conn, user_id: &str) -> DbResult<Option<(String, String)>> {
+    let row = sqlx::query(
+        "SELECT email, name FROM users
+         WHERE id = $1 AND disabled_at IS NULL AND mail_notices = 'all'",
+    )
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| Ok((r.try_get("email")?, r.try_get("name")?)))
+        .transpose()
+}
+
+/// Curators and admins who want notifications by mail (at most `limit`): id, address,
+/// name.
+pub async fn curators_to_mail(
+    conn: &mut Conn,
+    limit: i64,
+) -> DbResult<Vec<(String, String, String)>> {
+    let rows = sqlx::query(
+        "SELECT id, email, name FROM users
+         WHERE role IN ('curator', 'admin') AND disabled_at IS NULL AND mail_notices = 'all'
+         ORDER BY email LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("email")?, r.try_get("name")?)))
+        .collect()
+}
+
+pub async fn mail_notices(conn: &mut Conn, user_id: &str) -> DbResult<crate::model::MailNotices> {
+    super::get_parsed(
+        &sqlx::query("SELECT mail_notices FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(conn)
+            .await?,
+        "mail_notices",
+    )
+}
+
+pub async fn set_mail_notices(
+    conn: &mut Conn,
+    user_id: &str,
+    wanted: crate::model::MailNotices,
+) -> DbResult<()> {
+    sqlx::query("UPDATE users SET mail_notices = $1 WHERE id = $2")
+        .bind(wanted.as_str())
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_password(conn: &mut Conn, user_id: &str, hash: &str) -> DbResult<()> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A password reset, kept as the hash of its token.
+pub async fn insert_reset(
+    conn: &mut Conn,
+    token_hash: &str,
+    user_id: &str,
+    now: i64,
+    expires_at: i64,
+) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at)
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(now)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Use a reset: the person it is for, if it is live and unused (and now used).
+pub async fn take_reset(conn: &mut Conn, token_hash: &str, now: i64) -> DbResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE password_resets SET used_at = $1
+         WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Whether a reset is live and unused (to show its form), without using it.
+pub async fn reset_is_live(conn: &mut Conn, token_hash: &str, now: i64) -> DbResult<bool> {
+    let found: Option<String> = sqlx::query_scalar(
+        "SELECT user_id FROM password_resets
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// A new reset makes earlier unused ones of the same person void.
+pub async fn void_resets_of(conn: &mut Conn, user_id: &str, now: i64) -> DbResult<()> {
+    sqlx::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A person by id.
+pub async fn get(conn: &mut Conn, id: &str) -> DbResult<Option<UserRow>> {
+    let row = sqlx::query("SELECT id, email, name, role FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(user_from_row).transpose()
+}

@@ -22,5 +22,5 @@ pub use role::Role;
 pub use state::{Action, DepositState};
 pub use status::{
     BatchItemState, BatchState, DoiProvider, FileStatus, FixityOutcome, HoldKind, JobState,
-    MirrorPolicy, TransferState,
+    MailNotices, MirrorPolicy, NoticeKind, TransferState,
 };

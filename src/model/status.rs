@@ -157,6 +157,68 @@ stored_enum! {
     }
 }
 
+stored_enum! {
+    /// What a notification is about.
+    NoticeKind ("notification kind") {
+        /// Written before notifications had kinds.
+        Notice = "notice",
+        /// A deposit waits for a curator.
+        Submitted = "submitted",
+        /// Verification found a missing or damaged file.
+        VerificationFailed = "verification_failed",
+        ChangesRequested = "changes_requested",
+        Approved = "approved",
+        DoiRegistered = "doi_registered",
+        OnHold = "on_hold",
+        /// The depositor says the article is out.
+        PublicationClaimed = "publication_claimed",
+        PublicationFound = "publication_found",
+        /// A hold nears its longest allowed length.
+        HoldReminder = "hold_reminder",
+        Scheduled = "scheduled",
+        Released = "released",
+        Withdrawn = "withdrawn",
+        /// A reviewer opened a private link for the first time.
+        ReviewerLinkUsed = "reviewer_link_used",
+        /// A copy to a mirror site failed for good.
+        TransferFailed = "transfer_failed",
+        /// A stored copy is missing or damaged.
+        FixityProblem = "fixity_problem",
+    }
+}
+
+impl NoticeKind {
+    /// The subject line of its mail (after the archive's name).
+    pub fn subject(self) -> &'static str {
+        match self {
+            Self::Notice => "a notification",
+            Self::Submitted => "a deposit waits for review",
+            Self::VerificationFailed => "verification found a problem",
+            Self::ChangesRequested => "changes requested",
+            Self::Approved => "deposit approved",
+            Self::DoiRegistered => "DOI registered",
+            Self::OnHold => "deposit on hold",
+            Self::PublicationClaimed => "an article is out: please confirm",
+            Self::PublicationFound => "publication found",
+            Self::HoldReminder => "a hold nears its end",
+            Self::Scheduled => "scheduled for release",
+            Self::Released => "dataset released",
+            Self::Withdrawn => "dataset withdrawn",
+            Self::ReviewerLinkUsed => "a reviewer opened your data",
+            Self::TransferFailed => "a mirror transfer failed",
+            Self::FixityProblem => "a stored copy is damaged or missing",
+        }
+    }
+}
+
+stored_enum! {
+    /// Which notifications a person also gets by mail.
+    MailNotices ("mail preference") {
+        All = "all",
+        None = "none",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +249,8 @@ mod tests {
         agree(FixityOutcome::ALL);
         agree(DoiProvider::ALL);
         agree(HoldKind::ALL);
+        agree(NoticeKind::ALL);
+        agree(MailNotices::ALL);
         let e = "paused".parse::<TransferState>().unwrap_err();
         assert_eq!(e.to_string(), "unknown transfer state 'paused'");
         assert!("Done".parse::<BatchState>().is_err());

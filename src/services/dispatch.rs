@@ -2,7 +2,10 @@
 //! above every capability it calls, so the jobs themselves (`jobs.rs`) stay a plain
 //! enum any capability can enqueue.
 
+use super::ServiceResult;
 use super::jobs::{Job, JobError};
+use super::notices::{Notice, To};
+use crate::model::NoticeKind;
 
 super::capability!(dispatch);
 
@@ -20,6 +23,27 @@ impl Service<'_> {
                 .await?),
             Job::Landing { dataset_id } => Ok(self.landing().refresh(dataset_id).await?),
             Job::Periodic(round) => Ok(self.periodic().run(id, round).await?),
+            Job::Mail { mail_id } => self.mail().deliver(mail_id).await,
         }
+    }
+
+    /// A job out of attempts: curators hear of those they must act on (the rest show
+    /// in `arca jobs` and the metrics).
+    pub async fn gave_up(&self, job: &Job, error: &str) -> ServiceResult<()> {
+        let Job::Transfer { transfer } = job else {
+            return Ok(());
+        };
+        let t = self.mirrors().transfer(transfer).await?;
+        let notice = Notice {
+            to: To::Curators,
+            kind: NoticeKind::TransferFailed,
+            deposit: Some(&t.version_id),
+            message: format!(
+                "the copy of deposit {} to the mirror '{}' failed for good ({error}): retry it \
+                 from the mirrors page or with `arca transfer retry {}`",
+                t.version_id, t.mirror, t.id
+            ),
+        };
+        self.notices().notify_now(notice).await
     }
 }

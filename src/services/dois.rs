@@ -5,6 +5,7 @@
 use super::deposits::load_visible;
 use super::events::{DepositEvent, record_event};
 use super::jobs::Job;
+use super::notices::{Notice, To};
 use super::records::record_of;
 use super::{Actor, ServiceError, ServiceResult};
 use crate::config::DoiProvider;
@@ -14,7 +15,7 @@ use crate::metadata::datacite::Resource;
 use crate::metadata::datacite::model::RelatedIdentifier;
 use crate::metadata::datacite::vocab::{RelatedIdentifierType, RelationType};
 use crate::model::doi::{Doi, DoiState, SuffixScheme};
-use crate::model::{Action, DepositState};
+use crate::model::{Action, DepositState, NoticeKind};
 use serde_json::{Value, json};
 
 /// How a DOI's remote state compares with what the archive wants.
@@ -218,16 +219,34 @@ impl Service<'_> {
                     after.state
                 )));
             }
-            Ok(after.state)
+            Ok((
+                after.state,
+                have == DoiState::Draft && wanted != DoiState::Draft,
+            ))
         }
         .await;
         let mut conn = self.db.conn().await.map_err(|e| internal(e.into()))?;
         let now = now_ms();
         match &result {
-            Ok(state) => db::dois::record_sync(&mut conn, doi, Some(state), None, now).await,
+            Ok((state, _)) => db::dois::record_sync(&mut conn, doi, Some(state), None, now).await,
             Err(e) => db::dois::record_sync(&mut conn, doi, None, Some(&e.to_string()), now).await,
         }
         .map_err(|e| internal(e.into()))?;
+        drop(conn);
+        if let Ok((_, true)) = &result {
+            let v = &target.version;
+            let notice = Notice {
+                to: To::Person(&v.owner_id),
+                kind: NoticeKind::DoiRegistered,
+                deposit: Some(&*v.id),
+                message: format!(
+                    "'{}': the DOI is registered at DataCite; cite the data as https://doi.org/{}",
+                    super::notices::deposit_title(v),
+                    doi.to_lowercase()
+                ),
+            };
+            self.notices().notify_now(notice).await.map_err(internal)?;
+        }
         result.map(|_| ())
     }
 

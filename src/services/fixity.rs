@@ -72,8 +72,17 @@ impl Service<'_> {
             },
         )
         .await?;
-        db::notifications::insert(&mut tx, None, None, &message, now).await?;
+        let notice = super::notices::Notice {
+            to: super::notices::To::Curators,
+            kind: crate::model::NoticeKind::FixityProblem,
+            deposit: None,
+            message: message.clone(),
+        };
+        let enqueued = self.notices().notify(&mut tx, notice, now).await?;
         tx.commit().await?;
+        if enqueued {
+            self.jobs_enqueued();
+        }
         tracing::warn!(location, sha256, problem, done, "fixity problem");
         Ok(())
     }

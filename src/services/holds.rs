@@ -4,9 +4,11 @@
 
 use super::deposits::load_visible;
 use super::events::{DepositEvent, record_event};
+use super::notices::{Notice, To};
 use super::transitions::{Change, Reacted, Transition};
 use super::{Actor, ServiceError, ServiceResult};
 use crate::db::{self, Tx, holds::HoldRow, now_ms, versions::VersionRow};
+use crate::model::NoticeKind;
 use crate::model::{Action, DepositState, HoldKind};
 use std::time::Duration;
 
@@ -36,16 +38,26 @@ pub enum Lookup {
 super::capability!(holds);
 
 impl Service<'_> {
+    /// The depositor and the curators hear of a hold's news.
     async fn notify_people(
         &self,
         tx: &mut Tx,
         v: &VersionRow,
+        kind: NoticeKind,
         message: &str,
         now: i64,
-    ) -> ServiceResult<()> {
-        db::notifications::insert(tx, Some(&v.owner_id), Some(&v.id), message, now).await?;
-        db::notifications::insert(tx, None, Some(&v.id), message, now).await?;
-        Ok(())
+    ) -> ServiceResult<bool> {
+        let mut enqueued = false;
+        for to in [To::Person(&v.owner_id), To::Curators] {
+            let notice = Notice {
+                to,
+                kind,
+                deposit: Some(&*v.id),
+                message: message.to_owned(),
+            };
+            enqueued |= self.notices().notify(tx, notice, now).await?;
+        }
+        Ok(enqueued)
     }
 
     /// Is the article or PDB entry out? Errors (a service down) mean "ask again later".
@@ -126,7 +138,9 @@ impl Service<'_> {
         } else {
             format!("'{title}': {why}; it can be scheduled for release")
         };
-        self.notify_people(&mut tx, &v, &message, now).await?;
+        enqueued |= self
+            .notify_people(&mut tx, &v, NoticeKind::PublicationFound, &message, now)
+            .await?;
         tx.commit().await?;
         self.public_changed();
         if enqueued {
@@ -172,13 +186,16 @@ impl Service<'_> {
         let Some(v) = db::versions::get(&mut tx, &h.version_id).await? else {
             return Ok(());
         };
+        let mut enqueued = false;
         if db::holds::mark_reminded(&mut tx, &h.id, now).await? {
             let message = format!(
                 "the hold on deposit {} reaches its maximum length on {}: release it, or ask a curator",
                 v.id,
                 crate::model::date::utc_day(h.lapses_at)
             );
-            self.notify_people(&mut tx, &v, &message, now).await?;
+            enqueued = self
+                .notify_people(&mut tx, &v, NoticeKind::HoldReminder, &message, now)
+                .await?;
             let event = DepositEvent {
                 version_id: &v.id,
                 actor_id: None,
@@ -189,6 +206,9 @@ impl Service<'_> {
             record_event(&mut tx, event, now).await?;
         }
         tx.commit().await?;
+        if enqueued {
+            self.jobs_enqueued();
+        }
         Ok(())
     }
 
@@ -215,8 +235,17 @@ impl Service<'_> {
             "the depositor says the article {} is out: confirm to schedule deposit {id}",
             doi.as_str()
         );
-        db::notifications::insert(&mut tx, None, Some(id), &message, now).await?;
+        let notice = Notice {
+            to: To::Curators,
+            kind: NoticeKind::PublicationClaimed,
+            deposit: Some(id),
+            message,
+        };
+        let enqueued = self.notices().notify(&mut tx, notice, now).await?;
         tx.commit().await?;
+        if enqueued {
+            self.jobs_enqueued();
+        }
         Ok(v)
     }
 
@@ -237,24 +266,6 @@ impl Service<'_> {
             .await?;
         let mut conn = self.db.conn().await?;
         load_visible(&mut conn, actor, id).await
-    }
-
-    /// The open hold of a deposit the caller may already see.
-    pub async fn notifications(
-        &self,
-        actor: &Actor,
-        before: &str,
-        limit: i64,
-    ) -> ServiceResult<Vec<db::notifications::Notification>> {
-        let mut conn = self.db.conn().await?;
-        Ok(db::notifications::for_user(
-            &mut conn,
-            &actor.id,
-            actor.role.is_curator(),
-            before,
-            limit.clamp(1, 200),
-        )
-        .await?)
     }
 }
 

@@ -26,6 +26,8 @@ pub enum Job {
     Landing { dataset_id: DatasetId },
     /// One round of periodic work (housekeeping, garbage collection, watchers, fixity).
     Periodic(Round),
+    /// Send one message from the mail outbox.
+    Mail { mail_id: String },
 }
 
 impl Job {
@@ -46,6 +48,8 @@ impl Job {
             // A worker killed while running a round uses up an attempt; the next period
             // offers a new round anyway.
             Job::Periodic(_) => 10,
+            // A mail server may be down for a day: keep trying as long as for DataCite.
+            Job::Mail { .. } => 40,
         }
     }
 
@@ -93,6 +97,12 @@ impl From<ServiceError> for JobError {
             | ServiceError::Incomplete(_) => JobError::Retry(e.to_string()),
             other => JobError::Fatal(other.to_string()),
         }
+    }
+}
+
+impl From<db::DbError> for JobError {
+    fn from(e: db::DbError) -> Self {
+        JobError::Retry(e.to_string())
     }
 }
 
@@ -201,6 +211,13 @@ mod tests {
                 },
                 "landing",
                 r#"{"dataset_id":"d"}"#,
+            ),
+            (
+                Job::Mail {
+                    mail_id: "m".into(),
+                },
+                "mail",
+                r#"{"mail_id":"m"}"#,
             ),
         ];
         for (job, kind, payload) in cases {

@@ -45,11 +45,14 @@ pub mod harvest;
 pub mod holds;
 pub mod jobs;
 pub mod landing;
+pub mod mail;
 pub mod manifest;
 pub mod manuscript_kit;
 pub mod metrics;
 pub mod mirror_console;
 pub mod mirrors;
+pub mod notices;
+pub mod passwords;
 pub mod periodic;
 pub mod public;
 mod reactions;
@@ -102,6 +105,8 @@ pub struct Services {
     argon2_slots: Arc<tokio::sync::Semaphore>,
     /// Set by the web edge at start (see [`landing::RenderLanding`]).
     landing_renderer: Arc<std::sync::OnceLock<Arc<dyn landing::RenderLanding>>>,
+    /// The mail server, when `[mail]` is set.
+    mailer: Option<Arc<crate::mail::Mailer>>,
     /// What follows a deposit's transitions (registered in `reactions.rs`).
     reactions: &'static transitions::Reactions,
 }
@@ -119,6 +124,13 @@ impl Services {
             ),
             _ => None,
         };
+        let mailer = match &config.mail {
+            Some(settings) => Some(Arc::new(
+                crate::mail::Mailer::new(settings)
+                    .map_err(|e| ServiceError::Internal(format!("[mail] {e}")))?,
+            )),
+            None => None,
+        };
         let services = Self {
             db,
             storage,
@@ -134,6 +146,7 @@ impl Services {
             )),
             landing_renderer: Arc::default(),
             reactions: &reactions::REACTIONS,
+            mailer,
         };
         // Other servers' changes reach this one at once.
         {
@@ -281,6 +294,6 @@ mod tests {
                 found += 1;
             }
         }
-        assert_eq!(found, 7, "the capabilities that follow deposits");
+        assert_eq!(found, 8, "the capabilities that follow deposits");
     }
 }

@@ -39,5 +39,7 @@ pub(super) static REACTIONS: Reactions = Reactions {
         reaction!(mirrors),
         // The landing page's read model.
         reaction!(landing),
+        // Telling the depositor (or the curators), on their page and by mail.
+        reaction!(notices),
     ],
 };

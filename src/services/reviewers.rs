@@ -3,10 +3,12 @@
 
 use super::deposits::load_visible;
 use super::events::{DepositEvent, record_event};
+use super::notices::{Notice, To};
 use super::public::PublicDataset;
 use super::users::{new_secret, token_hash};
 use super::{Actor, ServiceError, ServiceResult};
 use crate::db::{self, files::FileRow, now_ms, reviewers::LinkRow};
+use crate::model::NoticeKind;
 use crate::model::{DepositState, ids};
 
 const TOKEN_PREFIX: &str = "rev_";
@@ -131,7 +133,24 @@ impl Service<'_> {
             reason: Some(format!("link {}: {what}", link.id)),
         };
         record_event(&mut tx, event, now).await?;
+        let mut enqueued = false;
+        if db::reviewers::mark_first_use(&mut tx, &link.id, now).await? {
+            let notice = Notice {
+                to: To::Person(&v.owner_id),
+                kind: NoticeKind::ReviewerLinkUsed,
+                deposit: Some(&*v.id),
+                message: format!(
+                    "'{}': a reviewer opened the private link {} for the first time",
+                    super::notices::deposit_title(&v),
+                    link.id
+                ),
+            };
+            enqueued = self.notices().notify(&mut tx, notice, now).await?;
+        }
         tx.commit().await?;
+        if enqueued {
+            self.jobs_enqueued();
+        }
         PublicDataset::unreleased(v)
     }
 

@@ -59,7 +59,7 @@ impl Service<'_> {
         }
     }
 
-    async fn start_session(&self, user: Actor) -> ServiceResult<Session> {
+    pub(super) async fn start_session(&self, user: Actor) -> ServiceResult<Session> {
         let (token, hash) = new_secret(SESSION_PREFIX);
         let csrf = super::users::random_token();
         let now = now_ms();

@@ -32,12 +32,14 @@ pub fn client_addr(req: &Request, trusted: &[IpAddr]) -> Option<IpAddr> {
     Some(nearest.unwrap_or(peer))
 }
 
-/// Sign-in, sign-up and token forms count every attempt; reviewer links count misses.
+/// Sign-in, sign-up, token and password-reset forms count every attempt; reviewer
+/// links count misses.
 pub async fn limit(State(s): State<Services>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let review = path.starts_with("/review/");
-    let attempt =
-        req.method() == Method::POST && matches!(path, "/signin" | "/signup" | "/my/token");
+    let attempt = req.method() == Method::POST
+        && (matches!(path, "/signin" | "/signup" | "/my/token" | "/reset")
+            || path.starts_with("/reset/"));
     if !(review || attempt) {
         return next.run(req).await;
     }

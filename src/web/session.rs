@@ -43,6 +43,8 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 pub struct Browser {
     pub user: Option<Actor>,
     pub csrf: String,
+    /// The signed-in person's unread notifications (up to the cap).
+    pub unread: i64,
     /// A fresh anonymous CSRF cookie to send with the response.
     new_csrf_cookie: Option<String>,
     secure: bool,
@@ -108,9 +110,11 @@ impl FromRequestParts<Services> for Browser {
             && let Some((user, csrf)) =
                 s.sessions().session(&token).await.map_err(AppError::page)?
         {
+            let unread = s.notices().unread(&user).await.map_err(AppError::page)?;
             return Ok(Self {
                 user: Some(user),
                 csrf,
+                unread,
                 new_csrf_cookie: None,
                 secure,
             });
@@ -126,6 +130,7 @@ impl FromRequestParts<Services> for Browser {
         Ok(Self {
             user: None,
             csrf,
+            unread: 0,
             new_csrf_cookie,
             secure,
         })

@@ -138,6 +138,7 @@ impl TestApp {
             mirrors: Default::default(),
             fixity: Default::default(),
             web: Default::default(),
+            mail: None,
         };
         change(&mut config);
         config.check().unwrap();

@@ -15,6 +15,7 @@ mod gc;
 mod hardening;
 mod holds;
 mod jobs;
+mod mail;
 mod many_servers;
 mod metadata;
 mod mirrors;

@@ -236,7 +236,11 @@ async fn signing_up_in_and_out_uses_a_locked_down_cookie_and_every_form_checks_c
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let r = b.sign_in("marie@example.org", "a long password").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert!(text(&r).contains("this account is disabled"), "{}", text(&r));
+    assert!(
+        text(&r).contains("this account is disabled"),
+        "{}",
+        text(&r)
+    );
     assert_eq!(b.get("/my").await.status, StatusCode::SEE_OTHER);
 }
 
@@ -1175,4 +1179,125 @@ async fn curators_add_mirrors_and_watch_transfers_without_ever_seeing_a_secret()
     let r = author.post("/curate/mirrors", &mirror("sneaky")).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(app.services.mirrors().list().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_through_a_mailed_link_that_works_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = crate::support::SmtpSink::start(dir.path()).await;
+    let settings = sink.settings();
+    let app = TestApp::configured(|c| c.mail = Some(settings)).await;
+    app.services
+        .users()
+        .add(
+            "marie@example.org",
+            "Curie, Marie",
+            Role::Author,
+            Some("the old password"),
+        )
+        .await
+        .unwrap();
+    let mut elsewhere = Browser::new(&app);
+    let r = elsewhere
+        .sign_in("marie@example.org", "the old password")
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    // The same answer whether or not the address has an account.
+    let mut b = Browser::new(&app);
+    let mut answers = Vec::new();
+    for email in ["marie@example.org", "nobody@example.org"] {
+        b.get("/reset").await;
+        let r = b.post("/reset", &[("email", email)]).await;
+        assert_eq!(r.status, StatusCode::OK);
+        answers.push(text(&r).replace(email, "ADDRESS"));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert!(answers[0].contains("a link to choose a new password is on its way"));
+    app.drain().await;
+    assert!(sink.to("nobody@example.org").is_empty());
+    let mails = sink.to("marie@example.org");
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0]["subject"], "Arca: reset your password");
+    let body = mails[0]["text"].as_str().unwrap();
+    let at = body.find("/reset/").expect("a reset link");
+    let path: String = body[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    assert!(mails[0]["html"].as_str().unwrap().contains(&path));
+
+    // The link opens a form; a short password is refused and the link stays usable.
+    let r = b.get(&path).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+    let r = b.post(&path, &[("password", "short")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&r).contains("at least 8 characters"));
+    let r = b.post(&path, &[("password", "a new long password")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location"), Some("/my"));
+    assert_eq!(b.get("/my").await.status, StatusCode::OK, "signed in");
+
+    // Used up; every other session ended; only the new password works.
+    let mut again = Browser::new(&app);
+    assert_eq!(again.get(&path).await.status, StatusCode::GONE);
+    assert_eq!(elsewhere.get("/my").await.status, StatusCode::SEE_OTHER);
+    let r = again.sign_in("marie@example.org", "the old password").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = again
+        .sign_in("marie@example.org", "a new long password")
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn without_mail_a_reset_says_whom_to_ask() {
+    let app = TestApp::new().await;
+    let mut b = Browser::new(&app);
+    b.get("/reset").await;
+    let r = b.post("/reset", &[("email", "marie@example.org")]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(text(&r).contains("ask its operators"), "{}", text(&r));
+    assert_eq!(app.count("password_resets").await, 0);
+}
+
+#[tokio::test]
+async fn notifications_are_counted_in_the_header_and_read_on_their_page() {
+    let app = TestApp::new().await;
+    curator_with_password(&app).await;
+    let mut curator = Browser::new(&app);
+    curator
+        .sign_in("keeper@example.org", "curator password")
+        .await;
+    let page = text(&curator.get("/my").await);
+    assert!(
+        page.contains("id=\"notifications-link\">Notifications</a>"),
+        "{page}"
+    );
+
+    let id = app.create_deposit(&app.author).await;
+    app.upload(&app.author, &id, "frame.cbf", b"frame").await;
+    app.act(&app.author, &id, "submit", None).await;
+    let page = text(&curator.get("/my").await);
+    assert!(page.contains("aria-label=\"1 unread\""), "{page}");
+
+    let page = text(&curator.get("/notifications").await);
+    assert!(page.contains("a deposit waits for review"), "{page}");
+    assert!(page.contains("class=\"unread\""));
+    assert!(page.contains(&format!("href=\"/deposits/{id}\"")));
+    assert!(page.contains("This archive sends no mail"));
+    let at = page.find("name=\"up_to\" value=\"").unwrap() + "name=\"up_to\" value=\"".len();
+    let up_to: String = page[at..].chars().take_while(|c| *c != '"').collect();
+    let r = curator
+        .post("/notifications/read", &[("up_to", &up_to)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = text(&curator.get("/notifications").await);
+    assert!(page.contains("Nothing unread."), "{page}");
+    assert!(!page.contains("class=\"unread\""));
+    assert!(!page.contains("unread\"</span>") && !page.contains("aria-label=\"1 unread\""));
+    // Anonymous visitors are sent to sign in.
+    let r = Browser::new(&app).get("/notifications").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
 }

@@ -521,3 +521,57 @@ async fn an_operator_lists_disables_enables_and_promotes_people_from_the_command
     let (ok, _, err) = arca(&["user", "show", "--email", "nobody@example.org"]);
     assert!(!ok && err.contains("not found"), "{err}");
 }
+
+/// `arca mail test` reaches a real SMTP server and reports what it said; without
+/// `[mail]` it says mail is off.
+#[tokio::test]
+async fn arca_mail_test_sends_one_message_and_reports_the_server_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = super::support::SmtpSink::start(dir.path()).await;
+    let archive = Archive::new(&format!(
+        "[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\nfrom = \"Beamline archive <archive@facility.example>\"\n",
+        sink.port
+    ))
+    .await;
+    let out = archive
+        .cmd()
+        .args(["mail", "test", "--to", "operator@facility.example"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("sent to operator@facility.example: the server answered 250"),
+        "{stdout}"
+    );
+    let got = sink.to("operator@facility.example");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["subject"], "Arca: a test message");
+    assert_eq!(got[0]["defects"], serde_json::json!([]));
+
+    let off = Archive::new("").await;
+    let out = off
+        .cmd()
+        .args(["mail", "test", "--to", "operator@facility.example"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mail is off"));
+
+    // Settings that cannot work stop the command, naming the setting.
+    let bad = Archive::new(
+        "[mail]\nsmtp_url = \"smtp://mail.example.org:25\"\nfrom = \"a@b.example\"\nusername = \"u\"\npassword = \"p\"\n",
+    )
+    .await;
+    let out = bad.cmd().args(["config", "check"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("[mail]") && stderr.contains("in clear"),
+        "{stderr}"
+    );
+}

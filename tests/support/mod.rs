@@ -92,3 +92,105 @@ pub async fn start_moto() -> (Moto, String) {
     }
     panic!("moto_server did not start");
 }
+
+/// A real SMTP server (aiosmtpd, from tests/interop/requirements.txt) that keeps every
+/// message it takes, parsed by Python's `email` package; killed when dropped or stopped.
+pub struct SmtpSink {
+    child: Option<std::process::Child>,
+    pub port: u16,
+    log: std::path::PathBuf,
+}
+
+#[allow(dead_code)]
+impl SmtpSink {
+    pub async fn start(dir: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut sink = Self {
+            child: None,
+            port,
+            log: dir.join(format!("smtp-{port}.jsonl")),
+        };
+        sink.restart().await;
+        sink
+    }
+
+    /// The server goes away (its port refuses connections).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// The server comes back on the same port, keeping what it took before.
+    pub async fn restart(&mut self) {
+        use std::process::{Command, Stdio};
+        self.stop();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+        let child = Command::new("python3")
+            .arg(script)
+            .args(["127.0.0.1", &self.port.to_string()])
+            .arg(&self.log)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect(
+                "python3 with aiosmtpd is needed: pip install -r tests/interop/requirements.txt",
+            );
+        self.child = Some(child);
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the SMTP server did not start");
+    }
+
+    /// Every message taken so far, oldest first.
+    pub fn messages(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// The messages to `address`.
+    pub fn to(&self, address: &str) -> Vec<serde_json::Value> {
+        self.messages()
+            .into_iter()
+            .filter(|m| {
+                m["rcpt_tos"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r == address)
+            })
+            .collect()
+    }
+
+    /// `[mail]` settings that send here.
+    pub fn settings(&self) -> arca::config::MailSettings {
+        arca::config::MailSettings {
+            smtp_url: format!("smtp://127.0.0.1:{}", self.port),
+            username: None,
+            password: None,
+            from: "Beamline archive <archive@facility.example>".into(),
+            reply_to: Some("Curators <curators@facility.example>".into()),
+            timeout_secs: 10,
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

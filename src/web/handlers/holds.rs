@@ -3,6 +3,7 @@
 
 use crate::db::holds::HoldRow;
 use crate::model::HoldKind;
+use crate::model::NoticeKind;
 use crate::services::Services;
 use crate::web::auth::Authenticated;
 use crate::web::error::AppResult;
@@ -100,12 +101,13 @@ pub async fn notifications(
     Query(q): Query<Page>,
 ) -> AppResult<Json<Notifications>> {
     let list = s
-        .holds()
-        .notifications(&actor, &q.before, q.limit.unwrap_or(50))
+        .notices()
+        .list(&actor, &q.before, q.limit.unwrap_or(50))
         .await?;
     let notifications = list
         .into_iter()
         .map(|n| Notification {
+            kind: n.kind,
             to_curators: n.user_id.is_none(),
             at: time(n.created_at),
             id: n.id,
@@ -113,18 +115,26 @@ pub async fn notifications(
             message: n.message,
         })
         .collect();
-    Ok(Json(Notifications { notifications }))
+    let unread = s.notices().unread(&actor).await?;
+    Ok(Json(Notifications {
+        notifications,
+        unread,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Notifications {
     notifications: Vec<Notification>,
+    /// How many are unread (counted up to 100).
+    unread: i64,
 }
 
 /// One message the archive left for a person (or for every curator).
 #[derive(Serialize, ToSchema)]
 pub struct Notification {
     id: String,
+    /// What it is about.
+    kind: NoticeKind,
     /// The deposit it is about.
     deposit: Option<String>,
     message: String,

@@ -10,6 +10,8 @@ pub mod deposit_form;
 pub mod deposits;
 pub mod kit;
 pub mod mirrors;
+pub mod notices;
+pub mod passwords;
 pub mod releases;
 
 use super::error::{AppError, AppResult};
@@ -29,6 +31,8 @@ pub struct Chrome {
     pub csrf: String,
     /// False on pages rendered without looking the visitor up (public landing pages).
     pub known: bool,
+    /// Unread notifications, counted up to [`crate::services::notices::UNREAD_CAP`].
+    pub unread: i64,
 }
 
 impl Chrome {
@@ -38,6 +42,7 @@ impl Chrome {
             curator: b.user.as_ref().is_some_and(|u| u.role.is_curator()),
             csrf: b.csrf.clone(),
             known: true,
+            unread: b.unread,
         }
     }
 
@@ -48,6 +53,7 @@ impl Chrome {
             curator: false,
             csrf: String::new(),
             known: false,
+            unread: 0,
         }
     }
 }
@@ -127,6 +133,17 @@ pub fn router() -> Router<Services> {
         .route("/signin", get(account::signin_form).post(account::signin))
         .route("/signup", get(account::signup_form).post(account::signup))
         .route("/signout", post(account::signout))
+        .route(
+            "/reset",
+            get(passwords::reset_form).post(passwords::request_reset),
+        )
+        .route(
+            "/reset/{token}",
+            get(passwords::new_password_form).post(passwords::set_password),
+        )
+        .route("/notifications", get(notices::page_of))
+        .route("/notifications/read", post(notices::mark_read))
+        .route("/notifications/mail", post(notices::set_mail))
         .route("/my", get(deposits::mine))
         .route("/my/token", post(deposits::token))
         .route("/my/kit", get(kit::kit))

@@ -1,0 +1,40 @@
+-- What a notification is about, so pages and mail can say it and people can choose.
+ALTER TABLE notifications ADD COLUMN kind TEXT NOT NULL DEFAULT 'notice';
+
+-- Each person's watermark: the notifications with an id up to it have been read.
+CREATE TABLE notification_reads (
+    user_id TEXT PRIMARY KEY REFERENCES users(id),
+    read_up_to TEXT NOT NULL
+);
+
+-- Which notifications a person also gets by mail.
+ALTER TABLE users ADD COLUMN mail_notices TEXT NOT NULL DEFAULT 'all'
+    CHECK (mail_notices IN ('all', 'none'));
+
+-- Mail to send, composed when its event happened, in that event's transaction; a
+-- job sends it and sets sent_at, so a mail server that is down delays mail but
+-- loses none, and a sent message is not sent again.
+CREATE TABLE mail_outbox (
+    id TEXT PRIMARY KEY,
+    to_address TEXT NOT NULL,
+    to_name TEXT,
+    subject TEXT NOT NULL,
+    text_body TEXT NOT NULL,
+    html_body TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    sent_at BIGINT,
+    server_reply TEXT
+);
+
+-- Password resets by mail: single-use, expiring, kept only as hashes.
+CREATE TABLE password_resets (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+);
+CREATE INDEX password_resets_user ON password_resets (user_id);
+
+-- When a reviewer link was first opened: the depositor hears of it once.
+ALTER TABLE reviewer_links ADD COLUMN first_used_at BIGINT;

@@ -1,0 +1,191 @@
+//! Mail that reaches people, through a real SMTP server (aiosmtpd) whose messages are
+//! read back by Python's own MIME parser: each event reaches the people concerned
+//! once, a mail server that is down delays mail but loses none, and each person
+//! chooses whether notifications come by mail.
+
+use crate::common::TestApp;
+use crate::support::SmtpSink;
+use arca::model::{MailNotices, Role};
+use axum::http::Method;
+use serde_json::{Value, json};
+
+async fn app_mailing_to(sink: &SmtpSink) -> TestApp {
+    let settings = sink.settings();
+    TestApp::configured(|c| {
+        c.mail = Some(settings);
+        c.jobs.retry_base_ms = 20;
+        c.jobs.retry_max_ms = 40;
+    })
+    .await
+}
+
+/// A deposit with one file, submitted by the author.
+async fn submitted(app: &TestApp) -> String {
+    let id = app.create_deposit(&app.author).await;
+    app.upload(&app.author, &id, "frame.cbf", b"frame").await;
+    let r = app.act(&app.author, &id, "submit", None).await;
+    assert!(
+        r.status.is_success(),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    id
+}
+
+/// Run jobs until `done` holds (retries wait their backoff), at most a few seconds.
+async fn drain_until(app: &TestApp, done: impl Fn() -> bool) {
+    for _ in 0..200 {
+        arca::worker::run_until_idle(&app.services).await.unwrap();
+        if done() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the mail did not arrive");
+}
+
+fn clean(m: &Value) {
+    assert_eq!(m["defects"], json!([]), "{m}");
+    assert_eq!(m["from"], "Beamline archive <archive@facility.example>");
+    assert_eq!(m["reply_to"], "Curators <curators@facility.example>");
+    assert!(
+        m["message_id"]
+            .as_str()
+            .unwrap()
+            .ends_with("@facility.example>")
+    );
+}
+
+#[tokio::test]
+async fn each_step_of_a_deposit_reaches_the_people_concerned_by_mail_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(dir.path()).await;
+    let app = app_mailing_to(&sink).await;
+    let id = submitted(&app).await;
+    drain_until(&app, || !sink.to("curator@example.org").is_empty()).await;
+
+    // The curator hears of the submission, with the one link to act on.
+    let to_curator = sink.to("curator@example.org");
+    assert_eq!(to_curator.len(), 1, "{to_curator:?}");
+    let m = &to_curator[0];
+    clean(m);
+    assert_eq!(m["subject"], "Arca: a deposit waits for review");
+    let link = format!("/deposits/{id}");
+    assert!(m["text"].as_str().unwrap().contains(&link), "{m}");
+    assert!(m["text"].as_str().unwrap().contains("submitted for review"));
+    assert!(
+        m["html"].as_str().unwrap().contains(&format!("{link}\"")),
+        "{m}"
+    );
+    assert!(
+        sink.to("author@example.org").is_empty(),
+        "authors are not told of their own submission"
+    );
+
+    // A curator asks for changes: the author hears why.
+    let r = app
+        .act(
+            &app.curator,
+            &id,
+            "request-changes",
+            Some(json!({"reason": "add the wavelength"})),
+        )
+        .await;
+    assert!(
+        r.status.is_success(),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    drain_until(&app, || !sink.to("author@example.org").is_empty()).await;
+    let to_author = sink.to("author@example.org");
+    assert_eq!(to_author.len(), 1);
+    clean(&to_author[0]);
+    assert_eq!(to_author[0]["subject"], "Arca: changes requested");
+    assert!(
+        to_author[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("add the wavelength")
+    );
+
+    // Running the queue again sends nothing twice.
+    arca::worker::run_until_idle(&app.services).await.unwrap();
+    assert_eq!(sink.messages().len(), 2);
+
+    // The same notifications are on each person's page, unread until read.
+    let r = app
+        .json(Method::GET, "/api/v1/notifications", &app.author, None)
+        .await;
+    let body = r.json();
+    assert_eq!(body["unread"], 1, "{body}");
+    assert_eq!(body["notifications"][0]["kind"], "changes_requested");
+    assert_eq!(body["notifications"][0]["deposit"], id.as_str());
+}
+
+#[tokio::test]
+async fn a_mail_server_that_is_down_delays_mail_and_loses_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sink = SmtpSink::start(dir.path()).await;
+    let app = app_mailing_to(&sink).await;
+    sink.stop();
+    submitted(&app).await;
+    // Tried and refused a few times: the job waits for another try, nothing is lost.
+    for _ in 0..3 {
+        arca::worker::run_until_idle(&app.services).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        app.count("jobs WHERE kind = 'mail' AND state = 'queued'")
+            .await,
+        1
+    );
+    assert_eq!(app.count("mail_outbox WHERE sent_at IS NULL").await, 1);
+
+    sink.restart().await;
+    drain_until(&app, || !sink.to("curator@example.org").is_empty()).await;
+    arca::worker::run_until_idle(&app.services).await.unwrap();
+    assert_eq!(sink.messages().len(), 1, "sent once");
+    assert_eq!(app.count("mail_outbox WHERE sent_at IS NULL").await, 0);
+    assert_eq!(
+        app.count("jobs WHERE kind = 'mail' AND state = 'succeeded'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_person_who_wants_no_mail_still_finds_the_notification() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(dir.path()).await;
+    let app = app_mailing_to(&sink).await;
+    let curator = app
+        .services
+        .users()
+        .authenticate(&app.curator)
+        .await
+        .unwrap();
+    app.services
+        .notices()
+        .set_mail(&curator, MailNotices::None)
+        .await
+        .unwrap();
+    // A second curator still wants mail; a disabled one gets none.
+    for (email, disabled) in [("second@example.org", false), ("gone@example.org", true)] {
+        app.services
+            .users()
+            .add(email, email, Role::Curator, None)
+            .await
+            .unwrap();
+        if disabled {
+            app.services.accounts().disable(email).await.unwrap();
+        }
+    }
+    let id = submitted(&app).await;
+    drain_until(&app, || !sink.to("second@example.org").is_empty()).await;
+    assert!(sink.to("curator@example.org").is_empty());
+    assert!(sink.to("gone@example.org").is_empty());
+    assert_eq!(sink.messages().len(), 1);
+    let listed = app.services.notices().list(&curator, "", 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].version_id.as_deref(), Some(id.as_str()));
+}
