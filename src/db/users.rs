@@ -240,6 +240,24 @@ pub async fn tokens_of(conn: &mut Conn, user_id: &str, limit: i64) -> DbResult<V
         .collect()
 }
 
+/// Revoke one of `user_id`'s own tokens; false if they have no such live token.
+pub async fn revoke_own_token(
+    conn: &mut Conn,
+    id: &str,
+    user_id: &str,
+    now: i64,
+) -> DbResult<bool> {
+    let done = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Revoke a token; false if there is no such live token.
 pub async fn revoke_token(conn: &mut Conn, id: &str, now: i64) -> DbResult<bool> {
     let done =

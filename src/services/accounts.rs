@@ -36,12 +36,7 @@ impl Service<'_> {
     pub async fn show(&self, email: &str) -> ServiceResult<Account> {
         let mut conn = self.db.conn().await?;
         let account = find(&mut conn, email).await?;
-        let now = now_ms();
-        let live_tokens = db::users::tokens_of(&mut conn, &account.user.id, 1000)
-            .await?
-            .iter()
-            .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now))
-            .count();
+        let live_tokens = self.users().live_tokens(&account.user).await?.len();
         Ok(Account {
             account,
             live_tokens,

@@ -155,7 +155,30 @@ impl Service<'_> {
         };
         let mut tx = self.db.begin_write().await?;
         db::sessions::insert_invitation(&mut tx, &hash, &inv, &actor.id, now, expires).await?;
+        // With mail on, the invitation also goes to the person (the curator still gets
+        // the link, to pass on another way).
+        let mailed = self.mailer.is_some();
+        if mailed {
+            let link = format!("{}/signup?invitation={token}", self.config.public_base());
+            let body = format!(
+                "{} invites you to deposit data at this archive as {}. The link works once, for \
+                 {} days.",
+                actor.name, inv.role, self.config.web.invitation_days
+            );
+            let letter = crate::mail::compose::Letter {
+                archive: &self.config.repository.name,
+                subject: "you are invited",
+                body: &body,
+                action: ("Create your account", &link),
+                footer: "You get this mail because a curator of the archive invited this address.",
+            };
+            let mail_id = db::mail::insert(&mut tx, &letter.to(&inv.email, None), now).await?;
+            super::jobs::enqueue(&mut tx, &super::jobs::Job::Mail { mail_id }, now).await?;
+        }
         tx.commit().await?;
+        if mailed {
+            self.jobs_enqueued();
+        }
         Ok(token)
     }
 

@@ -154,6 +154,27 @@ impl Service<'_> {
         Ok(())
     }
 
+    /// The actor's own tokens that still work, newest first.
+    pub async fn live_tokens(&self, actor: &Actor) -> ServiceResult<Vec<db::users::TokenRow>> {
+        let mut conn = self.db.conn().await?;
+        let now = now_ms();
+        Ok(db::users::tokens_of(&mut conn, &actor.id, 1000)
+            .await?
+            .into_iter()
+            .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now))
+            .collect())
+    }
+
+    /// Revoke one of the actor's own tokens: it stops working at once.
+    pub async fn revoke_own_token(&self, actor: &Actor, id: &str) -> ServiceResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        if !db::users::revoke_own_token(&mut tx, id, &actor.id, now_ms()).await? {
+            return Err(ServiceError::NotFound("live token"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn authenticate(&self, token: &str) -> ServiceResult<Actor> {
         let mut conn = self.db.conn().await?;
         db::users::find_by_token_hash(&mut conn, &token_hash(token), now_ms())

@@ -189,3 +189,33 @@ async fn a_person_who_wants_no_mail_still_finds_the_notification() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].version_id.as_deref(), Some(id.as_str()));
 }
+
+#[tokio::test]
+async fn an_invitation_is_mailed_to_the_person_invited() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(dir.path()).await;
+    let app = app_mailing_to(&sink).await;
+    let curator = app
+        .services
+        .users()
+        .authenticate(&app.curator)
+        .await
+        .unwrap();
+    let token = app
+        .services
+        .sessions()
+        .invite(&curator, "New.Person@example.org", Role::Curator)
+        .await
+        .unwrap();
+    app.drain().await;
+    let got = sink.to("new.person@example.org");
+    assert_eq!(got.len(), 1, "{:?}", sink.messages());
+    clean(&got[0]);
+    assert_eq!(got[0]["subject"], "Arca: you are invited");
+    let text = got[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("/signup?invitation={token}")),
+        "{text}"
+    );
+    assert!(text.contains("as curator"), "{text}");
+}

@@ -1301,3 +1301,46 @@ async fn notifications_are_counted_in_the_header_and_read_on_their_page() {
     let r = Browser::new(&app).get("/notifications").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn a_person_sees_their_tokens_and_revokes_them_and_only_theirs() {
+    let app = TestApp::new().await;
+    let mut b = Browser::new(&app);
+    b.sign_up("Curie, Marie", "marie@example.org").await;
+    b.get("/my").await;
+    let page = text(&b.post("/my/token", &[]).await);
+    let at = page.find("id=\"new-token\">").unwrap() + "id=\"new-token\">".len();
+    let token: String = page[at..].chars().take_while(|c| *c != '<').collect();
+    let mine = |t: String| {
+        let app = &app;
+        async move {
+            app.json(Method::GET, "/api/v1/deposits", &t, None)
+                .await
+                .status
+        }
+    };
+    assert_eq!(mine(token.clone()).await, StatusCode::OK);
+    let page = text(&b.get("/my").await);
+    let at = page.find("action=\"/my/tokens/").unwrap() + "action=\"/my/tokens/".len();
+    let id: String = page[at..].chars().take_while(|c| *c != '/').collect();
+    assert!(page.contains("<td>web</td>"), "{page}");
+
+    // Someone else's token is not theirs to revoke.
+    let author = app
+        .services
+        .users()
+        .tokens("author@example.org")
+        .await
+        .unwrap();
+    let r = b
+        .post(&format!("/my/tokens/{}/revoke", author[0].id), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(mine(app.author.clone()).await, StatusCode::OK);
+
+    b.get("/my").await;
+    let r = b.post(&format!("/my/tokens/{id}/revoke"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(mine(token).await, StatusCode::UNAUTHORIZED);
+    assert!(!text(&b.get("/my").await).contains(&format!("/my/tokens/{id}/revoke")));
+}

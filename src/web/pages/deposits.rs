@@ -97,8 +97,18 @@ struct MyPage {
     chrome: Chrome,
     deposits: Vec<Row>,
     next: Option<String>,
+    /// The person's tokens that still work.
+    tokens: Vec<TokenLine>,
     token: Option<String>,
     server: String,
+}
+
+/// One API token as its owner sees it (never the secret).
+struct TokenLine {
+    id: String,
+    name: String,
+    created: String,
+    expires: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -125,12 +135,28 @@ async fn my_page(
     let next = (list.len() as i64 == MY_PAGE)
         .then(|| list.last().map(|v| v.id.to_string()))
         .flatten();
+    let tokens = s
+        .users()
+        .live_tokens(actor)
+        .await
+        .map_err(AppError::page)?
+        .into_iter()
+        .map(|t| TokenLine {
+            id: t.id,
+            name: t.name.unwrap_or_default(),
+            created: crate::model::date::utc_day(t.created_at),
+            expires: t
+                .expires_at
+                .map_or("never".into(), crate::model::date::utc_day),
+        })
+        .collect();
     page(
         b,
         &MyPage {
             chrome: Chrome::of(b),
             deposits: rows(&list),
             next,
+            tokens,
             token,
             server: s.config.public_base().to_owned(),
         },
@@ -143,6 +169,21 @@ pub async fn mine(
     Query(q): Query<MyQuery>,
 ) -> AppResult<Response> {
     my_page(&s, &b, &actor, &q.before, None).await
+}
+
+/// Revoke one of the person's own tokens.
+pub async fn revoke_token(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    checked_form(&b, &body)?;
+    s.users()
+        .revoke_own_token(&actor, &id)
+        .await
+        .map_err(AppError::page)?;
+    Ok(super::see_other("/my#cli"))
 }
 
 /// A new API token for `arca upload`, shown once.

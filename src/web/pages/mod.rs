@@ -146,6 +146,7 @@ pub fn router() -> Router<Services> {
         .route("/notifications/mail", post(notices::set_mail))
         .route("/my", get(deposits::mine))
         .route("/my/token", post(deposits::token))
+        .route("/my/tokens/{id}/revoke", post(deposits::revoke_token))
         .route("/my/kit", get(kit::kit))
         .route("/my/kit.json", get(kit::kit_json))
         .route(
