@@ -27,6 +27,54 @@ pub struct Config {
     pub web: WebSettings,
     /// Outgoing mail; without it Arca sends none (and says so at start).
     pub mail: Option<MailSettings>,
+    pub auth: AuthSettings,
+}
+
+/// Sign-in through the facility's identity provider, ORCID, or any OpenID Connect one.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// `[auth.oidc.<name>]`, by the name in their routes (`/signin/oidc/<name>`).
+    pub oidc: std::collections::BTreeMap<String, OidcSettings>,
+}
+
+/// One OpenID Connect provider.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSettings {
+    /// Where discovery starts (`<issuer>/.well-known/openid-configuration`).
+    pub issuer: String,
+    pub client_id: String,
+    /// From `client_secret_file`, `client_secret_env`, or ARCA_AUTH__OIDC__<NAME>__CLIENT_SECRET.
+    #[serde(default)]
+    pub client_secret: Option<crate::storage::Secret>,
+    /// On the sign-in button: "Sign in with <display_name>".
+    pub display_name: String,
+    /// The provider is ORCID: the subject is the person's ORCID iD, kept as verified.
+    #[serde(default)]
+    pub orcid: bool,
+    #[serde(default = "default_oidc_scopes")]
+    pub scopes: Vec<String>,
+    /// Someone signing in here for the first time gets an author account; false: only
+    /// people whose account is already linked (or who link it) sign in.
+    #[serde(default = "default_true")]
+    pub create_accounts: bool,
+    /// A claim naming the person's groups or roles; with `curator_values` and
+    /// `admin_values` their role follows it at each sign-in.
+    #[serde(default)]
+    pub roles_claim: Option<String>,
+    #[serde(default)]
+    pub curator_values: Vec<String>,
+    #[serde(default)]
+    pub admin_values: Vec<String>,
+}
+
+fn default_oidc_scopes() -> Vec<String> {
+    vec!["openid".into(), "email".into(), "profile".into()]
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// The SMTP server Arca sends notifications, password resets and invitations through.
@@ -71,6 +119,9 @@ pub struct WebSettings {
     pub guesses_per_minute: u32,
     /// Reverse proxies whose `X-Forwarded-For` names the client (for the limits above).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// People may sign in with a password kept here; false: only through `[auth.oidc.*]`
+    /// providers (API tokens keep working).
+    pub local_passwords: bool,
 }
 
 impl Default for WebSettings {
@@ -83,6 +134,7 @@ impl Default for WebSettings {
             header_timeout_seconds: 30,
             guesses_per_minute: 20,
             trusted_proxies: Vec::new(),
+            local_passwords: true,
         }
     }
 }
@@ -325,6 +377,7 @@ struct FileConfig {
     fixity: Option<FixitySettings>,
     web: Option<WebSettings>,
     mail: Option<MailSettings>,
+    auth: Option<AuthSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -401,6 +454,7 @@ impl Config {
             fixity: file.fixity.unwrap_or_default(),
             web: file.web.unwrap_or_default(),
             mail: file.mail,
+            auth: file.auth.unwrap_or_default(),
             data_dir,
         };
         config.check()?;
@@ -449,6 +503,15 @@ impl Config {
 
     /// Settings that parse but cannot work are refused at start, not at first use.
     pub fn check(&self) -> Result<(), ConfigError> {
+        for (name, p) in &self.auth.oidc {
+            crate::oidc::check_settings(name, p)
+                .map_err(|e| ConfigError::Invalid(format!("[auth.oidc.{name}] {e}")))?;
+        }
+        if !self.web.local_passwords && self.auth.oidc.is_empty() {
+            return Err(ConfigError::Invalid(
+                "[web] local_passwords = false leaves no way to sign in: add an [auth.oidc.<name>] provider".into(),
+            ));
+        }
         if let Some(mail) = &self.mail {
             crate::mail::check_settings(mail)
                 .map_err(|e| ConfigError::Invalid(format!("[mail] {e}")))?;
@@ -555,8 +618,9 @@ fn read_settings(
         }
         None => toml::Table::new(),
     };
-    let from_env = overlay_env(&mut table, vars)?;
-    read_secret_files(&mut table, "")?;
+    let vars: Vec<(String, String)> = vars.into_iter().collect();
+    let from_env = overlay_env(&mut table, vars.iter().cloned())?;
+    read_secret_files(&mut table, "", &vars)?;
     // Through the TOML text again, so an unknown or mistyped key is reported with its
     // section and line, whichever source it came from.
     let text = toml::to_string(&table).map_err(|e| ConfigError::Invalid(e.to_string()))?;
@@ -630,9 +694,14 @@ fn env_value(raw: &str) -> toml::Value {
 }
 
 /// `password_file = "/run/secrets/datacite"` stands for `password` = the file's content
-/// (without its final newline), in any section: secrets stay out of the settings file and
-/// the environment.
-fn read_secret_files(table: &mut toml::Table, section: &str) -> Result<(), ConfigError> {
+/// (without its final newline), and `client_secret_env = "IDP_SECRET"` for
+/// `client_secret` = that variable's value, in any section: secrets stay out of the
+/// settings file.
+fn read_secret_files(
+    table: &mut toml::Table,
+    section: &str,
+    vars: &[(String, String)],
+) -> Result<(), ConfigError> {
     let keys: Vec<String> = table.keys().cloned().collect();
     for key in keys {
         let here = if section.is_empty() {
@@ -641,28 +710,43 @@ fn read_secret_files(table: &mut toml::Table, section: &str) -> Result<(), Confi
             format!("{section}.{key}")
         };
         if let Some(toml::Value::Table(inner)) = table.get_mut(&key) {
-            read_secret_files(inner, &here)?;
+            read_secret_files(inner, &here, vars)?;
             continue;
         }
-        let Some(setting) = key.strip_suffix("_file") else {
-            continue;
+        let (setting, from_file) = match (key.strip_suffix("_file"), key.strip_suffix("_env")) {
+            (Some(s), _) => (s, true),
+            (None, Some(s)) => (s, false),
+            (None, None) => continue,
         };
-        let Some(toml::Value::String(file)) = table.get(&key) else {
-            return Err(ConfigError::Invalid(format!("[{here}] must name a file")));
+        let Some(toml::Value::String(source)) = table.get(&key) else {
+            return Err(ConfigError::Invalid(format!(
+                "[{here}] must name a {}",
+                if from_file { "file" } else { "variable" }
+            )));
         };
         if table.contains_key(setting) {
             return Err(ConfigError::Invalid(format!(
                 "[{here}] and {setting} are both set: give one"
             )));
         }
-        // The error names the file and what went wrong, never what it holds.
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            ConfigError::Invalid(format!("[{here}] cannot read {file}: {}", e.kind()))
-        })?;
-        let value = text.strip_suffix('\n').unwrap_or(&text);
-        let value = value.strip_suffix('\r').unwrap_or(value).to_owned();
+        // The error names the file or variable and what went wrong, never what it holds.
+        let value = if from_file {
+            let text = std::fs::read_to_string(source).map_err(|e| {
+                ConfigError::Invalid(format!("[{here}] cannot read {source}: {}", e.kind()))
+            })?;
+            let value = text.strip_suffix('\n').unwrap_or(&text);
+            value.strip_suffix('\r').unwrap_or(value).to_owned()
+        } else {
+            vars.iter()
+                .find(|(k, _)| k == source)
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| {
+                    ConfigError::Invalid(format!("[{here}] names {source}, which is not set"))
+                })?
+        };
+        let setting = setting.to_owned();
         table.remove(&key);
-        table.insert(setting.to_owned(), toml::Value::String(value));
+        table.insert(setting, toml::Value::String(value));
     }
     Ok(())
 }

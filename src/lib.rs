@@ -10,6 +10,7 @@ pub mod mail;
 pub mod metadata;
 pub mod model;
 pub mod oai;
+pub mod oidc;
 pub mod services;
 pub mod storage;
 pub mod web;

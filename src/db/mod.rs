@@ -8,6 +8,7 @@ pub mod events;
 pub mod files;
 pub mod fixity;
 pub mod holds;
+pub mod identities;
 pub mod inventory;
 pub mod jobs;
 pub mod landing;

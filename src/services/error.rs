@@ -57,6 +57,9 @@ pub enum ServiceError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Internal(String),
+    /// A service Arca depends on (an identity provider) did not answer: try later.
+    #[error("{0}")]
+    Upstream(String),
     /// Part of the work is done and the rest will be retried (a release batch with
     /// failed items).
     #[error("{0}")]

@@ -43,6 +43,7 @@ pub mod gc;
 pub mod guesses;
 pub mod harvest;
 pub mod holds;
+pub mod identities;
 pub mod jobs;
 pub mod landing;
 pub mod mail;
@@ -107,6 +108,8 @@ pub struct Services {
     landing_renderer: Arc<std::sync::OnceLock<Arc<dyn landing::RenderLanding>>>,
     /// The mail server, when `[mail]` is set.
     mailer: Option<Arc<crate::mail::Mailer>>,
+    /// The OpenID Connect providers people sign in with, by name.
+    oidc: Arc<std::collections::BTreeMap<String, Arc<crate::oidc::Provider>>>,
     /// What follows a deposit's transitions (registered in `reactions.rs`).
     reactions: &'static transitions::Reactions,
 }
@@ -131,6 +134,13 @@ impl Services {
             )),
             None => None,
         };
+        let mut oidc = std::collections::BTreeMap::new();
+        for (name, settings) in &config.auth.oidc {
+            let redirect = format!("{}/signin/oidc/{name}/callback", config.public_base());
+            let provider = crate::oidc::Provider::new(name, settings, redirect)
+                .map_err(|e| ServiceError::Internal(format!("[auth.oidc.{name}] {e}")))?;
+            oidc.insert(name.clone(), Arc::new(provider));
+        }
         let services = Self {
             db,
             storage,
@@ -147,6 +157,7 @@ impl Services {
             landing_renderer: Arc::default(),
             reactions: &reactions::REACTIONS,
             mailer,
+            oidc: Arc::new(oidc),
         };
         // Other servers' changes reach this one at once.
         {

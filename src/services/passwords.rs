@@ -20,6 +20,7 @@ impl Service<'_> {
     /// Mail a reset link to `email` if it has a password account. Says nothing about
     /// whether it has; refused only when the archive sends no mail at all.
     pub async fn request_reset(&self, email: &str) -> ServiceResult<()> {
+        self.sessions().passwords_on()?;
         if self.mailer.is_none() {
             return Err(ServiceError::Conflict(
                 "this archive sends no mail: ask its operators to reset your password".into(),
@@ -73,6 +74,7 @@ impl Service<'_> {
     /// Set a new password with a reset link: the link is used up, every session of
     /// the account ends, and a new one starts.
     pub async fn reset(&self, token: &str, password: &str) -> ServiceResult<Session> {
+        self.sessions().passwords_on()?;
         let pw = password.to_owned();
         let hash = self.argon2(move || password_hash(&pw)).await??;
         let used_up = || {

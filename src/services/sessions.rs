@@ -37,6 +37,7 @@ super::capability!(sessions);
 
 impl Service<'_> {
     pub async fn sign_in(&self, email: &str, password: &str) -> ServiceResult<Session> {
+        self.passwords_on()?;
         let email = email.trim().to_lowercase();
         self.guesses.attempt_on(&email)?;
         let found = {
@@ -57,6 +58,22 @@ impl Service<'_> {
             Some(u) if verified => self.start_session(u).await,
             _ => Err(ServiceError::invalid("password", BAD_SIGN_IN)),
         }
+    }
+
+    /// `[web] local_passwords = false`: people sign in only through the providers.
+    pub(super) fn passwords_on(&self) -> ServiceResult<()> {
+        if self.config.web.local_passwords {
+            return Ok(());
+        }
+        let names: Vec<&str> = self
+            .oidc
+            .values()
+            .map(|p| p.settings.display_name.as_str())
+            .collect();
+        Err(ServiceError::Forbidden(format!(
+            "passwords are off at this archive: sign in with {}",
+            names.join(" or ")
+        )))
     }
 
     pub(super) async fn start_session(&self, user: Actor) -> ServiceResult<Session> {
@@ -89,7 +106,8 @@ impl Service<'_> {
     /// Housekeeping: sessions past their end are useless; remove them.
     pub async fn end_expired(&self) -> ServiceResult<u64> {
         let mut tx = self.db.begin_write().await?;
-        let n = db::sessions::delete_expired(&mut tx, now_ms()).await?;
+        let n = db::sessions::delete_expired(&mut tx, now_ms()).await?
+            + db::identities::delete_expired(&mut tx, now_ms()).await?;
         tx.commit().await?;
         Ok(n)
     }
@@ -105,6 +123,7 @@ impl Service<'_> {
         password: &str,
         invitation: Option<&str>,
     ) -> ServiceResult<Session> {
+        self.passwords_on()?;
         let invitation = invitation.filter(|t| !t.is_empty());
         if invitation.is_none() && !self.config.web.open_signup {
             return Err(ServiceError::Forbidden(

@@ -131,6 +131,7 @@ impl From<ServiceError> for AppError {
                     .collect();
                 err
             }
+            E::Upstream(_) => Self::new(StatusCode::BAD_GATEWAY, "upstream", detail),
             E::Db(_) | E::Storage(_) | E::Io(_) | E::Internal(_) | E::Incomplete(_) => {
                 tracing::error!(error = %detail, "internal error");
                 Self::new(

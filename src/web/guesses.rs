@@ -39,7 +39,8 @@ pub async fn limit(State(s): State<Services>, req: Request, next: Next) -> Respo
     let review = path.starts_with("/review/");
     let attempt = req.method() == Method::POST
         && (matches!(path, "/signin" | "/signup" | "/my/token" | "/reset")
-            || path.starts_with("/reset/"));
+            || path.starts_with("/reset/")
+            || path.starts_with("/signin/link/"));
     if !(review || attempt) {
         return next.run(req).await;
     }

@@ -94,6 +94,21 @@ pub fn session_cookie(resp: &mut Response, token: &str, hours: u64, secure: bool
     append_cookie(resp, &c);
 }
 
+/// The browser's half of a sign-in with another provider: only this browser can
+/// finish the login it started (ten minutes, sent back on the provider's redirect).
+pub const LOGIN_COOKIE: &str = "arca_login";
+
+pub fn login_cookie(resp: &mut Response, secret: &str, secure: bool) {
+    let c = Cookie::build((LOGIN_COOKIE, secret.to_owned()))
+        .path("/signin/oidc")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::minutes(10))
+        .build();
+    append_cookie(resp, &c);
+}
+
 /// End it in the browser too.
 pub fn clear_session_cookie(resp: &mut Response) {
     let mut c = Cookie::build((SESSION_COOKIE, "")).path("/").build();

@@ -7,11 +7,12 @@ use arca::services::Services;
 use arca::storage::StorageConfig;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use tower::ServiceExt;
 
@@ -139,6 +140,7 @@ impl TestApp {
             fixity: Default::default(),
             web: Default::default(),
             mail: None,
+            auth: Default::default(),
         };
         change(&mut config);
         config.check().unwrap();
@@ -540,4 +542,122 @@ impl TestApp {
         .unwrap()
         .get::<i64, _>("n")
     }
+}
+
+/// A browser: keeps cookies, reads the CSRF token from the last page.
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    pub cookies: BTreeMap<String, String>,
+    pub last: String,
+}
+
+pub fn csrf_of(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
+    Some(html[at..].split('"').next()?.to_owned())
+}
+
+pub fn form_body(fields: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            cookies: BTreeMap::new(),
+            last: String::new(),
+        }
+    }
+
+    pub fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn send(&mut self, req: axum::http::request::Builder, body: Body) -> Resp {
+        let req = req.header(header::COOKIE, self.cookie_header());
+        let r = self.app.send(req.body(body).unwrap()).await;
+        for v in r.headers.get_all(header::SET_COOKIE) {
+            let c = cookie::Cookie::parse(v.to_str().unwrap().to_owned()).unwrap();
+            if c.value().is_empty() {
+                self.cookies.remove(c.name());
+            } else {
+                self.cookies
+                    .insert(c.name().to_owned(), c.value().to_owned());
+            }
+        }
+        if r.status != StatusCode::SEE_OTHER {
+            self.last = String::from_utf8_lossy(&r.body).into_owned();
+        }
+        r
+    }
+
+    pub async fn get(&mut self, path: &str) -> Resp {
+        self.send(Request::builder().uri(path), Body::empty()).await
+    }
+
+    /// Post a form with the CSRF token of the last page seen.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let csrf = csrf_of(&self.last).expect("the last page had a form");
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &form_body(&all)).await
+    }
+
+    pub async fn post_raw(&mut self, path: &str, body: &str) -> Resp {
+        self.send(
+            Request::builder()
+                .method(Method::POST)
+                .uri(path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+            Body::from(body.to_owned()),
+        )
+        .await
+    }
+
+    pub async fn sign_up(&mut self, name: &str, email: &str) {
+        self.get("/signup").await;
+        let r = self
+            .post(
+                "/signup",
+                &[
+                    ("name", name),
+                    ("email", email),
+                    ("password", "a long password"),
+                    ("password_again", "a long password"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", self.last);
+    }
+
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> Resp {
+        self.get("/signin").await;
+        self.post("/signin", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// Create a deposit through the form; returns its id.
+    pub async fn deposit(&mut self, fields: &[(&str, &str)]) -> String {
+        self.get("/deposits/new").await;
+        let r = self.post("/deposits/new", fields).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", self.last);
+        let to = r.header("location").unwrap();
+        to.trim_start_matches("/deposits/")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+pub fn text(r: &Resp) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
 }

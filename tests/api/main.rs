@@ -20,6 +20,7 @@ mod many_servers;
 mod metadata;
 mod mirrors;
 mod oai;
+mod oidc;
 mod openapi;
 mod operations;
 mod public;

@@ -194,3 +194,135 @@ impl Drop for SmtpSink {
         self.stop();
     }
 }
+
+/// A real OpenID Provider (npm `oidc-provider`, tests/e2e/oidc_provider.mjs) on
+/// loopback, with one client and the given accounts; killed when dropped.
+#[allow(dead_code)]
+pub struct OidcProvider {
+    child: std::process::Child,
+    pub issuer: String,
+    /// Where it listens (the issuer's port unless it is behind a proxy).
+    pub port: u16,
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[allow(dead_code)]
+impl OidcProvider {
+    /// `config`: `clients`, `accounts`, and optionally `idTokenTtl`,
+    /// `conformIdTokenClaims` (see the script).
+    pub async fn start(config: serde_json::Value) -> Self {
+        use std::process::{Command, Stdio};
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/oidc_provider.mjs");
+        let child = Command::new("node")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(config.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node and tests/e2e/node_modules are needed: scripts/test-deps");
+        let issuer = config["issuer"]
+            .as_str()
+            .map_or_else(|| format!("http://127.0.0.1:{port}"), str::to_owned);
+        let me = Self {
+            child,
+            issuer,
+            port,
+        };
+        for _ in 0..200 {
+            if let Ok(r) = reqwest::get(format!(
+                "http://127.0.0.1:{port}/.well-known/openid-configuration"
+            ))
+            .await
+                && r.status().is_success()
+            {
+                return me;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("oidc-provider did not start");
+    }
+
+    /// A person at the provider's own pages: follow `auth_url`, sign in as `account`
+    /// and consent; returns the redirect back to the client (its callback URL).
+    pub async fn sign_in(&self, auth_url: &str, account: &str) -> String {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let mut cookies: std::collections::BTreeMap<String, String> = Default::default();
+        let mut url = auth_url.to_owned();
+        let mut form: Option<Vec<(String, String)>> = None;
+        for _ in 0..20 {
+            let jar = cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let req = match form.take() {
+                Some(fields) => {
+                    let mut body = form_urlencoded::Serializer::new(String::new());
+                    for (k, v) in &fields {
+                        body.append_pair(k, v);
+                    }
+                    http.post(&url)
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(body.finish())
+                }
+                None => http.get(&url),
+            };
+            let resp = req.header("cookie", jar).send().await.unwrap();
+            for v in resp.headers().get_all("set-cookie") {
+                let v = v.to_str().unwrap();
+                let pair = v.split(';').next().unwrap();
+                if let Some((k, val)) = pair.split_once('=') {
+                    cookies.insert(k.trim().to_owned(), val.to_owned());
+                }
+            }
+            if resp.status().is_redirection() {
+                let to = resp.headers()["location"].to_str().unwrap().to_owned();
+                let next = reqwest::Url::parse(&url).unwrap().join(&to).unwrap();
+                if !next.as_str().starts_with(&self.issuer) {
+                    return next.to_string();
+                }
+                url = next.to_string();
+                continue;
+            }
+            let status = resp.status();
+            let html = resp.text().await.unwrap();
+            assert!(status.is_success(), "{status}: {html}");
+            let action = html
+                .split("action=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .unwrap_or_else(|| panic!("no form on {url}: {html}"))
+                .replace("&amp;", "&");
+            url = reqwest::Url::parse(&url)
+                .unwrap()
+                .join(&action)
+                .unwrap()
+                .to_string();
+            form = Some(if html.contains("name=\"prompt\" value=\"login\"") {
+                vec![
+                    ("prompt".into(), "login".into()),
+                    ("login".into(), account.into()),
+                    ("password".into(), "any".into()),
+                ]
+            } else {
+                vec![("prompt".into(), "consent".into())]
+            });
+        }
+        panic!("the provider's pages went round in circles");
+    }
+}

@@ -22,6 +22,10 @@ struct SignInPage {
     email: String,
     next: String,
     error: Option<String>,
+    /// "Sign in with …" buttons: link and provider name.
+    providers: Vec<(String, String)>,
+    /// Password sign-in is on (`[web] local_passwords`).
+    passwords: bool,
 }
 
 #[derive(Template)]
@@ -45,7 +49,11 @@ pub struct NextQuery {
     invitation: String,
 }
 
-pub async fn signin_form(b: Browser, Query(q): Query<NextQuery>) -> AppResult<Response> {
+pub async fn signin_form(
+    State(s): State<Services>,
+    b: Browser,
+    Query(q): Query<NextQuery>,
+) -> AppResult<Response> {
     if b.user.is_some() {
         return Ok(see_other(&safe_next(&q.next)));
     }
@@ -56,6 +64,8 @@ pub async fn signin_form(b: Browser, Query(q): Query<NextQuery>) -> AppResult<Re
             email: String::new(),
             next: safe_next(&q.next),
             error: None,
+            providers: buttons(&s, &q.next),
+            passwords: s.config.web.local_passwords,
         },
     )
 }
@@ -76,17 +86,38 @@ pub async fn signin(State(s): State<Services>, b: Browser, body: Bytes) -> AppRe
             Ok(resp)
         }
         // Shown on the form: the person can try again, or knows whom to ask.
-        Err(ServiceError::Invalid { message, .. }) => {
-            sign_in_again(&b, email, next, message, StatusCode::UNPROCESSABLE_ENTITY)
-        }
+        Err(ServiceError::Invalid { message, .. }) => sign_in_again(
+            &s,
+            &b,
+            email,
+            next,
+            message,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         Err(ServiceError::Forbidden(message)) => {
-            sign_in_again(&b, email, next, message, StatusCode::FORBIDDEN)
+            sign_in_again(&s, &b, email, next, message, StatusCode::FORBIDDEN)
         }
         Err(e) => Err(AppError::page(e)),
     }
 }
 
+/// "Sign in with …": each provider's start, coming back to `next`.
+fn buttons(s: &Services, next: &str) -> Vec<(String, String)> {
+    let next: String = form_urlencoded::byte_serialize(safe_next(next).as_bytes()).collect();
+    s.identities()
+        .providers()
+        .into_iter()
+        .map(|p| {
+            (
+                format!("/signin/oidc/{}?next={next}", p.name),
+                p.display_name,
+            )
+        })
+        .collect()
+}
+
 fn sign_in_again(
+    s: &Services,
     b: &Browser,
     email: String,
     next: String,
@@ -98,8 +129,10 @@ fn sign_in_again(
         &SignInPage {
             chrome: Chrome::of(b),
             email,
+            providers: buttons(s, &next),
             next,
             error: Some(message),
+            passwords: s.config.web.local_passwords,
         },
     )?;
     *resp.status_mut() = status;

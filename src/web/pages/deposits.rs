@@ -99,6 +99,10 @@ struct MyPage {
     next: Option<String>,
     /// The person's tokens that still work.
     tokens: Vec<TokenLine>,
+    /// Sign-in providers: name, what people call it, linked to this account.
+    providers: Vec<(String, String, bool)>,
+    /// The ORCID iD verified by signing in with ORCID.
+    orcid: Option<String>,
     token: Option<String>,
     server: String,
 }
@@ -150,6 +154,16 @@ async fn my_page(
                 .map_or("never".into(), crate::model::date::utc_day),
         })
         .collect();
+    let (linked, orcid) = s.identities().linked(actor).await.map_err(AppError::page)?;
+    let providers = s
+        .identities()
+        .providers()
+        .into_iter()
+        .map(|p| {
+            let on = linked.contains(&p.name);
+            (p.name, p.display_name, on)
+        })
+        .collect();
     page(
         b,
         &MyPage {
@@ -157,6 +171,8 @@ async fn my_page(
             deposits: rows(&list),
             next,
             tokens,
+            providers,
+            orcid,
             token,
             server: s.config.public_base().to_owned(),
         },

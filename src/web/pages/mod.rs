@@ -8,6 +8,7 @@ pub mod browse;
 pub mod curate;
 pub mod deposit_form;
 pub mod deposits;
+pub mod identities;
 pub mod kit;
 pub mod mirrors;
 pub mod notices;
@@ -133,6 +134,16 @@ pub fn router() -> Router<Services> {
         .route("/signin", get(account::signin_form).post(account::signin))
         .route("/signup", get(account::signup_form).post(account::signup))
         .route("/signout", post(account::signout))
+        .route("/signin/oidc/{provider}", get(identities::start))
+        .route(
+            "/signin/oidc/{provider}/callback",
+            get(identities::callback),
+        )
+        .route("/signin/oidc/{provider}/link", post(identities::link))
+        .route(
+            "/signin/link/{token}",
+            get(identities::confirm_form).post(identities::confirm),
+        )
         .route(
             "/reset",
             get(passwords::reset_form).post(passwords::request_reset),
