@@ -910,4 +910,53 @@ mod tests {
             "https://data.example.org"
         );
     }
+
+    #[test]
+    fn secrets_come_from_files_or_named_variables_and_providers_are_checked() {
+        let file = r#"
+[auth.oidc.facility]
+issuer = "https://sso.facility.example/realms/users"
+client_id = "arca"
+client_secret_env = "IDP_SECRET"
+display_name = "Beamline Facility"
+roles_claim = "groups"
+curator_values = ["arca-curators"]
+[mail]
+smtp_url = "smtps://mail.facility.example"
+from = "Archive <archive@facility.example>"
+username = "arca"
+password_env = "SMTP_SECRET"
+"#;
+        let c = load_env(
+            Some(file),
+            &[("IDP_SECRET", "idp s3cret"), ("SMTP_SECRET", "smtp s3cret")],
+        )
+        .unwrap();
+        let p = &c.auth.oidc["facility"];
+        assert_eq!(p.client_secret.as_ref().unwrap().0, "idp s3cret");
+        assert_eq!(p.scopes, ["openid", "email", "profile"]);
+        assert!(p.create_accounts);
+        assert_eq!(
+            c.mail.as_ref().unwrap().password.as_ref().unwrap().0,
+            "smtp s3cret"
+        );
+        let shown = c.masked_toml();
+        assert!(!shown.contains("s3cret"), "{shown}");
+
+        let e = load_env(Some(file), &[("IDP_SECRET", "x")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("SMTP_SECRET") && e.contains("not set"), "{e}");
+        let e = load_env(Some("[web]\nlocal_passwords = false\n"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no way to sign in"), "{e}");
+        let e = load_env(
+            Some("[auth.oidc.Bad]\nissuer = \"https://x.example\"\nclient_id = \"a\"\ndisplay_name = \"X\"\n"),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("[auth.oidc.Bad]"), "{e}");
+    }
 }

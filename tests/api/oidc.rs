@@ -476,6 +476,10 @@ async fn orcid_is_linked_from_the_account_and_kept_as_a_verified_id() {
     );
     assert!(page.contains("id=\"linked-orcid\""));
 
+    // A new deposit names him first author with the verified iD.
+    let form = text(&b.get("/deposits/new").await);
+    assert!(form.contains(&format!("value=\"{ORCID}\"")), "{form}");
+
     // From now on ORCID signs him in.
     let r = sign_in_as(&app, &idp, "orcid", ORCID).await;
     assert_eq!(who(&app, &r).await.email, "josiah@example.org");

@@ -279,12 +279,22 @@ fn field_errors(fields: Vec<crate::model::metadata::FieldError>) -> FieldErrors 
     out
 }
 
-pub async fn new_form(SignedIn(b, actor): SignedIn) -> AppResult<Response> {
+pub async fn new_form(
+    State(s): State<Services>,
+    SignedIn(b, actor): SignedIn,
+) -> AppResult<Response> {
+    // The first author is the depositor, with the ORCID iD ORCID itself vouched for.
+    let (_, orcid) = s
+        .identities()
+        .linked(&actor)
+        .await
+        .map_err(AppError::page)?;
     let form = DepositForm {
         contact_name: actor.name.clone(),
         contact_email: actor.email.clone(),
         authors: vec![super::deposit_form::AuthorRow {
             name: actor.name.clone(),
+            orcid: orcid.unwrap_or_default(),
             ..Default::default()
         }],
         licence: "CC-BY-4.0".into(),
