@@ -27,7 +27,8 @@ pub async fn insert(
     now: i64,
 ) -> DbResult<()> {
     sqlx::query(
-        "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO users (id, email, name, role, password_hash, created_at, email_verified_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
     )
     .bind(&user.id)
     .bind(&user.email)
@@ -292,7 +293,8 @@ pub async fn find_by_token_hash(
 pub async fn mail_target(conn: &mut Conn, user_id: &str) -> DbResult<Option<(String, String)>> {
     let row = sqlx::query(
         "SELECT email, name FROM users
-         WHERE id = $1 AND disabled_at IS NULL AND mail_notices = 'all'",
+         WHERE id = $1 AND disabled_at IS NULL AND mail_notices = 'all'
+           AND email_verified_at IS NOT NULL",
     )
     .bind(user_id)
     .fetch_optional(conn)
@@ -310,6 +312,7 @@ pub async fn curators_to_mail(
     let rows = sqlx::query(
         "SELECT id, email, name FROM users
          WHERE role IN ('curator', 'admin') AND disabled_at IS NULL AND mail_notices = 'all'
+           AND email_verified_at IS NOT NULL
          ORDER BY email LIMIT $1",
     )
     .bind(limit)
@@ -415,4 +418,60 @@ pub async fn get(conn: &mut Conn, id: &str) -> DbResult<Option<UserRow>> {
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(user_from_row).transpose()
+}
+
+/// Whether the person's address is verified.
+pub async fn address_verified(conn: &mut Conn, user_id: &str) -> DbResult<bool> {
+    let at: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT email_verified_at FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(at.flatten().is_some())
+}
+
+/// Mark the address verified (`Some(now)`) or not yet (`None`).
+pub async fn set_address_verified(conn: &mut Conn, user_id: &str, at: Option<i64>) -> DbResult<()> {
+    sqlx::query("UPDATE users SET email_verified_at = $1 WHERE id = $2")
+        .bind(at)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_address_check(
+    conn: &mut Conn,
+    token_hash: &str,
+    user_id: &str,
+    now: i64,
+    expires_at: i64,
+) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO address_checks (token_hash, user_id, created_at, expires_at)
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(now)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Use an address check: the person it is for, if it is live and unused.
+pub async fn take_address_check(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: i64,
+) -> DbResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE address_checks SET used_at = $1
+         WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?)
 }

@@ -29,6 +29,7 @@ macro_rules! capability {
 use capability;
 
 pub mod accounts;
+pub mod addresses;
 pub mod backup;
 pub mod bag_reader;
 pub mod bags;

@@ -102,6 +102,8 @@ impl Service<'_> {
             ));
         }
         db::users::set_password(&mut tx, &user.id, &hash).await?;
+        // The link came by mail to the address: it reaches them.
+        db::users::set_address_verified(&mut tx, &user.id, Some(now_ms())).await?;
         db::sessions::delete_of_user(&mut tx, &user.id).await?;
         tx.commit().await?;
         tracing::info!(email = %user.email, "password reset");

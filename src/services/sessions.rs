@@ -148,7 +148,15 @@ impl Service<'_> {
             None => new_user(email, name, Role::Author)?,
         };
         insert_user(&mut tx, &user, Some(&hash)).await?;
+        // An invitation came to the address; an open sign-up must show it is theirs.
+        let asked = match invitation {
+            Some(_) => false,
+            None => self.addresses().ask(&mut tx, &user, now_ms()).await?,
+        };
         tx.commit().await?;
+        if asked {
+            self.jobs_enqueued();
+        }
         self.start_session(user).await
     }
 

@@ -219,3 +219,65 @@ async fn an_invitation_is_mailed_to_the_person_invited() {
     );
     assert!(text.contains("as curator"), "{text}");
 }
+
+#[tokio::test]
+async fn an_open_sign_up_confirms_its_address_before_anything_is_mailed_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(dir.path()).await;
+    let app = app_mailing_to(&sink).await;
+    let mut b = crate::common::Browser::new(&app);
+    b.sign_up("Curie, Marie", "marie@example.org").await;
+    app.drain().await;
+    let got = sink.to("marie@example.org");
+    assert_eq!(got.len(), 1);
+    clean(&got[0]);
+    assert_eq!(got[0]["subject"], "Arca: confirm your address");
+    let body = got[0]["text"].as_str().unwrap();
+    let at = body.find("/confirm-address/").unwrap();
+    let path: String = body[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let my = crate::common::text(&b.get("/my").await);
+    assert!(my.contains("id=\"confirm-address\""), "{my}");
+
+    // Her deposit's news is not mailed to an unconfirmed address...
+    let token = app
+        .services
+        .users()
+        .create_token("marie@example.org", 30, None)
+        .await
+        .unwrap();
+    let id = app.create_deposit(&token).await;
+    app.upload(&token, &id, "frame.cbf", b"frame").await;
+    app.act(&token, &id, "submit", None).await;
+    app.drain().await;
+    app.act(
+        &app.curator,
+        &id,
+        "request-changes",
+        Some(json!({"reason": "x"})),
+    )
+    .await;
+    app.drain().await;
+    assert_eq!(
+        sink.to("marie@example.org").len(),
+        1,
+        "only the confirmation"
+    );
+
+    // ... until she follows the link (once).
+    let r = b.get(&path).await;
+    assert_eq!(r.status, axum::http::StatusCode::OK);
+    assert!(crate::common::text(&r).contains("marie@example.org is confirmed"));
+    assert_eq!(b.get(&path).await.status, axum::http::StatusCode::GONE);
+    assert!(!crate::common::text(&b.get("/my").await).contains("id=\"confirm-address\""));
+    app.act(&token, &id, "submit", None).await;
+    app.drain().await;
+    app.act(&app.curator, &id, "approve", None).await;
+    drain_until(&app, || sink.to("marie@example.org").len() == 2).await;
+    assert_eq!(
+        sink.to("marie@example.org")[1]["subject"],
+        "Arca: deposit approved"
+    );
+}

@@ -291,7 +291,7 @@ async fn spoiling_proxy(
         if parts.uri.path().ends_with("/token") && status.is_success() {
             match mode {
                 Spoil::Nothing => {}
-                Spoil::Late => tokio::time::sleep(std::time::Duration::from_millis(2200)).await,
+                Spoil::Late => tokio::time::sleep(std::time::Duration::from_millis(4500)).await,
                 Spoil::Signature => {
                     let mut v: Value = serde_json::from_slice(&bytes).unwrap();
                     let t = v["id_token"].as_str().unwrap().to_owned();

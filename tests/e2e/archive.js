@@ -17,12 +17,14 @@ function freePort() {
   });
 }
 
-async function start() {
+// `prepare(base)` may return more settings (TOML) once the archive's address is known.
+async function start({ prepare } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "arca-e2e-"));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const config = path.join(dir, "arca.toml");
-  fs.writeFileSync(config, `[doi]\npublic_url = "${base}"\n`);
+  const more = prepare ? await prepare(base) : "";
+  fs.writeFileSync(config, `[doi]\npublic_url = "${base}"\n${more}`);
   const env = { ...process.env, ARCA_DATA_DIR: path.join(dir, "data"), ARCA_CONFIG: config };
   // Each run on PostgreSQL gets a schema of its own.
   if (process.env.ARCA_TEST_DATABASE_URL) {
@@ -57,4 +59,4 @@ async function start() {
   };
 }
 
-module.exports = { start };
+module.exports = { start, freePort };

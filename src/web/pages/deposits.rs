@@ -103,6 +103,9 @@ struct MyPage {
     providers: Vec<(String, String, bool)>,
     /// The ORCID iD verified by signing in with ORCID.
     orcid: Option<String>,
+    /// Mail is on and the person's address is not confirmed yet.
+    unconfirmed: bool,
+    email: String,
     token: Option<String>,
     server: String,
 }
@@ -154,6 +157,12 @@ async fn my_page(
                 .map_or("never".into(), crate::model::date::utc_day),
         })
         .collect();
+    let unconfirmed = s.config.mail.is_some()
+        && !s
+            .addresses()
+            .confirmed(actor)
+            .await
+            .map_err(AppError::page)?;
     let (linked, orcid) = s.identities().linked(actor).await.map_err(AppError::page)?;
     let providers = s
         .identities()
@@ -173,6 +182,8 @@ async fn my_page(
             tokens,
             providers,
             orcid,
+            unconfirmed,
+            email: actor.email.clone(),
             token,
             server: s.config.public_base().to_owned(),
         },

@@ -4,6 +4,7 @@
 //! These routes are for browsers, so they are not in the OpenAPI document.
 
 pub mod account;
+pub mod addresses;
 pub mod browse;
 pub mod curate;
 pub mod deposit_form;
@@ -157,6 +158,8 @@ pub fn router() -> Router<Services> {
         .route("/notifications/mail", post(notices::set_mail))
         .route("/my", get(deposits::mine))
         .route("/my/token", post(deposits::token))
+        .route("/my/confirm-address", post(addresses::ask_again))
+        .route("/confirm-address/{token}", get(addresses::confirm))
         .route("/my/tokens/{id}/revoke", post(deposits::revoke_token))
         .route("/my/kit", get(kit::kit))
         .route("/my/kit.json", get(kit::kit_json))
