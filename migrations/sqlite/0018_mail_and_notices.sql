@@ -7,9 +7,15 @@ CREATE TABLE notification_reads (
     read_up_to TEXT NOT NULL
 );
 
--- Which notifications a person also gets by mail.
+-- Which notifications a person also gets by mail: each at once, a daily digest, none.
 ALTER TABLE users ADD COLUMN mail_notices TEXT NOT NULL DEFAULT 'all'
-    CHECK (mail_notices IN ('all', 'none'));
+    CHECK (mail_notices IN ('all', 'digest', 'none'));
+
+-- Up to which notification each digest reader has been mailed.
+CREATE TABLE notification_digests (
+    user_id TEXT PRIMARY KEY REFERENCES users(id),
+    sent_up_to TEXT NOT NULL
+);
 
 -- Mail to send, composed when its event happened, in that event's transaction; a
 -- job sends it and sets sent_at, so a mail server that is down delays mail but

@@ -114,3 +114,77 @@ pub async fn mark_read(conn: &mut Conn, user_id: &str, up_to: &str) -> DbResult<
     .await?;
     Ok(())
 }
+
+/// People who chose a daily digest, by id after `after` (at most `limit`): id, address,
+/// name, curator or not. Only enabled people with a confirmed address.
+pub async fn digest_readers(
+    conn: &mut Conn,
+    after: &str,
+    limit: i64,
+) -> DbResult<Vec<(String, String, String, bool)>> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT id, email, name, role FROM users
+         WHERE mail_notices = 'digest' AND disabled_at IS NULL AND email_verified_at IS NOT NULL
+           AND id > $1
+         ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let role: String = r.try_get("role")?;
+            Ok((
+                r.try_get("id")?,
+                r.try_get("email")?,
+                r.try_get("name")?,
+                role != "author",
+            ))
+        })
+        .collect()
+}
+
+/// Up to which notification a digest reader has been mailed ('' when never).
+pub async fn digest_sent_up_to(conn: &mut Conn, user_id: &str) -> DbResult<String> {
+    let at: Option<String> =
+        sqlx::query_scalar("SELECT sent_up_to FROM notification_digests WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(at.unwrap_or_default())
+}
+
+pub async fn set_digest_sent_up_to(conn: &mut Conn, user_id: &str, up_to: &str) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO notification_digests (user_id, sent_up_to) VALUES ($1, $2)
+         ON CONFLICT (user_id) DO UPDATE SET sent_up_to = excluded.sent_up_to",
+    )
+    .bind(user_id)
+    .bind(up_to)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A person's notifications newer than `after`, oldest first (at most `limit`).
+pub async fn since(
+    conn: &mut Conn,
+    user_id: &str,
+    curator: bool,
+    after: &str,
+    limit: i64,
+) -> DbResult<Vec<Notification>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, version_id, kind, message, created_at FROM notifications
+         WHERE (user_id = $1 OR ($2 = 1 AND user_id IS NULL)) AND id > $3
+         ORDER BY id LIMIT $4",
+    )
+    .bind(user_id)
+    .bind(i64::from(curator))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}

@@ -16,19 +16,32 @@ pub struct Letter<'a> {
     pub action: (&'a str, &'a str),
     /// Why the person gets this mail and how to stop it.
     pub footer: &'a str,
+    /// A list after the body (a digest's notifications), one line each.
+    pub items: &'a [String],
 }
 
 impl Letter<'_> {
     pub fn to(&self, address: &str, name: Option<&str>) -> Outgoing {
         let (label, url) = self.action;
+        let list: String = self.items.iter().map(|i| format!("\n- {i}")).collect();
         let text = format!(
-            "{body}\n\n{label}: {url}\n\n-- \n{archive}\n{footer}\n",
+            "{body}{list}\n\n{label}: {url}\n\n-- \n{archive}\n{footer}\n",
             body = self.body,
             archive = self.archive,
             footer = self.footer,
         );
+        let html_list = if self.items.is_empty() {
+            String::new()
+        } else {
+            let li: String = self
+                .items
+                .iter()
+                .map(|i| format!("<li>{}</li>\n", escape(i)))
+                .collect();
+            format!("<ul>\n{li}</ul>\n")
+        };
         let html = format!(
-            "<!DOCTYPE html>\n<html><body>\n<p>{body}</p>\n<p><a href=\"{href}\">{label}</a></p>\n\
+            "<!DOCTYPE html>\n<html><body>\n<p>{body}</p>\n{html_list}<p><a href=\"{href}\">{label}</a></p>\n\
              <hr>\n<p><small>{archive}<br>{footer}</small></p>\n</body></html>\n",
             body = escape(self.body),
             href = escape(url),
@@ -76,6 +89,7 @@ mod tests {
                 "https://arca.example/deposits/01J?x=1&y=2",
             ),
             footer: "You get this because you deposited it.",
+            items: &["<one>".into(), "two & three".into()],
         };
         let m = l.to("marie@example.org", Some("Marie Curie"));
         assert_eq!(m.subject, "Beamline <42> archive: changes requested");
@@ -91,5 +105,10 @@ mod tests {
         assert!(m.html.contains("&#39;Lysozyme &amp; friends&#39;"));
         assert!(m.html.contains("Beamline &lt;42&gt; archive"));
         assert!(!m.html.contains("<42>"));
+        assert!(m.text.contains("\n- <one>\n- two & three\n"), "{}", m.text);
+        assert!(
+            m.html
+                .contains("<li>&lt;one&gt;</li>\n<li>two &amp; three</li>")
+        );
     }
 }

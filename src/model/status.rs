@@ -214,7 +214,10 @@ impl NoticeKind {
 stored_enum! {
     /// Which notifications a person also gets by mail.
     MailNotices ("mail preference") {
+        /// Each notification as it happens.
         All = "all",
+        /// One mail a day listing what happened.
+        Digest = "digest",
         None = "none",
     }
 }

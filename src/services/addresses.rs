@@ -45,6 +45,7 @@ impl Service<'_> {
             action: ("Confirm my address", &link),
             footer: "You get this mail because an account was made with this address. If it was \
                      not you, ignore it.",
+            items: &[],
         };
         let mail_id = db::mail::insert(tx, &letter.to(&user.email, Some(&user.name)), now).await?;
         jobs::enqueue(tx, &Job::Mail { mail_id }, now).await?;

@@ -133,14 +133,17 @@ pub enum Task {
     WatchHolds,
     /// One round of the fixity audit of the period starting at `period_start`.
     Fixity,
+    /// The daily mail of those who chose a digest of their notifications.
+    Digest,
 }
 
 impl Task {
-    pub const ALL: [Task; 4] = [
+    pub const ALL: [Task; 5] = [
         Task::Housekeeping,
         Task::GarbageCollection,
         Task::WatchHolds,
         Task::Fixity,
+        Task::Digest,
     ];
 
     pub(super) fn name(self) -> &'static str {
@@ -149,6 +152,7 @@ impl Task {
             Task::GarbageCollection => "garbage_collection",
             Task::WatchHolds => "watch_holds",
             Task::Fixity => "fixity",
+            Task::Digest => "digest",
         }
     }
 }

@@ -65,6 +65,7 @@ impl Service<'_> {
             body: "This is a test message from the archive: mail reaches you.",
             action: ("The archive", base),
             footer: "Sent by `arca mail test`.",
+            items: &[],
         };
         Ok(mailer
             .send(&crate::model::ids::new_id(), &letter.to(to, None))

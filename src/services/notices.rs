@@ -12,6 +12,8 @@ use crate::model::{Action, MailNotices, NoticeKind};
 
 /// Unread notifications are counted up to this many ("99+").
 pub const UNREAD_CAP: i64 = 100;
+/// A digest lists at most this many notifications.
+pub const DIGEST_ITEMS: i64 = 100;
 /// A notice to every curator is mailed to at most this many of them.
 pub const CURATORS_MAILED: i64 = 1000;
 
@@ -99,6 +101,7 @@ impl Service<'_> {
                     &link,
                 ),
                 footer: &footer,
+                items: &[],
             };
             let mail_id = db::mail::insert(tx, &letter.to(&email, Some(&name)), now).await?;
             jobs::enqueue(tx, &Job::Mail { mail_id }, now).await?;
@@ -171,8 +174,77 @@ impl Service<'_> {
     pub async fn set_mail(&self, actor: &Actor, wanted: MailNotices) -> ServiceResult<()> {
         let mut tx = self.db.begin_write().await?;
         db::users::set_mail_notices(&mut tx, &actor.id, wanted).await?;
+        if wanted == MailNotices::Digest {
+            // The first digest lists what happens from now on.
+            let now = crate::model::ids::new_id();
+            db::notifications::set_digest_sent_up_to(&mut tx, &actor.id, &now).await?;
+        }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The daily digests: each person who chose one gets a mail listing what they were
+    /// told since their last (the newest [`DIGEST_ITEMS`]), each person in a
+    /// transaction of their own. Returns how many were queued.
+    pub async fn send_digests(&self, now: i64) -> ServiceResult<usize> {
+        if self.mailer.is_none() {
+            return Ok(0);
+        }
+        let base = self.config.public_base();
+        let link = format!("{base}/notifications");
+        let footer = format!(
+            "You get this daily mail because you chose a digest of your notifications: {link}"
+        );
+        let mut sent = 0;
+        let mut after = String::new();
+        loop {
+            let readers = {
+                let mut conn = self.db.conn().await?;
+                db::notifications::digest_readers(&mut conn, &after, 500).await?
+            };
+            let Some(last) = readers.last() else { break };
+            after = last.0.clone();
+            for (id, email, name, curator) in readers {
+                let mut tx = self.db.begin_write().await?;
+                let from = db::notifications::digest_sent_up_to(&mut tx, &id).await?;
+                let news = db::notifications::since(&mut tx, &id, curator, &from, DIGEST_ITEMS + 1)
+                    .await?;
+                let listed = &news[..news.len().min(DIGEST_ITEMS as usize)];
+                let Some(newest) = listed.last() else {
+                    continue;
+                };
+                let newest = newest.id.clone();
+                let items: Vec<String> = listed
+                    .iter()
+                    .map(|n| format!("{}: {}", n.kind.subject(), n.message))
+                    .collect();
+                let body = if news.len() as i64 > DIGEST_ITEMS {
+                    format!(
+                        "The first {DIGEST_ITEMS} of what happened since the last digest (more on your notifications page):"
+                    )
+                } else {
+                    format!("{} notification(s) since the last digest:", items.len())
+                };
+                let letter = Letter {
+                    archive: &self.config.repository.name,
+                    subject: "your daily digest",
+                    body: &body,
+                    action: ("Open your notifications", &link),
+                    footer: &footer,
+                    items: &items,
+                };
+                let mail_id =
+                    db::mail::insert(&mut tx, &letter.to(&email, Some(&name)), now).await?;
+                jobs::enqueue(&mut tx, &Job::Mail { mail_id }, now).await?;
+                db::notifications::set_digest_sent_up_to(&mut tx, &id, &newest).await?;
+                tx.commit().await?;
+                sent += 1;
+            }
+        }
+        if sent > 0 {
+            self.jobs_enqueued();
+        }
+        Ok(sent)
     }
 
     /// The depositor hears of each step of their deposit, curators of submissions.

@@ -53,6 +53,7 @@ impl Service<'_> {
             body: &body,
             action: ("Choose a new password", &link),
             footer: "You get this mail because a password reset was asked for this address.",
+            items: &[],
         };
         let mail_id =
             db::mail::insert(&mut tx, &letter.to(&email, Some(&account.user.name)), now).await?;

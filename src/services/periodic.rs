@@ -22,6 +22,7 @@ impl Service<'_> {
             // Each hold is looked up every `[holds] check_every_hours`.
             Task::WatchHolds => Duration::from_secs(15 * 60),
             Task::Fixity => Duration::from_secs(self.config.fixity.every_hours.max(1) * 3600),
+            Task::Digest => Duration::from_secs(86_400),
         }
     }
 
@@ -63,6 +64,10 @@ impl Service<'_> {
             }
             Task::WatchHolds => {
                 self.holds().watch(now_ms()).await?;
+            }
+            Task::Digest => {
+                let sent = self.notices().send_digests(now_ms()).await?;
+                tracing::info!(sent, "digests queued");
             }
             Task::Fixity => {
                 let mut run = super::fixity::FixityRun::default();

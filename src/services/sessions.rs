@@ -198,6 +198,7 @@ impl Service<'_> {
                 body: &body,
                 action: ("Create your account", &link),
                 footer: "You get this mail because a curator of the archive invited this address.",
+                items: &[],
             };
             let mail_id = db::mail::insert(&mut tx, &letter.to(&inv.email, None), now).await?;
             super::jobs::enqueue(&mut tx, &super::jobs::Job::Mail { mail_id }, now).await?;

@@ -281,3 +281,47 @@ async fn an_open_sign_up_confirms_its_address_before_anything_is_mailed_there() 
         "Arca: deposit approved"
     );
 }
+
+#[tokio::test]
+async fn a_curator_who_chose_the_digest_gets_one_mail_a_day_listing_what_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(dir.path()).await;
+    let app = app_mailing_to(&sink).await;
+    let curator = app
+        .services
+        .users()
+        .authenticate(&app.curator)
+        .await
+        .unwrap();
+    app.services
+        .notices()
+        .set_mail(&curator, MailNotices::Digest)
+        .await
+        .unwrap();
+    let first = submitted(&app).await;
+    let second = submitted(&app).await;
+    app.drain().await;
+    assert!(sink.to("curator@example.org").is_empty(), "nothing at once");
+
+    let now = arca::db::now_ms();
+    assert_eq!(app.services.notices().send_digests(now).await.unwrap(), 1);
+    app.drain().await;
+    let got = sink.to("curator@example.org");
+    assert_eq!(got.len(), 1);
+    clean(&got[0]);
+    assert_eq!(got[0]["subject"], "Arca: your daily digest");
+    let text = got[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("2 notification(s) since the last digest"),
+        "{text}"
+    );
+    assert!(text.contains(&first) && text.contains(&second), "{text}");
+    assert!(
+        got[0]["html"]
+            .as_str()
+            .unwrap()
+            .contains("<li>a deposit waits for review")
+    );
+    // Nothing new: no digest.
+    assert_eq!(app.services.notices().send_digests(now).await.unwrap(), 0);
+}

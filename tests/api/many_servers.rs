@@ -207,12 +207,13 @@ async fn periodic_rounds_run_once_however_many_workers_offer_them() {
     let a = TestApp::new().await;
     let b = a.another_server().await;
     // A second into the current quarter hour: the minute later asked about below stays
-    // inside the periods of the hold watcher (15 min), the collector (1 h) and the audit,
+    // inside the periods of the hold watcher (15 min), the collector (1 h), the digest (a
+    // day) and the audit,
     // whatever the time of day the test runs at.
     let now = arca::db::now_ms() / 900_000 * 900_000 + 1_000;
     let (pa, pb) = (a.services.periodic(), b.services.periodic());
     let (x, y) = tokio::join!(pa.offer(now), pb.offer(now));
-    assert_eq!(x.unwrap() + y.unwrap(), 4, "four tasks, each offered once");
+    assert_eq!(x.unwrap() + y.unwrap(), 5, "five tasks, each offered once");
     for s in [&a, &b] {
         assert_eq!(s.services.periodic().offer(now + 1).await.unwrap(), 0);
     }
@@ -222,13 +223,13 @@ async fn periodic_rounds_run_once_however_many_workers_offer_them() {
     );
     assert_eq!(
         x.unwrap() + y.unwrap(),
-        4,
+        5,
         "each round ran once, on one of them"
     );
     assert_eq!(
         a.count("jobs WHERE kind = 'periodic' AND state = 'succeeded'")
             .await,
-        4
+        5
     );
     // A minute later housekeeping is due again; the weekly audit is not.
     assert_eq!(a.services.periodic().offer(now + 61_000).await.unwrap(), 1);

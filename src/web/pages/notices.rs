@@ -34,7 +34,8 @@ struct NotificationsPage {
     /// Older ones: `?before=` this.
     older: Option<String>,
     unread: i64,
-    mail_all: bool,
+    /// The mail preference: "all", "digest" or "none".
+    mail: &'static str,
     mail_on: bool,
 }
 
@@ -77,7 +78,7 @@ pub async fn page_of(
             rows,
             older,
             unread: p.unread,
-            mail_all: p.mail == MailNotices::All,
+            mail: p.mail.as_str(),
             mail_on: p.mail_on,
         },
     )
