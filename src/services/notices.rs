@@ -258,7 +258,7 @@ impl Service<'_> {
         };
         let title = deposit_title(t.version);
         let mut message = format!("'{title}' ({}): {what}", t.version.id);
-        if let Some(reason) = &t.change.reason {
+        if let Some(reason) = &t.reason {
             message.push_str(&format!(" ({reason})"));
         }
         let notice = Notice {

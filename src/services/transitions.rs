@@ -30,6 +30,9 @@ pub(super) struct Transition<'t, 'c> {
     pub to: DepositState,
     pub change: &'t Change<'c>,
     pub now: i64,
+    /// Why, as the event records it (after the reactions before the event had their
+    /// say: "on hold until …"); for the reactions after it.
+    pub reason: Option<String>,
 }
 
 /// What a reaction did.
@@ -99,6 +102,7 @@ impl Service<'_> {
             to,
             change: &c,
             now,
+            reason: None,
         };
         let mut enqueued = false;
         let mut reason = c.reason.clone();
@@ -112,9 +116,10 @@ impl Service<'_> {
             actor_id: c.actor_id,
             kind: c.action.as_str(),
             states: Some((Some(from), to)),
-            reason,
+            reason: reason.clone(),
         };
         record_event(tx, event, now).await?;
+        t.reason = reason;
         for react in self.reactions.after_event {
             enqueued |= react(self, tx, &mut t).await?.enqueued;
         }

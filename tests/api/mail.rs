@@ -108,18 +108,60 @@ async fn each_step_of_a_deposit_reaches_the_people_concerned_by_mail_once() {
             .contains("add the wavelength")
     );
 
+    // Its link opens for the depositor, and for nobody else.
+    let api = format!("/api/v1/deposits/{id}");
+    assert_eq!(
+        app.json(Method::GET, &api, &app.author, None).await.status,
+        200
+    );
+    assert_eq!(
+        app.json(Method::GET, &api, &app.other_author, None)
+            .await
+            .status,
+        404
+    );
+
+    // A hold tells the depositor its terms.
+    app.act(&app.author, &id, "submit", None).await;
+    app.drain().await;
+    app.act(&app.curator, &id, "approve", None).await;
+    let r = app
+        .act(
+            &app.curator,
+            &id,
+            "hold",
+            Some(json!({"until": "2028-06-30"})),
+        )
+        .await;
+    assert!(
+        r.status.is_success(),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    drain_until(&app, || sink.to("author@example.org").len() == 3).await;
+    let hold = &sink.to("author@example.org")[2];
+    assert_eq!(hold["subject"], "Arca: deposit on hold");
+    assert!(
+        hold["text"]
+            .as_str()
+            .unwrap()
+            .contains("on hold until 2028-06-30"),
+        "{hold}"
+    );
+
     // Running the queue again sends nothing twice.
     arca::worker::run_until_idle(&app.services).await.unwrap();
-    assert_eq!(sink.messages().len(), 2);
+    assert_eq!(sink.to("author@example.org").len(), 3);
 
     // The same notifications are on each person's page, unread until read.
     let r = app
         .json(Method::GET, "/api/v1/notifications", &app.author, None)
         .await;
     let body = r.json();
-    assert_eq!(body["unread"], 1, "{body}");
-    assert_eq!(body["notifications"][0]["kind"], "changes_requested");
-    assert_eq!(body["notifications"][0]["deposit"], id.as_str());
+    assert_eq!(body["unread"], 3, "{body}");
+    assert_eq!(body["notifications"][0]["kind"], "on_hold");
+    assert_eq!(body["notifications"][2]["kind"], "changes_requested");
+    assert_eq!(body["notifications"][2]["deposit"], id.as_str());
 }
 
 #[tokio::test]
