@@ -32,15 +32,17 @@ CREATE TABLE mail_outbox (
     server_reply TEXT
 );
 
--- Password resets by mail: single-use, expiring, kept only as hashes.
-CREATE TABLE password_resets (
+-- Links mailed to a person (a password reset, an address to confirm): single-use,
+-- expiring, kept only as hashes; a new one for the same purpose voids the older.
+CREATE TABLE mailed_links (
     token_hash TEXT PRIMARY KEY,
+    purpose TEXT NOT NULL CHECK (purpose IN ('password_reset', 'address_check')),
     user_id TEXT NOT NULL REFERENCES users(id),
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
     used_at BIGINT
 );
-CREATE INDEX password_resets_user ON password_resets (user_id);
+CREATE INDEX mailed_links_user ON mailed_links (user_id, purpose);
 
 -- When a reviewer link was first opened: the depositor hears of it once.
 ALTER TABLE reviewer_links ADD COLUMN first_used_at BIGINT;

@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod landing;
 pub mod mail;
+pub mod mailed_links;
 pub mod mirrors;
 pub mod notifications;
 pub mod notify;

@@ -355,62 +355,6 @@ pub async fn set_password(conn: &mut Conn, user_id: &str, hash: &str) -> DbResul
     Ok(())
 }
 
-/// A password reset, kept as the hash of its token.
-pub async fn insert_reset(
-    conn: &mut Conn,
-    token_hash: &str,
-    user_id: &str,
-    now: i64,
-    expires_at: i64,
-) -> DbResult<()> {
-    sqlx::query(
-        "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at)
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(token_hash)
-    .bind(user_id)
-    .bind(now)
-    .bind(expires_at)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Use a reset: the person it is for, if it is live and unused (and now used).
-pub async fn take_reset(conn: &mut Conn, token_hash: &str, now: i64) -> DbResult<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "UPDATE password_resets SET used_at = $1
-         WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
-    )
-    .bind(now)
-    .bind(token_hash)
-    .fetch_optional(conn)
-    .await?)
-}
-
-/// Whether a reset is live and unused (to show its form), without using it.
-pub async fn reset_is_live(conn: &mut Conn, token_hash: &str, now: i64) -> DbResult<bool> {
-    let found: Option<String> = sqlx::query_scalar(
-        "SELECT user_id FROM password_resets
-         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
-    )
-    .bind(token_hash)
-    .bind(now)
-    .fetch_optional(conn)
-    .await?;
-    Ok(found.is_some())
-}
-
-/// A new reset makes earlier unused ones of the same person void.
-pub async fn void_resets_of(conn: &mut Conn, user_id: &str, now: i64) -> DbResult<()> {
-    sqlx::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
-        .bind(now)
-        .bind(user_id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// A person by id.
 pub async fn get(conn: &mut Conn, id: &str) -> DbResult<Option<UserRow>> {
     let row = sqlx::query("SELECT id, email, name, role FROM users WHERE id = $1")
@@ -438,40 +382,4 @@ pub async fn set_address_verified(conn: &mut Conn, user_id: &str, at: Option<i64
         .execute(conn)
         .await?;
     Ok(())
-}
-
-pub async fn insert_address_check(
-    conn: &mut Conn,
-    token_hash: &str,
-    user_id: &str,
-    now: i64,
-    expires_at: i64,
-) -> DbResult<()> {
-    sqlx::query(
-        "INSERT INTO address_checks (token_hash, user_id, created_at, expires_at)
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(token_hash)
-    .bind(user_id)
-    .bind(now)
-    .bind(expires_at)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Use an address check: the person it is for, if it is live and unused.
-pub async fn take_address_check(
-    conn: &mut Conn,
-    token_hash: &str,
-    now: i64,
-) -> DbResult<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "UPDATE address_checks SET used_at = $1
-         WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
-    )
-    .bind(now)
-    .bind(token_hash)
-    .fetch_optional(conn)
-    .await?)
 }

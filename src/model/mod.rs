@@ -22,5 +22,5 @@ pub use role::Role;
 pub use state::{Action, DepositState};
 pub use status::{
     BatchItemState, BatchState, DoiProvider, FileStatus, FixityOutcome, HoldKind, JobState,
-    MailNotices, MirrorPolicy, NoticeKind, TransferState,
+    LinkPurpose, MailNotices, MirrorPolicy, NoticeKind, TransferState,
 };

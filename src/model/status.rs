@@ -222,6 +222,14 @@ stored_enum! {
     }
 }
 
+stored_enum! {
+    /// What a mailed link is for.
+    LinkPurpose ("link purpose") {
+        PasswordReset = "password_reset",
+        AddressCheck = "address_check",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +262,7 @@ mod tests {
         agree(HoldKind::ALL);
         agree(NoticeKind::ALL);
         agree(MailNotices::ALL);
+        agree(LinkPurpose::ALL);
         let e = "paused".parse::<TransferState>().unwrap_err();
         assert_eq!(e.to_string(), "unknown transfer state 'paused'");
         assert!("Done".parse::<BatchState>().is_err());

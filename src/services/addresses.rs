@@ -9,10 +9,12 @@ use super::users::{new_secret, token_hash};
 use super::{Actor, ServiceError, ServiceResult};
 use crate::db::{self, now_ms, users::UserRow};
 use crate::mail::compose::Letter;
+use crate::model::LinkPurpose;
 
 /// A confirmation link works this long.
 pub const CHECK_HOURS: i64 = 48;
 const CHECK_PREFIX: &str = "adr_";
+const CHECK: LinkPurpose = LinkPurpose::AddressCheck;
 
 super::capability!(addresses);
 
@@ -30,8 +32,9 @@ impl Service<'_> {
         }
         db::users::set_address_verified(tx, &user.id, None).await?;
         let (token, hash) = new_secret(CHECK_PREFIX);
-        db::users::insert_address_check(tx, &hash, &user.id, now, now + CHECK_HOURS * 3_600_000)
-            .await?;
+        db::mailed_links::void_older(tx, CHECK, &user.id, now).await?;
+        let expires = now + CHECK_HOURS * 3_600_000;
+        db::mailed_links::insert(tx, CHECK, &hash, &user.id, now, expires).await?;
         let link = format!("{}/confirm-address/{token}", self.config.public_base());
         let body = format!(
             "Welcome, {}. Confirm that {} is your address: the archive then mails you what happens \
@@ -65,7 +68,7 @@ impl Service<'_> {
         }
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
-        let user_id = db::users::take_address_check(&mut tx, &token_hash(token), now)
+        let user_id = db::mailed_links::take(&mut tx, CHECK, &token_hash(token), now)
             .await?
             .ok_or_else(spent)?;
         db::users::set_address_verified(&mut tx, &user_id, Some(now)).await?;

@@ -9,10 +9,12 @@ use super::users::{new_secret, password_hash, token_hash};
 use super::{ServiceError, ServiceResult};
 use crate::db::{self, now_ms};
 use crate::mail::compose::Letter;
+use crate::model::LinkPurpose;
 
 /// A reset link works this long.
 pub const RESET_MINUTES: i64 = 60;
 const RESET_PREFIX: &str = "pwr_";
+const RESET: LinkPurpose = LinkPurpose::PasswordReset;
 
 super::capability!(passwords);
 
@@ -38,9 +40,9 @@ impl Service<'_> {
             return Ok(());
         }
         let (token, hash) = new_secret(RESET_PREFIX);
-        db::users::void_resets_of(&mut tx, &account.user.id, now).await?;
+        db::mailed_links::void_older(&mut tx, RESET, &account.user.id, now).await?;
         let expires = now + RESET_MINUTES * 60_000;
-        db::users::insert_reset(&mut tx, &hash, &account.user.id, now, expires).await?;
+        db::mailed_links::insert(&mut tx, RESET, &hash, &account.user.id, now, expires).await?;
         let link = format!("{}/reset/{token}", self.config.public_base());
         let body = format!(
             "Someone (we hope you) asked to reset the password of the account {email}. The link \
@@ -69,7 +71,7 @@ impl Service<'_> {
             return Ok(false);
         }
         let mut conn = self.db.conn().await?;
-        Ok(db::users::reset_is_live(&mut conn, &token_hash(token), now_ms()).await?)
+        Ok(db::mailed_links::is_live(&mut conn, RESET, &token_hash(token), now_ms()).await?)
     }
 
     /// Set a new password with a reset link: the link is used up, every session of
@@ -88,7 +90,7 @@ impl Service<'_> {
             return Err(used_up());
         }
         let mut tx = self.db.begin_write().await?;
-        let user_id = db::users::take_reset(&mut tx, &token_hash(token), now_ms())
+        let user_id = db::mailed_links::take(&mut tx, RESET, &token_hash(token), now_ms())
             .await?
             .ok_or_else(used_up)?;
         let user = db::users::get(&mut tx, &user_id)

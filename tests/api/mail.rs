@@ -44,6 +44,22 @@ async fn drain_until(app: &TestApp, done: impl Fn() -> bool) {
     panic!("the mail did not arrive");
 }
 
+/// The curator, who chose how notifications come by mail.
+async fn curator_wanting(app: &TestApp, wanted: MailNotices) -> arca::services::Actor {
+    let curator = app
+        .services
+        .users()
+        .authenticate(&app.curator)
+        .await
+        .unwrap();
+    app.services
+        .notices()
+        .set_mail(&curator, wanted)
+        .await
+        .unwrap();
+    curator
+}
+
 fn clean(m: &Value) {
     assert_eq!(m["defects"], json!([]), "{m}");
     assert_eq!(m["from"], "Beamline archive <archive@facility.example>");
@@ -200,17 +216,7 @@ async fn a_person_who_wants_no_mail_still_finds_the_notification() {
     let dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start(dir.path()).await;
     let app = app_mailing_to(&sink).await;
-    let curator = app
-        .services
-        .users()
-        .authenticate(&app.curator)
-        .await
-        .unwrap();
-    app.services
-        .notices()
-        .set_mail(&curator, MailNotices::None)
-        .await
-        .unwrap();
+    let curator = curator_wanting(&app, MailNotices::None).await;
     // A second curator still wants mail; a disabled one gets none.
     for (email, disabled) in [("second@example.org", false), ("gone@example.org", true)] {
         app.services
@@ -329,17 +335,7 @@ async fn a_curator_who_chose_the_digest_gets_one_mail_a_day_listing_what_happene
     let dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start(dir.path()).await;
     let app = app_mailing_to(&sink).await;
-    let curator = app
-        .services
-        .users()
-        .authenticate(&app.curator)
-        .await
-        .unwrap();
-    app.services
-        .notices()
-        .set_mail(&curator, MailNotices::Digest)
-        .await
-        .unwrap();
+    curator_wanting(&app, MailNotices::Digest).await;
     let first = submitted(&app).await;
     let second = submitted(&app).await;
     app.drain().await;

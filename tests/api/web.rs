@@ -1140,7 +1140,7 @@ async fn without_mail_a_reset_says_whom_to_ask() {
     let r = b.post("/reset", &[("email", "marie@example.org")]).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(text(&r).contains("ask its operators"), "{}", text(&r));
-    assert_eq!(app.count("password_resets").await, 0);
+    assert_eq!(app.count("mailed_links").await, 0);
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Sign in, create an account (openly or from an invitation), sign out.
 
-use super::{Chrome, page, see_other};
+use super::{Chrome, page, page_with_status, see_other, signed_in};
 use crate::services::{ServiceError, Services};
 use crate::web::error::{AppError, AppResult};
 use crate::web::session::{
@@ -75,16 +75,7 @@ pub async fn signin(State(s): State<Services>, b: Browser, body: Bytes) -> AppRe
     let email = form.get("email");
     let next = safe_next(&form.get("next"));
     match s.sessions().sign_in(&email, &form.raw("password")).await {
-        Ok(session) => {
-            let mut resp = see_other(&next);
-            session_cookie(
-                &mut resp,
-                &session.token,
-                s.config.web.session_hours,
-                b.secure(),
-            );
-            Ok(resp)
-        }
+        Ok(session) => Ok(signed_in(&s, &b, &session.token, &next)),
         // Shown on the form: the person can try again, or knows whom to ask.
         Err(ServiceError::Invalid { message, .. }) => sign_in_again(
             &s,
@@ -124,7 +115,7 @@ fn sign_in_again(
     message: String,
     status: StatusCode,
 ) -> AppResult<Response> {
-    let mut resp = page(
+    let resp = page_with_status(
         b,
         &SignInPage {
             chrome: Chrome::of(b),
@@ -134,8 +125,8 @@ fn sign_in_again(
             error: Some(message),
             passwords: s.config.web.local_passwords,
         },
+        status,
     )?;
-    *resp.status_mut() = status;
     Ok(resp)
 }
 
@@ -223,7 +214,7 @@ pub async fn signup(State(s): State<Services>, b: Browser, body: Bytes) -> AppRe
             Err(e) => return Err(AppError::page(e)),
         }
     }
-    let mut resp = page(
+    let resp = page_with_status(
         &b,
         &SignUpPage {
             chrome: Chrome::of(&b),
@@ -234,8 +225,8 @@ pub async fn signup(State(s): State<Services>, b: Browser, body: Bytes) -> AppRe
             open: s.config.web.open_signup,
             errors,
         },
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
     )?;
-    *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     Ok(resp)
 }
 

@@ -1,6 +1,6 @@
 //! Confirming one's address: the mailed link, and asking for it again.
 
-use super::{Chrome, page, see_other};
+use super::{Chrome, no_referrer, page_with_status, see_other};
 use crate::services::{ServiceError, Services};
 use crate::web::error::{AppError, AppResult};
 use crate::web::session::{Browser, SignedIn, checked_form};
@@ -28,19 +28,15 @@ pub async fn confirm(
         Err(ServiceError::Invalid { message, .. }) => (Err(message), StatusCode::GONE),
         Err(e) => return Err(AppError::page(e)),
     };
-    let mut resp = page(
+    let resp = page_with_status(
         &b,
         &ConfirmedPage {
             chrome: Chrome::of(&b),
             outcome,
         },
+        status,
     )?;
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        axum::http::header::REFERRER_POLICY,
-        axum::http::HeaderValue::from_static("no-referrer"),
-    );
-    Ok(resp)
+    Ok(no_referrer(resp))
 }
 
 pub async fn ask_again(

@@ -2,13 +2,12 @@
 //! legs of a login, linking a provider to an account, and confirming a link with the
 //! account's password.
 
-use super::{Chrome, page, see_other};
+use super::{Chrome, no_referrer, page, page_with_status, see_other, signed_in};
 use crate::services::identities::Finished;
 use crate::services::{ServiceError, Services};
 use crate::web::error::{AppError, AppResult};
 use crate::web::session::{
     Browser, LOGIN_COOKIE, SignedIn, checked_form, cookie_value, login_cookie, safe_next,
-    session_cookie,
 };
 use askama::Template;
 use axum::body::Bytes;
@@ -82,14 +81,14 @@ struct FailedPage {
 }
 
 fn failed(b: &Browser, message: String, status: StatusCode) -> AppResult<Response> {
-    let mut resp = page(
+    let resp = page_with_status(
         b,
         &FailedPage {
             chrome: Chrome::of(b),
             message,
         },
+        status,
     )?;
-    *resp.status_mut() = status;
     Ok(resp)
 }
 
@@ -119,14 +118,7 @@ pub async fn callback(
         .await
     {
         Ok(Finished::SignedIn { session, next }) => {
-            let mut resp = see_other(&safe_next(&next));
-            session_cookie(
-                &mut resp,
-                &session.token,
-                s.config.web.session_hours,
-                b.secure(),
-            );
-            Ok(resp)
+            Ok(signed_in(&s, &b, &session.token, &safe_next(&next)))
         }
         Ok(Finished::Linked { next }) => Ok(see_other(&safe_next(&next))),
         Ok(Finished::ProveAccount { token }) => Ok(see_other(&format!("/signin/link/{token}"))),
@@ -158,7 +150,7 @@ pub async fn confirm_form(
         .pending(&token)
         .await
         .map_err(AppError::page)?;
-    let mut resp = page(
+    let resp = page(
         &b,
         &LinkPage {
             chrome: Chrome::of(&b),
@@ -168,11 +160,7 @@ pub async fn confirm_form(
             error: None,
         },
     )?;
-    resp.headers_mut().insert(
-        axum::http::header::REFERRER_POLICY,
-        axum::http::HeaderValue::from_static("no-referrer"),
-    );
-    Ok(resp)
+    Ok(no_referrer(resp))
 }
 
 pub async fn confirm(
@@ -187,23 +175,14 @@ pub async fn confirm(
         .confirm_link(&token, &form.raw("password"))
         .await
     {
-        Ok(session) => {
-            let mut resp = see_other("/my");
-            session_cookie(
-                &mut resp,
-                &session.token,
-                s.config.web.session_hours,
-                b.secure(),
-            );
-            Ok(resp)
-        }
+        Ok(session) => Ok(signed_in(&s, &b, &session.token, "/my")),
         Err(ServiceError::Invalid { message, .. }) => {
             let pending = s
                 .identities()
                 .pending(&token)
                 .await
                 .map_err(AppError::page)?;
-            let mut resp = page(
+            let resp = page_with_status(
                 &b,
                 &LinkPage {
                     chrome: Chrome::of(&b),
@@ -212,8 +191,8 @@ pub async fn confirm(
                     provider: pending.provider,
                     error: Some(message),
                 },
+                StatusCode::UNPROCESSABLE_ENTITY,
             )?;
-            *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(resp)
         }
         Err(e) => Err(AppError::page(e)),

@@ -21,6 +21,7 @@ use super::session::Browser;
 use crate::services::Services;
 use askama::Template;
 use axum::Router;
+use axum::http::StatusCode;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -58,6 +59,35 @@ impl Chrome {
             unread: 0,
         }
     }
+}
+
+/// Render a page for this visitor with another status than 200.
+pub fn page_with_status(b: &Browser, t: &impl Template, status: StatusCode) -> AppResult<Response> {
+    let mut resp = page(b, t)?;
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
+/// A page whose address holds a secret (a mailed link): no other site learns it from a
+/// `Referer`.
+pub fn no_referrer(mut resp: Response) -> Response {
+    resp.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    resp
+}
+
+/// Signed in: on to `to`, with the new session's cookie.
+pub fn signed_in(s: &Services, b: &Browser, session_token: &str, to: &str) -> Response {
+    let mut resp = see_other(to);
+    crate::web::session::session_cookie(
+        &mut resp,
+        session_token,
+        s.config.web.session_hours,
+        b.secure(),
+    );
+    resp
 }
 
 /// Render a page for this visitor.

@@ -1,9 +1,9 @@
 //! Forgotten passwords: ask for a reset link by mail, then choose a new password.
 
-use super::{Chrome, page, see_other};
+use super::{Chrome, no_referrer, page, page_with_status, signed_in};
 use crate::services::{ServiceError, Services};
 use crate::web::error::{AppError, AppResult};
-use crate::web::session::{Browser, checked_form, session_cookie};
+use crate::web::session::{Browser, checked_form};
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -54,7 +54,7 @@ pub async fn request_reset(
         Err(ServiceError::Conflict(m)) => (false, Some(m), StatusCode::CONFLICT),
         Err(e) => return Err(AppError::page(e)),
     };
-    let mut resp = page(
+    let resp = page_with_status(
         &b,
         &ResetPage {
             chrome: Chrome::of(&b),
@@ -62,8 +62,8 @@ pub async fn request_reset(
             sent,
             error,
         },
+        status,
     )?;
-    *resp.status_mut() = status;
     Ok(resp)
 }
 
@@ -77,7 +77,12 @@ pub async fn new_password_form(
         .reset_is_live(&token)
         .await
         .map_err(AppError::page)?;
-    let mut resp = page(
+    let status = if live {
+        StatusCode::OK
+    } else {
+        StatusCode::GONE
+    };
+    let page = page_with_status(
         &b,
         &NewPasswordPage {
             chrome: Chrome::of(&b),
@@ -85,16 +90,9 @@ pub async fn new_password_form(
             live,
             error: None,
         },
+        status,
     )?;
-    if !live {
-        *resp.status_mut() = StatusCode::GONE;
-    }
-    // The token is in the path: keep it out of other sites' logs.
-    resp.headers_mut().insert(
-        axum::http::header::REFERRER_POLICY,
-        axum::http::HeaderValue::from_static("no-referrer"),
-    );
-    Ok(resp)
+    Ok(no_referrer(page))
 }
 
 pub async fn set_password(
@@ -105,16 +103,7 @@ pub async fn set_password(
 ) -> AppResult<Response> {
     let form = checked_form(&b, &body)?;
     match s.passwords().reset(&token, &form.raw("password")).await {
-        Ok(session) => {
-            let mut resp = see_other("/my");
-            session_cookie(
-                &mut resp,
-                &session.token,
-                s.config.web.session_hours,
-                b.secure(),
-            );
-            Ok(resp)
-        }
+        Ok(session) => Ok(signed_in(&s, &b, &session.token, "/my")),
         Err(ServiceError::Invalid { field, message }) => {
             let live = field != "link";
             let mut resp = page(
