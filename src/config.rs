@@ -59,6 +59,13 @@ pub struct OidcSettings {
     /// people whose account is already linked (or who link it) sign in.
     #[serde(default = "default_true")]
     pub create_accounts: bool,
+    /// The claim holding the person's address (its `<claim>_verified`, or
+    /// `email_verified` for `email`, says whether the provider checked it).
+    #[serde(default = "default_email_claim")]
+    pub email_claim: String,
+    /// The claim holding the person's name (else `given_name` and `family_name`).
+    #[serde(default = "default_name_claim")]
+    pub name_claim: String,
     /// A claim naming the person's groups or roles; with `curator_values` and
     /// `admin_values` their role follows it at each sign-in.
     #[serde(default)]
@@ -71,6 +78,14 @@ pub struct OidcSettings {
 
 fn default_oidc_scopes() -> Vec<String> {
     vec!["openid".into(), "email".into(), "profile".into()]
+}
+
+fn default_email_claim() -> String {
+    "email".into()
+}
+
+fn default_name_claim() -> String {
+    "name".into()
 }
 
 fn default_true() -> bool {

@@ -288,10 +288,13 @@ impl Provider {
         // Every claim, read from the token whose signature was just verified.
         let mut all = payload_of(&id_token.to_string())?;
         if let Some(url) = userinfo {
-            let wanted = ["email", "email_verified", "name"]
-                .into_iter()
-                .map(str::to_owned)
-                .chain(self.settings.roles_claim.clone());
+            let wanted = [
+                self.settings.email_claim.clone(),
+                self.verified_claim(),
+                self.settings.name_claim.clone(),
+            ]
+            .into_iter()
+            .chain(self.settings.roles_claim.clone());
             if wanted.into_iter().any(|c| !all.contains_key(&c)) {
                 let info = self.user_info(url, token.access_token().secret()).await?;
                 if info.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
@@ -305,7 +308,7 @@ impl Provider {
             }
         }
         let text = |k: &str| all.get(k).and_then(Value::as_str).map(str::to_owned);
-        let name = text("name").or_else(|| {
+        let name = text(&self.settings.name_claim).or_else(|| {
             let parts: Vec<String> = ["given_name", "family_name"]
                 .iter()
                 .filter_map(|k| text(k))
@@ -314,8 +317,8 @@ impl Provider {
         });
         Ok(Identity {
             subject,
-            email: text("email").map(|e| e.trim().to_lowercase()),
-            email_verified: all.get("email_verified") == Some(&Value::Bool(true)),
+            email: text(&self.settings.email_claim).map(|e| e.trim().to_lowercase()),
+            email_verified: all.get(&self.verified_claim()) == Some(&Value::Bool(true)),
             name,
             claims: all,
         })
@@ -344,6 +347,14 @@ impl Provider {
         }
         // A signed (JWT) answer is not read: the claims the ID token lacks stay unknown.
         serde_json::from_slice(resp.body()).or(Ok(Map::new()))
+    }
+
+    /// The claim that says whether the address was checked.
+    fn verified_claim(&self) -> String {
+        match self.settings.email_claim.as_str() {
+            "email" => "email_verified".into(),
+            other => format!("{other}_verified"),
+        }
     }
 
     /// The person's role by `roles_claim`, when it is configured.
@@ -391,6 +402,8 @@ mod tests {
             orcid: false,
             scopes: vec!["openid".into()],
             create_accounts: true,
+            email_claim: "email".into(),
+            name_claim: "name".into(),
             roles_claim: Some("groups".into()),
             curator_values: vec!["curators".into()],
             admin_values: vec!["admins".into()],

@@ -29,42 +29,27 @@ pub struct TestApp {
     failed_jobs_expected: std::sync::atomic::AtomicBool,
 }
 
-/// A test that leaves a job failed for good in the queue fails, as crates.io's test app
-/// does: a job that broke unnoticed is a bug even when the test's assertions pass.
+/// At the end of each test the jobs it left in the queue are run (with a fresh set of
+/// services, as `Drop` cannot await on the test's runtime), and a test that leaves a
+/// job failed for good fails, as crates.io's test app does: a job that broke unnoticed
+/// is a bug even when the test's assertions pass.
 impl Drop for TestApp {
     fn drop(&mut self) {
         use std::sync::atomic::Ordering;
         if std::thread::panicking() || self.failed_jobs_expected.load(Ordering::Relaxed) {
             return;
         }
-        let url = self.services.config.database_url.clone();
-        // Drop cannot await: the query runs on a thread and runtime of its own.
+        let config = (*self.services.config).clone();
         let failed = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                use sqlx::{Connection, Row};
-                let mut conn = sqlx::AnyConnection::connect(&url).await.ok()?;
-                let rows = sqlx::query(
-                    "SELECT kind, last_error FROM jobs WHERE state = 'failed' ORDER BY id",
-                )
-                .fetch_all(&mut conn)
-                .await
-                .ok()?;
-                Some(
-                    rows.iter()
-                        .map(|r| {
-                            let error: Option<String> = r.get("last_error");
-                            format!(
-                                "{}: {}",
-                                r.get::<String, _>("kind"),
-                                error.unwrap_or_default()
-                            )
-                        })
-                        .collect::<Vec<_>>(),
-                )
+                let services = Services::open(config).await.ok()?;
+                arca::worker::run_until_idle(&services).await.ok()?;
+                let mut conn = services.db.conn().await.ok()?;
+                arca::db::jobs::failed(&mut conn).await.ok()
             })
         })
         .join()
@@ -73,8 +58,8 @@ impl Drop for TestApp {
         .unwrap_or_default();
         assert!(
             failed.is_empty(),
-            "the test left jobs that failed for good (a test about such a job says \
-             app.expect_failed_jobs()): {failed:?}"
+            "the test left jobs that failed for good, or that fail when run (a test about \
+             such a job says app.expect_failed_jobs()): {failed:?}"
         );
     }
 }

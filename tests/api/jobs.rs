@@ -163,3 +163,37 @@ async fn submitting_enqueues_verification_in_the_same_transaction() {
     app.services.verify().run(&id).await.unwrap();
     assert_eq!(app.count("events").await, events);
 }
+
+/// The test app's own guard: a job a test leaves behind is run when the test ends, and
+/// if it fails for good the test fails, though the test never drained the queue.
+#[test]
+fn a_job_left_behind_is_run_at_the_end_and_its_failure_fails_the_test() {
+    let outcome = std::thread::spawn(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let app = TestApp::new().await;
+            let mut conn = app.services.db.conn().await.unwrap();
+            arca::db::jobs::enqueue(
+                &mut conn,
+                "make_coffee",
+                &serde_json::json!({}),
+                1,
+                arca::db::now_ms(),
+            )
+            .await
+            .unwrap();
+            drop(conn);
+            drop(app);
+        })
+    })
+    .join();
+    let message = outcome.expect_err("the test app let a failing job pass");
+    let message = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("make_coffee"), "{message}");
+}

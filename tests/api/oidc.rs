@@ -33,6 +33,8 @@ fn settings(idp: &OidcProvider, name: &str, orcid: bool) -> OidcSettings {
         orcid,
         scopes: vec!["openid".into(), "email".into(), "profile".into()],
         create_accounts: true,
+        email_claim: "email".into(),
+        name_claim: "name".into(),
         roles_claim: (!orcid).then(|| "groups".into()),
         curator_values: if orcid {
             vec![]
@@ -483,4 +485,21 @@ async fn orcid_is_linked_from_the_account_and_kept_as_a_verified_id() {
     // From now on ORCID signs him in.
     let r = sign_in_as(&app, &idp, "orcid", ORCID).await;
     assert_eq!(who(&app, &r).await.email, "josiah@example.org");
+}
+
+#[tokio::test]
+async fn a_provider_with_its_own_claim_names_is_read_through_the_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let accounts = json!({"u123": {"mail": "Rosalind@Facility.example", "mail_verified": true,
+                                   "display_name": "Rosalind Franklin"}});
+    let idp = facility(dir.path(), accounts, json!({})).await;
+    let mut p = settings(&idp, "facility", false);
+    p.email_claim = "mail".into();
+    p.name_claim = "display_name".into();
+    let app = app_with(vec![("facility", p)], true).await;
+    let r = sign_in_as(&app, &idp, "facility", "u123").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r));
+    let who = who(&app, &r).await;
+    assert_eq!(who.email, "rosalind@facility.example");
+    assert_eq!(who.name, "Rosalind Franklin");
 }

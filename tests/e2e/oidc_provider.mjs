@@ -29,7 +29,8 @@ const provider = new Provider(config.issuer ?? `http://127.0.0.1:${port}`, {
   claims: {
     openid: ['sub'],
     email: ['email', 'email_verified'],
-    profile: ['name', 'given_name', 'family_name', 'groups'],
+    // 'mail', 'mail_verified', 'display_name': a provider with its own claim names.
+    profile: ['name', 'given_name', 'family_name', 'groups', 'mail', 'mail_verified', 'display_name'],
   },
   conformIdTokenClaims: config.conformIdTokenClaims ?? true,
   pkce: { required: () => true },
