@@ -87,45 +87,6 @@ pub async fn run_one(services: &Services) -> Result<bool, ServiceError> {
     Ok(true)
 }
 
-/// Periodic upkeep that is not tied to one job.
-pub async fn housekeeping(services: &Services) -> Result<(), ServiceError> {
-    let n = services.uploads().expire().await?;
-    if n > 0 {
-        tracing::info!(count = n, "expired unfinished uploads removed");
-    }
-    let mut conn = services.db.conn().await?;
-    let n = db::jobs::fail_abandoned(&mut conn, now_ms()).await?;
-    if n > 0 {
-        tracing::warn!(count = n, "jobs abandoned by crashed workers marked failed");
-    }
-    drop(conn);
-    let now = now_ms();
-    services.releases().ensure_upcoming_batches(now).await?;
-    let n = services.releases().start_due_batches(now).await?;
-    if n > 0 {
-        tracing::info!(count = n, "release batches started");
-    }
-    let abandon = services.config.mirrors.abandon_after_hours as i64 * 3_600_000;
-    match services.mirrors().abort_stale_uploads(abandon).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(count = n, "abandoned mirror uploads aborted"),
-        // A mirror that is down now is tried again at the next round.
-        Err(e) => tracing::warn!(error = %e, "could not abort abandoned mirror uploads"),
-    }
-    services.guesses.forget_quiet();
-    let mut conn = services.db.conn().await?;
-    let n = db::files::drop_stale_staging(&mut conn, now - 86_400_000).await?;
-    drop(conn);
-    if n > 0 {
-        tracing::info!(count = n, "manifest entries a crash left staged removed");
-    }
-    let n = services.sessions().end_expired().await?;
-    if n > 0 {
-        tracing::info!(count = n, "expired browser sessions removed");
-    }
-    Ok(())
-}
-
 /// Run jobs until the process stops; offer the periodic rounds as they fall due.
 pub async fn run(services: Services) {
     let mut last_offer: Option<tokio::time::Instant> = None;

@@ -44,6 +44,7 @@ pub mod gc;
 pub mod guesses;
 pub mod harvest;
 pub mod holds;
+pub mod housekeeping;
 pub mod identities;
 pub mod jobs;
 pub mod landing;
@@ -307,5 +308,32 @@ mod tests {
             }
         }
         assert_eq!(found, 8, "the capabilities that follow deposits");
+    }
+
+    /// Services sit below the edges: they never reach into the web, the worker or the
+    /// command line (the edges lend what they must, as the landing renderer).
+    #[test]
+    fn services_never_reach_into_the_edges() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/services");
+        let mut files = vec![];
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            } else {
+                files.push(path);
+            }
+        }
+        assert!(files.len() > 30);
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for edge in ["crate::web", "crate::worker", "crate::cli"] {
+                let code = text
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("//"))
+                    .any(|l| l.contains(edge) && !l.contains(&format!("\"{edge}")));
+                assert!(!code, "{} uses {edge}", file.display());
+            }
+        }
     }
 }

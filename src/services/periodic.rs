@@ -54,7 +54,7 @@ impl Service<'_> {
     pub async fn run(&self, job_id: &str, round: &Round) -> ServiceResult<()> {
         match round.task {
             Task::Housekeeping => {
-                crate::worker::housekeeping(self).await?;
+                self.housekeeping().run().await?;
                 let mut conn = self.db.conn().await?;
                 db::jobs::prune_finished_periodic(&mut conn, now_ms() - KEEP_FINISHED_MS).await?;
             }

@@ -66,8 +66,8 @@ async fn the_cadence_keeps_the_next_batches_ready() {
         c.releases.time_zone = "Europe/Paris".into();
     })
     .await;
-    arca::worker::housekeeping(&app.services).await.unwrap();
-    arca::worker::housekeeping(&app.services).await.unwrap();
+    app.services.housekeeping().run().await.unwrap();
+    app.services.housekeeping().run().await.unwrap();
     let r = app
         .json(
             Method::GET,

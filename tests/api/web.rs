@@ -928,7 +928,7 @@ async fn a_session_ends_when_its_time_is_up_and_housekeeping_clears_it() {
         "an ended session signs nobody in"
     );
     assert_eq!(app.count("sessions").await, 1);
-    arca::worker::housekeeping(&app.services).await.unwrap();
+    app.services.housekeeping().run().await.unwrap();
     assert_eq!(app.count("sessions").await, 0);
 }
 
