@@ -123,8 +123,9 @@ pub async fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
             let services = Services::open(archive.load(None)?).await?;
             let ended = services.accounts().disable(&email).await?;
             println!(
-                "{email} disabled: {} session(s) ended, {} token(s) revoked",
-                ended.sessions, ended.tokens
+                "{email} disabled: {} ended, {} revoked",
+                crate::model::words::count(ended.sessions, "session", "sessions"),
+                crate::model::words::count(ended.tokens, "token", "tokens")
             );
         }
         UserCommand::Enable { archive, email } => {

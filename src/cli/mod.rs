@@ -351,8 +351,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 );
             }
             println!(
-                "{} DOI(s) out of step; the worker repairs them",
-                drift.len()
+                "{} out of step; the worker repairs them",
+                crate::model::words::count(drift.len() as u64, "DOI", "DOIs")
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -228,3 +228,25 @@ pub async fn set_concept_doi(conn: &mut Conn, dataset_id: &str, doi: &str) -> Db
         .await?;
     Ok(())
 }
+
+/// How many deposits are in `state` (counted up to `cap`) and since when the oldest of
+/// them has waited: two index ranges, whatever the archive's size.
+pub async fn waiting_in(
+    conn: &mut Conn,
+    state: DepositState,
+    cap: i64,
+) -> DbResult<(i64, Option<i64>)> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM dataset_versions WHERE state = $1 LIMIT $2) AS w",
+    )
+    .bind(state.as_str())
+    .bind(cap)
+    .fetch_one(&mut *conn)
+    .await?;
+    let oldest: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(updated_at) FROM dataset_versions WHERE state = $1")
+            .bind(state.as_str())
+            .fetch_one(conn)
+            .await?;
+    Ok((count, oldest))
+}

@@ -35,7 +35,7 @@ pub enum ManifestError {
     Empty,
     #[error("the manifest mixes checksum lengths; send one manifest per algorithm")]
     MixedAlgorithms,
-    #[error("the manifest has {} problem(s): {}", .0.len(), join(.0))]
+    #[error("the manifest has {}: {}", super::words::count(.0.len() as u64, "problem", "problems"), join(.0))]
     Lines(Vec<ManifestLineError>),
 }
 

@@ -15,6 +15,7 @@ pub mod role;
 pub mod state;
 pub mod status;
 pub mod tar_scan;
+pub mod words;
 
 pub use checksum::{Algorithm, Checksum};
 pub use path::DatasetPath;

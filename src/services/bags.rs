@@ -296,8 +296,8 @@ impl Service<'_> {
             kind: "create",
             states: Some((None, DepositState::Draft)),
             reason: Some(format!(
-                "imported from the bag '{name}': {} file(s), every manifest checked",
-                bag.payload.len()
+                "imported from the bag '{name}': {}, every manifest checked",
+                crate::model::words::count(bag.payload.len() as u64, "file", "files")
             )),
         };
         record_event(&mut tx, event, now).await?;

@@ -106,6 +106,18 @@ fn check_hold(hold: Option<&Value>) -> ServiceResult<HoldRequest> {
         "give either 'until' or 'until_publication'",
     ))
 }
+/// Deposits in a state are counted up to this many ("999+").
+pub const WAITING_CAP: i64 = 1000;
+
+/// How many deposits are in a state, and since when the oldest has been there.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    pub state: DepositState,
+    pub count: i64,
+    /// Milliseconds since the epoch.
+    pub since: Option<i64>,
+}
+
 super::capability!(deposits);
 
 impl Service<'_> {
@@ -175,6 +187,29 @@ impl Service<'_> {
         let owner = (!actor.role.is_curator()).then_some(actor.id.as_str());
         let mut conn = self.db.conn().await?;
         Ok(db::versions::page(&mut conn, owner, state, before, limit.clamp(1, 200)).await?)
+    }
+
+    /// What waits for the curators: for each state a curator acts on, how many deposits
+    /// are in it (counted up to [`WAITING_CAP`]) and since when the oldest has waited.
+    pub async fn waiting(&self, actor: &Actor) -> ServiceResult<Vec<Waiting>> {
+        super::require_curator(actor, "see what waits for curators")?;
+        let mut conn = self.db.conn().await?;
+        let mut out = Vec::new();
+        for state in [
+            DepositState::Submitted,
+            DepositState::Verified,
+            DepositState::Approved,
+            DepositState::OnHold,
+            DepositState::Scheduled,
+        ] {
+            let (count, oldest) = db::versions::waiting_in(&mut conn, state, WAITING_CAP).await?;
+            out.push(Waiting {
+                state,
+                count,
+                since: oldest,
+            });
+        }
+        Ok(out)
     }
 
     /// The actor's own deposits, whatever their role: newest first, one page.

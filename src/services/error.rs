@@ -20,7 +20,7 @@ pub enum ServiceError {
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
     /// Bad metadata: one entry per field, named by JSON Pointer.
-    #[error("the metadata has {} problem(s)", .0.len())]
+    #[error("the metadata has {}", crate::model::words::count(.0.len() as u64, "problem", "problems"))]
     InvalidMetadata(Vec<FieldError>),
     #[error("{0}")]
     TooLarge(String),

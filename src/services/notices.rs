@@ -223,7 +223,14 @@ impl Service<'_> {
                         "The first {DIGEST_ITEMS} of what happened since the last digest (more on your notifications page):"
                     )
                 } else {
-                    format!("{} notification(s) since the last digest:", items.len())
+                    format!(
+                        "{} since the last digest:",
+                        crate::model::words::count(
+                            items.len() as u64,
+                            "notification",
+                            "notifications"
+                        )
+                    )
                 };
                 let letter = Letter {
                     archive: &self.config.repository.name,

@@ -353,8 +353,8 @@ impl Service<'_> {
         }
         if !failed.is_empty() {
             return Err(ServiceError::Incomplete(format!(
-                "{} item(s) not released yet: {}",
-                failed.len(),
+                "{} not released yet: {}",
+                crate::model::words::count(failed.len() as u64, "item", "items"),
                 failed.join("; ")
             )));
         }

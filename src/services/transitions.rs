@@ -139,8 +139,8 @@ impl Service<'_> {
         let open = db::uploads::list_for_version(tx, &v.id).await?;
         if let Some(u) = open.first() {
             return Err(ServiceError::Conflict(format!(
-                "{} upload(s) are unfinished (for example '{}'): finish or cancel them first",
-                open.len(),
+                "{} unfinished (for example '{}'): finish or cancel them first",
+                crate::model::words::count(open.len() as u64, "upload is", "uploads are"),
                 u.path
             )));
         }

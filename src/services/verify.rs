@@ -164,9 +164,15 @@ impl Service<'_> {
         }
         db::versions::set_verification(&mut tx, version_id, &report, now).await?;
         let reason = if passed {
-            format!("{files_checked} file(s), {bytes_checked} bytes, all match")
+            format!(
+                "{}, {bytes_checked} bytes, all match",
+                crate::model::words::count(files_checked as u64, "file", "files")
+            )
         } else {
-            format!("{problem_count} problem(s) found; see the verification report")
+            format!(
+                "{} found; see the verification report",
+                crate::model::words::count(problem_count as u64, "problem", "problems")
+            )
         };
         let event = DepositEvent {
             version_id,

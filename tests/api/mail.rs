@@ -350,7 +350,7 @@ async fn a_curator_who_chose_the_digest_gets_one_mail_a_day_listing_what_happene
     assert_eq!(got[0]["subject"], "Arca: your daily digest");
     let text = got[0]["text"].as_str().unwrap();
     assert!(
-        text.contains("2 notification(s) since the last digest"),
+        text.contains("2 notifications since the last digest"),
         "{text}"
     );
     assert!(text.contains(&first) && text.contains(&second), "{text}");

@@ -207,7 +207,7 @@ async fn a_batch_releases_its_datasets_and_curators_edit_it_until_the_cutoff() {
     );
     let feed = String::from_utf8_lossy(&r.body).into_owned();
     assert!(
-        feed.contains("2 dataset(s)") && feed.contains("Batch one") && feed.contains("Batch three"),
+        feed.contains("2 datasets") && feed.contains("Batch one") && feed.contains("Batch three"),
         "{feed}"
     );
     assert!(!feed.contains("Batch two"));

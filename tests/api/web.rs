@@ -576,7 +576,7 @@ async fn search_finds_released_datasets_by_words_and_filters_and_nothing_else() 
 
     // The page for people shows the same, with its filters.
     let html = text(&app.public("/search?q=lysozyme", &[]).await);
-    assert!(html.contains("1 dataset(s)") && html.contains("Lysozyme at 100 K"));
+    assert!(html.contains("1 dataset") && html.contains("Lysozyme at 100 K"));
     assert!(html.contains(r#"<option value="ESRF">ESRF (1)</option>"#));
 
     // A withdrawn dataset leaves the index; its new version would come back.
@@ -1224,4 +1224,37 @@ async fn a_person_sees_their_tokens_and_revokes_them_and_only_theirs() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(mine(token).await, StatusCode::UNAUTHORIZED);
     assert!(!text(&b.get("/my").await).contains(&format!("/my/tokens/{id}/revoke")));
+}
+
+#[tokio::test]
+async fn a_curator_sees_what_waits_on_arrival_and_atop_the_queue() {
+    let app = TestApp::new().await;
+    curator_with_password(&app).await;
+    let mut curator = Browser::new(&app);
+    curator
+        .sign_in("keeper@example.org", "curator password")
+        .await;
+    let page = text(&curator.get("/my").await);
+    assert!(page.contains("Nothing waits for review."), "{page}");
+
+    for _ in 0..2 {
+        let id = app.create_deposit(&app.author).await;
+        app.upload(&app.author, &id, "frame.cbf", b"frame").await;
+        app.act(&app.author, &id, "submit", None).await;
+    }
+    app.drain().await;
+    let page = text(&curator.get("/my").await);
+    assert!(page.contains("2 deposits wait for review"), "{page}");
+    let queue = text(&curator.get("/curate").await);
+    let at = queue.find("id=\"waiting-verified\">").unwrap();
+    assert!(
+        queue[at..].starts_with("id=\"waiting-verified\">Verified, to review: 2<"),
+        "{}",
+        &queue[at..at + 80]
+    );
+    assert!(queue.contains("(the oldest since "), "{queue}");
+    // Authors see no such line.
+    let mut author = Browser::new(&app);
+    author.sign_up("Curie, Marie", "marie@example.org").await;
+    assert!(!text(&author.get("/my").await).contains("id=\"to-review\""));
 }

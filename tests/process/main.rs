@@ -657,7 +657,7 @@ async fn the_datacite_sandbox_and_doi_reconcile_work_from_the_command_line() {
         stdout.contains(&doi) && stdout.contains("DataCite shows nothing"),
         "{stdout}"
     );
-    assert!(stdout.contains("1 DOI(s) out of step"), "{stdout}");
+    assert!(stdout.contains("1 DOI out of step"), "{stdout}");
 
     // The worker in the restarted server repairs it.
     let _server = archive.start().await;
@@ -671,7 +671,7 @@ async fn the_datacite_sandbox_and_doi_reconcile_work_from_the_command_line() {
     }
     assert_eq!(state.as_deref(), Some("draft"));
     let out = archive.cmd().args(["doi", "reconcile"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("0 DOI(s) out of step"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 DOIs out of step"));
 }
 
 #[tokio::test]

@@ -497,7 +497,7 @@ async fn an_operator_lists_disables_enables_and_promotes_people_from_the_command
 
     let (ok, out, err) = arca(&["user", "disable", "--email", "beamline@example.org"]);
     assert!(ok, "{err}");
-    assert!(out.contains("1 token(s) revoked"), "{out}");
+    assert!(out.contains("1 token revoked"), "{out}");
     assert_eq!(deposits().await, 401, "the token stops working at once");
     let (ok, out, _) = arca(&["user", "show", "--email", "beamline@example.org"]);
     assert!(ok && out.contains("live tokens: 0"), "{out}");

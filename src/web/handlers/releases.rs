@@ -240,11 +240,11 @@ pub async fn feed(State(s): State<Services>) -> AppResult<Response> {
         let b = &e.batch;
         let _ = write!(
             o,
-            "<entry>\n<id>{base}/releases/{}</id>\n<title>Release of {}: {} dataset(s)</title>\n\
+            "<entry>\n<id>{base}/releases/{}</id>\n<title>Release of {}: {}</title>\n\
              <updated>{}</updated>\n<author><name>{name}</name></author>\n<content type=\"html\">",
             b.id,
             utc_seconds(b.release_at),
-            e.datasets.len(),
+            crate::model::words::count(e.datasets.len() as u64, "dataset", "datasets"),
             utc_seconds(b.finished_at.unwrap_or(b.release_at)),
         );
         let mut html = String::from("<ul>");

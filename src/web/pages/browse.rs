@@ -149,7 +149,7 @@ pub async fn search(
         hits: results.as_ref().map(hits).unwrap_or_default(),
         total,
         total_text: if exact {
-            format!("{total} dataset(s)")
+            format!("{total} dataset{}", if total == 1 { "" } else { "s" })
         } else {
             format!("At least {total} datasets")
         },

@@ -22,6 +22,8 @@ struct QueuePage {
     next: Option<String>,
     invitation: Option<String>,
     invite_error: Option<String>,
+    /// For each state curators act on: its name, words, how many (capped), since when.
+    waiting: Vec<(&'static str, &'static str, String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -65,6 +67,7 @@ async fn render(
     let next = (list.len() as i64 == QUEUE_PAGE)
         .then(|| list.last().map(|v| v.id.to_string()))
         .flatten();
+    let waiting = waiting_lines(s, actor).await?;
     let states = DepositState::ALL
         .iter()
         .map(|st| (st.as_str(), super::deposits::state_words(*st)))
@@ -75,6 +78,7 @@ async fn render(
             chrome: Chrome::of(&b),
             state: state.to_owned(),
             states,
+            waiting,
             deposits: rows(&list),
             next,
             invitation,
@@ -108,4 +112,35 @@ pub async fn invite(
         Err(e) => return Err(AppError::page(e)),
     };
     render(&s, b, &actor, "verified", "", link, error).await
+}
+
+/// The counts at the top of the queue: "Verified 3, the oldest since 2026-11-28".
+pub async fn waiting_lines(
+    s: &Services,
+    actor: &crate::services::Actor,
+) -> AppResult<Vec<(&'static str, &'static str, String, String)>> {
+    let cap = crate::services::deposits::WAITING_CAP;
+    Ok(s.deposits()
+        .waiting(actor)
+        .await
+        .map_err(AppError::page)?
+        .into_iter()
+        .map(|w| {
+            let count = if w.count >= cap {
+                format!("{}+", cap - 1)
+            } else {
+                w.count.to_string()
+            };
+            let since = w.since.map(crate::model::date::utc_day).unwrap_or_default();
+            let label = match w.state {
+                DepositState::Submitted => "Submitted, being verified",
+                DepositState::Verified => "Verified, to review",
+                DepositState::Approved => "Approved",
+                DepositState::OnHold => "On hold",
+                DepositState::Scheduled => "Scheduled for release",
+                _ => w.state.as_str(),
+            };
+            (w.state.as_str(), label, count, since)
+        })
+        .collect())
 }

@@ -105,6 +105,8 @@ struct MyPage {
     orcid: Option<String>,
     /// Mail is on and the person's address is not confirmed yet.
     unconfirmed: bool,
+    /// For curators: how many deposits wait for review (submitted or verified).
+    to_review: Option<i64>,
     email: String,
     token: Option<String>,
     server: String,
@@ -164,6 +166,18 @@ async fn my_page(
             .await
             .map_err(AppError::page)?;
     let (linked, orcid) = s.identities().linked(actor).await.map_err(AppError::page)?;
+    let to_review = if actor.role.is_curator() {
+        let waiting = s.deposits().waiting(actor).await.map_err(AppError::page)?;
+        Some(
+            waiting
+                .iter()
+                .filter(|w| matches!(w.state, DepositState::Submitted | DepositState::Verified))
+                .map(|w| w.count)
+                .sum(),
+        )
+    } else {
+        None
+    };
     let providers = s
         .identities()
         .providers()
@@ -183,6 +197,7 @@ async fn my_page(
             providers,
             orcid,
             unconfirmed,
+            to_review,
             email: actor.email.clone(),
             token,
             server: s.config.public_base().to_owned(),

@@ -129,6 +129,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../../static/arca.js"),
     ),
     (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../../../static/favicon.svg"),
+    ),
+    (
         "upload.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../static/upload.js"),
