@@ -18,6 +18,12 @@ pub fn utc_seconds(ms: i64) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
+/// Unix milliseconds as `YYYY-MM-DD hh:mm` (UTC), as people read a time.
+pub fn utc_minutes(ms: i64) -> String {
+    let s = utc_seconds(ms);
+    format!("{} {}", &s[..10], &s[11..16])
+}
+
 /// Unix milliseconds as `YYYY-MM-DD` (UTC).
 pub fn utc_day(ms: i64) -> String {
     utc_seconds(ms)[..10].to_owned()

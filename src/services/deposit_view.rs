@@ -7,7 +7,7 @@
 use super::deposits::load_visible;
 use super::manuscript_kit::ManuscriptKit;
 use super::{Actor, ServiceResult};
-use crate::db::events::Event;
+use crate::db::events::HistoryRow;
 use crate::db::files::FileRow;
 use crate::db::releases::BatchRow;
 use crate::db::uploads::UploadRow;
@@ -78,7 +78,8 @@ pub struct DepositPageView {
     /// The first files in path order (at most [`FILES_SHOWN`]).
     pub files: Vec<FileRow>,
     pub uploads: Vec<UploadRow>,
-    pub events: Vec<Event>,
+    /// The history, each event with who acted.
+    pub events: Vec<HistoryRow>,
     pub is_owner: bool,
     pub offers: Vec<Offer>,
     /// Open release batches, when the visitor may schedule the deposit.
@@ -98,7 +99,7 @@ impl Service<'_> {
         let mut conn = self.db.conn().await?;
         let files = db::files::list(&mut conn, &v.id, "", FILES_SHOWN).await?;
         let uploads = db::uploads::list_for_version(&mut conn, &v.id).await?;
-        let events = db::events::for_subject(&mut conn, &v.id).await?;
+        let events = db::events::history(&mut conn, &v.id).await?;
         drop(conn);
         let is_owner = v.owner_id == actor.id;
         let waits_for_article = deposit

@@ -1258,3 +1258,35 @@ async fn a_curator_sees_what_waits_on_arrival_and_atop_the_queue() {
     author.sign_up("Curie, Marie", "marie@example.org").await;
     assert!(!text(&author.get("/my").await).contains("id=\"to-review\""));
 }
+
+#[tokio::test]
+async fn the_history_says_who_acted_and_when_in_minutes() {
+    let app = TestApp::new().await;
+    curator_with_password(&app).await;
+    let id = app.create_deposit(&app.author).await;
+    app.upload(&app.author, &id, "frame.cbf", b"frame").await;
+    app.act(&app.author, &id, "submit", None).await;
+    app.drain().await;
+    let mut curator = Browser::new(&app);
+    curator
+        .sign_in("keeper@example.org", "curator password")
+        .await;
+    let page = text(&curator.get(&format!("/deposits/{id}")).await);
+    let at = page.find("<ol class=\"history\">").expect("a history");
+    let history = &page[at..page[at..].find("</ol>").unwrap() + at];
+    assert!(
+        history.contains(" UTC</time>, author@example.org: submit: draft → submitted"),
+        "{history}"
+    );
+    assert!(
+        history.contains(", the archive: verification passed"),
+        "{history}"
+    );
+    // Minutes, as people read a time: "2026-11-30 22:28 UTC".
+    let t = history.find("<time>").unwrap() + "<time>".len();
+    let when = &history[t..t + 20];
+    assert!(
+        when.as_bytes()[10] == b' ' && when.ends_with(" UTC") && !when[..16].contains('T'),
+        "{when}"
+    );
+}

@@ -434,6 +434,8 @@ pub struct UploadView {
 
 pub struct EventView {
     pub when: String,
+    /// Who acted: a person's name, or the archive itself.
+    pub who: String,
     pub what: String,
     pub reason: Option<String>,
 }
@@ -527,6 +529,7 @@ async fn deposit_page(
         .events
         .iter()
         .rev()
+        .map(|h| &h.event)
         .find(|e| matches!(e.kind.as_str(), "request_changes" | "verification_failed"))
         .filter(|_| v.state == DepositState::Draft)
         .and_then(|e| e.reason.clone());
@@ -630,14 +633,22 @@ async fn deposit_page(
         events: p
             .events
             .iter()
-            .map(|e| EventView {
-                when: crate::model::date::utc_seconds(e.created_at),
-                what: match (&e.from_state, &e.to_state) {
-                    (Some(a), Some(b)) => format!("{}: {a} → {b}", e.kind.replace('_', " ")),
-                    (None, Some(b)) => format!("{}: {b}", e.kind.replace('_', " ")),
-                    _ => e.kind.replace('_', " "),
-                },
-                reason: e.reason.clone(),
+            .map(|h| {
+                let e = &h.event;
+                EventView {
+                    when: crate::model::date::utc_minutes(e.created_at),
+                    who: match (&h.actor_name, &e.actor_id) {
+                        (Some(name), _) => name.clone(),
+                        (None, None) => "the archive".into(),
+                        (None, Some(_)) => "a former account".into(),
+                    },
+                    what: match (&e.from_state, &e.to_state) {
+                        (Some(a), Some(b)) => format!("{}: {a} → {b}", e.kind.replace('_', " ")),
+                        (None, Some(b)) => format!("{}: {b}", e.kind.replace('_', " ")),
+                        _ => e.kind.replace('_', " "),
+                    },
+                    reason: e.reason.clone(),
+                }
             })
             .collect(),
         upload_command: format!(
