@@ -24,6 +24,7 @@ pub struct Config {
     pub releases: ReleaseSettings,
     pub mirrors: MirrorSettings,
     pub fixity: FixitySettings,
+    pub usage: UsageSettings,
     pub web: WebSettings,
     /// Outgoing mail; without it Arca sends none (and says so at start).
     pub mail: Option<MailSettings>,
@@ -203,6 +204,45 @@ impl Default for FixitySettings {
         Self {
             max_mb_per_sec: 200,
             every_hours: 24 * 7,
+        }
+    }
+}
+
+/// Usage statistics (COUNTER views and downloads).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UsageSettings {
+    /// Count views and downloads at all.
+    pub enabled: bool,
+    /// The facility's time zone: which month a use falls in (IANA name).
+    pub time_zone: String,
+    /// How often a server writes what it counted to the catalogue (and at shutdown).
+    pub flush_seconds: u64,
+    /// Uses a server holds before it writes them out at once; past twice this, new
+    /// ones are dropped (and counted in `arca_usage_dropped_total`) until it has.
+    pub max_pending: usize,
+    /// Newer COUNTER robots / machine lists than the ones built in (a pattern a line).
+    pub robots_list: Option<PathBuf>,
+    pub machines_list: Option<PathBuf>,
+    /// Send each month's Dataset Report to DataCite's usage reports API (the host of
+    /// `[doi.datacite] url`).
+    pub report_to_datacite: bool,
+    /// The bearer token (JWT) DataCite issued for usage reports; without it the
+    /// repository's own credentials are sent.
+    pub datacite_token: Option<crate::storage::Secret>,
+}
+
+impl Default for UsageSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            time_zone: "UTC".into(),
+            flush_seconds: 30,
+            max_pending: 100_000,
+            robots_list: None,
+            machines_list: None,
+            report_to_datacite: false,
+            datacite_token: None,
         }
     }
 }
@@ -390,6 +430,7 @@ struct FileConfig {
     releases: Option<ReleaseSettings>,
     mirrors: Option<MirrorSettings>,
     fixity: Option<FixitySettings>,
+    usage: Option<UsageSettings>,
     web: Option<WebSettings>,
     mail: Option<MailSettings>,
     auth: Option<AuthSettings>,
@@ -467,6 +508,7 @@ impl Config {
             releases: file.releases.unwrap_or_default(),
             mirrors: file.mirrors.unwrap_or_default(),
             fixity: file.fixity.unwrap_or_default(),
+            usage: file.usage.unwrap_or_default(),
             web: file.web.unwrap_or_default(),
             mail: file.mail,
             auth: file.auth.unwrap_or_default(),
@@ -587,6 +629,22 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "[repository] oai_namespace must be a domain name such as archive.example.org, got '{ns}'"
             )));
+        }
+        jiff::tz::TimeZone::get(&self.usage.time_zone).map_err(|_| {
+            ConfigError::Invalid(format!(
+                "[usage] time_zone: '{}' is not an IANA time zone",
+                self.usage.time_zone
+            ))
+        })?;
+        if self.usage.flush_seconds == 0 || self.usage.max_pending == 0 {
+            return Err(ConfigError::Invalid(
+                "[usage] flush_seconds and max_pending must be at least 1".into(),
+            ));
+        }
+        if self.usage.report_to_datacite && self.doi.datacite.is_none() {
+            return Err(ConfigError::Invalid(
+                "[usage] report_to_datacite needs a [doi.datacite] table (url, repository_id, password)".into(),
+            ));
         }
         if self.doi.provider == DoiProvider::Datacite && self.doi.datacite.is_none() {
             return Err(ConfigError::Invalid(

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod cite;
 pub mod mirrors;
 pub mod upload;
+pub mod usage;
 
 use crate::config::{Config, Overrides};
 use crate::services::Services;
@@ -48,7 +49,7 @@ pub struct ArchiveArgs {
 }
 
 impl ArchiveArgs {
-    fn load(&self, bind: Option<String>) -> anyhow::Result<Config> {
+    pub(crate) fn load(&self, bind: Option<String>) -> anyhow::Result<Config> {
         Ok(Config::load(Overrides {
             data_dir: self.data_dir.clone(),
             bind,
@@ -90,6 +91,11 @@ enum Command {
     Upload(upload::UploadArgs),
     /// References for a manuscript: the deposits' data citations and their software's.
     Cite(cite::CiteArgs),
+    /// Usage statistics: COUNTER Dataset Reports.
+    Usage {
+        #[command(subcommand)]
+        command: usage::UsageCommand,
+    },
     /// Mail: check that the archive's mail server takes a message.
     Mail {
         #[command(subcommand)]
@@ -328,6 +334,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Upload(args) => upload::run(args).await,
         Command::Mirror { command } => mirrors::mirror(command).await,
+        Command::Usage { command } => usage::run(command).await,
         Command::Transfer { command } => mirrors::transfer(command).await,
         Command::Fixity { command } => mirrors::fixity(command).await,
         Command::Cite(args) => cite::run(args).await,
@@ -468,6 +475,20 @@ async fn serve(config: Config, with_worker: bool) -> anyhow::Result<ExitCode> {
     let services = Services::open(config).await?;
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     let worker = with_worker.then(|| tokio::spawn(crate::worker::run(services.clone())));
+    // Usage counted here is written every [usage] flush_seconds, and once more after
+    // the last request at shutdown.
+    let (stop_flushing, stopped) = tokio::sync::oneshot::channel::<()>();
+    let flusher = {
+        let services = services.clone();
+        tokio::spawn(async move {
+            services
+                .usage()
+                .flush_until(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        })
+    };
     let app = crate::web::build_app(services);
     tracing::info!(
         worker = with_worker,
@@ -475,6 +496,8 @@ async fn serve(config: Config, with_worker: bool) -> anyhow::Result<ExitCode> {
         listener.local_addr()?
     );
     crate::web::server::serve(listener, app, header_timeout, shutdown_signal()).await?;
+    let _ = stop_flushing.send(());
+    let _ = flusher.await;
     if let Some(w) = worker {
         w.abort();
     }

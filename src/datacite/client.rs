@@ -187,4 +187,39 @@ impl DataciteClient {
             .await
             .map(|_| ())
     }
+
+    /// Send a COUNTER Dataset Report to the usage reports API (`POST /reports`, or
+    /// `PUT /reports/{id}` to replace one sent before), with DataCite's usage token
+    /// when there is one. Returns the report's id.
+    pub async fn send_usage_report(
+        &self,
+        report: Vec<u8>,
+        previous: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<String, DataciteError> {
+        let (method, path) = match previous {
+            Some(id) => (reqwest::Method::PUT, format!("/reports/{id}")),
+            None => (reqwest::Method::POST, "/reports".to_owned()),
+        };
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .header("accept", "application/json");
+        req = match token {
+            Some(t) => req.bearer_auth(t),
+            None => req.basic_auth(&self.repository_id, Some(&self.password)),
+        };
+        let (status, body) = self.send(req.body(report)).await?;
+        if status == 404 {
+            return Err(DataciteError::Protocol(format!("{path} answered 404")));
+        }
+        body.pointer("/report/id")
+            .or_else(|| body.pointer("/data/id"))
+            .or_else(|| body.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| previous.map(str::to_owned))
+            .ok_or_else(|| DataciteError::Protocol("no report id in the answer".into()))
+    }
 }

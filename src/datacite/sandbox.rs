@@ -39,6 +39,8 @@ pub struct Stats {
 
 struct Inner {
     dois: BTreeMap<String, Value>,
+    /// Usage reports by id.
+    reports: BTreeMap<String, Value>,
     faults: Faults,
     stats: Stats,
 }
@@ -223,6 +225,7 @@ impl Sandbox {
             password: password.to_owned(),
             inner: Arc::new(Mutex::new(Inner {
                 dois: BTreeMap::new(),
+                reports: BTreeMap::new(),
                 faults: Faults::default(),
                 stats: Stats::default(),
             })),
@@ -236,6 +239,11 @@ impl Sandbox {
     /// The DOI as the sandbox holds it (for tests).
     pub fn doi(&self, doi: &str) -> Option<Value> {
         self.lock().dois.get(&doi.to_lowercase()).cloned()
+    }
+
+    /// The usage reports received, by id (for tests).
+    pub fn reports(&self) -> BTreeMap<String, Value> {
+        self.lock().reports.clone()
     }
 
     /// How many requests were failed on purpose (for tests).
@@ -254,11 +262,11 @@ impl Sandbox {
     fn authorised(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let expected = base64::engine::general_purpose::STANDARD
             .encode(format!("{}:{}", self.repository_id, self.password));
-        let ok = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Basic "))
-            == Some(expected.as_str());
+        let given = headers.get("authorization").and_then(|v| v.to_str().ok());
+        // Usage reports may come with a bearer token instead: the sandbox takes its
+        // password as one.
+        let ok = given.and_then(|v| v.strip_prefix("Basic ")) == Some(expected.as_str())
+            || given.and_then(|v| v.strip_prefix("Bearer ")) == Some(self.password.as_str());
         if ok {
             Ok(())
         } else {
@@ -316,6 +324,8 @@ impl Sandbox {
             .route("/heartbeat", get(|| async { "OK" }))
             .route("/dois", axum::routing::post(create))
             .route("/dois/{*doi}", get(show).put(update).delete(remove))
+            .route("/reports", axum::routing::post(create_report))
+            .route("/reports/{id}", get(show_report).put(replace_report))
             .route("/_sandbox/faults", put(set_faults).get(get_faults))
             .route("/_sandbox/stats", get(stats))
             .with_state(self)
@@ -492,4 +502,124 @@ async fn stats(State(s): State<Sandbox>, headers: HeaderMap) -> Reply {
         "injected_errors": inner.stats.injected_errors,
     }))
     .into_response())
+}
+
+/// What the Code of Practice for Research Data requires of a Dataset Report, as far as
+/// DataCite checks it: the header's fields and the period, and for each dataset an
+/// identifier, title, publisher, platform and performance with known metrics.
+fn report_problems(r: &Value) -> Vec<(&'static str, String)> {
+    let mut p = Vec::new();
+    let text = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+    };
+    let h = &r["report-header"];
+    for k in [
+        "report-name",
+        "report-id",
+        "release",
+        "created",
+        "created-by",
+    ] {
+        if !text(h, k) {
+            p.push(("report-header", format!("{k} is required")));
+        }
+    }
+    for k in ["begin-date", "end-date"] {
+        if !text(&h["reporting-period"], k) {
+            p.push(("report-header", format!("reporting-period.{k} is required")));
+        }
+    }
+    let Some(datasets) = r["report-datasets"].as_array() else {
+        p.push(("report-datasets", "an array is required".into()));
+        return p;
+    };
+    for (i, d) in datasets.iter().enumerate() {
+        let ids = d["dataset-id"].as_array().is_some_and(|a| !a.is_empty());
+        if !ids && !text(d, "uri") {
+            p.push(("report-datasets", format!("[{i}] needs dataset-id or uri")));
+        }
+        for k in ["dataset-title", "publisher", "platform", "data-type"] {
+            if !text(d, k) {
+                p.push(("report-datasets", format!("[{i}].{k} is required")));
+            }
+        }
+        let Some(perf) = d["performance"].as_array() else {
+            p.push(("report-datasets", format!("[{i}].performance is required")));
+            continue;
+        };
+        for x in perf {
+            for inst in x["instance"].as_array().into_iter().flatten() {
+                let metric = inst["metric-type"].as_str().unwrap_or_default();
+                let known = [
+                    "total-dataset-investigations",
+                    "unique-dataset-investigations",
+                    "total-dataset-requests",
+                    "unique-dataset-requests",
+                ];
+                if !known.contains(&metric)
+                    || !matches!(inst["access-method"].as_str(), Some("regular" | "machine"))
+                    || !inst["count"].is_u64()
+                {
+                    p.push(("report-datasets", format!("[{i}]: bad instance {inst}")));
+                }
+            }
+        }
+    }
+    p
+}
+
+async fn store_report(s: &Sandbox, id: String, body: Value, status: StatusCode) -> Reply {
+    let problems = report_problems(&body);
+    if !problems.is_empty() {
+        return Err(errors(StatusCode::UNPROCESSABLE_ENTITY, &problems));
+    }
+    s.lock().reports.insert(id.clone(), body.clone());
+    let mut report = body;
+    report["id"] = json!(id);
+    Ok((status, Json(json!({ "report": report }))).into_response())
+}
+
+async fn create_report(
+    State(s): State<Sandbox>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Reply {
+    s.authorised(&headers)?;
+    s.faults().await?;
+    let id = crate::model::ids::new_id().to_lowercase();
+    store_report(&s, id, body, StatusCode::CREATED).await
+}
+
+async fn replace_report(
+    State(s): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Reply {
+    s.authorised(&headers)?;
+    s.faults().await?;
+    if !s.lock().reports.contains_key(&id) {
+        return Err(errors(
+            StatusCode::NOT_FOUND,
+            &[("", "no such report".into())],
+        ));
+    }
+    store_report(&s, id, body, StatusCode::OK).await
+}
+
+async fn show_report(
+    State(s): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Reply {
+    s.authorised(&headers)?;
+    match s.lock().reports.get(&id) {
+        Some(r) => Ok(Json(json!({ "report": r })).into_response()),
+        None => Err(errors(
+            StatusCode::NOT_FOUND,
+            &[("", "no such report".into())],
+        )),
+    }
 }

@@ -44,11 +44,34 @@ pub struct PageRow {
     pub flags: i64,
 }
 
-/// What is kept of a current page: its model, or the page rendered for `page_key`.
+/// What is kept of a current page: its model, or the page rendered for `page_key`
+/// with the usage figures read beside it.
 #[derive(Debug, Clone)]
 pub enum Current {
     Model { model: String, rev: i64 },
-    Page(PageRow),
+    Page(PageRow, Shown),
+}
+
+/// The version a page shows and its all-time usage (and its dataset's), read in the
+/// page's own query.
+#[derive(Debug, Clone, Default)]
+pub struct Shown {
+    pub version_id: String,
+    pub version: crate::model::usage::Figures,
+    pub dataset: crate::model::usage::Figures,
+}
+
+fn figures(r: &sqlx::any::AnyRow, p: &str) -> DbResult<crate::model::usage::Figures> {
+    let get = |c: &str| -> DbResult<i64> {
+        Ok(r.try_get::<Option<i64>, _>(format!("{p}{c}").as_str())?
+            .unwrap_or(0))
+    };
+    Ok(crate::model::usage::Figures {
+        total_dataset_investigations: get("ti")?,
+        unique_dataset_investigations: get("ui")?,
+        total_dataset_requests: get("tr")?,
+        unique_dataset_requests: get("ur")?,
+    })
 }
 
 /// A page's model (or its page rendered for `page_key`) if it was built from the
@@ -62,8 +85,14 @@ pub async fn current(
     let row = sqlx::query(
         "SELECT m.rev, CAST(CASE WHEN m.page_key = $3 THEN 1 ELSE 0 END AS BIGINT) AS rendered,
                 CASE WHEN m.page_key = $3 THEN '' ELSE m.model END AS model,
-                m.page, m.page_link, m.page_flags
+                m.page, m.page_link, m.page_flags, m.version_id,
+                uv.total_investigations AS v_ti, uv.unique_investigations AS v_ui,
+                uv.total_requests AS v_tr, uv.unique_requests AS v_ur,
+                ud.total_investigations AS d_ti, ud.unique_investigations AS d_ui,
+                ud.total_requests AS d_tr, ud.unique_requests AS d_ur
          FROM landing_models m JOIN datasets d ON d.id = m.dataset_id
+         LEFT JOIN usage_totals uv ON uv.dataset_id = m.dataset_id AND uv.version_id = m.version_id
+         LEFT JOIN usage_totals ud ON ud.dataset_id = m.dataset_id AND ud.version_id = ''
          WHERE m.dataset_id = $1 AND m.version_number = $2 AND m.rev = d.public_rev",
     )
     .bind(dataset_id)
@@ -74,15 +103,24 @@ pub async fn current(
     let Some(r) = row else { return Ok(None) };
     let rendered: i64 = r.try_get("rendered")?;
     Ok(Some(if rendered == 1 {
-        Current::Page(PageRow {
-            html: r.try_get::<Option<String>, _>("page")?.unwrap_or_default(),
-            link: r
-                .try_get::<Option<String>, _>("page_link")?
-                .unwrap_or_default(),
-            flags: r
-                .try_get::<Option<i64>, _>("page_flags")?
-                .unwrap_or_default(),
-        })
+        Current::Page(
+            PageRow {
+                html: r.try_get::<Option<String>, _>("page")?.unwrap_or_default(),
+                link: r
+                    .try_get::<Option<String>, _>("page_link")?
+                    .unwrap_or_default(),
+                flags: r
+                    .try_get::<Option<i64>, _>("page_flags")?
+                    .unwrap_or_default(),
+            },
+            Shown {
+                version_id: r
+                    .try_get::<Option<String>, _>("version_id")?
+                    .unwrap_or_default(),
+                version: figures(&r, "v_")?,
+                dataset: figures(&r, "d_")?,
+            },
+        )
     } else {
         Current::Model {
             model: r.try_get("model")?,
@@ -124,10 +162,12 @@ pub async fn put(
     number: i64,
     rev: i64,
     model: &str,
+    version_id: &str,
 ) -> DbResult<()> {
     sqlx::query(
-        "INSERT INTO landing_models (dataset_id, version_number, rev, model) VALUES ($1, $2, $3, $4)
+        "INSERT INTO landing_models (dataset_id, version_number, rev, model, version_id) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (dataset_id, version_number) DO UPDATE SET rev = excluded.rev, model = excluded.model,
+           version_id = excluded.version_id,
            page = NULL, page_link = NULL, page_flags = NULL, page_key = NULL
          WHERE landing_models.rev <= excluded.rev",
     )
@@ -135,6 +175,7 @@ pub async fn put(
     .bind(number)
     .bind(rev)
     .bind(model)
+    .bind(version_id)
     .execute(conn)
     .await?;
     Ok(())

@@ -24,6 +24,7 @@ pub mod search;
 pub mod sessions;
 pub mod software;
 pub mod uploads;
+pub mod usage;
 pub mod users;
 pub mod versions;
 

@@ -15,6 +15,7 @@ pub mod role;
 pub mod state;
 pub mod status;
 pub mod tar_scan;
+pub mod usage;
 pub mod words;
 
 pub use checksum::{Algorithm, Checksum};
@@ -22,6 +23,6 @@ pub use path::DatasetPath;
 pub use role::Role;
 pub use state::{Action, DepositState};
 pub use status::{
-    BatchItemState, BatchState, DoiProvider, FileStatus, FixityOutcome, HoldKind, JobState,
-    LinkPurpose, MailNotices, MirrorPolicy, NoticeKind, TransferState,
+    AccessMethod, Activity, BatchItemState, BatchState, DoiProvider, FileStatus, FixityOutcome,
+    HoldKind, JobState, LinkPurpose, MailNotices, MirrorPolicy, NoticeKind, TransferState,
 };

@@ -268,3 +268,23 @@ mod tests {
         assert!("Done".parse::<BatchState>().is_err());
     }
 }
+
+stored_enum! {
+    /// How usage was generated (COUNTER's Access_Method).
+    AccessMethod ("access method") {
+        /// A person in a browser.
+        Regular = "regular",
+        /// A script or download tool (the machine list, or an API token).
+        Machine = "machine",
+    }
+}
+
+stored_enum! {
+    /// What a reader did with a dataset (COUNTER's usage categories).
+    Activity ("usage activity") {
+        /// Looked at it: the landing page, a metadata export, a citation.
+        Investigation = "investigation",
+        /// Took the data: a file or the bag. Also an investigation.
+        Request = "request",
+    }
+}

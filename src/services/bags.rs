@@ -27,6 +27,13 @@ pub struct BagPlan {
     pub mtime: u64,
 }
 
+impl BagPlan {
+    /// The released version the bag holds.
+    pub fn version_id(&self) -> &str {
+        self.dataset.version_id()
+    }
+}
+
 /// Files read per page while a bag is planned and written.
 const BAG_PAGE: i64 = 1_000;
 

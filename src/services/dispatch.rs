@@ -24,6 +24,7 @@ impl Service<'_> {
             Job::Landing { dataset_id } => Ok(self.landing().refresh(dataset_id).await?),
             Job::Periodic(round) => Ok(self.periodic().run(id, round).await?),
             Job::Mail { mail_id } => self.mail().deliver(mail_id).await,
+            Job::UsageReport { month } => self.usage_report().send(month).await,
         }
     }
 

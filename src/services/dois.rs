@@ -297,6 +297,9 @@ pub struct PublicDoi {
     pub record: crate::metadata::datacite::Resource,
     /// The landing page path: the dataset for a concept DOI, else that version.
     pub landing: String,
+    /// The released version the DOI stands for (its use counts for it); None while
+    /// it is not released.
+    pub released_version: Option<String>,
 }
 
 impl Service<'_> {
@@ -308,7 +311,9 @@ impl Service<'_> {
             .filter(|r| r.wanted_state != DoiState::Draft)
             .ok_or(ServiceError::NotFound("DOI"))?;
         let target = self.doi_target(&mut conn, &row).await?;
+        let released = target.version.state == crate::model::DepositState::Released;
         Ok(PublicDoi {
+            released_version: released.then(|| target.version.id.to_string()),
             dataset_id: target.version.dataset_id.into(),
             record: target.record,
             landing: target.landing,

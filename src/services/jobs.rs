@@ -28,6 +28,8 @@ pub enum Job {
     Periodic(Round),
     /// Send one message from the mail outbox.
     Mail { mail_id: String },
+    /// Send a month's COUNTER Dataset Report (`YYYY-MM`) to DataCite.
+    UsageReport { month: String },
 }
 
 impl Job {
@@ -50,6 +52,7 @@ impl Job {
             Job::Periodic(_) => 10,
             // A mail server may be down for a day: keep trying as long as for DataCite.
             Job::Mail { .. } => 40,
+            Job::UsageReport { .. } => 40,
         }
     }
 
@@ -135,15 +138,18 @@ pub enum Task {
     Fixity,
     /// The daily mail of those who chose a digest of their notifications.
     Digest,
+    /// Last month's usage report to DataCite, once the month is over.
+    UsageReport,
 }
 
 impl Task {
-    pub const ALL: [Task; 5] = [
+    pub const ALL: [Task; 6] = [
         Task::Housekeeping,
         Task::GarbageCollection,
         Task::WatchHolds,
         Task::Fixity,
         Task::Digest,
+        Task::UsageReport,
     ];
 
     pub(super) fn name(self) -> &'static str {
@@ -153,6 +159,7 @@ impl Task {
             Task::WatchHolds => "watch_holds",
             Task::Fixity => "fixity",
             Task::Digest => "digest",
+            Task::UsageReport => "usage_report",
         }
     }
 }

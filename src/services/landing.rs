@@ -7,7 +7,7 @@
 use super::public::PublicDataset;
 use super::{ServiceError, ServiceResult};
 use crate::db::landing::Current;
-pub use crate::db::landing::PageRow;
+pub use crate::db::landing::{PageRow, Shown};
 use crate::db::{self, Conn};
 use crate::metadata::datacite::Resource;
 use crate::metadata::profile::Facility;
@@ -56,7 +56,7 @@ pub trait RenderLanding: Send + Sync + std::fmt::Debug {
 /// render (with the count its rendering may be kept under).
 #[derive(Debug, Clone)]
 pub enum LandingView {
-    Page(PageRow),
+    Page(PageRow, Shown),
     Model(Box<Landing>, Option<i64>),
 }
 
@@ -94,7 +94,7 @@ impl Service<'_> {
     ) -> ServiceResult<Landing> {
         match self.view(dataset_id, number, after, "").await? {
             LandingView::Model(l, _) => Ok(*l),
-            LandingView::Page(_) => Err(ServiceError::Internal(
+            LandingView::Page(..) => Err(ServiceError::Internal(
                 "a rendered page was given where its model was asked for".into(),
             )),
         }
@@ -121,8 +121,8 @@ impl Service<'_> {
         let rev = {
             let mut conn = self.db.conn().await?;
             match db::landing::current(&mut conn, dataset_id, slot, page_key).await? {
-                Some(Current::Page(p)) if !page_key.is_empty() => {
-                    return Ok(LandingView::Page(p));
+                Some(Current::Page(p, shown)) if !page_key.is_empty() => {
+                    return Ok(LandingView::Page(p, shown));
                 }
                 // A model that no longer parses (an older shape) is built again.
                 Some(Current::Model { model, rev }) => {
@@ -141,7 +141,7 @@ impl Service<'_> {
             let model = serde_json::to_string(&landing)
                 .map_err(|e| ServiceError::Internal(format!("landing model: {e}")))?;
             let mut tx = self.db.begin_write().await?;
-            db::landing::put(&mut tx, dataset_id, slot, rev, &model).await?;
+            db::landing::put(&mut tx, dataset_id, slot, rev, &model, &landing.version_id).await?;
             tx.commit().await?;
         }
         Ok(LandingView::Model(Box::new(landing), rev))

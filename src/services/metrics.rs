@@ -26,6 +26,9 @@ pub struct Metrics {
     pub transfers: Family<Labels, Counter>,
     pub transfer_bytes: Counter,
     pub fixity_checks: Family<Labels, Counter>,
+    /// Uses counted ("regular", "machine"), left out ("robot", "depositor",
+    /// "double_click") or dropped ("dropped": more pending than the bound).
+    pub usage: Family<Labels, Counter>,
     jobs_pending: Gauge,
     jobs_failed: Gauge,
     jobs: Family<Labels, Gauge>,
@@ -53,6 +56,7 @@ impl Default for Metrics {
             transfers: Family::default(),
             transfer_bytes: Counter::default(),
             fixity_checks: Family::default(),
+            usage: Family::default(),
             jobs_pending: Gauge::default(),
             jobs_failed: Gauge::default(),
             jobs: Family::default(),
@@ -70,6 +74,11 @@ impl Default for Metrics {
             "Time from a request's arrival to its response's headers, by route",
             prometheus_client::registry::Unit::Seconds,
             m.http_request_duration.clone(),
+        );
+        registry.register(
+            "usage",
+            "Views and downloads by outcome: counted (regular, machine) or left out (robot, depositor, double_click, dropped)",
+            m.usage.clone(),
         );
         registry.register(
             "upload_bytes",

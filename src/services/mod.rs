@@ -67,6 +67,8 @@ pub mod sessions;
 pub mod software;
 pub mod transitions;
 pub mod uploads;
+pub mod usage;
+pub mod usage_report;
 pub mod users;
 pub mod verify;
 pub mod versions;
@@ -114,6 +116,8 @@ pub struct Services {
     oidc: Arc<std::collections::BTreeMap<String, Arc<crate::oidc::Provider>>>,
     /// What follows a deposit's transitions (registered in `reactions.rs`).
     reactions: &'static transitions::Reactions,
+    /// Views and downloads counted since the last flush.
+    usage_recorder: Arc<usage::Recorder>,
 }
 
 impl Services {
@@ -143,7 +147,10 @@ impl Services {
                 .map_err(|e| ServiceError::Internal(format!("[auth.oidc.{name}] {e}")))?;
             oidc.insert(name.clone(), Arc::new(provider));
         }
+        let usage_recorder =
+            Arc::new(usage::Recorder::new(&config.usage).map_err(ServiceError::Internal)?);
         let services = Self {
+            usage_recorder,
             db,
             storage,
             config: Arc::new(config),

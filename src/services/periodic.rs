@@ -23,6 +23,7 @@ impl Service<'_> {
             Task::WatchHolds => Duration::from_secs(15 * 60),
             Task::Fixity => Duration::from_secs(self.config.fixity.every_hours.max(1) * 3600),
             Task::Digest => Duration::from_secs(86_400),
+            Task::UsageReport => Duration::from_secs(6 * 3600),
         }
     }
 
@@ -64,6 +65,9 @@ impl Service<'_> {
             }
             Task::WatchHolds => {
                 self.holds().watch(now_ms()).await?;
+            }
+            Task::UsageReport => {
+                self.usage_report().send_due(now_ms()).await?;
             }
             Task::Digest => {
                 let sent = self.notices().send_digests(now_ms()).await?;

@@ -12,12 +12,20 @@ use std::net::{IpAddr, SocketAddr};
 /// The client's address: the peer, or, when the peer is a proxy the operator trusts
 /// (`[web] trusted_proxies`), the nearest address in `X-Forwarded-For` that is not one.
 pub fn client_addr(req: &Request, trusted: &[IpAddr]) -> Option<IpAddr> {
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    client_addr_of(req.extensions(), req.headers(), trusted)
+}
+
+/// [`client_addr`] from a request's parts.
+pub fn client_addr_of(
+    extensions: &axum::http::Extensions,
+    headers: &axum::http::HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
     if !trusted.contains(&peer) {
         return Some(peer);
     }
-    let forwarded = req
-        .headers()
+    let forwarded = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())

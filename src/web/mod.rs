@@ -15,13 +15,14 @@ pub mod range;
 pub mod server;
 pub mod session;
 pub mod tus;
+pub mod visits;
 
 use crate::services::Services;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use handlers::{
     bags, datasets, deposits, doi, files, health, holds, metrics, mirrors, oai, releases, review,
-    reviewers, sitemap, software, uploads,
+    reviewers, sitemap, software, uploads, usage,
 };
 use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
@@ -119,6 +120,8 @@ pub fn build_app(services: Services) -> Router {
         .routes(routes!(software::list, software::add))
         .routes(routes!(software::kit))
         .routes(routes!(datasets::search))
+        .routes(routes!(usage::of_dataset))
+        .routes(routes!(usage::dsr))
         .routes(routes!(files::list))
         .routes(routes!(files::remove, files::download))
         .routes(routes!(holds::claim))

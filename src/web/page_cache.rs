@@ -17,6 +17,8 @@ pub struct CachedPage {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The released version a view of this page counts for (None: not counted).
+    pub counts_for: Option<String>,
 }
 
 struct Entry {
@@ -76,6 +78,7 @@ mod tests {
             status: StatusCode::OK,
             headers: HeaderMap::new(),
             body: Bytes::from_static(b"<h1>x</h1>"),
+            counts_for: None,
         }
     }
 

@@ -123,6 +123,7 @@ impl TestApp {
             releases: Default::default(),
             mirrors: Default::default(),
             fixity: Default::default(),
+            usage: Default::default(),
             web: Default::default(),
             mail: None,
             auth: Default::default(),

@@ -11,7 +11,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-async fn start_sandbox() -> (Sandbox, String) {
+pub(crate) async fn start_sandbox() -> (Sandbox, String) {
     let sandbox = Sandbox::new("ARCA.TEST", "sandbox-password");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -35,7 +35,7 @@ async fn datacite_app(url: &str, timeout_secs: u64) -> TestApp {
 }
 
 /// An archive registering DOIs at the sandbox, with fast retries; `more` changes the rest.
-async fn datacite_app_with(
+pub(crate) async fn datacite_app_with(
     url: &str,
     timeout_secs: u64,
     more: impl FnOnce(&mut arca::config::Config),

@@ -29,6 +29,7 @@ mod reviewers;
 mod s3;
 mod search;
 mod uploads;
+mod usage;
 mod verify;
 mod versions;
 mod web;

@@ -14,8 +14,21 @@ use futures::{StreamExt, TryStreamExt};
 use tokio_util::io::{ReaderStream, StreamReader};
 
 #[utoipa::path(get, path = "/datasets/{id}/bag.tar", tag = "public", params(("id" = String, Path, description = "Dataset id")), responses((status = 200, description = "The dataset as a BagIt bag", body = Vec<u8>, content_type = "application/x-tar"), (status = 404, description = "Not a released dataset", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Withdrawn", body = Problem, content_type = "application/problem+json")))]
-pub async fn export(State(s): State<Services>, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn export(
+    State(s): State<Services>,
+    Path(id): Path<String>,
+    visitor: crate::web::visits::Visitor,
+    headers: axum::http::HeaderMap,
+) -> AppResult<Response> {
     let plan = s.bags().export(&id).await?;
+    let hit = crate::services::usage::Hit {
+        dataset_id: id.clone(),
+        version_id: plan.version_id().to_owned(),
+        activity: crate::model::Activity::Request,
+        url: format!("/datasets/{id}/bag.tar"),
+        range: headers.contains_key(header::RANGE),
+    };
+    crate::web::visits::count(&s, &visitor, hit).await;
     let filename = format!("{}.tar", plan.name);
     let (writer, reader) = tokio::io::duplex(1 << 20);
     let services = s.clone();

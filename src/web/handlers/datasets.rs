@@ -5,13 +5,17 @@ use crate::metadata::citation::{datacite_text, styles::STYLES};
 use crate::metadata::datacite::Resource;
 use crate::metadata::datacite::vocab::DescriptionType;
 use crate::metadata::signposting::{self, Link};
+use crate::model::Activity;
+use crate::model::usage::Figures;
 use crate::services::Services;
-use crate::services::landing::{FILES_PER_PAGE, Landing, LandingView, PageRow};
+use crate::services::landing::{FILES_PER_PAGE, Landing, LandingView, PageRow, Shown};
+use crate::services::usage::Hit;
 use crate::web::conneg;
 use crate::web::error::{AppError, AppResult};
 use crate::web::format::human_size;
 use crate::web::openapi::Problem;
 use crate::web::page_cache::{CachedPage, PageCache};
+use crate::web::visits::Visitor;
 use askama::Template;
 use axum::Extension;
 use axum::body::Body;
@@ -108,6 +112,14 @@ fn script_safe_json(json: &str) -> String {
         .replace('&', "\\u0026")
 }
 
+/// The JSON-LD with the mark its usage replaces at serve time.
+fn with_statistic_mark(json_ld: &str) -> String {
+    match json_ld.strip_suffix('}') {
+        Some(open) if open.len() > 1 => format!("{open},{STATISTIC_MARK}}}"),
+        _ => json_ld.to_owned(),
+    }
+}
+
 /// The landing page's Signposting links (files limited to the first page).
 fn links(base: &str, dataset_id: &str, record: &Resource, files: &[String]) -> Vec<Link> {
     let landing = format!("{base}/datasets/{dataset_id}");
@@ -125,6 +137,7 @@ pub async fn landing(
     Query(q): Query<PageQuery>,
     Query(cite): Query<super::doi::Params>,
     Extension(cache): Extension<Arc<PageCache>>,
+    visitor: Visitor,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     // The landing page URL negotiates content like the DOI does.
@@ -133,13 +146,42 @@ pub async fn landing(
         let mut resp = super::doi::cite(&d.record, &format)?;
         resp.headers_mut()
             .insert(header::VARY, HeaderValue::from_static("Accept"));
+        if d.withdrawn_because.is_none() {
+            let hit = super::doi::export_hit(
+                d.dataset_id(),
+                d.version_id(),
+                &format,
+                &format!("/datasets/{id}"),
+            );
+            crate::web::visits::count(&s, &visitor, hit).await;
+        }
         return Ok(resp);
     }
     let key = format!("{id}\n{}\n{:?}\n{:?}", q.after, q.version, q.style);
     let generation = s.public_generation();
-    if let Some(hit) = cache.get(&key, generation) {
-        return Ok(cached_response(hit));
+    let page = match cache.get(&key, generation) {
+        Some(hit) => hit,
+        None => {
+            let page = landing_page(&s, &id, &q).await?;
+            cache.put(key.clone(), generation, page.clone());
+            page
+        }
+    };
+    if let Some(version_id) = &page.counts_for {
+        let hit = Hit {
+            dataset_id: id.clone(),
+            version_id: version_id.clone(),
+            activity: Activity::Investigation,
+            url: key,
+            range: false,
+        };
+        crate::web::visits::count(&s, &visitor, hit).await;
     }
+    Ok(cached_response(page))
+}
+
+/// The landing page as served, its usage figures filled in.
+async fn landing_page(s: &Services, id: &str, q: &PageQuery) -> AppResult<CachedPage> {
     let page = async {
         // The default view is kept rendered beside its model, for this version of the
         // templates and this public URL: one read serves it.
@@ -149,30 +191,71 @@ pub async fn landing(
         } else {
             String::new()
         };
-        let (d, rev) = match s
-            .landing()
-            .view(&id, q.version, &q.after, &page_key)
-            .await?
-        {
-            LandingView::Page(p) => return Ok(served(p.html, &p.link, p.flags)),
+        let (d, rev) = match s.landing().view(id, q.version, &q.after, &page_key).await? {
+            LandingView::Page(p, shown) => return Ok(served(&p, &shown)),
             LandingView::Model(d, rev) => (d, rev),
         };
-        let row = rendered(s.config.public_base(), &d, &q)?;
+        let row = rendered(s.config.public_base(), &d, q)?;
         if plain && let Some(rev) = rev {
             s.landing()
-                .keep_page(&id, q.version, rev, &page_key, &row)
+                .keep_page(id, q.version, rev, &page_key, &row)
                 .await?;
         }
-        AppResult::Ok(served(row.html, &row.link, row.flags))
+        let (version, dataset) = s.usage().shown(&d.dataset_id, &d.version_id).await?;
+        let shown = Shown {
+            version_id: d.version_id.clone(),
+            version,
+            dataset,
+        };
+        AppResult::Ok(served(&row, &shown))
     };
-    let page = page.await.map_err(|e| {
+    page.await.map_err(|e| {
         let mut e = e.as_html();
         e.headers
             .push((header::VARY, HeaderValue::from_static("Accept")));
         e
-    })?;
-    cache.put(key, generation, page.clone());
-    Ok(cached_response(page))
+    })
+}
+
+/// Where a page's usage figures go: one line of the description list, and the
+/// JSON-LD's `interactionStatistic` (a key no metadata can write, so no record can
+/// forge the marks).
+const USAGE_MARK: &str = "<!--arca:usage-->";
+const STATISTIC_MARK: &str = "\"interactionStatistic\":\"arca:usage\"";
+
+/// The page with its figures in place of the marks.
+fn with_usage(html: &str, shown: &Shown) -> String {
+    use crate::model::words::count;
+    let line = |f: &Figures| {
+        format!(
+            "{} ({} unique) · {} ({} unique)",
+            count(f.total_dataset_investigations as u64, "view", "views"),
+            f.unique_dataset_investigations,
+            count(f.total_dataset_requests as u64, "download", "downloads"),
+            f.unique_dataset_requests
+        )
+    };
+    let mut text = line(&shown.version);
+    if shown.dataset != shown.version {
+        text = format!(
+            "this version: {text}; all versions: {}",
+            line(&shown.dataset)
+        );
+    }
+    let dd = format!(
+        "<dt>Usage</dt><dd>{text} <span class=\"muted\">(COUNTER, robots excluded)</span></dd>"
+    );
+    let statistic = serde_json::json!([
+        {"@type": "InteractionCounter", "interactionType": "https://schema.org/ViewAction",
+         "userInteractionCount": shown.version.total_dataset_investigations},
+        {"@type": "InteractionCounter", "interactionType": "https://schema.org/DownloadAction",
+         "userInteractionCount": shown.version.total_dataset_requests},
+    ]);
+    html.replacen(USAGE_MARK, &dd, 1).replacen(
+        STATISTIC_MARK,
+        &format!("\"interactionStatistic\":{statistic}"),
+        1,
+    )
 }
 
 /// What a kept page was rendered for: this version of the templates, this public URL.
@@ -214,8 +297,9 @@ impl crate::services::landing::RenderLanding for LandingPages {
 }
 
 /// A landing page as served: 410 when withdrawn (flag 1), kept out of search engines
-/// when held (flag 2).
-fn served(html: String, link: &str, flags: i64) -> CachedPage {
+/// when held (flag 2); a view of it counts for its version only when neither.
+fn served(row: &PageRow, shown: &Shown) -> CachedPage {
+    let (link, flags) = (&row.link, row.flags);
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -239,7 +323,8 @@ fn served(html: String, link: &str, flags: i64) -> CachedPage {
             StatusCode::OK
         },
         headers,
-        body: html.into(),
+        body: with_usage(&row.html, shown).into(),
+        counts_for: (flags == 0 && !shown.version_id.is_empty()).then(|| shown.version_id.clone()),
     }
 }
 
@@ -343,7 +428,11 @@ pub fn render_page(
         file_count,
         total_size: human_size(total),
         more_files,
-        json_ld: script_safe_json(&d.json_ld),
+        json_ld: script_safe_json(&if review {
+            d.json_ld.clone()
+        } else {
+            with_statistic_mark(&d.json_ld)
+        }),
         mirrors,
         versions: d
             .versions
@@ -464,11 +553,33 @@ pub async fn linkset(
 pub async fn download(
     State(s): State<Services>,
     Path((id, path)): Path<(String, String)>,
+    visitor: Visitor,
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let f = s.public().file(&id, None, &path).await?;
     let landing = format!("{}/datasets/{id}", s.config.public_base());
-    serve_file(&s, &f, &headers, Some(&landing)).await
+    let resp = serve_file(&s, &f, &headers, Some(&landing)).await?;
+    count_download(&s, &visitor, &id, &f, &headers).await;
+    Ok(resp)
+}
+
+/// A file of a released version was served: a request (COUNTER), its ranges counted
+/// once per user-session.
+async fn count_download(
+    s: &Services,
+    visitor: &Visitor,
+    dataset_id: &str,
+    f: &crate::db::files::FileRow,
+    headers: &HeaderMap,
+) {
+    let hit = Hit {
+        dataset_id: dataset_id.to_owned(),
+        version_id: f.version_id.clone(),
+        activity: Activity::Request,
+        url: format!("{} {}", f.version_id, f.path),
+        range: headers.contains_key(header::RANGE),
+    };
+    crate::web::visits::count(s, visitor, hit).await;
 }
 
 /// A file of one released version (older versions stay downloadable).
@@ -476,11 +587,14 @@ pub async fn download(
 pub async fn download_version(
     State(s): State<Services>,
     Path((id, version, path)): Path<(String, i64, String)>,
+    visitor: Visitor,
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let f = s.public().file(&id, Some(version), &path).await?;
     let landing = format!("{}/datasets/{id}?version={version}", s.config.public_base());
-    serve_file(&s, &f, &headers, Some(&landing)).await
+    let resp = serve_file(&s, &f, &headers, Some(&landing)).await?;
+    count_download(&s, &visitor, &id, &f, &headers).await;
+    Ok(resp)
 }
 
 /// Stream a stored file, whole or the one range asked for; `collection` is the page

@@ -75,6 +75,22 @@ pub fn requested(headers: &HeaderMap, q: &Params) -> AppResult<Option<Format>> {
 }
 
 /// The record in `format` as a response with the format's media type.
+/// A metadata export or citation download of a released version: an investigation.
+pub fn export_hit(
+    dataset_id: &str,
+    version_id: &str,
+    format: &Format,
+    url: &str,
+) -> crate::services::usage::Hit {
+    crate::services::usage::Hit {
+        dataset_id: dataset_id.to_owned(),
+        version_id: version_id.to_owned(),
+        activity: crate::model::Activity::Investigation,
+        url: format!("{url} {format:?}"),
+        range: false,
+    }
+}
+
 pub fn cite(record: &crate::metadata::datacite::Resource, format: &Format) -> AppResult<Response> {
     let body = citation::render(record, format)
         .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "bad-request", e.to_string()))?;
@@ -90,13 +106,22 @@ pub async fn resolve(
     State(s): State<Services>,
     Path(doi): Path<String>,
     Query(q): Query<Params>,
+    visitor: crate::web::visits::Visitor,
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let format = requested(&headers, &q)?;
     let found = s.dois().resolve(&doi).await?;
     let mut resp = match format {
+        // The landing page counts the view when the reader gets there.
         None => Redirect::to(&found.landing).into_response(),
-        Some(f) => cite(&found.record, &f)?,
+        Some(f) => {
+            let resp = cite(&found.record, &f)?;
+            if let Some(version_id) = &found.released_version {
+                let hit = export_hit(&found.dataset_id, version_id, &f, &format!("/doi/{doi}"));
+                crate::web::visits::count(&s, &visitor, hit).await;
+            }
+            resp
+        }
     };
     resp.headers_mut()
         .insert(header::VARY, "Accept".parse().expect("static"));

@@ -16,3 +16,4 @@ pub mod reviewers;
 pub mod sitemap;
 pub mod software;
 pub mod uploads;
+pub mod usage;

@@ -69,6 +69,8 @@ pub struct Row {
     pub updated: String,
     pub dataset_id: String,
     pub released: bool,
+    /// All-time views and downloads of a released version ("" otherwise).
+    pub usage: String,
 }
 
 pub fn rows(page: &[VersionRow]) -> Vec<Row> {
@@ -87,6 +89,7 @@ pub fn rows(page: &[VersionRow]) -> Vec<Row> {
             updated: crate::model::date::utc_seconds(v.updated_at),
             dataset_id: v.dataset_id.to_string(),
             released: v.state == DepositState::Released,
+            usage: String::new(),
         })
         .collect()
 }
@@ -144,6 +147,31 @@ async fn my_page(
     let next = (list.len() as i64 == MY_PAGE)
         .then(|| list.last().map(|v| v.id.to_string()))
         .flatten();
+    let released: Vec<String> = list
+        .iter()
+        .filter(|v| v.state == DepositState::Released)
+        .map(|v| v.id.to_string())
+        .collect();
+    let figures = s
+        .usage()
+        .of_versions(&released)
+        .await
+        .map_err(AppError::page)?;
+    let mut deposits = rows(&list);
+    for d in &mut deposits {
+        if d.released {
+            let f = figures.get(&d.id).copied().unwrap_or_default();
+            d.usage = format!(
+                "{} · {}",
+                crate::model::words::count(f.total_dataset_investigations as u64, "view", "views"),
+                crate::model::words::count(
+                    f.total_dataset_requests as u64,
+                    "download",
+                    "downloads"
+                )
+            );
+        }
+    }
     let tokens = s
         .users()
         .live_tokens(actor)
@@ -191,7 +219,7 @@ async fn my_page(
         b,
         &MyPage {
             chrome: Chrome::of(b),
-            deposits: rows(&list),
+            deposits,
             next,
             tokens,
             providers,

@@ -15,6 +15,7 @@ pub mod mirrors;
 pub mod notices;
 pub mod passwords;
 pub mod releases;
+pub mod usage;
 
 use super::error::{AppError, AppResult};
 use super::session::Browser;
@@ -214,6 +215,7 @@ pub fn router() -> Router<Services> {
         .route("/curate", get(curate::queue))
         .route("/curate/invite", post(curate::invite))
         .route("/curate/releases", get(releases::list))
+        .route("/curate/usage", get(usage::overview))
         .route("/curate/mirrors", get(mirrors::console).post(mirrors::add))
         .route("/curate/transfers/{id}/retry", post(mirrors::retry))
         .route("/curate/releases/{id}/run", post(releases::run))
