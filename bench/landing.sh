@@ -5,7 +5,10 @@
 # (rendered pages kept in memory for [web] page_cache_seconds = 5) and with that cache
 # off (a second server on the same catalogue): each request then reads the page from the
 # catalogue, where the release's job kept it. Prints requests/s of each and the ratios
-# to nginx.
+# to nginx. Usage counting (COUNTER views and downloads) is on in both; two more servers
+# on the same catalogue run with it off ([usage] enabled = false), and the landing page
+# and a file download are measured against them in the same run: the ratios on/off are
+# what counting costs.
 #
 #   bench/landing.sh                 # 10 s per run, 32 connections, best of 3
 #   ARCA_BENCH_SECONDS=30 ARCA_BENCH_CONNECTIONS=64 bench/landing.sh
@@ -18,6 +21,9 @@ RUNS="${ARCA_BENCH_RUNS:-3}"
 PORT="${ARCA_BENCH_PORT:-18081}"
 NGINX_PORT=$((PORT + 1))
 UNCACHED_PORT=$((PORT + 2))
+OFF_PORT=$((PORT + 3))
+OFF_UNCACHED_PORT=$((PORT + 4))
+ON_PORT=$((PORT + 5))
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 2; }
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [[ -x "$NGINX" ]] || { echo "nginx is not installed (apt-get install nginx-light)"; exit 2; }
@@ -28,6 +34,9 @@ WORK=$(mktemp -d)
 cleanup() {
   [[ -n "${SERVER:-}" ]] && kill "$SERVER" 2>/dev/null || true
   [[ -n "${UNCACHED:-}" ]] && kill "$UNCACHED" 2>/dev/null || true
+  [[ -n "${OFF:-}" ]] && kill "$OFF" 2>/dev/null || true
+  [[ -n "${ON_PID:-}" ]] && kill "$ON_PID" 2>/dev/null || true
+  [[ -n "${OFF_UNCACHED:-}" ]] && kill "$OFF_UNCACHED" 2>/dev/null || true
   [[ -f "$WORK/nginx.pid" ]] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
   rm -rf "$WORK"
 }
@@ -87,8 +96,17 @@ PY
 )
 URL_PATH="/datasets/$DATASET"
 printf '[web]\npage_cache_seconds = 0\n' >"$WORK/uncached.toml"
-ARCA_CONFIG="$WORK/uncached.toml" "$BIN" serve --bind "127.0.0.1:$UNCACHED_PORT" & UNCACHED=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$UNCACHED_PORT/healthz" >/dev/null && break; sleep 0.1; done
+ARCA_CONFIG="$WORK/uncached.toml" "$BIN" serve --no-worker --bind "127.0.0.1:$UNCACHED_PORT" & UNCACHED=$!
+printf '[usage]\nenabled = false\n' >"$WORK/off.toml"
+printf '[web]\npage_cache_seconds = 0\n[usage]\nenabled = false\n' >"$WORK/off-uncached.toml"
+ARCA_CONFIG="$WORK/off.toml" "$BIN" serve --no-worker --bind "127.0.0.1:$OFF_PORT" & OFF=$!
+# Counting on, alike in every other way (no worker, not the server that took the upload).
+"$BIN" serve --no-worker --bind "127.0.0.1:$ON_PORT" & ON_PID=$!
+ARCA_CONFIG="$WORK/off-uncached.toml" "$BIN" serve --no-worker --bind "127.0.0.1:$OFF_UNCACHED_PORT" & OFF_UNCACHED=$!
+for p in "$UNCACHED_PORT" "$OFF_PORT" "$OFF_UNCACHED_PORT" "$ON_PORT"; do
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$p/healthz" >/dev/null && break; sleep 0.1; done
+done
+FILE_PATH="/datasets/$DATASET/files/images/img_0000.cbf"
 mkdir -p "$WORK/www/datasets"
 curl -fs "http://127.0.0.1:$PORT$URL_PATH" -o "$WORK/www/datasets/$DATASET"
 SIZE=$(stat -c %s "$WORK/www/datasets/$DATASET")
@@ -108,15 +126,27 @@ for _ in $(seq 50); do curl -fs "http://127.0.0.1:$NGINX_PORT$URL_PATH" >/dev/nu
 
 rps() { wrk -t2 -c"$CONNS" -d"${SECONDS_PER_RUN}s" "$1" | awk '/Requests\/sec/ {print int($2)}'; }
 best() { python3 -c "import sys; print(max(int(x) for x in sys.argv[1:]))" "$@"; }
-arca_runs=(); uncached_runs=(); nginx_runs=()
+arca_runs=(); uncached_runs=(); nginx_runs=(); off_runs=(); off_uncached_runs=(); dl_runs=(); dl_off_runs=(); on_runs=()
 for _ in $(seq "$RUNS"); do
   arca_runs+=("$(rps "http://127.0.0.1:$PORT$URL_PATH")")
+  on_runs+=("$(rps "http://127.0.0.1:$ON_PORT$URL_PATH")")
+  off_runs+=("$(rps "http://127.0.0.1:$OFF_PORT$URL_PATH")")
   uncached_runs+=("$(rps "http://127.0.0.1:$UNCACHED_PORT$URL_PATH")")
+  off_uncached_runs+=("$(rps "http://127.0.0.1:$OFF_UNCACHED_PORT$URL_PATH")")
   nginx_runs+=("$(rps "http://127.0.0.1:$NGINX_PORT$URL_PATH")")
+  dl_runs+=("$(rps "http://127.0.0.1:$ON_PORT$FILE_PATH")")
+  dl_off_runs+=("$(rps "http://127.0.0.1:$OFF_PORT$FILE_PATH")")
 done
 ARCA=$(best "${arca_runs[@]}"); UNC=$(best "${uncached_runs[@]}"); REF=$(best "${nginx_runs[@]}")
+OFFB=$(best "${off_runs[@]}"); OFFU=$(best "${off_uncached_runs[@]}"); ON=$(best "${on_runs[@]}")
+DL=$(best "${dl_runs[@]}"); DLOFF=$(best "${dl_off_runs[@]}")
 echo "landing page: $SIZE bytes of HTML, 50 files, wrk -t2 -c$CONNS, ${SECONDS_PER_RUN}s x $RUNS, best run"
 echo "  arca, default (page cache 5 s):  $ARCA req/s   runs: ${arca_runs[*]}"
 echo "  arca, no page cache (catalogue):  $UNC req/s   runs: ${uncached_runs[*]}"
 echo "  nginx, the same HTML as a file:  $REF req/s   runs: ${nginx_runs[*]}"
 python3 -c "print(f'  ratio arca/nginx: {$ARCA/$REF:.2f} (default), {$UNC/$REF:.3f} (no page cache: one catalogue read a request)')"
+echo "usage counting on / off (same catalogue, same run):"
+echo "  landing, page cache:     $ON / $OFFB req/s   runs on: ${on_runs[*]} off: ${off_runs[*]}"
+echo "  landing, no page cache:  $UNC / $OFFU req/s   off runs: ${off_uncached_runs[*]}"
+echo "  file download (800 B):   $DL / $DLOFF req/s   runs on: ${dl_runs[*]} off: ${dl_off_runs[*]}"
+python3 -c "print(f'  ratio on/off: landing {$ON/$OFFB:.3f} (cached), {$UNC/$OFFU:.3f} (no page cache), download {$DL/$DLOFF:.3f} (goal >= 0.95)')"

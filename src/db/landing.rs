@@ -61,19 +61,6 @@ pub struct Shown {
     pub dataset: crate::model::usage::Figures,
 }
 
-fn figures(r: &sqlx::any::AnyRow, p: &str) -> DbResult<crate::model::usage::Figures> {
-    let get = |c: &str| -> DbResult<i64> {
-        Ok(r.try_get::<Option<i64>, _>(format!("{p}{c}").as_str())?
-            .unwrap_or(0))
-    };
-    Ok(crate::model::usage::Figures {
-        total_dataset_investigations: get("ti")?,
-        unique_dataset_investigations: get("ui")?,
-        total_dataset_requests: get("tr")?,
-        unique_dataset_requests: get("ur")?,
-    })
-}
-
 /// A page's model (or its page rendered for `page_key`) if it was built from the
 /// dataset's current count.
 pub async fn current(
@@ -86,10 +73,12 @@ pub async fn current(
         "SELECT m.rev, CAST(CASE WHEN m.page_key = $3 THEN 1 ELSE 0 END AS BIGINT) AS rendered,
                 CASE WHEN m.page_key = $3 THEN '' ELSE m.model END AS model,
                 m.page, m.page_link, m.page_flags, m.version_id,
-                uv.total_investigations AS v_ti, uv.unique_investigations AS v_ui,
-                uv.total_requests AS v_tr, uv.unique_requests AS v_ur,
-                ud.total_investigations AS d_ti, ud.unique_investigations AS d_ui,
-                ud.total_requests AS d_tr, ud.unique_requests AS d_ur
+                uv.total_investigations AS v_total_investigations,
+                uv.unique_investigations AS v_unique_investigations,
+                uv.total_requests AS v_total_requests, uv.unique_requests AS v_unique_requests,
+                ud.total_investigations AS d_total_investigations,
+                ud.unique_investigations AS d_unique_investigations,
+                ud.total_requests AS d_total_requests, ud.unique_requests AS d_unique_requests
          FROM landing_models m JOIN datasets d ON d.id = m.dataset_id
          LEFT JOIN usage_totals uv ON uv.dataset_id = m.dataset_id AND uv.version_id = m.version_id
          LEFT JOIN usage_totals ud ON ud.dataset_id = m.dataset_id AND ud.version_id = ''
@@ -117,8 +106,8 @@ pub async fn current(
                 version_id: r
                     .try_get::<Option<String>, _>("version_id")?
                     .unwrap_or_default(),
-                version: figures(&r, "v_")?,
-                dataset: figures(&r, "d_")?,
+                version: super::usage::figures_at(&r, "v_")?,
+                dataset: super::usage::figures_at(&r, "d_")?,
             },
         )
     } else {

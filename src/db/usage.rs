@@ -135,11 +135,23 @@ pub async fn add(
 }
 
 fn figures_of(r: &sqlx::any::AnyRow) -> DbResult<Figures> {
+    figures_at(r, "")
+}
+
+/// The four figures from columns named `{prefix}total_investigations`, …; NULL (no row
+/// joined) reads as 0.
+pub(super) fn figures_at(r: &sqlx::any::AnyRow, prefix: &str) -> DbResult<Figures> {
+    let get = |c: &str| -> DbResult<i64> {
+        Ok(
+            r.try_get::<Option<i64>, _>(format!("{prefix}{c}").as_str())?
+                .unwrap_or(0),
+        )
+    };
     Ok(Figures {
-        total_dataset_investigations: r.try_get("total_investigations")?,
-        unique_dataset_investigations: r.try_get("unique_investigations")?,
-        total_dataset_requests: r.try_get("total_requests")?,
-        unique_dataset_requests: r.try_get("unique_requests")?,
+        total_dataset_investigations: get("total_investigations")?,
+        unique_dataset_investigations: get("unique_investigations")?,
+        total_dataset_requests: get("total_requests")?,
+        unique_dataset_requests: get("unique_requests")?,
     })
 }
 

@@ -81,13 +81,17 @@ fn one_pattern(list: &str, text: &str) -> Result<Regex, String> {
 /// A surrogate user-session (COUNTER: the one-hour slice of the day, with the user's
 /// id, or the address and user agent), hashed with the day's salt so the stored key
 /// tells nothing about the address. `who` is "user:<id>" or "addr:<ip> <agent>".
-pub fn session_key(salt: &str, who: &str, at_ms: i64) -> String {
-    let hour = &super::date::utc_seconds(at_ms)[..13];
+pub fn session_key(salt: &str, who: &str, hour: &str) -> String {
     let mut h = Sha256::new();
     for part in [salt, "\n", who, "\n", hour] {
         h.update(part.as_bytes());
     }
     hex::encode(&h.finalize()[..16])
+}
+
+/// The one-hour slice `at_ms` falls in (UTC), `YYYY-MM-DDThh`.
+pub fn hour_of(at_ms: i64) -> String {
+    super::date::utc_seconds(at_ms)[..13].to_owned()
 }
 
 /// The UTC day a salt is for.
@@ -263,13 +267,11 @@ mod tests {
     #[test]
     fn session_keys_change_with_the_hour_and_the_salt_and_hide_the_address() {
         let t = 1_796_081_400_000;
-        let k = session_key("salt", "addr:192.0.2.1 curl/8", t);
-        assert_eq!(k, session_key("salt", "addr:192.0.2.1 curl/8", t + 60_000));
-        assert_ne!(
-            k,
-            session_key("salt", "addr:192.0.2.1 curl/8", t + 3_600_000)
-        );
-        assert_ne!(k, session_key("other", "addr:192.0.2.1 curl/8", t));
+        let key = |salt: &str, at: i64| session_key(salt, "addr:192.0.2.1 curl/8", &hour_of(at));
+        let k = key("salt", t);
+        assert_eq!(k, key("salt", t + 60_000));
+        assert_ne!(k, key("salt", t + 3_600_000));
+        assert_ne!(k, key("other", t));
         assert!(!k.contains("192"));
         assert_eq!(k.len(), 32);
     }

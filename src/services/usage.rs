@@ -55,10 +55,23 @@ struct Tally {
     sessions: HashSet<(String, Activity)>,
 }
 
+/// What a minute means to counting: the day's salt, the hour slice (the session), the
+/// month in the facility's zone. Worked out once a minute, not for every request.
+#[derive(Debug, Clone)]
+struct Clock {
+    minute: i64,
+    day: String,
+    salt: String,
+    hour: String,
+    month: String,
+}
+
 #[derive(Debug, Default)]
 struct Pending {
-    /// (session, URL) → when last used: double clicks and ranges.
-    recent: HashMap<(String, String), i64>,
+    /// (session, URL) → when last used, and whether it is a file (a request): double
+    /// clicks (kept 30 s) and files a later Range request continues (kept for the
+    /// session's hour).
+    recent: HashMap<(String, String), (i64, bool)>,
     tallies: HashMap<ItemKey, Tally>,
 }
 
@@ -70,8 +83,8 @@ pub struct Recorder {
     tz: TimeZone,
     max_pending: usize,
     pending: Mutex<Pending>,
-    /// (UTC day, salt) for session keys.
-    salt: Mutex<Option<(String, String)>>,
+    /// The clock as counting reads it, for the current minute.
+    clock: Mutex<Option<Clock>>,
     /// Woken when enough is pending to write it out early.
     pub full: tokio::sync::Notify,
 }
@@ -96,7 +109,7 @@ impl Recorder {
                 .map_err(|_| format!("[usage] time_zone '{}' is unknown", s.time_zone))?,
             max_pending: s.max_pending,
             pending: Mutex::default(),
-            salt: Mutex::default(),
+            clock: Mutex::default(),
             full: tokio::sync::Notify::new(),
         })
     }
@@ -185,7 +198,7 @@ impl Service<'_> {
             return Ok(());
         }
         let Some(mut access) = r.agents.classify(&visit.user_agent) else {
-            return Ok(self.outcome("robot"));
+            return self.outcome("robot");
         };
         if visit.api_client {
             access = AccessMethod::Machine;
@@ -193,7 +206,7 @@ impl Service<'_> {
         if let Some(user) = &visit.user_id {
             let mut conn = self.db.conn().await?;
             if db::usage::is_depositor(&mut conn, user, &hit.dataset_id).await? {
-                return Ok(self.outcome("depositor"));
+                return self.outcome("depositor");
             }
         }
         let who = match (&visit.user_id, &visit.addr) {
@@ -201,25 +214,27 @@ impl Service<'_> {
             (None, Some(a)) => format!("addr:{a} {}", visit.user_agent),
             (None, None) => format!("addr:- {}", visit.user_agent),
         };
-        let session = session_key(&self.salt_for(at).await?, &who, at);
-        let month = Month::of(at, &r.tz).to_string();
+        let clock = self.clock(at).await?;
+        let session = session_key(&clock.salt, &who, &clock.hour);
+        let month = clock.month;
         let mut p = r.pending();
         let size = p.tallies.len() + p.recent.len();
         if size >= 2 * r.max_pending {
             drop(p);
             r.full.notify_one();
-            return Ok(self.outcome("dropped"));
+            return self.outcome("dropped");
         }
         let key = (session.clone(), hit.url.clone());
         let repeated = match p.recent.get(&key) {
             // A range of a file this session already took: part of the same request.
             Some(_) if hit.range => true,
-            Some(last) => at - last <= DOUBLE_CLICK_MS,
+            Some((last, _)) => at - last <= DOUBLE_CLICK_MS,
             None => false,
         };
-        p.recent.insert(key, at);
+        p.recent
+            .insert(key, (at, hit.activity == Activity::Request));
         if repeated {
-            return Ok(self.outcome("double_click"));
+            return self.outcome("double_click");
         }
         let tally = p
             .tallies
@@ -244,38 +259,46 @@ impl Service<'_> {
         if full {
             r.full.notify_one();
         }
-        self.outcome(access.as_str());
-        Ok(())
+        self.outcome(access.as_str())
     }
 
-    fn outcome(&self, what: &str) {
+    /// Count what became of a use (in /metrics); the use itself is settled.
+    fn outcome(&self, what: &str) -> ServiceResult<()> {
         self.counters
             .usage
             .get_or_create(&vec![("outcome".to_owned(), what.to_owned())])
             .inc();
+        Ok(())
     }
 
-    /// The day's salt: made by the first server to need it, shared through the
-    /// catalogue, forgotten after two days.
-    async fn salt_for(&self, at: i64) -> ServiceResult<String> {
-        let day = crate::model::usage::salt_day(at);
-        if let Some((d, s)) = &*self
-            .usage_recorder
-            .salt
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            && *d == day
+    /// The clock for `at`'s minute. The day's salt is made by the first server to
+    /// need it, shared through the catalogue, and forgotten after two days.
+    async fn clock(&self, at: i64) -> ServiceResult<Clock> {
+        let r = &self.usage_recorder;
+        let minute = at.div_euclid(60_000);
+        let known = r.clock.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(c) = &known
+            && c.minute == minute
         {
-            return Ok(s.clone());
+            return Ok(c.clone());
         }
-        let mut conn = self.db.conn().await?;
-        let salt = db::usage::salt(&mut conn, &day, &super::users::random_token()).await?;
-        *self
-            .usage_recorder
-            .salt
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some((day, salt.clone()));
-        Ok(salt)
+        let day = crate::model::usage::salt_day(at);
+        let salt = match known {
+            Some(c) if c.day == day => c.salt,
+            _ => {
+                let mut conn = self.db.conn().await?;
+                db::usage::salt(&mut conn, &day, &super::users::random_token()).await?
+            }
+        };
+        let c = Clock {
+            minute,
+            day,
+            salt,
+            hour: crate::model::usage::hour_of(at),
+            month: Month::of(at, &r.tz).to_string(),
+        };
+        *r.clock.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+        Ok(c)
     }
 
     /// Write what this process counted to the catalogue in one transaction. Returns
@@ -287,8 +310,11 @@ impl Service<'_> {
     pub async fn flush_at(&self, now: i64) -> ServiceResult<usize> {
         let tallies = {
             let mut p = self.usage_recorder.pending();
-            // A session is an hour: older entries can no longer match a new use.
-            p.recent.retain(|_, at| now - *at < 3_600_000);
+            // Past the double-click window only files matter (a Range request may
+            // continue one), and only for the session's hour.
+            p.recent.retain(|_, (at, file)| {
+                now - *at <= DOUBLE_CLICK_MS || (*file && now - *at < 3_600_000)
+            });
             std::mem::take(&mut p.tallies)
         };
         let written = tallies.len();

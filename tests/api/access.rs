@@ -284,6 +284,7 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         "/review/{token}",
         "/review/{token}/files/{path}",
         "/api/v1/datasets",
+        "/api/v1/datasets/{id}/usage",
         "/api/v1/schemas/deposit.json",
     ];
     if public.contains(&path) || (method == "options" && path.starts_with("/api/v1/uploads")) {
@@ -315,7 +316,8 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         | ("get", "/api/v1/transfers")
         | ("get", "/api/v1/transfers/{id}")
         | ("post", "/api/v1/transfers/{id}/retry")
-        | ("get", "/api/v1/fixity") => Curator,
+        | ("get", "/api/v1/fixity")
+        | ("get", "/api/v1/reports/dsr") => Curator,
         _ => return None,
     })
 }

@@ -538,3 +538,40 @@ async fn the_dataset_report_follows_the_code_of_practice_and_reaches_datacite() 
     let again = &sent[id]["report-datasets"][0]["performance"][0]["instance"][0];
     assert_eq!(again["count"], 2);
 }
+
+/// What a server holds between flushes is bounded: past twice `[usage] max_pending`,
+/// uses are dropped and said so in /metrics, and the server carries on.
+#[tokio::test]
+async fn pending_usage_is_bounded_and_what_is_dropped_is_counted() {
+    let app = TestApp::configured(|c| c.usage.max_pending = 2).await;
+    let (_, dataset) = released(&app).await;
+    let version = app
+        .services
+        .public()
+        .dataset(&dataset)
+        .await
+        .unwrap()
+        .version_id()
+        .to_owned();
+    for i in 1..=5 {
+        let reader = Visit {
+            addr: Some(format!("192.0.2.{i}").parse().unwrap()),
+            user_agent: FIREFOX.into(),
+            ..Visit::default()
+        };
+        let hit = Hit {
+            dataset_id: dataset.clone(),
+            version_id: version.clone(),
+            activity: Activity::Investigation,
+            url: format!("/datasets/{dataset}"),
+            range: false,
+        };
+        app.services.usage().record(&reader, hit).await.unwrap();
+    }
+    app.services.usage().flush().await.unwrap();
+    let u = usage(&app, &dataset, "").await;
+    assert_eq!(metrics(&u["totals"])[..2], [3, 3], "{u}");
+    let m = text(&app.public("/metrics", &[]).await);
+    assert!(m.contains("arca_usage_total{outcome=\"dropped\"} 2"), "{m}");
+    assert!(m.contains("arca_usage_total{outcome=\"regular\"} 3"), "{m}");
+}

@@ -575,3 +575,101 @@ async fn arca_mail_test_sends_one_message_and_reports_the_server_answer() {
         "{stderr}"
     );
 }
+
+/// What a server counted is written out when it stops (SIGTERM, as systemd stops it),
+/// not lost, and the month's Dataset Report from the command line carries it.
+#[tokio::test]
+async fn usage_counted_by_a_server_is_kept_at_shutdown_and_reported_for_the_month() {
+    // No periodic flush during the test: only the one at shutdown can write the counts.
+    let archive = Archive::new("[usage]\nflush_seconds = 86400\n").await;
+    let author = super::client(&archive.author_token());
+    let curator = super::client(&super::curator_token(&archive));
+    let mut server = archive.start().await;
+    let base = server.base.clone();
+    let d = super::new_deposit(&author, &base).await;
+    super::upload_whole(
+        &author,
+        &base,
+        &d,
+        "data/frame_00001.cbf",
+        b"frame".to_vec(),
+    )
+    .await;
+    let deposit = release_now(&author, &curator, &base, &d).await;
+    let ds = deposit["dataset_id"].as_str().unwrap().to_owned();
+    let firefox = reqwest::Client::builder()
+        .user_agent("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+        .build()
+        .unwrap();
+    let mut status = 0;
+    for _ in 0..400 {
+        status = firefox
+            .get(format!("{base}/datasets/{ds}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(status, 200);
+    let wget = reqwest::Client::builder()
+        .user_agent("Wget/1.21.4")
+        .build()
+        .unwrap();
+    let file = format!("{base}/datasets/{ds}/files/data/frame_00001.cbf");
+    assert_eq!(wget.get(&file).send().await.unwrap().status(), 200);
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let exited = server.child.wait().unwrap();
+    assert!(exited.success(), "arca serve stopped with {exited}");
+
+    let month = &arca::model::date::utc_seconds(arca::db::now_ms())[..7];
+    let out = archive.dir.path().join("dsr.json");
+    let run = archive
+        .cmd()
+        .args(["usage", "report", "--month", month, "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(report["report-header"]["report-id"], "DSR");
+    let dataset = &report["report-datasets"][0];
+    assert!(dataset["uri"].as_str().unwrap().contains(&ds), "{report}");
+    let counts: Vec<(String, String, i64)> = dataset["performance"][0]["instance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["access-method"].as_str().unwrap().to_owned(),
+                i["metric-type"].as_str().unwrap().to_owned(),
+                i["count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let has = |a: &str, m: &str| counts.iter().any(|c| c.0 == a && c.1 == m && c.2 == 1);
+    assert!(has("regular", "total-dataset-investigations"), "{counts:?}");
+    assert!(has("machine", "total-dataset-requests"), "{counts:?}");
+    // Without [usage] report_to_datacite, --send says what is missing.
+    let send = archive
+        .cmd()
+        .args(["usage", "report", "--month", month, "--out"])
+        .arg(&out)
+        .arg("--send")
+        .output()
+        .unwrap();
+    assert!(!send.status.success());
+    assert!(String::from_utf8_lossy(&send.stderr).contains("report_to_datacite"));
+}

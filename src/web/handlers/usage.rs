@@ -39,21 +39,47 @@ pub async fn of_dataset(
 
 #[derive(Deserialize)]
 pub struct DsrQuery {
-    begin_date: String,
-    end_date: String,
+    begin_date: Option<String>,
+    end_date: Option<String>,
+}
+
+/// The COUNTER Dataset Report (the JSON of the Code of Practice for Research Data).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct DatasetReport {
+    /// report-name "Dataset Master Report", report-id "DSR", release "RD1", created,
+    /// created-by, reporting-period {begin-date, end-date}, report-filters,
+    /// report-attributes, exceptions.
+    #[serde(rename = "report-header")]
+    pub report_header: serde_json::Map<String, serde_json::Value>,
+    /// One entry per released version used in the period: dataset-id (its DOI),
+    /// dataset-title, yop, uri, publisher, publisher-id, platform, data-type,
+    /// dataset-contributors, dataset-dates, and performance by month: instances of
+    /// metric-type (total/unique-dataset-investigations/requests), access-method
+    /// (regular, machine) and count.
+    #[serde(rename = "report-datasets")]
+    pub report_datasets: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The COUNTER Dataset Report (DSR, release RD1) of the archive's released versions
 /// for whole months, as the Code of Practice for Research Data defines it and
 /// DataCite's usage reports API takes it. Curators only.
-#[utoipa::path(get, path = "/reports/dsr", tag = "public", params(("begin_date" = String, Query, description = "YYYY-MM-01"), ("end_date" = String, Query, description = "YYYY-MM-DD, at most 12 months on")), responses((status = 200, description = "The report: report-header and report-datasets", body = Object), (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Not a curator", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Bad dates", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/reports/dsr", tag = "public", params(("begin_date" = String, Query, description = "YYYY-MM-01"), ("end_date" = String, Query, description = "YYYY-MM-DD, at most 12 months on")), responses((status = 200, description = "The report: report-header and report-datasets", body = DatasetReport), (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Not a curator", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Bad dates", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn dsr(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     Query(q): Query<DsrQuery>,
 ) -> AppResult<Response> {
     crate::services::require_curator(&actor, "read the archive's usage report")?;
-    let period = Period::parse(&q.begin_date, &q.end_date)?;
+    let required = |v: Option<String>, field: &str| {
+        v.ok_or_else(|| crate::services::ServiceError::Invalid {
+            field: field.to_owned(),
+            message: "is required (YYYY-MM-DD)".into(),
+        })
+    };
+    let period = Period::parse(
+        &required(q.begin_date, "begin_date")?,
+        &required(q.end_date, "end_date")?,
+    )?;
     let body = Body::from_stream(s.usage_report().stream(period));
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
