@@ -85,6 +85,9 @@ pub struct Recorder {
     pending: Mutex<Pending>,
     /// The clock as counting reads it, for the current minute.
     clock: Mutex<Option<Clock>>,
+    /// User agents already sorted (most traffic comes from few): the lists are
+    /// hundreds of patterns, matched once per agent, not once per request.
+    sorted: Mutex<HashMap<String, Option<AccessMethod>>>,
     /// Woken when enough is pending to write it out early.
     pub full: tokio::sync::Notify,
 }
@@ -110,8 +113,34 @@ impl Recorder {
             max_pending: s.max_pending,
             pending: Mutex::default(),
             clock: Mutex::default(),
+            sorted: Mutex::default(),
             full: tokio::sync::Notify::new(),
         })
+    }
+
+    /// How `user_agent` is counted (None: a robot), remembered for the next request.
+    fn classify(&self, user_agent: &str) -> Option<AccessMethod> {
+        // Agents remembered; past this the memory starts afresh (a bound, not a policy).
+        const REMEMBERED: usize = 10_000;
+        if let Some(known) = self
+            .sorted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(user_agent)
+        {
+            return *known;
+        }
+        let class = self.agents.classify(user_agent);
+        // Long agents are sorted every time, so what is remembered stays small.
+        if user_agent.len() > 512 {
+            return class;
+        }
+        let mut sorted = self.sorted.lock().unwrap_or_else(|p| p.into_inner());
+        if sorted.len() >= REMEMBERED {
+            sorted.clear();
+        }
+        sorted.insert(user_agent.to_owned(), class);
+        class
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
@@ -197,7 +226,7 @@ impl Service<'_> {
         if !r.enabled {
             return Ok(());
         }
-        let Some(mut access) = r.agents.classify(&visit.user_agent) else {
+        let Some(mut access) = r.classify(&visit.user_agent) else {
             return self.outcome("robot");
         };
         if visit.api_client {

@@ -10,17 +10,20 @@ use axum::http::{Method, header, request::Parts};
 
 pub struct Authenticated(pub Actor);
 
+/// The token of `Authorization: Bearer …`, if the request carries one.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
 impl FromRequestParts<Services> for Authenticated {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, AppError> {
-        let bearer = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        if let Some(token) = bearer {
+        if let Some(token) = bearer(&parts.headers) {
             return Ok(Self(services.users().authenticate(token).await?));
         }
         let session = match cookie_value(&parts.headers, SESSION_COOKIE) {

@@ -34,13 +34,7 @@ impl FromRequestParts<Services> for Visitor {
         };
         // Only requests that carry a credential pay for looking it up; a wrong one is
         // an anonymous visit here (the page is public).
-        let bearer = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        if let Some(token) = bearer {
+        if let Some(token) = super::auth::bearer(&parts.headers) {
             visit.api_client = true;
             visit.user_id = s.users().authenticate(token).await.ok().map(|u| u.id);
         } else if let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) {
