@@ -484,17 +484,13 @@ impl Service<'_> {
     /// `from`..`to` as months: by default the twelve months up to this one; at most
     /// [`MAX_MONTHS`].
     fn span(&self, from: Option<&str>, to: Option<&str>) -> ServiceResult<(Month, Month)> {
-        let invalid = |field: &str, message: String| ServiceError::Invalid {
-            field: field.to_owned(),
-            message,
-        };
         let now = Month::of(now_ms(), &self.usage_recorder.tz);
         let to = match to {
-            Some(t) => Month::parse(t).map_err(|e| invalid("to", e))?,
+            Some(t) => Month::parse(t).map_err(|e| ServiceError::invalid("to", e))?,
             None => now,
         };
         let from = match from {
-            Some(f) => Month::parse(f).map_err(|e| invalid("from", e))?,
+            Some(f) => Month::parse(f).map_err(|e| ServiceError::invalid("from", e))?,
             None => Month {
                 year: to.year - 1,
                 month: to.month,
@@ -502,10 +498,13 @@ impl Service<'_> {
             .next(),
         };
         if from > to {
-            return Err(invalid("from", format!("{from} is after {to}")));
+            return Err(ServiceError::invalid(
+                "from",
+                format!("{from} is after {to}"),
+            ));
         }
         if from.span(to) > MAX_MONTHS {
-            return Err(invalid(
+            return Err(ServiceError::invalid(
                 "from",
                 format!(
                     "at most {MAX_MONTHS} months at once (asked for {})",
@@ -525,12 +524,7 @@ impl Service<'_> {
     ) -> ServiceResult<UsageOverview> {
         super::require_curator(actor, "see usage across the archive")?;
         let month = month
-            .map(|m| {
-                Month::parse(m).map_err(|message| ServiceError::Invalid {
-                    field: "month".into(),
-                    message,
-                })
-            })
+            .map(|m| Month::parse(m).map_err(|message| ServiceError::invalid("month", message)))
             .transpose()?;
         let shown_month = month.unwrap_or_else(|| Month::of(now_ms(), &self.usage_recorder.tz));
         let mut conn = self.db.conn().await?;

@@ -29,26 +29,25 @@ impl Period {
     /// From the report's `begin_date` and `end_date` (COUNTER: the begin date is a
     /// month's first day; the end date any day of the last month).
     pub fn parse(begin_date: &str, end_date: &str) -> ServiceResult<Self> {
-        let invalid = |field: &str, message: String| ServiceError::Invalid {
-            field: field.to_owned(),
-            message,
-        };
         let month_of = |field: &str, d: &str| -> ServiceResult<Month> {
             if !crate::model::date::is_iso_date(d) {
-                return Err(invalid(
+                return Err(ServiceError::invalid(
                     field,
                     format!("'{d}' is not a date written YYYY-MM-DD"),
                 ));
             }
-            let m = Month::parse(&d[..7]).map_err(|e| invalid(field, e))?;
+            let m = Month::parse(&d[..7]).map_err(|e| ServiceError::invalid(field, e))?;
             if d > m.last_day().as_str() {
-                return Err(invalid(field, format!("{m} has no day {}", &d[8..])));
+                return Err(ServiceError::invalid(
+                    field,
+                    format!("{m} has no day {}", &d[8..]),
+                ));
             }
             Ok(m)
         };
         let begin = month_of("begin_date", begin_date)?;
         if !begin_date.ends_with("-01") {
-            return Err(invalid(
+            return Err(ServiceError::invalid(
                 "begin_date",
                 format!(
                     "a report begins on a month's first day ({})",
@@ -58,13 +57,13 @@ impl Period {
         }
         let end = month_of("end_date", end_date)?;
         if end < begin {
-            return Err(invalid(
+            return Err(ServiceError::invalid(
                 "end_date",
                 format!("{end_date} is before {begin_date}"),
             ));
         }
         if begin.span(end) > REPORT_MONTHS {
-            return Err(invalid(
+            return Err(ServiceError::invalid(
                 "end_date",
                 format!("a report covers at most {REPORT_MONTHS} months"),
             ));

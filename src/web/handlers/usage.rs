@@ -71,10 +71,7 @@ pub async fn dsr(
 ) -> AppResult<Response> {
     crate::services::require_curator(&actor, "read the archive's usage report")?;
     let required = |v: Option<String>, field: &str| {
-        v.ok_or_else(|| crate::services::ServiceError::Invalid {
-            field: field.to_owned(),
-            message: "is required (YYYY-MM-DD)".into(),
-        })
+        v.ok_or_else(|| crate::services::ServiceError::invalid(field, "is required (YYYY-MM-DD)"))
     };
     let period = Period::parse(
         &required(q.begin_date, "begin_date")?,
