@@ -125,6 +125,7 @@ async fn main() {
                 prefix: "arca".into(),
                 credentials: Credentials::File(creds),
                 policy: arca::model::MirrorPolicy::Released,
+                readers: Default::default(),
             },
             arca::services::mirrors::AddedBy::Operator,
         )

@@ -175,6 +175,9 @@ pub struct MirrorSettings {
     /// or `file:/path`. Anything else stays an operator's act, so a curator cannot send
     /// an arbitrary variable or file of the server's to an endpoint of their choosing.
     pub console_credentials: Vec<String>,
+    /// How long a GET URL the archive signs for a mirror open to readers
+    /// (`--presign`) stays valid (S3 allows at most 7 days).
+    pub presigned_url_hours: u64,
 }
 
 impl Default for MirrorSettings {
@@ -185,6 +188,7 @@ impl Default for MirrorSettings {
             abandon_after_hours: 24,
             console_hosts: Vec::new(),
             console_credentials: Vec::new(),
+            presigned_url_hours: 24,
         }
     }
 }
@@ -605,6 +609,12 @@ impl Config {
         if self.mirrors.part_size < 5 << 20 {
             return Err(ConfigError::Invalid(
                 "[mirrors] part_size must be at least 5 MiB (5242880), the S3 minimum".into(),
+            ));
+        }
+        if !(1..=168).contains(&self.mirrors.presigned_url_hours) {
+            return Err(ConfigError::Invalid(
+                "[mirrors] presigned_url_hours must be between 1 and 168 (S3's limit: 7 days)"
+                    .into(),
             ));
         }
         if !(1..=256).contains(&self.mirrors.requests_in_flight) {

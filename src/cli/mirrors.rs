@@ -5,7 +5,7 @@ use super::ArchiveArgs;
 use crate::db::mirrors::TransferRow;
 use crate::model::date::utc_seconds;
 use crate::services::Services;
-use crate::storage::mirror::{Credentials, MirrorSpec};
+use crate::storage::mirror::{Credentials, MirrorSpec, Readers};
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,12 +42,48 @@ pub enum MirrorCommand {
         /// released (public data only) or all (held data too: trusted sites).
         #[arg(long, default_value = "released")]
         policy: crate::model::MirrorPolicy,
+        #[command(flatten)]
+        readers: ReadersArgs,
+    },
+    /// Let readers fetch a mirror's copies (manifests and `arca download` list them), or
+    /// stop them.
+    Readers {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        name: String,
+        #[command(flatten)]
+        readers: ReadersArgs,
+        /// Readers are not given this mirror's copies.
+        #[arg(long, conflicts_with_all = ["public_url", "presign"])]
+        none: bool,
     },
     /// List mirrors (credentials shown only as where they come from).
     List {
         #[command(flatten)]
         archive: ArchiveArgs,
     },
+}
+
+/// How readers reach a mirror's copies; neither flag: they do not.
+#[derive(clap::Args)]
+pub struct ReadersArgs {
+    /// The bucket is published here (e.g. https://mirror.example.org/arca); an object
+    /// is at this URL followed by its key.
+    #[arg(long, conflicts_with = "presign")]
+    public_url: Option<String>,
+    /// The archive signs short-lived GET URLs with the mirror's credentials.
+    #[arg(long)]
+    presign: bool,
+}
+
+impl ReadersArgs {
+    fn readers(self) -> Readers {
+        match (self.public_url, self.presign) {
+            (Some(url), _) => Readers::Public(url),
+            (None, true) => Readers::Presigned,
+            (None, false) => Readers::None,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -120,6 +156,7 @@ pub async fn mirror(command: MirrorCommand) -> anyhow::Result<ExitCode> {
             secret_env,
             credentials_file,
             policy,
+            readers,
         } => {
             let credentials = match (key_env, secret_env, credentials_file) {
                 (Some(k), Some(s), None) => Credentials::Env(k, s),
@@ -138,18 +175,36 @@ pub async fn mirror(command: MirrorCommand) -> anyhow::Result<ExitCode> {
                         prefix,
                         credentials,
                         policy,
+                        readers: readers.readers(),
                     },
                     crate::services::mirrors::AddedBy::Operator,
                 )
                 .await?;
             println!("mirror {name} added");
         }
+        MirrorCommand::Readers {
+            archive,
+            name,
+            readers,
+            none,
+        } => {
+            let readers = readers.readers();
+            if readers == Readers::None && !none {
+                anyhow::bail!("give --public-url URL, --presign or --none");
+            }
+            let services = Services::open(archive.load(None)?).await?;
+            services
+                .mirrors()
+                .set_readers(&name, readers.clone())
+                .await?;
+            println!("mirror {name}: readers {readers}");
+        }
         MirrorCommand::List { archive } => {
             let services = Services::open(archive.load(None)?).await?;
             for m in services.mirrors().list().await? {
                 println!(
-                    "{}  {}  bucket {}  prefix '{}'  policy {}  credentials from {}",
-                    m.name, m.endpoint, m.bucket, m.prefix, m.policy, m.credentials
+                    "{}  {}  bucket {}  prefix '{}'  policy {}  readers {}  credentials from {}",
+                    m.name, m.endpoint, m.bucket, m.prefix, m.policy, m.readers, m.credentials
                 );
             }
         }

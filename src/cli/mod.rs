@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod cite;
+pub mod download;
 pub mod mirrors;
 pub mod upload;
 pub mod usage;
@@ -89,6 +90,8 @@ enum Command {
     },
     /// Upload a directory tree into a deposit: resumable, parallel, verified.
     Upload(upload::UploadArgs),
+    /// Download a dataset: every file verified, resumable, from the nearest mirror.
+    Download(download::DownloadArgs),
     /// References for a manuscript: the deposits' data citations and their software's.
     Cite(cite::CiteArgs),
     /// Usage statistics: COUNTER Dataset Reports.
@@ -333,6 +336,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Upload(args) => upload::run(args).await,
+        Command::Download(args) => download::run(args).await,
         Command::Mirror { command } => mirrors::mirror(command).await,
         Command::Usage { command } => usage::run(command).await,
         Command::Transfer { command } => mirrors::transfer(command).await,

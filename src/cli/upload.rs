@@ -77,7 +77,7 @@ impl Ctx {
     }
 }
 
-async fn problem(resp: reqwest::Response) -> String {
+pub(super) async fn problem(resp: reqwest::Response) -> String {
     let status = resp.status();
     let body = resp.text().await.unwrap_or_default();
     let detail = serde_json::from_str::<serde_json::Value>(&body)

@@ -2,7 +2,7 @@
 
 use super::{Conn, DbError, DbResult};
 use crate::model::TransferState;
-use crate::storage::mirror::{Credentials, MirrorSpec};
+use crate::storage::mirror::{Credentials, MirrorSpec, Readers};
 use sqlx::Row;
 
 fn spec(r: &sqlx::any::AnyRow) -> DbResult<MirrorSpec> {
@@ -16,13 +16,19 @@ fn spec(r: &sqlx::any::AnyRow) -> DbResult<MirrorSpec> {
         credentials: serde_json::from_str::<Credentials>(&creds)
             .map_err(|e| DbError::Corrupt(format!("mirror credentials reference: {e}")))?,
         policy: super::get_parsed(r, "policy")?,
+        readers: Readers::from_stored(
+            &r.try_get::<String, _>("readers")?,
+            r.try_get("public_url")?,
+        )
+        .map_err(DbError::Corrupt)?,
     })
 }
 
 pub async fn insert_mirror(conn: &mut Conn, m: &MirrorSpec, now: i64) -> DbResult<()> {
     sqlx::query(
-        "INSERT INTO mirrors (name, endpoint, region, bucket, prefix, credentials, policy, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO mirrors (name, endpoint, region, bucket, prefix, credentials, policy, created_at,
+             readers, public_url)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&m.name)
     .bind(&m.endpoint)
@@ -32,14 +38,29 @@ pub async fn insert_mirror(conn: &mut Conn, m: &MirrorSpec, now: i64) -> DbResul
     .bind(serde_json::to_string(&m.credentials).expect("plain enum"))
     .bind(m.policy.as_str())
     .bind(now)
+    .bind(m.readers.stored().0)
+    .bind(m.readers.stored().1)
     .execute(conn)
     .await?;
     Ok(())
 }
 
+/// Change how readers may fetch a mirror's copies; whether the mirror exists.
+pub async fn set_readers(conn: &mut Conn, name: &str, readers: &Readers) -> DbResult<bool> {
+    let (kind, url) = readers.stored();
+    let done = sqlx::query("UPDATE mirrors SET readers = $1, public_url = $2 WHERE name = $3")
+        .bind(kind)
+        .bind(url)
+        .bind(name)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 pub async fn mirrors(conn: &mut Conn) -> DbResult<Vec<MirrorSpec>> {
     let rows = sqlx::query(
-        "SELECT name, endpoint, region, bucket, prefix, credentials, policy FROM mirrors ORDER BY name",
+        "SELECT name, endpoint, region, bucket, prefix, credentials, policy, readers, public_url
+         FROM mirrors ORDER BY name",
     )
     .fetch_all(conn)
     .await?;
@@ -320,6 +341,41 @@ pub async fn has_replica(conn: &mut Conn, mirror: &str, sha256: &str) -> DbResul
         .fetch_one(conn)
         .await?;
     Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
+/// Which of `hashes` each of `mirrors` holds a verified copy of: (mirror, sha256) pairs.
+/// At most a page of hashes at a time (a manifest page: 1,000).
+pub async fn replicas_among(
+    conn: &mut Conn,
+    mirrors: &[String],
+    hashes: &[&str],
+) -> DbResult<Vec<(String, String)>> {
+    if mirrors.is_empty() || hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = |from: usize, n: usize| {
+        (from..from + n)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sql = format!(
+        "SELECT mirror, sha256 FROM replicas WHERE mirror IN ({}) AND sha256 IN ({})",
+        marks(1, mirrors.len()),
+        marks(1 + mirrors.len(), hashes.len())
+    );
+    // Only placeholders are formatted in; every value is bound.
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for m in mirrors {
+        q = q.bind(m);
+    }
+    for h in hashes {
+        q = q.bind(*h);
+    }
+    let rows = q.fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("mirror")?, r.try_get("sha256")?)))
+        .collect()
 }
 
 /// Replicas on one mirror in key order after `after` (for the fixity audit).

@@ -167,6 +167,16 @@ impl Service<'_> {
             ),
             ("External-Description", crate::metadata::citation::title(r)),
             ("Citation", datacite_text(r)),
+            // Where each file can be fetched on its own (mirrors included), so a broken
+            // bag download need not be the only way to the data.
+            (
+                "Download-Manifest",
+                format!(
+                    "{}/datasets/{dataset_id}/manifest.json?version={}",
+                    self.config.public_base(),
+                    d.version.version_number
+                ),
+            ),
         ];
         if let Some(doi) = &r.doi {
             info.push((

@@ -7,7 +7,7 @@ use crate::db::{self, Tx, mirrors::TransferRow, now_ms, versions::VersionRow};
 use crate::model::checksum::{Algorithm, Checksum, Hasher};
 use crate::model::ids::DepositId;
 use crate::model::{MirrorPolicy, TransferState};
-use crate::storage::mirror::{Mirror, MirrorError, MirrorSpec};
+use crate::storage::mirror::{Mirror, MirrorError, MirrorSpec, Readers};
 use futures::StreamExt;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -96,6 +96,25 @@ fn check_spec(m: &MirrorSpec) -> ServiceResult<()> {
             "an http:// or https:// URL",
         ));
     }
+    check_readers(&m.readers)
+}
+
+/// A public base URL is where the bucket's objects are published: http(s), no query.
+fn check_readers(r: &Readers) -> ServiceResult<()> {
+    if let Readers::Public(base) = r {
+        let ok = url::Url::parse(base).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.query().is_none()
+                && u.fragment().is_none()
+        });
+        if !ok || base.len() > 2000 {
+            return Err(ServiceError::invalid(
+                "public_url",
+                "an http:// or https:// URL with no query, at most 2,000 characters",
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -168,6 +187,18 @@ impl Service<'_> {
                     e.into()
                 }
             })?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Change how readers may fetch a mirror's copies (the operator's choice: a public
+    /// bucket, or URLs the archive signs). Manifests say so from the next request.
+    pub async fn set_readers(&self, name: &str, readers: Readers) -> ServiceResult<()> {
+        check_readers(&readers)?;
+        let mut tx = self.db.begin_write().await?;
+        if !db::mirrors::set_readers(&mut tx, name, &readers).await? {
+            return Err(ServiceError::NotFound("mirror"));
+        }
         tx.commit().await?;
         Ok(())
     }

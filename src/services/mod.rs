@@ -37,6 +37,7 @@ pub mod deposit_view;
 pub mod deposits;
 pub mod dispatch;
 pub mod dois;
+pub mod downloads;
 pub mod error;
 pub mod events;
 pub mod fixity;

@@ -57,6 +57,50 @@ pub struct MirrorSpec {
     pub prefix: String,
     pub credentials: Credentials,
     pub policy: MirrorPolicy,
+    /// How readers may fetch its copies.
+    pub readers: Readers,
+}
+
+/// How readers may fetch a mirror's copies (the manifest's URLs).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Readers {
+    /// Not at all: a replica for the archive only.
+    #[default]
+    None,
+    /// The bucket is published at this base URL; an object is at `{base}/{key}`.
+    Public(String),
+    /// The archive signs short-lived GET URLs with the mirror's credentials.
+    Presigned,
+}
+
+impl Readers {
+    /// The stored form: (`none`|`public`|`presigned`, the public URL).
+    pub fn stored(&self) -> (&'static str, Option<&str>) {
+        match self {
+            Readers::None => ("none", None),
+            Readers::Public(url) => ("public", Some(url)),
+            Readers::Presigned => ("presigned", None),
+        }
+    }
+
+    pub fn from_stored(kind: &str, url: Option<String>) -> Result<Self, String> {
+        match (kind, url) {
+            ("none", _) => Ok(Readers::None),
+            ("presigned", _) => Ok(Readers::Presigned),
+            ("public", Some(url)) => Ok(Readers::Public(url)),
+            (other, _) => Err(format!("unknown mirror readers '{other}'")),
+        }
+    }
+}
+
+impl std::fmt::Display for Readers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Readers::None => f.write_str("none"),
+            Readers::Public(url) => write!(f, "public at {url}"),
+            Readers::Presigned => f.write_str("presigned URLs"),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +129,7 @@ pub struct Mirror {
     store: Arc<AmazonS3>,
     prefix: String,
     part_size: u64,
+    readers: Readers,
 }
 
 impl Mirror {
@@ -144,6 +189,7 @@ impl Mirror {
             store: Arc::new(store),
             prefix: spec.prefix.trim_matches('/').to_owned(),
             part_size,
+            readers: spec.readers.clone(),
         })
     }
 
@@ -166,6 +212,33 @@ impl Mirror {
             ObjPath::from(rel)
         } else {
             ObjPath::from(format!("{}/{rel}", self.prefix))
+        }
+    }
+
+    /// Where a reader can GET the mirror's copy: under its public URL, or a URL signed
+    /// for `valid_for`; None when the mirror is not open to readers.
+    pub async fn reader_url(
+        &self,
+        sha256: &str,
+        valid_for: std::time::Duration,
+    ) -> MirrorResult<Option<String>> {
+        use object_store::signer::Signer;
+        let key = self.key(sha256);
+        match &self.readers {
+            Readers::None => Ok(None),
+            Readers::Public(base) => Ok(Some(format!(
+                "{}/{}",
+                base.trim_end_matches('/'),
+                key.as_ref()
+            ))),
+            Readers::Presigned => {
+                let url = self
+                    .store
+                    .signed_url(reqwest::Method::GET, &key, valid_for)
+                    .await
+                    .map_err(|e| self.err(e))?;
+                Ok(Some(url.to_string()))
+            }
         }
     }
 

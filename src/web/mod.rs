@@ -10,6 +10,7 @@ pub mod json;
 pub mod observe;
 pub mod openapi;
 pub mod page_cache;
+pub mod paged;
 pub mod pages;
 pub mod range;
 pub mod server;
@@ -21,8 +22,8 @@ use crate::services::Services;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use handlers::{
-    bags, datasets, deposits, doi, files, health, holds, metrics, mirrors, oai, releases, review,
-    reviewers, sitemap, software, uploads, usage,
+    bags, datasets, deposits, doi, files, health, holds, manifests, metrics, mirrors, oai,
+    releases, review, reviewers, sitemap, software, uploads, usage,
 };
 use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
@@ -160,6 +161,10 @@ pub fn build_app(services: Services) -> Router {
         .routes(routes!(oai::get, oai::post))
         .routes(routes!(datasets::landing))
         .routes(routes!(datasets::linkset))
+        .routes(routes!(manifests::json))
+        .routes(routes!(manifests::sha256sums))
+        .routes(routes!(manifests::review_json))
+        .routes(routes!(manifests::review_sha256sums))
         .routes(routes!(bags::export))
         .routes(routes!(datasets::download))
         .routes(routes!(datasets::download_version))

@@ -33,9 +33,34 @@ pub fn byte_range(
     }
 }
 
+/// Whether an `If-None-Match` list names this entity-tag (weak comparison, RFC 9110
+/// §13.1.2), or is `*`.
+pub fn etag_listed(list: &str, etag: &str) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    list.trim() == "*" || list.split(',').any(|t| bare(t) == etag)
+}
+
+/// Whether an `If-Range` value lets the range be served: only the same strong
+/// entity-tag (§13.1.5). A date is never enough: the files carry no Last-Modified.
+pub fn if_range_holds(value: &str, etag: &str) -> bool {
+    value.trim() == etag
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validators_compare_as_rfc_9110_says() {
+        let tag = "\"abc\"";
+        assert!(etag_listed("\"abc\"", tag));
+        assert!(etag_listed("\"x\", W/\"abc\"", tag));
+        assert!(etag_listed("*", tag));
+        assert!(!etag_listed("\"abd\"", tag));
+        assert!(if_range_holds(" \"abc\"", tag));
+        assert!(!if_range_holds("W/\"abc\"", tag));
+        assert!(!if_range_holds("Sat, 01 Jan 2000 00:00:00 GMT", tag));
+    }
 
     #[test]
     fn ranges_as_served() {

@@ -16,6 +16,7 @@ mod hardening;
 mod holds;
 mod jobs;
 mod mail;
+mod manifests;
 mod many_servers;
 mod metadata;
 mod mirrors;

@@ -7,7 +7,7 @@ use crate::s3::start_moto;
 use arca::model::{FixityOutcome, MirrorPolicy, TransferState};
 use arca::storage::mirror::{Credentials, MirrorSpec};
 use axum::http::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -179,6 +179,7 @@ fn spec(app: &TestApp, name: &str, endpoint: &str, bucket: &str, policy: &str) -
         prefix: "arca".into(),
         credentials: Credentials::File(creds),
         policy: policy.parse().unwrap(),
+        readers: Default::default(),
     }
 }
 
@@ -205,6 +206,7 @@ async fn on_mirror(endpoint: &str, bucket: &str, sha: &str) -> Option<Vec<u8>> {
         prefix: "arca".into(),
         credentials: Credentials::File(creds),
         policy: MirrorPolicy::Released,
+        readers: Default::default(),
     };
     let m = arca::storage::mirror::Mirror::open(&spec, 5 << 20).unwrap();
     let out = dir.path().join("copy");
@@ -554,4 +556,173 @@ async fn fixity_finds_flipped_bytes_on_a_mirror_and_in_the_primary_store_and_rep
         String::from_utf8_lossy(&r.body)
             .contains("arca_fixity_checks_total{location=\"far\",outcome=\"corrupt\"} 1")
     );
+}
+
+/// Manifests give readers the mirrors' URLs: public buckets by their published address,
+/// others signed by the archive; a reviewer link only a trusted mirror's, signed.
+#[tokio::test]
+async fn manifests_give_mirror_urls_readers_can_fetch_and_reviewers_only_trusted_signed_ones() {
+    use arca::storage::mirror::Readers;
+    let (_moto, endpoint) = start_moto().await;
+    let app = app_with_mirrors().await;
+    for (name, policy, readers) in [
+        (
+            "open",
+            "released",
+            Readers::Public(format!("{endpoint}/open")),
+        ),
+        ("signed", "released", Readers::Presigned),
+        ("quiet", "released", Readers::None),
+        ("trusted", "all", Readers::Presigned),
+        (
+            "trusted-open",
+            "all",
+            Readers::Public(format!("{endpoint}/trusted-open")),
+        ),
+    ] {
+        if matches!(readers, Readers::Public(_)) {
+            // Published: anyone may read it.
+            let r = reqwest::Client::new()
+                .put(format!("{endpoint}/{name}"))
+                .header("x-amz-acl", "public-read")
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+        } else {
+            bucket(&endpoint, name).await;
+        }
+        let mut s = spec(&app, name, &endpoint, name, policy);
+        s.readers = readers;
+        app.services
+            .mirrors()
+            .add(s, arca::services::mirrors::AddedBy::Operator)
+            .await
+            .unwrap();
+    }
+    let http = reqwest::Client::new();
+    let fetch = |url: String, range: Option<&'static str>| {
+        let mut r = http.get(url);
+        if let Some(range) = range {
+            r = r.header("range", range);
+        }
+        async move {
+            let resp = r.send().await.unwrap();
+            (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
+        }
+    };
+    let mirrors_of = |m: &Value, path: &str| -> Vec<(String, String)> {
+        let f = m["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .unwrap()
+            .clone();
+        f["mirrors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["mirror"].as_str().unwrap().to_owned(),
+                    x["url"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+
+    // Held: only the trusted mirror that signs its URLs is named to a reviewer.
+    let held = app
+        .deposit_through(
+            json!({"metadata": metadata()}),
+            &[("held.h5", b"held frames")],
+            "on_hold",
+        )
+        .await;
+    let r = app
+        .json(
+            Method::POST,
+            &format!("/api/v1/deposits/{held}/reviewer-links"),
+            &app.author,
+            Some(json!({"days": 30})),
+        )
+        .await;
+    let link = r.json()["url"].as_str().unwrap().to_owned();
+    let review = &link[link.find("/review/").unwrap()..];
+    let r = app.public(&format!("{review}/manifest.json"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("cache-control"), Some("private, no-store"));
+    let m = r.json();
+    let held_mirrors = mirrors_of(&m, "held.h5");
+    assert_eq!(
+        held_mirrors
+            .iter()
+            .map(|x| x.0.as_str())
+            .collect::<Vec<_>>(),
+        ["trusted"],
+        "{m}"
+    );
+    assert!(m["urls_expire_at"].is_string());
+    assert_eq!(
+        fetch(held_mirrors[0].1.clone(), None).await,
+        (200, b"held frames".to_vec())
+    );
+    // Nothing of it is public.
+    let ds = app.dataset_of(&held).await;
+    let r = app
+        .public(&format!("/datasets/{ds}/manifest.json"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Released: every mirror open to readers, each URL serving the bytes, ranges too.
+    let frames = big(6 << 20, 9);
+    let id = app
+        .deposit_through(
+            json!({"metadata": metadata()}),
+            &[("frames.h5", &frames)],
+            "released",
+        )
+        .await;
+    let ds = app.dataset_of(&id).await;
+    let r = app
+        .public(&format!("/datasets/{ds}/manifest.json"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let m = r.json();
+    let copies = mirrors_of(&m, "frames.h5");
+    let names: Vec<&str> = copies.iter().map(|x| x.0.as_str()).collect();
+    assert_eq!(names, ["open", "signed", "trusted", "trusted-open"], "{m}");
+    assert!(
+        copies[0]
+            .1
+            .starts_with(&format!("{endpoint}/open/arca/sha256/"))
+    );
+    assert!(copies[1].1.contains("X-Amz-Signature="), "{}", copies[1].1);
+    for (name, url) in &copies {
+        let (status, body) = fetch(url.clone(), None).await;
+        assert_eq!(status, 200, "{name}");
+        assert!(body == frames, "{name}: the mirror's bytes");
+        let (status, body) = fetch(url.clone(), Some("bytes=100-199")).await;
+        assert_eq!((status, &body[..]), (206, &frames[100..200]), "{name}");
+    }
+    // An operator closes a mirror to readers: it is no longer named.
+    app.services
+        .mirrors()
+        .set_readers("open", Readers::None)
+        .await
+        .unwrap();
+    let m = app
+        .public(&format!("/datasets/{ds}/manifest.json"), &[])
+        .await
+        .json();
+    assert!(!mirrors_of(&m, "frames.h5").iter().any(|x| x.0 == "open"));
+    // A public address must be a web address.
+    let e = app
+        .services
+        .mirrors()
+        .set_readers("open", Readers::Public("file:///etc".into()))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("public_url"), "{e}");
 }

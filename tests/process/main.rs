@@ -14,6 +14,7 @@ use support::{pseudo_random, sha256_hex, start_moto, test_database_url};
 
 mod crash;
 mod deploy;
+mod download;
 mod many_servers;
 mod operations;
 

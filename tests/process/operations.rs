@@ -105,7 +105,7 @@ async fn json_logs_carry_an_access_line_per_request_with_its_id() {
 }
 
 /// Submit, wait for verification, approve and release now; returns the deposit's JSON.
-async fn release_now(
+pub(crate) async fn release_now(
     author: &reqwest::Client,
     curator: &reqwest::Client,
     base: &str,

@@ -91,6 +91,9 @@ struct DatasetPage {
     versions: Vec<(i64, Option<String>, bool, bool)>,
     /// Mirrors holding a verified copy of every file: (name, date of the oldest check).
     mirrors: Vec<(String, String)>,
+    version_number: i64,
+    /// The page's address, for the `arca download` line.
+    landing_url: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -260,7 +263,15 @@ fn with_usage(html: &str, shown: &Shown) -> String {
 
 /// What a kept page was rendered for: this version of the templates, this public URL.
 fn page_key(base: &str) -> String {
-    format!("{} {base}", env!("CARGO_PKG_VERSION"))
+    // The template's own hash too: a kept page from a binary whose template differed is
+    // rendered again, whatever the version number says.
+    static TEMPLATE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let template = TEMPLATE.get_or_init(|| {
+        use sha2::Digest;
+        let source = include_str!("../../../templates/dataset.html");
+        hex::encode(&sha2::Sha256::digest(source.as_bytes())[..6])
+    });
+    format!("{} {template} {base}", env!("CARGO_PKG_VERSION"))
 }
 
 /// A public landing page rendered from its model: HTML, Link header and flags.
@@ -434,6 +445,16 @@ pub fn render_page(
             with_statistic_mark(&d.json_ld)
         }),
         mirrors,
+        version_number: d.version_number,
+        landing_url: match d.versions.iter().map(|v| v.0).max() {
+            Some(latest) if latest > d.version_number => {
+                format!(
+                    "{base}/datasets/{}?version={}",
+                    d.dataset_id, d.version_number
+                )
+            }
+            _ => format!("{base}/datasets/{}", d.dataset_id),
+        },
         versions: d
             .versions
             .iter()
@@ -476,10 +497,11 @@ pub async fn linkset(
     let d = s.public().dataset(&id).await?;
     let base = s.config.public_base().to_owned();
     let anchor = format!("{base}/datasets/{id}");
-    let links = links(&base, d.dataset_id(), &d.record, &[]);
+    let mut links = links(&base, d.dataset_id(), &d.record, &[]);
+    if d.withdrawn_because.is_none() {
+        links.extend(super::manifests::links(&anchor));
+    }
     let json = chosen == JSON;
-    // The files are written a page at a time: a dataset of 10^5 files costs the same
-    // memory as one of ten.
     let first = if d.withdrawn_because.is_none() {
         s.public().files(&d, "", LINKSET_PAGE).await?
     } else {
@@ -496,8 +518,8 @@ pub async fn linkset(
         (false, _) => (signposting::header_value(&links, Some(&anchor)), ""),
     };
     let prefix = anchor.clone();
-    let item = move |path: &str, first: bool| {
-        let href = file_url(&prefix, path);
+    let item = move |f: &crate::db::files::FileRow, first: bool| {
+        let href = file_url(&prefix, &f.path);
         let sep = if first { "" } else { "," };
         if json {
             let l = serde_json::json!({"href": href, "type": "application/octet-stream"});
@@ -507,45 +529,13 @@ pub async fn linkset(
             format!(",\n{}", signposting::header_value(&[l], Some(&prefix)))
         }
     };
-    let pages = futures::stream::unfold(
-        (Some(first), String::new(), true),
-        move |(page, after, at_start)| {
-            let (s, d, item) = (s.clone(), d.clone(), item.clone());
-            async move {
-                let page = match page {
-                    Some(p) => p,
-                    None if after.is_empty() => return None,
-                    None => match s.public().files(&d, &after, LINKSET_PAGE).await {
-                        Ok(p) => p,
-                        Err(e) => {
-                            return Some((
-                                Err(std::io::Error::other(e.to_string())),
-                                (None, String::new(), false),
-                            ));
-                        }
-                    },
-                };
-                let next = page.last()?.path.clone();
-                let mut chunk = String::new();
-                for (i, f) in page.iter().enumerate() {
-                    chunk.push_str(&item(&f.path, at_start && i == 0));
-                }
-                // A short page is the last.
-                let after = if (page.len() as i64) < LINKSET_PAGE {
-                    String::new()
-                } else {
-                    next
-                };
-                Some((Ok(bytes::Bytes::from(chunk)), (None, after, false)))
-            }
-        },
-    );
-    use futures::StreamExt;
-    let ends = |b: bytes::Bytes| futures::stream::once(async move { Ok::<_, std::io::Error>(b) });
-    let body = ends(bytes::Bytes::from(head))
-        .chain(pages)
-        .chain(ends(bytes::Bytes::from_static(tail.as_bytes())));
-    Ok(([(header::CONTENT_TYPE, chosen)], Body::from_stream(body)).into_response())
+    let fetch = move |after: String| {
+        let (s, d) = (s.clone(), d.clone());
+        async move { s.public().files(&d, &after, LINKSET_PAGE).await }
+    };
+    let key = |f: &crate::db::files::FileRow| f.path.clone();
+    let body = crate::web::paged::body(head, first, LINKSET_PAGE, fetch, key, item, tail);
+    Ok(([(header::CONTENT_TYPE, chosen)], body).into_response())
 }
 
 /// A file of a released dataset; `Range: bytes=…` gives 206 with that part.
@@ -559,7 +549,7 @@ pub async fn download(
     let f = s.public().file(&id, None, &path).await?;
     let landing = format!("{}/datasets/{id}", s.config.public_base());
     let resp = serve_file(&s, &f, &headers, Some(&landing)).await?;
-    count_download(&s, &visitor, &id, &f, &headers).await;
+    count_download(&s, &visitor, &id, &f, &headers, resp.status()).await;
     Ok(resp)
 }
 
@@ -571,7 +561,12 @@ async fn count_download(
     dataset_id: &str,
     f: &crate::db::files::FileRow,
     headers: &HeaderMap,
+    status: StatusCode,
 ) {
+    // "Not modified" moved no bytes: not a request.
+    if status == StatusCode::NOT_MODIFIED {
+        return;
+    }
     let hit = Hit {
         dataset_id: dataset_id.to_owned(),
         version_id: f.version_id.clone(),
@@ -593,7 +588,7 @@ pub async fn download_version(
     let f = s.public().file(&id, Some(version), &path).await?;
     let landing = format!("{}/datasets/{id}?version={version}", s.config.public_base());
     let resp = serve_file(&s, &f, &headers, Some(&landing)).await?;
-    count_download(&s, &visitor, &id, &f, &headers).await;
+    count_download(&s, &visitor, &id, &f, &headers, resp.status()).await;
     Ok(resp)
 }
 
@@ -606,7 +601,28 @@ pub async fn serve_file(
     collection: Option<&str>,
 ) -> AppResult<Response> {
     let size = f.size as u64;
-    let raw = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let etag = format!("\"{}\"", f.sha256);
+    let header_text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    // The bytes of a path never change (a new version is a new URL): a client that has
+    // them is told so (RFC 9110 §13.1.2).
+    if let Some(tags) = header_text(header::IF_NONE_MATCH)
+        && crate::web::range::etag_listed(tags, &etag)
+    {
+        return Response::builder()
+            .status(StatusCode::NOT_MODIFIED)
+            .header(header::ETAG, &etag)
+            .body(Body::empty())
+            .map_err(|e| AppError::internal(e.to_string()));
+    }
+    // A range of other bytes than the client holds would corrupt its copy: with an
+    // If-Range that does not match, the whole file is sent (§13.1.5).
+    let raw = header_text(header::RANGE).filter(|_| {
+        header_text(header::IF_RANGE).is_none_or(|v| crate::web::range::if_range_holds(v, &etag))
+    });
     let range = crate::web::range::byte_range(raw, size).map_err(|_| {
         AppError::new(
             StatusCode::RANGE_NOT_SATISFIABLE,
@@ -641,7 +657,7 @@ pub async fn serve_file(
         .header(header::CONTENT_TYPE, "application/octet-stream")
         .header(header::CONTENT_DISPOSITION, disposition)
         .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::ETAG, format!("\"{}\"", f.sha256))
+        .header(header::ETAG, &etag)
         .header("repr-digest", digest);
     if let Some(c) = collection {
         resp = resp.header(header::LINK, format!("<{c}>; rel=\"collection\""));

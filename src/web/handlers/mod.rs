@@ -7,6 +7,7 @@ pub mod doi;
 pub mod files;
 pub mod health;
 pub mod holds;
+pub mod manifests;
 pub mod metrics;
 pub mod mirrors;
 pub mod oai;

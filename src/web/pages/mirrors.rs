@@ -178,6 +178,7 @@ pub async fn add(
                 prefix: form.get("prefix"),
                 credentials,
                 policy,
+                readers: Default::default(),
             };
             s.mirrors()
                 .add(spec, crate::services::mirrors::AddedBy::Curator)

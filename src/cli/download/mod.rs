@@ -1,0 +1,649 @@
+//! `arca download DOI-OR-URL DIR`: every file of a dataset, fetched with ranged,
+//! resumable requests from the archive and the mirrors that hold verified copies (the
+//! fastest as measured, the archive when a mirror fails), several files and several
+//! ranges of a large file at once. Each file is written under a temporary name and
+//! renamed only once its SHA-256 matches; a run after a kill resumes from the bytes
+//! on disk. The exit code is 0 only when every file verifies.
+
+mod plan;
+mod sources;
+
+use anyhow::{Context, bail};
+use futures::StreamExt;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use plan::{Plan, Source, Want};
+use reqwest::{Client, StatusCode, header};
+use sha2::{Digest, Sha256};
+use sources::Sources;
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::sync::Semaphore;
+
+/// Where unfinished files wait, inside the target directory.
+const PARTIAL_DIR: &str = ".arca-download";
+/// Tries of one range before the file is given up (each may go to another source).
+const TRIES: usize = 5;
+
+#[derive(clap::Args)]
+pub struct DownloadArgs {
+    /// A DOI (10.…), a landing page's URL (…/datasets/ID, ?version=N), a reviewer link
+    /// (…/review/…), or an id with --server: a dataset's, or with --token a deposit's.
+    what: String,
+    /// The directory to write into (made if missing).
+    dir: PathBuf,
+    /// The archive's address: for a bare id; a DOI is then resolved there, not at doi.org.
+    #[arg(long, env = "ARCA_SERVER")]
+    server: Option<String>,
+    /// API token, for a depositor's own unreleased deposit (sent to the archive only).
+    #[arg(long, env = "ARCA_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// A released version by number (default: the latest).
+    #[arg(long)]
+    version: Option<i64>,
+    /// Only files matching (repeatable). A pattern without `/` matches the file's name
+    /// in any directory; with `/`, the whole path (`**` crosses directories).
+    #[arg(long)]
+    include: Vec<String>,
+    /// Leave out files matching (repeatable), as --include reads patterns.
+    #[arg(long)]
+    exclude: Vec<String>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    parallel: usize,
+    /// MiB per ranged request: larger files are fetched in several ranges at once.
+    #[arg(long, default_value_t = 32)]
+    range_mib: u64,
+    /// Only the archive: no mirror is asked.
+    #[arg(long)]
+    no_mirrors: bool,
+}
+
+/// File patterns as --include and --exclude read them.
+struct Patterns {
+    include: Vec<glob::Pattern>,
+    exclude: Vec<glob::Pattern>,
+}
+
+impl Patterns {
+    fn new(include: &[String], exclude: &[String]) -> anyhow::Result<Self> {
+        let compile = |ps: &[String]| -> anyhow::Result<Vec<glob::Pattern>> {
+            ps.iter()
+                .map(|p| glob::Pattern::new(p).with_context(|| format!("pattern {p:?}")))
+                .collect()
+        };
+        Ok(Patterns {
+            include: compile(include)?,
+            exclude: compile(exclude)?,
+        })
+    }
+
+    fn matches(p: &glob::Pattern, path: &str) -> bool {
+        let opts = glob::MatchOptions {
+            case_sensitive: true,
+            require_literal_separator: true,
+            require_literal_leading_dot: false,
+        };
+        if p.as_str().contains('/') {
+            p.matches_with(path, opts)
+        } else {
+            p.matches_with(path.rsplit('/').next().unwrap_or(path), opts)
+        }
+    }
+
+    fn wanted(&self, path: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|p| Self::matches(p, path)))
+            && !self.exclude.iter().any(|p| Self::matches(p, path))
+    }
+}
+
+/// What became of one file.
+enum Outcome {
+    Fetched {
+        resumed: bool,
+        /// Mirrors whose bytes did not hash right (fetched again from the archive).
+        bad_mirrors: Vec<String>,
+    },
+    AlreadyThere,
+    Failed(String),
+}
+
+struct Run {
+    client: Client,
+    plan: Plan,
+    dir: PathBuf,
+    sources: Sources,
+    requests: Arc<Semaphore>,
+    parallel: usize,
+    range_bytes: u64,
+    multi: MultiProgress,
+    total: ProgressBar,
+}
+
+impl Run {
+    /// A line for the reader, above the progress bars (on stderr when there are none).
+    fn say(&self, line: String) {
+        if self.multi.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            let _ = self.multi.println(line);
+        }
+    }
+}
+
+pub async fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
+    let client = Client::builder()
+        .connect_timeout(Duration::from_secs(20))
+        .read_timeout(Duration::from_secs(120))
+        .build()?;
+    let patterns = Patterns::new(&args.include, &args.exclude)?;
+    let mut plan = plan::plan(
+        &client,
+        plan::Request {
+            what: &args.what,
+            server: args.server.as_deref(),
+            token: args.token.as_deref(),
+            version: args.version,
+        },
+    )
+    .await?;
+    let listed = plan.files.len();
+    plan.files.retain(|f| patterns.wanted(f.path.as_str()));
+    if args.no_mirrors {
+        for f in &mut plan.files {
+            f.sources.retain(Source::is_archive);
+        }
+    }
+    if plan.files.is_empty() && listed > 0 {
+        bail!("none of the {listed} files matches --include/--exclude");
+    }
+    std::fs::create_dir_all(args.dir.join(PARTIAL_DIR))
+        .with_context(|| format!("making {}", args.dir.display()))?;
+    let multi = MultiProgress::new();
+    let total_bytes: u64 = plan.files.iter().map(|f| f.size).sum();
+    let total = multi.add(ProgressBar::new(total_bytes).with_style(
+        ProgressStyle::with_template(
+            "{prefix:30!} {wide_bar} {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    ));
+    total.set_prefix(format!("total ({} files)", plan.files.len()));
+    println!(
+        "{}: {} of {listed} files, {} bytes",
+        plan.label,
+        plan.files.len(),
+        total_bytes
+    );
+    let parallel = args.parallel.clamp(1, 256);
+    let run = Arc::new(Run {
+        client,
+        dir: args.dir.clone(),
+        sources: Sources::default(),
+        requests: Arc::new(Semaphore::new(parallel)),
+        parallel,
+        range_bytes: args.range_mib.clamp(1, 4096) << 20,
+        multi,
+        total,
+        plan,
+    });
+    let started = Instant::now();
+    // Files are started a few more than requests in flight, so a small file's turn
+    // never waits for a large file's last range.
+    let results: Vec<(String, Outcome)> = futures::stream::iter(0..run.plan.files.len())
+        .map(|i| {
+            let run = run.clone();
+            async move {
+                let want = &run.plan.files[i];
+                let outcome = fetch_file(&run, want).await;
+                (want.path.as_str().to_owned(), outcome)
+            }
+        })
+        .buffer_unordered(parallel * 2)
+        .collect()
+        .await;
+    run.total.finish_and_clear();
+    let _ = std::fs::remove_dir(run.dir.join(PARTIAL_DIR));
+    report(&run, results, started.elapsed())
+}
+
+fn report(run: &Run, results: Vec<(String, Outcome)>, took: Duration) -> anyhow::Result<ExitCode> {
+    let (mut fetched, mut resumed, mut there) = (0, 0, 0);
+    let mut failed = Vec::new();
+    for (path, outcome) in results {
+        match outcome {
+            Outcome::Fetched {
+                resumed: r,
+                bad_mirrors,
+            } => {
+                fetched += 1;
+                resumed += usize::from(r);
+                for m in bad_mirrors {
+                    println!(
+                        "{path}: mirror {m} sent bytes that do not match the SHA-256; fetched again from the archive"
+                    );
+                }
+            }
+            Outcome::AlreadyThere => there += 1,
+            Outcome::Failed(why) => failed.push(format!("{path}: {why}")),
+        }
+    }
+    let from: Vec<String> = run
+        .sources
+        .bytes_by_source()
+        .iter()
+        .map(|(n, b)| format!("{n} {b} bytes"))
+        .collect();
+    let bytes: u64 = run.sources.bytes_by_source().iter().map(|(_, b)| b).sum();
+    println!(
+        "{} files: {fetched} downloaded ({resumed} resumed), {there} already there, {} failed; {} in {:.1} s{}",
+        fetched + there + failed.len(),
+        failed.len(),
+        bytes,
+        took.as_secs_f64(),
+        if from.is_empty() {
+            String::new()
+        } else {
+            format!(" (from {})", from.join(", "))
+        }
+    );
+    if failed.is_empty() {
+        println!("Every file's SHA-256 matches the archive's.");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("These files were not downloaded (run the same command again to resume):");
+        for f in &failed {
+            eprintln!("  FAILED {f}");
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// The SHA-256 of a file on disk, if it can be read.
+fn sha256_of(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+async fn hash_on_disk(path: PathBuf) -> std::io::Result<String> {
+    tokio::task::spawn_blocking(move || sha256_of(&path))
+        .await
+        .map_err(std::io::Error::other)?
+}
+
+/// The ranges of a file: `[start, end)` of at most `range` bytes each.
+fn ranges(size: u64, range: u64) -> Vec<(u64, u64)> {
+    (0..size.div_ceil(range).max(1))
+        .map(|i| (i * range, ((i + 1) * range).min(size)))
+        .collect()
+}
+
+/// A file's unfinished copy and the record of its finished ranges.
+struct Partial {
+    data: PathBuf,
+    done: PathBuf,
+}
+
+impl Partial {
+    fn of(dir: &Path, want: &Want) -> Self {
+        // Named by the path's hash: any path fits, and two paths never share one.
+        let key = hex::encode(&Sha256::digest(want.path.as_str().as_bytes())[..16]);
+        let at = dir.join(PARTIAL_DIR);
+        Partial {
+            data: at.join(format!("{key}.part")),
+            done: at.join(format!("{key}.done")),
+        }
+    }
+
+    /// Ranges finished by an earlier run for the same bytes (the record names the
+    /// SHA-256 and range size it was made for).
+    fn finished(&self, want: &Want, range: u64) -> BTreeSet<u64> {
+        let Ok(text) = std::fs::read_to_string(&self.done) else {
+            return BTreeSet::new();
+        };
+        let mut lines = text.lines();
+        if lines.next() != Some(&format!("{} {range}", want.sha256)) {
+            return BTreeSet::new();
+        }
+        let on_disk = std::fs::metadata(&self.data).map(|m| m.len()).unwrap_or(0);
+        lines
+            .filter_map(|l| l.parse::<u64>().ok())
+            // A range is kept only if the file reaches its end.
+            .filter(|start| (start + range).min(want.size) <= on_disk)
+            .collect()
+    }
+
+    fn start(&self, want: &Want, range: u64) -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&self.done)?;
+        writeln!(f, "{} {range}", want.sha256)
+    }
+
+    fn record(&self, start: u64) -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new().append(true).open(&self.done)?;
+        writeln!(f, "{start}")
+    }
+
+    fn discard(&self) {
+        let _ = std::fs::remove_file(&self.data);
+        let _ = std::fs::remove_file(&self.done);
+    }
+}
+
+async fn fetch_file(run: &Run, want: &Want) -> Outcome {
+    let target = want
+        .path
+        .as_str()
+        .split('/')
+        .fold(run.dir.clone(), |p, seg| p.join(seg));
+    // Already there with the right bytes: nothing to fetch.
+    if std::fs::metadata(&target).is_ok_and(|m| m.is_file() && m.len() == want.size)
+        && hash_on_disk(target.clone()).await.ok().as_deref() == Some(want.sha256.as_str())
+    {
+        run.total.inc(want.size);
+        return Outcome::AlreadyThere;
+    }
+    let bar = run.multi.add(
+        ProgressBar::new(want.size)
+            .with_style(
+                ProgressStyle::with_template(
+                    "{prefix:30!} {bar:30} {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            )
+            .with_prefix(want.path.as_str().to_owned()),
+    );
+    let partial = Partial::of(&run.dir, want);
+    let mut bad_mirrors = Vec::new();
+    let mut resumed = false;
+    // The first pass may take mirrors; a second, after bytes that did not hash right,
+    // takes the archive only.
+    for archive_only in [false, true] {
+        let sources: Vec<Source> = want
+            .sources
+            .iter()
+            .filter(|s| !archive_only || s.is_archive())
+            .cloned()
+            .collect();
+        let result = fetch_into(run, want, &sources, &partial, &bar).await;
+        let used = match result {
+            Ok((used, r)) => {
+                resumed |= r;
+                used
+            }
+            Err(e) => {
+                bar.abandon_with_message("failed");
+                return Outcome::Failed(format!("{e:#}"));
+            }
+        };
+        bar.set_message("verifying");
+        match hash_on_disk(partial.data.clone()).await {
+            Ok(sha) if sha == want.sha256 => {
+                if let Err(e) = finish(&partial, &target).await {
+                    bar.abandon_with_message("failed");
+                    return Outcome::Failed(format!("{e:#}"));
+                }
+                bar.finish_and_clear();
+                return Outcome::Fetched {
+                    resumed,
+                    bad_mirrors,
+                };
+            }
+            Ok(_) => {
+                partial.discard();
+                let mirrors: Vec<String> =
+                    used.into_iter().filter(|n| n != plan::ARCHIVE).collect();
+                if mirrors.is_empty() || archive_only {
+                    bar.abandon_with_message("failed");
+                    return Outcome::Failed(
+                        "the bytes received do not match the SHA-256 the archive lists".into(),
+                    );
+                }
+                bad_mirrors.extend(mirrors);
+                run.total.dec(want.size.min(run.total.position()));
+                bar.reset();
+                bar.set_message("again from the archive");
+            }
+            Err(e) => {
+                bar.abandon_with_message("failed");
+                return Outcome::Failed(format!("reading the downloaded copy: {e}"));
+            }
+        }
+    }
+    unreachable!("the second pass returns")
+}
+
+/// Make the verified copy the file: durable first, then renamed into place.
+async fn finish(partial: &Partial, target: &Path) -> anyhow::Result<()> {
+    if let Some(parent) = target.parent() {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .with_context(|| format!("making {}", parent.display()))?;
+    }
+    tokio::fs::File::open(&partial.data)
+        .await?
+        .sync_all()
+        .await?;
+    tokio::fs::rename(&partial.data, target)
+        .await
+        .with_context(|| format!("moving the verified copy to {}", target.display()))?;
+    let _ = tokio::fs::remove_file(&partial.done).await;
+    Ok(())
+}
+
+/// Fetch every range not yet on disk into the partial file; the sources that sent
+/// bytes, and whether an earlier run's bytes were kept.
+async fn fetch_into(
+    run: &Run,
+    want: &Want,
+    sources: &[Source],
+    partial: &Partial,
+    bar: &ProgressBar,
+) -> anyhow::Result<(BTreeSet<String>, bool)> {
+    let range = run.range_bytes;
+    let finished = partial.finished(want, range);
+    let resumed = !finished.is_empty();
+    if !resumed {
+        partial.start(want, range)?;
+        let f = std::fs::File::create(&partial.data)?;
+        f.set_len(want.size)?;
+    }
+    let kept: u64 = ranges(want.size, range)
+        .iter()
+        .filter(|(s, _)| finished.contains(s))
+        .map(|(s, e)| e - s)
+        .sum();
+    bar.inc(kept);
+    run.total.inc(kept);
+    if resumed {
+        bar.set_message(format!("resuming ({kept} bytes kept)"));
+    }
+    let todo: Vec<(u64, u64)> = ranges(want.size, range)
+        .into_iter()
+        .filter(|(s, _)| !finished.contains(s))
+        .filter(|(s, e)| e > s)
+        .collect();
+    let used: Vec<anyhow::Result<String>> = futures::stream::iter(todo)
+        .map(|(start, end)| async move {
+            let name = fetch_range(run, want, sources, partial, start, end, bar).await?;
+            partial.record(start)?;
+            Ok(name)
+        })
+        .buffer_unordered(run.parallel)
+        .collect()
+        .await;
+    let mut names = BTreeSet::new();
+    for u in used {
+        names.insert(u?);
+    }
+    Ok((names, resumed))
+}
+
+/// One range into place, trying sources until one sends it whole; the source's name.
+async fn fetch_range(
+    run: &Run,
+    want: &Want,
+    sources: &[Source],
+    partial: &Partial,
+    start: u64,
+    end: u64,
+    bar: &ProgressBar,
+) -> anyhow::Result<String> {
+    let mut excluded: Vec<String> = Vec::new();
+    let mut last_error = String::new();
+    for attempt in 0..TRIES {
+        // The turn first, then the source: the choice sees the requests in flight.
+        let _permit = run.requests.acquire().await.expect("never closed");
+        let Some(source) = run.sources.choose(sources, &excluded).cloned() else {
+            break;
+        };
+        let began = Instant::now();
+        match get_range(run, want, &source, partial, start, end, bar).await {
+            Ok(()) => {
+                run.sources
+                    .succeeded(&source.name, end - start, began.elapsed());
+                return Ok(source.name);
+            }
+            Err(e) => {
+                last_error = format!("{}: {e:#}", source.name);
+                let down = run.sources.failed(&source);
+                if down {
+                    run.say(format!(
+                        "mirror {} left out for the rest of this run: {e:#}",
+                        source.name
+                    ));
+                } else if !source.is_archive() {
+                    run.say(format!(
+                        "mirror {} failed ({e:#}); trying another source",
+                        source.name
+                    ));
+                }
+                if !source.is_archive() {
+                    excluded.push(source.name.clone());
+                } else {
+                    tokio::time::sleep(Duration::from_millis(500 << attempt.min(4))).await;
+                }
+            }
+        }
+    }
+    bail!("bytes {start}-{} not fetched: {last_error}", end - 1)
+}
+
+/// GET one range from one source and write it at its place. Progress counted as bytes
+/// arrive is taken back if the request fails part-way.
+async fn get_range(
+    run: &Run,
+    want: &Want,
+    source: &Source,
+    partial: &Partial,
+    start: u64,
+    end: u64,
+    bar: &ProgressBar,
+) -> anyhow::Result<()> {
+    let mut req = run
+        .client
+        .get(&source.url)
+        .header(header::RANGE, format!("bytes={start}-{}", end - 1));
+    if source.is_archive() {
+        // The bytes of the version asked for, or the whole file again (never a range
+        // of other bytes).
+        req = req.header(header::IF_RANGE, format!("\"{}\"", want.sha256));
+        if let Some(token) = &run.plan.token
+            && source.url.starts_with(&run.plan.archive_origin)
+        {
+            req = req.bearer_auth(token);
+        }
+    }
+    let resp = req.send().await?;
+    let whole = start == 0 && end == want.size;
+    match resp.status() {
+        StatusCode::PARTIAL_CONTENT => {
+            let expected = format!("bytes {start}-{}/{}", end - 1, want.size);
+            let got = resp
+                .headers()
+                .get(header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if got != expected {
+                bail!("answered {got:?} where {expected:?} was asked for");
+            }
+        }
+        StatusCode::OK if whole => {
+            if let Some(len) = resp.content_length()
+                && len != want.size
+            {
+                bail!("its copy has {len} bytes, not {}", want.size);
+            }
+        }
+        StatusCode::OK => bail!("sent the whole file where a range was asked for"),
+        s => bail!("answered {s}"),
+    }
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .open(&partial.data)
+        .await?;
+    file.seek(std::io::SeekFrom::Start(start)).await?;
+    let mut file = tokio::io::BufWriter::with_capacity(1 << 20, file);
+    let mut stream = resp.bytes_stream();
+    let mut got = 0u64;
+    let result: anyhow::Result<()> = async {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            if got + chunk.len() as u64 > end - start {
+                bail!("sent more bytes than the range holds");
+            }
+            file.write_all(&chunk).await?;
+            got += chunk.len() as u64;
+            bar.inc(chunk.len() as u64);
+            run.total.inc(chunk.len() as u64);
+        }
+        if got != end - start {
+            bail!("the answer ended after {got} of {} bytes", end - start);
+        }
+        file.flush().await?;
+        Ok(())
+    }
+    .await;
+    if result.is_err() {
+        bar.dec(got);
+        run.total.dec(got);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_cover_a_file_once() {
+        assert_eq!(ranges(0, 10), vec![(0, 0)]);
+        assert_eq!(ranges(10, 10), vec![(0, 10)]);
+        assert_eq!(ranges(25, 10), vec![(0, 10), (10, 20), (20, 25)]);
+    }
+
+    #[test]
+    fn patterns_match_names_anywhere_or_whole_paths() {
+        let p =
+            Patterns::new(&["*_00001.cbf".into(), "meta/**".into()], &["*.log".into()]).unwrap();
+        assert!(p.wanted("run1/x_00001.cbf"));
+        assert!(p.wanted("x_00001.cbf"));
+        assert!(!p.wanted("run1/x_00002.cbf"));
+        assert!(p.wanted("meta/a/b.json"));
+        let q = Patterns::new(&[], &["*.log".into()]).unwrap();
+        assert!(q.wanted("a/b.cbf"));
+        assert!(!q.wanted("a/b.log"));
+        assert!(Patterns::new(&["[".into()], &[]).is_err());
+    }
+}
