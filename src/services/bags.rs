@@ -15,6 +15,10 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// What an exported bag holds: its tag files and, read a page at a time while the tar
 /// is written, its manifest and payload. Nothing here grows with the number of files.
+///
+/// The tar layout is fixed by the released version (dates are the release's), so the
+/// bag's length is known before it is sent and any byte range of it can be written
+/// again: a broken download resumes.
 pub struct BagPlan {
     /// The bag's directory name inside the tar.
     pub name: String,
@@ -25,6 +29,11 @@ pub struct BagPlan {
     pub manifest_size: u64,
     dataset: super::public::PublicDataset,
     pub mtime: u64,
+    /// Bytes in the whole tar stream.
+    pub length: u64,
+    /// Names these bytes: the SHA-256 of the tag manifest (which covers the payload
+    /// manifest and bag-info.txt).
+    pub etag: String,
 }
 
 impl BagPlan {
@@ -36,6 +45,9 @@ impl BagPlan {
 
 /// Files read per page while a bag is planned and written.
 const BAG_PAGE: i64 = 1_000;
+/// Tar's block, and the two zero blocks that end an archive.
+const BLOCK: u64 = 512;
+const TRAILER: u64 = 2 * BLOCK;
 
 fn tar_header(size: u64, mtime: u64) -> tokio_tar::Header {
     let mut h = tokio_tar::Header::new_gnu();
@@ -45,58 +57,128 @@ fn tar_header(size: u64, mtime: u64) -> tokio_tar::Header {
     h.set_mtime(mtime);
     h
 }
+
+/// The bytes tar writes before an entry's data: its header, after a GNU long-name
+/// entry when the path needs one (written by the tar crate itself).
+async fn entry_head(path: &str, size: u64, mtime: u64) -> std::io::Result<Vec<u8>> {
+    let mut tar = tokio_tar::Builder::new(Vec::new());
+    let mut h = tar_header(size, mtime);
+    tar.append_data(&mut h, path, tokio::io::empty()).await?;
+    let head = std::mem::take(tar.get_mut());
+    // Finished (its trailer goes nowhere), so dropping it has nothing left to do.
+    tar.finish().await?;
+    Ok(head)
+}
+
+/// Zeros after `size` bytes of data, to the end of the block.
+fn padding(size: u64) -> u64 {
+    (BLOCK - size % BLOCK) % BLOCK
+}
+
+/// The part `[start, end)` of a tar stream, written as the pieces pass by.
+struct Window<W> {
+    out: W,
+    pos: u64,
+    start: u64,
+    end: u64,
+}
+
+impl<W: tokio::io::AsyncWrite + Unpin> Window<W> {
+    /// The part of the next `len` bytes to write, relative to them.
+    fn overlap(&self, len: u64) -> Option<std::ops::Range<u64>> {
+        let a = self.start.max(self.pos);
+        let b = self.end.min(self.pos + len);
+        (a < b).then(|| a - self.pos..b - self.pos)
+    }
+
+    async fn bytes(&mut self, b: &[u8]) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        if let Some(r) = self.overlap(b.len() as u64) {
+            self.out
+                .write_all(&b[r.start as usize..r.end as usize])
+                .await?;
+        }
+        self.pos += b.len() as u64;
+        Ok(())
+    }
+
+    async fn zeros(&mut self, n: u64) -> std::io::Result<()> {
+        const Z: [u8; BLOCK as usize] = [0; BLOCK as usize];
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(BLOCK);
+            self.bytes(&Z[..k as usize]).await?;
+            left -= k;
+        }
+        Ok(())
+    }
+
+    fn done(&self) -> bool {
+        self.pos >= self.end
+    }
+}
 super::capability!(bags);
 
 impl Service<'_> {
-    /// Write a bag as a tar stream into `out`: tag files, the manifest and then each
-    /// payload file read straight from storage (no temporary copy).
+    /// Write bytes `range` of a bag's tar stream into `out`: tag files, the manifest and
+    /// then each payload file read straight from storage (no temporary copy). Pieces
+    /// before the range are passed over unread.
     pub async fn write(
         &self,
         plan: &BagPlan,
+        range: std::ops::Range<u64>,
         out: impl tokio::io::AsyncWrite + Unpin + Send + 'static,
     ) -> std::io::Result<()> {
-        use futures::TryStreamExt;
-        let mut tar = tokio_tar::Builder::new(out);
+        use tokio::io::AsyncWriteExt;
+        let mut w = Window {
+            out,
+            pos: 0,
+            start: range.start,
+            end: range.end.min(plan.length),
+        };
         let io = |e: ServiceError| std::io::Error::other(e.to_string());
+        let entry = async |w: &mut Window<_>, name: &str, bytes: &[u8]| {
+            let path = format!("{}/{name}", plan.name);
+            let head = entry_head(&path, bytes.len() as u64, plan.mtime).await?;
+            w.bytes(&head).await?;
+            w.bytes(bytes).await?;
+            w.zeros(padding(bytes.len() as u64)).await
+        };
         for (name, bytes) in &plan.head_tags {
-            let mut h = tar_header(bytes.len() as u64, plan.mtime);
-            tar.append_data(&mut h, format!("{}/{name}", plan.name), &bytes[..])
-                .await?;
+            entry(&mut w, name, bytes).await?;
         }
         // The manifest, a page of lines at a time; its size was counted when planned.
-        let pages = futures::stream::try_unfold(Some(String::new()), |after| async move {
-            let Some(after) = after else {
-                return Ok::<_, std::io::Error>(None);
-            };
-            let page = self
-                .public()
-                .files(&plan.dataset, &after, BAG_PAGE)
-                .await
-                .map_err(io)?;
-            let Some(last) = page.last() else {
-                return Ok(None);
-            };
-            let next = ((page.len() as i64) == BAG_PAGE).then(|| last.path.clone());
-            let lines: String = page
-                .iter()
-                .map(|f| bagit::manifest_line(&f.sha256, &f.path))
-                .collect();
-            Ok(Some((bytes::Bytes::from(lines), next)))
-        });
-        let mut h = tar_header(plan.manifest_size, plan.mtime);
-        tar.append_data(
-            &mut h,
-            format!("{}/manifest-sha256.txt", plan.name),
-            tokio_util::io::StreamReader::new(Box::pin(pages)),
-        )
-        .await?;
+        let path = format!("{}/manifest-sha256.txt", plan.name);
+        w.bytes(&entry_head(&path, plan.manifest_size, plan.mtime).await?)
+            .await?;
+        if w.overlap(plan.manifest_size).is_some() {
+            let mut after = String::new();
+            loop {
+                let page = self
+                    .public()
+                    .files(&plan.dataset, &after, BAG_PAGE)
+                    .await
+                    .map_err(io)?;
+                let Some(last) = page.last() else { break };
+                after = last.path.clone();
+                let lines: String = page
+                    .iter()
+                    .map(|f| bagit::manifest_line(&f.sha256, &f.path))
+                    .collect();
+                w.bytes(lines.as_bytes()).await?;
+                if (page.len() as i64) < BAG_PAGE {
+                    break;
+                }
+            }
+        } else {
+            w.pos += plan.manifest_size;
+        }
+        w.zeros(padding(plan.manifest_size)).await?;
         for (name, bytes) in &plan.tail_tags {
-            let mut h = tar_header(bytes.len() as u64, plan.mtime);
-            tar.append_data(&mut h, format!("{}/{name}", plan.name), &bytes[..])
-                .await?;
+            entry(&mut w, name, bytes).await?;
         }
         let mut after = String::new();
-        loop {
+        while !w.done() {
             let page = self
                 .public()
                 .files(&plan.dataset, &after, BAG_PAGE)
@@ -105,36 +187,61 @@ impl Service<'_> {
             let Some(last) = page.last() else { break };
             after = last.path.clone();
             for f in &page {
-                let stream = self
-                    .storage
-                    .read(&f.sha256, None, crate::storage::STREAM_CHUNK)
-                    .await
-                    .map_err(std::io::Error::other)?
-                    .map_err(std::io::Error::other);
-                let mut h = tar_header(f.size as u64, plan.mtime);
-                tar.append_data(
-                    &mut h,
-                    format!("{}/data/{}", plan.name, f.path),
-                    tokio_util::io::StreamReader::new(stream),
-                )
-                .await?;
+                let size = f.size as u64;
+                let path = format!("{}/data/{}", plan.name, f.path);
+                w.bytes(&entry_head(&path, size, plan.mtime).await?).await?;
+                match w.overlap(size) {
+                    Some(part) => {
+                        let mut stream = self
+                            .storage
+                            .read(&f.sha256, Some(part.clone()), crate::storage::STREAM_CHUNK)
+                            .await
+                            .map_err(std::io::Error::other)?;
+                        let mut sent = 0u64;
+                        use futures::StreamExt;
+                        while let Some(chunk) = stream.next().await {
+                            let chunk = chunk.map_err(std::io::Error::other)?;
+                            sent += chunk.len() as u64;
+                            w.out.write_all(&chunk).await?;
+                        }
+                        if sent != part.end - part.start {
+                            return Err(std::io::Error::other(format!(
+                                "{}: storage gave {sent} bytes of {}",
+                                f.path,
+                                part.end - part.start
+                            )));
+                        }
+                        w.pos += size;
+                    }
+                    None => w.pos += size,
+                }
+                w.zeros(padding(size)).await?;
+                if w.done() {
+                    break;
+                }
             }
             if (page.len() as i64) < BAG_PAGE {
                 break;
             }
         }
-        tar.finish().await
+        w.zeros(TRAILER).await?;
+        w.out.flush().await?;
+        w.out.shutdown().await
     }
 
     /// The bag of a released dataset's current version. The file list is read once
     /// here, a page at a time, for the manifest's size and checksum (the tag manifest
-    /// comes before the payload), and again while the bag is written: a released
-    /// version's files do not change.
+    /// comes before the payload) and the length of the tar stream, and again while the
+    /// bag is written: a released version's files do not change.
     pub async fn export(&self, dataset_id: &str) -> ServiceResult<BagPlan> {
         let d = self.public().dataset(dataset_id).await?;
+        let name = format!("arca-{dataset_id}");
+        let mtime = (d.released_at.unwrap_or_default() / 1000).max(0) as u64;
         let (mut count, mut bytes, mut manifest_size) = (0u64, 0u64, 0u64);
+        let mut payload_length = 0u64;
         let mut manifest_sha = Hasher::new(Algorithm::Sha256);
         let mut after = String::new();
+        let internal = |e: std::io::Error| ServiceError::Internal(e.to_string());
         loop {
             let page = self.public().files(&d, &after, BAG_PAGE).await?;
             let Some(last) = page.last() else { break };
@@ -145,6 +252,10 @@ impl Service<'_> {
                 manifest_size += line.len() as u64;
                 count += 1;
                 bytes += f.size as u64;
+                let size = f.size as u64;
+                let path = format!("{name}/data/{}", f.path);
+                let head = entry_head(&path, size, mtime).await.map_err(internal)?;
+                payload_length += head.len() as u64 + size + padding(size);
             }
             if (page.len() as i64) < BAG_PAGE {
                 break;
@@ -159,7 +270,11 @@ impl Service<'_> {
                     .map(|p| p.name.clone())
                     .unwrap_or_default(),
             ),
-            ("Bagging-Date", crate::model::date::utc_day(now_ms())),
+            // The release's day: the same bag, byte for byte, on every request.
+            (
+                "Bagging-Date",
+                crate::model::date::utc_day(d.released_at.unwrap_or_default()),
+            ),
             ("Payload-Oxum", format!("{bytes}.{count}")),
             (
                 "Bag-Software-Agent",
@@ -201,16 +316,32 @@ impl Service<'_> {
             })
             .collect();
         tagmanifest.push_str(&format!("{manifest_hex}  manifest-sha256.txt\n"));
+        let etag = Checksum::of(Algorithm::Sha256, tagmanifest.as_bytes()).hex;
         let tail_tags = vec![
             datacite,
             ("tagmanifest-sha256.txt".into(), tagmanifest.into_bytes()),
         ];
+        let mut length = payload_length + TRAILER;
+        let tags = head_tags
+            .iter()
+            .chain(tail_tags.iter())
+            .map(|(n, b)| (format!("{name}/{n}"), b.len() as u64))
+            .chain(std::iter::once((
+                format!("{name}/manifest-sha256.txt"),
+                manifest_size,
+            )));
+        for (path, size) in tags {
+            let head = entry_head(&path, size, mtime).await.map_err(internal)?;
+            length += head.len() as u64 + size + padding(size);
+        }
         Ok(BagPlan {
-            name: format!("arca-{dataset_id}"),
+            name,
             head_tags,
             tail_tags,
             manifest_size,
-            mtime: (d.released_at.unwrap_or_default() / 1000).max(0) as u64,
+            mtime,
+            length,
+            etag,
             dataset: d,
         })
     }

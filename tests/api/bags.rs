@@ -388,3 +388,85 @@ async fn a_bag_of_thousands_of_files_is_whole_and_imports_back() {
         .unwrap();
     assert_eq!(files, (n + 2) as i64);
 }
+
+/// A bag's length is known up front and any range of it is the same bytes as the whole:
+/// a download broken at any byte resumes with Range (and If-Range, so a bag that has
+/// changed since is sent whole instead of spliced).
+#[tokio::test]
+async fn a_bag_has_its_length_up_front_and_resumes_from_any_byte() {
+    let app = TestApp::new().await;
+    let long = format!("{}/frame.cbf", "deep".repeat(40));
+    let big = pseudo_random(700_000, 3);
+    let files: Vec<(&str, &[u8])> = vec![
+        ("a.cbf", b"first frame"),
+        ("empty.txt", b""),
+        (&long, b"long name"),
+        ("unicode/Å ß.h5", &big),
+    ];
+    let id = app
+        .deposit_through(json!({"metadata": metadata()}), &files, "released")
+        .await;
+    let ds = app.dataset_of(&id).await;
+    let url = format!("/datasets/{ds}/bag.tar");
+    let whole = app.public(&url, &[]).await;
+    assert_eq!(whole.status, StatusCode::OK);
+    let len = whole.body.len();
+    assert_eq!(
+        whole.header("content-length"),
+        Some(len.to_string().as_str())
+    );
+    assert_eq!(whole.header("accept-ranges"), Some("bytes"));
+    let etag = whole.header("etag").unwrap().to_owned();
+    // Every file is in it, whole.
+    let entries = untar(&whole.body).await;
+    for (path, data) in &files {
+        assert_eq!(entries[&format!("arca-{ds}/data/{path}")], *data, "{path}");
+    }
+    // The same bytes on the next request.
+    assert!(app.public(&url, &[]).await.body == whole.body);
+
+    // Ranges starting anywhere: in headers, long-name entries, data, padding, the end.
+    let mut starts: Vec<usize> = (0..len).step_by(len / 37).collect();
+    starts.extend([1, 511, 512, 513, len - 1024, len - 1]);
+    for start in starts {
+        let end = (start + 4_000).min(len - 1);
+        let r = app
+            .public(
+                &url,
+                &[
+                    ("range", &format!("bytes={start}-{end}")),
+                    ("if-range", &etag),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::PARTIAL_CONTENT, "{start}");
+        assert_eq!(
+            r.header("content-range"),
+            Some(format!("bytes {start}-{end}/{len}").as_str())
+        );
+        assert!(r.body[..] == whole.body[start..=end], "bytes from {start}");
+    }
+    // The rest from a break in the middle of the large file.
+    let cut = len / 2;
+    let r = app
+        .public(&url, &[("range", &format!("bytes={cut}-"))])
+        .await;
+    let mut joined = whole.body[..cut].to_vec();
+    joined.extend_from_slice(&r.body);
+    assert!(joined == whole.body);
+    // A stale If-Range gets the whole bag; a range past the end is refused.
+    let r = app
+        .public(&url, &[("range", "bytes=10-20"), ("if-range", "\"other\"")])
+        .await;
+    assert_eq!((r.status, r.body.len()), (StatusCode::OK, len));
+    let r = app
+        .public(&url, &[("range", &format!("bytes={len}-"))])
+        .await;
+    assert_eq!(r.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes */{len}").as_str())
+    );
+    let r = app.public(&url, &[("if-none-match", &etag)]).await;
+    assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+}

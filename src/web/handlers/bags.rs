@@ -8,12 +8,12 @@ use crate::web::error::{AppError, AppResult};
 use crate::web::openapi::Problem;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, TryStreamExt};
 use tokio_util::io::{ReaderStream, StreamReader};
 
-#[utoipa::path(get, path = "/datasets/{id}/bag.tar", tag = "public", params(("id" = String, Path, description = "Dataset id")), responses((status = 200, description = "The dataset as a BagIt bag", body = Vec<u8>, content_type = "application/x-tar"), (status = 404, description = "Not a released dataset", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Withdrawn", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/datasets/{id}/bag.tar", tag = "public", params(("id" = String, Path, description = "Dataset id"), ("Range" = Option<String>, Header, description = "bytes=first-last: a broken download resumes"), ("If-Range" = Option<String>, Header, description = "The ETag of the bag the range belongs to")), responses((status = 200, description = "The dataset as a BagIt bag, its length given up front", body = Vec<u8>, content_type = "application/x-tar"), (status = 206, description = "The range asked for", body = Vec<u8>, content_type = "application/x-tar"), (status = 304, description = "The bag named in If-None-Match has not changed"), (status = 404, description = "Not a released dataset", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Withdrawn", body = Problem, content_type = "application/problem+json"), (status = 416, description = "Range outside the bag", body = Problem, content_type = "application/problem+json")))]
 pub async fn export(
     State(s): State<Services>,
     Path(id): Path<String>,
@@ -21,18 +21,44 @@ pub async fn export(
     headers: axum::http::HeaderMap,
 ) -> AppResult<Response> {
     let plan = s.bags().export(&id).await?;
+    let etag = format!("\"{}\"", plan.etag);
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if text(header::IF_NONE_MATCH).is_some_and(|t| crate::web::range::etag_listed(t, &etag)) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    let length = plan.length;
+    let raw = text(header::RANGE).filter(|_| {
+        text(header::IF_RANGE).is_none_or(|v| crate::web::range::if_range_holds(v, &etag))
+    });
+    let range = crate::web::range::byte_range(raw, length).map_err(|_| {
+        AppError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "range-not-satisfiable",
+            format!("the bag has {length} bytes"),
+        )
+        .with_header(header::CONTENT_RANGE, &format!("bytes */{length}"))
+    })?;
     let hit = crate::services::usage::Hit {
         dataset_id: id.clone(),
         version_id: plan.version_id().to_owned(),
         activity: crate::model::Activity::Request,
         url: format!("/datasets/{id}/bag.tar"),
-        range: headers.contains_key(header::RANGE),
+        range: range.is_some(),
     };
     crate::web::visits::count(&s, &visitor, hit).await;
     let filename = format!("{}.tar", plan.name);
+    let span = match &range {
+        Some(r) => *r.start()..*r.end() + 1,
+        None => 0..length,
+    };
     let (writer, reader) = tokio::io::duplex(1 << 20);
     let services = s.clone();
-    let task = tokio::spawn(async move { services.bags().write(&plan, writer).await });
+    let bytes = span.clone();
+    let task = tokio::spawn(async move { services.bags().write(&plan, bytes, writer).await });
     // A failure part-way must not look like a complete download: end the body with an
     // error, so the connection is cut instead of closed cleanly.
     let tail = futures::stream::once(async move {
@@ -44,17 +70,23 @@ pub async fn export(
     })
     .filter_map(|x| async move { x });
     let body = Body::from_stream(ReaderStream::new(reader).chain(tail));
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/x-tar".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    let mut resp = Response::builder()
+        .header(header::CONTENT_TYPE, "application/x-tar")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        )
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::ETAG, &etag)
+        .header(header::CONTENT_LENGTH, span.end - span.start);
+    if range.is_some() {
+        resp = resp.status(StatusCode::PARTIAL_CONTENT).header(
+            header::CONTENT_RANGE,
+            format!("bytes {}-{}/{length}", span.start, span.end - 1),
+        );
+    }
+    resp.body(body)
+        .map_err(|e| AppError::internal(e.to_string()))
 }
 
 #[utoipa::path(post, path = "/deposits/import", tag = "deposits", security(("bearer" = [])), request_body(content = Vec<u8>, description = "A BagIt bag as a tar archive", content_type = "application/x-tar"), responses((status = 201, description = "The new draft deposit", body = super::deposits::Deposit), (status = 400, description = "Not a tar archive", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 422, description = "The bag is not valid: every problem listed", body = Problem, content_type = "application/problem+json")))]
