@@ -9,6 +9,7 @@ pub mod upload;
 pub mod usage;
 
 use crate::config::{Config, Overrides};
+use crate::model::checksum::{Algorithm, Hasher};
 use crate::services::Services;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -521,4 +522,24 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// The SHA-256 of a local file (hex), read in 1 MiB blocks; `progress` hears of each.
+pub(crate) fn sha256_of_file(
+    path: &std::path::Path,
+    mut progress: impl FnMut(u64),
+) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Hasher::new(Algorithm::Sha256);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        progress(n as u64);
+    }
+    Ok(h.finish().hex)
 }

@@ -3,7 +3,6 @@
 //! compares every file's local SHA-256 with the one the server computed.
 
 use crate::model::DatasetPath;
-use crate::model::checksum::ResumableSha256;
 use anyhow::{Context, anyhow, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -170,18 +169,7 @@ async fn open_uploads(ctx: &Ctx) -> anyhow::Result<HashMap<String, String>> {
 }
 
 fn hash_file(file: &LocalFile, bar: &ProgressBar) -> anyhow::Result<String> {
-    let mut f = std::fs::File::open(&file.abs).with_context(|| format!("open {}", file.path))?;
-    let mut h = ResumableSha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-        bar.inc(n as u64);
-    }
-    Ok(h.finish().hex)
+    super::sha256_of_file(&file.abs, |n| bar.inc(n)).with_context(|| format!("read {}", file.path))
 }
 
 fn metadata_header(pairs: &[(&str, &str)]) -> String {

@@ -650,6 +650,16 @@ async fn manifests_give_mirror_urls_readers_can_fetch_and_reviewers_only_trusted
         .await;
     let link = r.json()["url"].as_str().unwrap().to_owned();
     let review = &link[link.find("/review/").unwrap()..];
+    // The reviewer's page links its manifest and the command that fetches it all.
+    let page = String::from_utf8(app.public(review, &[]).await.body.to_vec()).unwrap();
+    assert!(
+        page.contains(&format!("href=\"{review}/manifest.json\"")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("arca download {link} DIR")),
+        "{page}"
+    );
     let r = app.public(&format!("{review}/manifest.json"), &[]).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.header("cache-control"), Some("private, no-store"));

@@ -8,6 +8,7 @@
 mod plan;
 mod sources;
 
+use crate::model::checksum::{Algorithm, Hasher};
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -16,7 +17,7 @@ use reqwest::{Client, StatusCode, header};
 use sha2::{Digest, Sha256};
 use sources::Sources;
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -262,31 +263,32 @@ fn report(run: &Run, results: Vec<(String, Outcome)>, took: Duration) -> anyhow:
     }
 }
 
-/// The SHA-256 of a file on disk, if it can be read.
-fn sha256_of(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
-}
-
 async fn hash_on_disk(path: PathBuf) -> std::io::Result<String> {
-    tokio::task::spawn_blocking(move || sha256_of(&path))
+    tokio::task::spawn_blocking(move || super::sha256_of_file(&path, |_| ()))
         .await
         .map_err(std::io::Error::other)?
 }
 
-/// The ranges of a file: `[start, end)` of at most `range` bytes each.
-fn ranges(size: u64, range: u64) -> Vec<(u64, u64)> {
-    (0..size.div_ceil(range).max(1))
-        .map(|i| (i * range, ((i + 1) * range).min(size)))
+/// What is left of `[0, size)` once the `done` intervals (sorted) are taken out, in
+/// ranges of at most `range` bytes.
+fn missing(size: u64, done: &[(u64, u64)], range: u64) -> Vec<(u64, u64)> {
+    let mut gaps = Vec::new();
+    let mut at = 0;
+    for &(a, b) in done {
+        if a > at {
+            gaps.push((at, a));
+        }
+        at = at.max(b);
+    }
+    if at < size {
+        gaps.push((at, size));
+    }
+    gaps.into_iter()
+        .flat_map(|(a, b)| {
+            (a..b)
+                .step_by(range as usize)
+                .map(move |s| (s, (s + range).min(b)))
+        })
         .collect()
 }
 
@@ -307,32 +309,37 @@ impl Partial {
         }
     }
 
-    /// Ranges finished by an earlier run for the same bytes (the record names the
-    /// SHA-256 and range size it was made for).
-    fn finished(&self, want: &Want, range: u64) -> BTreeSet<u64> {
+    /// Byte intervals `[start, end)` finished by an earlier run for the same bytes
+    /// (the record names the SHA-256 it was made for), whatever range size it used.
+    fn finished(&self, want: &Want) -> Vec<(u64, u64)> {
         let Ok(text) = std::fs::read_to_string(&self.done) else {
-            return BTreeSet::new();
+            return Vec::new();
         };
         let mut lines = text.lines();
-        if lines.next() != Some(&format!("{} {range}", want.sha256)) {
-            return BTreeSet::new();
+        if lines.next() != Some(want.sha256.as_str()) {
+            return Vec::new();
         }
         let on_disk = std::fs::metadata(&self.data).map(|m| m.len()).unwrap_or(0);
-        lines
-            .filter_map(|l| l.parse::<u64>().ok())
-            // A range is kept only if the file reaches its end.
-            .filter(|start| (start + range).min(want.size) <= on_disk)
-            .collect()
+        let mut done: Vec<(u64, u64)> = lines
+            .filter_map(|l| {
+                let (a, b) = l.split_once(' ')?;
+                Some((a.parse().ok()?, b.parse().ok()?))
+            })
+            // Only what the file on disk holds (a torn last line is not a number).
+            .filter(|&(a, b): &(u64, u64)| a < b && b <= want.size.min(on_disk))
+            .collect();
+        done.sort_unstable();
+        done
     }
 
-    fn start(&self, want: &Want, range: u64) -> std::io::Result<()> {
+    fn start(&self, want: &Want) -> std::io::Result<()> {
         let mut f = std::fs::File::create(&self.done)?;
-        writeln!(f, "{} {range}", want.sha256)
+        writeln!(f, "{}", want.sha256)
     }
 
-    fn record(&self, start: u64) -> std::io::Result<()> {
+    fn record(&self, start: u64, end: u64) -> std::io::Result<()> {
         let mut f = std::fs::OpenOptions::new().append(true).open(&self.done)?;
-        writeln!(f, "{start}")
+        writeln!(f, "{start} {end}")
     }
 
     fn discard(&self) {
@@ -377,10 +384,10 @@ async fn fetch_file(run: &Run, want: &Want) -> Outcome {
             .cloned()
             .collect();
         let result = fetch_into(run, want, &sources, &partial, &bar).await;
-        let used = match result {
-            Ok((used, r)) => {
+        let (used, whole) = match result {
+            Ok((used, r, whole)) => {
                 resumed |= r;
-                used
+                (used, whole)
             }
             Err(e) => {
                 bar.abandon_with_message("failed");
@@ -388,7 +395,12 @@ async fn fetch_file(run: &Run, want: &Want) -> Outcome {
             }
         };
         bar.set_message("verifying");
-        match hash_on_disk(partial.data.clone()).await {
+        // Hashed as it arrived when it came in one piece; read back otherwise.
+        let sha = match whole {
+            Some(sha) => Ok(sha),
+            None => hash_on_disk(partial.data.clone()).await,
+        };
+        match sha {
             Ok(sha) if sha == want.sha256 => {
                 if let Err(e) = finish(&partial, &target).await {
                     bar.abandon_with_message("failed");
@@ -424,17 +436,14 @@ async fn fetch_file(run: &Run, want: &Want) -> Outcome {
     unreachable!("the second pass returns")
 }
 
-/// Make the verified copy the file: durable first, then renamed into place.
+/// Make the verified copy the file. No fsync (as rsync and curl): a copy a power cut
+/// damaged is found by the next run, which hashes every file it finds in place.
 async fn finish(partial: &Partial, target: &Path) -> anyhow::Result<()> {
     if let Some(parent) = target.parent() {
         tokio::fs::create_dir_all(parent)
             .await
             .with_context(|| format!("making {}", parent.display()))?;
     }
-    tokio::fs::File::open(&partial.data)
-        .await?
-        .sync_all()
-        .await?;
     tokio::fs::rename(&partial.data, target)
         .await
         .with_context(|| format!("moving the verified copy to {}", target.display()))?;
@@ -443,54 +452,50 @@ async fn finish(partial: &Partial, target: &Path) -> anyhow::Result<()> {
 }
 
 /// Fetch every range not yet on disk into the partial file; the sources that sent
-/// bytes, and whether an earlier run's bytes were kept.
+/// bytes, whether an earlier run's bytes were kept, and the SHA-256 when the whole file
+/// came in one request.
 async fn fetch_into(
     run: &Run,
     want: &Want,
     sources: &[Source],
     partial: &Partial,
     bar: &ProgressBar,
-) -> anyhow::Result<(BTreeSet<String>, bool)> {
-    let range = run.range_bytes;
-    let finished = partial.finished(want, range);
+) -> anyhow::Result<(BTreeSet<String>, bool, Option<String>)> {
+    let finished = partial.finished(want);
     let resumed = !finished.is_empty();
     if !resumed {
-        partial.start(want, range)?;
+        partial.start(want)?;
         let f = std::fs::File::create(&partial.data)?;
         f.set_len(want.size)?;
     }
-    let kept: u64 = ranges(want.size, range)
-        .iter()
-        .filter(|(s, _)| finished.contains(s))
-        .map(|(s, e)| e - s)
-        .sum();
+    let todo = missing(want.size, &finished, run.range_bytes);
+    let kept = want.size - todo.iter().map(|(s, e)| e - s).sum::<u64>();
     bar.inc(kept);
     run.total.inc(kept);
     if resumed {
         bar.set_message(format!("resuming ({kept} bytes kept)"));
     }
-    let todo: Vec<(u64, u64)> = ranges(want.size, range)
-        .into_iter()
-        .filter(|(s, _)| !finished.contains(s))
-        .filter(|(s, e)| e > s)
-        .collect();
-    let used: Vec<anyhow::Result<String>> = futures::stream::iter(todo)
+    let used: Vec<anyhow::Result<(String, Option<String>)>> = futures::stream::iter(todo)
         .map(|(start, end)| async move {
-            let name = fetch_range(run, want, sources, partial, start, end, bar).await?;
-            partial.record(start)?;
-            Ok(name)
+            let got = fetch_range(run, want, sources, partial, start, end, bar).await?;
+            partial.record(start, end)?;
+            Ok(got)
         })
         .buffer_unordered(run.parallel)
         .collect()
         .await;
     let mut names = BTreeSet::new();
+    let mut whole = None;
     for u in used {
-        names.insert(u?);
+        let (name, sha) = u?;
+        names.insert(name);
+        whole = whole.or(sha);
     }
-    Ok((names, resumed))
+    Ok((names, resumed, whole))
 }
 
-/// One range into place, trying sources until one sends it whole; the source's name.
+/// One range into place, trying sources until one sends it whole; the source's name
+/// (and the SHA-256 when the range is the whole file).
 async fn fetch_range(
     run: &Run,
     want: &Want,
@@ -499,7 +504,7 @@ async fn fetch_range(
     start: u64,
     end: u64,
     bar: &ProgressBar,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, Option<String>)> {
     let mut excluded: Vec<String> = Vec::new();
     let mut last_error = String::new();
     for attempt in 0..TRIES {
@@ -510,10 +515,10 @@ async fn fetch_range(
         };
         let began = Instant::now();
         match get_range(run, want, &source, partial, start, end, bar).await {
-            Ok(()) => {
+            Ok(sha) => {
                 run.sources
                     .succeeded(&source.name, end - start, began.elapsed());
-                return Ok(source.name);
+                return Ok((source.name, sha));
             }
             Err(e) => {
                 last_error = format!("{}: {e:#}", source.name);
@@ -540,8 +545,9 @@ async fn fetch_range(
     bail!("bytes {start}-{} not fetched: {last_error}", end - 1)
 }
 
-/// GET one range from one source and write it at its place. Progress counted as bytes
-/// arrive is taken back if the request fails part-way.
+/// GET one range from one source and write it at its place; the SHA-256 of what came
+/// when it is the whole file. Progress counted as bytes arrive is taken back if the
+/// request fails part-way.
 async fn get_range(
     run: &Run,
     want: &Want,
@@ -550,7 +556,7 @@ async fn get_range(
     start: u64,
     end: u64,
     bar: &ProgressBar,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<String>> {
     let mut req = run
         .client
         .get(&source.url)
@@ -597,11 +603,15 @@ async fn get_range(
     let mut file = tokio::io::BufWriter::with_capacity(1 << 20, file);
     let mut stream = resp.bytes_stream();
     let mut got = 0u64;
-    let result: anyhow::Result<()> = async {
+    let mut hasher = whole.then(|| Hasher::new(Algorithm::Sha256));
+    let result: anyhow::Result<Option<String>> = async {
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;
             if got + chunk.len() as u64 > end - start {
                 bail!("sent more bytes than the range holds");
+            }
+            if let Some(h) = hasher.as_mut() {
+                h.update(&chunk);
             }
             file.write_all(&chunk).await?;
             got += chunk.len() as u64;
@@ -612,7 +622,7 @@ async fn get_range(
             bail!("the answer ended after {got} of {} bytes", end - start);
         }
         file.flush().await?;
-        Ok(())
+        Ok(hasher.map(|h| h.finish().hex))
     }
     .await;
     if result.is_err() {
@@ -627,10 +637,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ranges_cover_a_file_once() {
-        assert_eq!(ranges(0, 10), vec![(0, 0)]);
-        assert_eq!(ranges(10, 10), vec![(0, 10)]);
-        assert_eq!(ranges(25, 10), vec![(0, 10), (10, 20), (20, 25)]);
+    fn what_is_missing_is_fetched_once_whatever_range_size_was_used_before() {
+        assert_eq!(missing(0, &[], 10), vec![]);
+        assert_eq!(missing(10, &[], 10), vec![(0, 10)]);
+        assert_eq!(missing(25, &[], 10), vec![(0, 10), (10, 20), (20, 25)]);
+        assert_eq!(missing(25, &[(0, 10), (20, 25)], 10), vec![(10, 20)]);
+        // Finished with 4-byte ranges, resumed with 10.
+        assert_eq!(
+            missing(25, &[(0, 4), (4, 8), (12, 16)], 10),
+            vec![(8, 12), (16, 25)]
+        );
+        assert_eq!(missing(8, &[(0, 4), (2, 8)], 3), vec![]);
     }
 
     #[test]

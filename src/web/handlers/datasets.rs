@@ -94,6 +94,8 @@ struct DatasetPage {
     version_number: i64,
     /// The page's address, for the `arca download` line.
     landing_url: String,
+    /// Where the page's manifests are: `/datasets/{id}` or a reviewer link.
+    page_prefix: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -447,14 +449,12 @@ pub fn render_page(
         mirrors,
         version_number: d.version_number,
         landing_url: match d.versions.iter().map(|v| v.0).max() {
-            Some(latest) if latest > d.version_number => {
-                format!(
-                    "{base}/datasets/{}?version={}",
-                    d.dataset_id, d.version_number
-                )
+            Some(latest) if latest > d.version_number && !review => {
+                format!("{base}{prefix}?version={}", d.version_number)
             }
-            _ => format!("{base}/datasets/{}", d.dataset_id),
+            _ => format!("{base}{prefix}"),
         },
+        page_prefix: prefix.to_owned(),
         versions: d
             .versions
             .iter()
