@@ -172,6 +172,14 @@ async fn a_new_version_shares_objects_and_the_concept_doi_follows_the_latest() {
     .unwrap();
     assert!(page.contains("Version 1 (this page)"), "{page}");
     assert!(page.contains(&v1_doi), "{page}");
+    // Its files are its own: the links go to version 1's bytes, not the latest's.
+    assert!(
+        page.contains(&format!(
+            "href=\"/datasets/{ds}/versions/1/files/images/b.cbf\""
+        )),
+        "{page}"
+    );
+    assert!(!page.contains(&format!("href=\"/datasets/{ds}/files/images/b.cbf\"")));
     assert_eq!(
         app.public(&format!("/datasets/{ds}?version=9"), &[])
             .await

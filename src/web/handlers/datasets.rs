@@ -359,12 +359,20 @@ pub fn render_page(
     let more_files = (d.files.len() as i64 > FILES_PER_PAGE).then(|| {
         utf8_percent_encode(&d.files[FILES_PER_PAGE as usize - 1].path, SEGMENT).to_string()
     });
+    // An earlier version's files are its own, at their versioned URLs.
+    let latest = d.versions.iter().map(|v| v.0).max();
+    let files_at = match latest {
+        Some(n) if n > d.version_number && !review => {
+            format!("{prefix}/versions/{}", d.version_number)
+        }
+        _ => prefix.to_owned(),
+    };
     let files: Vec<FileView> = d
         .files
         .iter()
         .take(FILES_PER_PAGE as usize)
         .map(|f| FileView {
-            url: file_url(prefix, &f.path),
+            url: file_url(&files_at, &f.path),
             size: human_size(f.size),
             path: f.path.clone(),
             sha256: f.sha256.clone(),
@@ -448,7 +456,7 @@ pub fn render_page(
         }),
         mirrors,
         version_number: d.version_number,
-        landing_url: match d.versions.iter().map(|v| v.0).max() {
+        landing_url: match latest {
             Some(latest) if latest > d.version_number && !review => {
                 format!("{base}{prefix}?version={}", d.version_number)
             }
