@@ -3,7 +3,8 @@
 # ran; with FUZZ_RUNS=N, run each until it has tried N inputs instead. Seeds live in fuzz/seeds/<target>; new inputs libFuzzer finds go to
 # fuzz/corpus/<target> (not in git); a crash leaves fuzz/artifacts/<target>/crash-*
 # and fails the run. Needs cargo-fuzz (.ci/run installs it) and runs on stable Rust
-# (RUSTC_BOOTSTRAP admits the flags cargo-fuzz passes).
+# (RUSTC_BOOTSTRAP admits the flags cargo-fuzz passes). FUZZ_DEV=1 builds without
+# optimisations: a smoke run (CI) starts minutes sooner, a long run should not use it.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-60}"
@@ -11,14 +12,16 @@ export RUSTC_BOOTSTRAP=1
 targets=$(cargo fuzz list)
 # Rust is memory-safe: what the fuzzers look for is panics, overflows, stack exhaustion
 # and runaway time or memory, which need no sanitizer (and build far faster without).
-cargo fuzz build -s none $targets >/dev/null 2>&1 || cargo fuzz build -s none
+profile=()
+[[ -n "${FUZZ_DEV:-}" ]] && profile=(--dev)
+cargo fuzz build "${profile[@]}" -s none $targets >/dev/null 2>&1 || cargo fuzz build "${profile[@]}" -s none
 status=0
 for t in $targets; do
   mkdir -p "corpus/$t" "artifacts/$t"
   log=$(mktemp)
   if [[ -n "${FUZZ_RUNS:-}" ]]; then limit=(-runs="$FUZZ_RUNS"); else limit=(-max_total_time="$seconds"); fi
   start=$SECONDS
-  if cargo fuzz run -s none "$t" "corpus/$t" "seeds/$t" -- \
+  if cargo fuzz run "${profile[@]}" -s none "$t" "corpus/$t" "seeds/$t" -- \
       "${limit[@]}" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
       -artifact_prefix="artifacts/$t/" >"$log" 2>&1; then
     runs=$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')
