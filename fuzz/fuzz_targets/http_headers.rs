@@ -1,4 +1,5 @@
-//! Accept (content negotiation with parameters), Range headers of downloads, and the
+//! Accept (content negotiation with parameters), Range, If-None-Match and If-Range
+//! headers of downloads, and the
 //! X-Request-Id a client may send (kept only when it is safe in a header and a log line).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
@@ -21,6 +22,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = arca::web::conneg::choose(Some(text), OFFERS);
     let _ = arca::web::conneg::choose_with_params(Some(text), OFFERS);
+    let _ = arca::web::range::etag_listed(text, "\"abc\"");
+    if arca::web::range::if_range_holds(text, "\"abc\"") {
+        assert_eq!(text.trim(), "\"abc\"");
+    }
     for size in [0u64, 1, 1000, u64::MAX] {
         if let Ok(Some(r)) = arca::web::range::byte_range(Some(text), size) {
             assert!(r.start() <= r.end() && *r.end() < size);

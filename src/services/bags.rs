@@ -152,23 +152,20 @@ impl Service<'_> {
         w.bytes(&entry_head(&path, plan.manifest_size, plan.mtime).await?)
             .await?;
         if w.overlap(plan.manifest_size).is_some() {
-            let mut after = String::new();
+            let mut after = Some(String::new());
             loop {
                 let page = self
-                    .public()
-                    .files(&plan.dataset, &after, BAG_PAGE)
+                    .next_page(&plan.dataset, &mut after)
                     .await
                     .map_err(io)?;
-                let Some(last) = page.last() else { break };
-                after = last.path.clone();
+                if page.is_empty() {
+                    break;
+                }
                 let lines: String = page
                     .iter()
                     .map(|f| bagit::manifest_line(&f.sha256, &f.path))
                     .collect();
                 w.bytes(lines.as_bytes()).await?;
-                if (page.len() as i64) < BAG_PAGE {
-                    break;
-                }
             }
         } else {
             w.pos += plan.manifest_size;
@@ -177,15 +174,15 @@ impl Service<'_> {
         for (name, bytes) in &plan.tail_tags {
             entry(&mut w, name, bytes).await?;
         }
-        let mut after = String::new();
+        let mut after = Some(String::new());
         while !w.done() {
             let page = self
-                .public()
-                .files(&plan.dataset, &after, BAG_PAGE)
+                .next_page(&plan.dataset, &mut after)
                 .await
                 .map_err(io)?;
-            let Some(last) = page.last() else { break };
-            after = last.path.clone();
+            if page.is_empty() {
+                break;
+            }
             for f in &page {
                 let size = f.size as u64;
                 let path = format!("{}/data/{}", plan.name, f.path);
@@ -220,13 +217,27 @@ impl Service<'_> {
                     break;
                 }
             }
-            if (page.len() as i64) < BAG_PAGE {
-                break;
-            }
         }
         w.zeros(TRAILER).await?;
         w.out.flush().await?;
         w.out.shutdown().await
+    }
+
+    /// The next page of a version's files after `after`, which moves on; empty once every
+    /// file was read (`after` is then None).
+    async fn next_page(
+        &self,
+        d: &super::public::PublicDataset,
+        after: &mut Option<String>,
+    ) -> ServiceResult<Vec<FileRow>> {
+        let Some(from) = after.take() else {
+            return Ok(Vec::new());
+        };
+        let page = self.public().files(d, &from, BAG_PAGE).await?;
+        if page.len() as i64 == BAG_PAGE {
+            *after = page.last().map(|f| f.path.clone());
+        }
+        Ok(page)
     }
 
     /// The bag of a released dataset's current version. The file list is read once
@@ -240,12 +251,13 @@ impl Service<'_> {
         let (mut count, mut bytes, mut manifest_size) = (0u64, 0u64, 0u64);
         let mut payload_length = 0u64;
         let mut manifest_sha = Hasher::new(Algorithm::Sha256);
-        let mut after = String::new();
+        let mut after = Some(String::new());
         let internal = |e: std::io::Error| ServiceError::Internal(e.to_string());
         loop {
-            let page = self.public().files(&d, &after, BAG_PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.path.clone();
+            let page = self.next_page(&d, &mut after).await?;
+            if page.is_empty() {
+                break;
+            }
             for f in &page {
                 let line = bagit::manifest_line(&f.sha256, &f.path);
                 manifest_sha.update(line.as_bytes());
@@ -256,9 +268,6 @@ impl Service<'_> {
                 let path = format!("{name}/data/{}", f.path);
                 let head = entry_head(&path, size, mtime).await.map_err(internal)?;
                 payload_length += head.len() as u64 + size + padding(size);
-            }
-            if (page.len() as i64) < BAG_PAGE {
-                break;
             }
         }
         let r = &d.record;

@@ -46,6 +46,42 @@ pub fn if_range_holds(value: &str, etag: &str) -> bool {
     value.trim() == etag
 }
 
+/// What a GET of bytes named by `etag` answers, from its conditional headers (RFC 9110
+/// §13): "not modified", or the range to send (None: the whole).
+pub enum Conditional {
+    NotModified(axum::response::Response),
+    Send(Option<RangeInclusive<u64>>),
+}
+
+/// If-None-Match first; then Range, honoured only when an If-Range names the same
+/// bytes (a range of other bytes than the client holds would corrupt its copy). `what`
+/// names the thing in a 416 ("the file", "the bag").
+pub fn conditional(
+    headers: &axum::http::HeaderMap,
+    etag: &str,
+    size: u64,
+    what: &str,
+) -> Result<Conditional, crate::web::error::AppError> {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if text(header::IF_NONE_MATCH).is_some_and(|tags| etag_listed(tags, etag)) {
+        let resp = (StatusCode::NOT_MODIFIED, [(header::ETAG, etag.to_owned())]);
+        return Ok(Conditional::NotModified(resp.into_response()));
+    }
+    let raw = text(header::RANGE)
+        .filter(|_| text(header::IF_RANGE).is_none_or(|v| if_range_holds(v, etag)));
+    let range = byte_range(raw, size).map_err(|_| {
+        crate::web::error::AppError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "range-not-satisfiable",
+            format!("{what} has {size} bytes"),
+        )
+        .with_header(header::CONTENT_RANGE, &format!("bytes */{size}"))
+    })?;
+    Ok(Conditional::Send(range))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

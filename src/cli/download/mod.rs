@@ -53,11 +53,11 @@ pub struct DownloadArgs {
     /// Leave out files matching (repeatable), as --include reads patterns.
     #[arg(long)]
     exclude: Vec<String>,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 8)]
-    parallel: usize,
-    /// MiB per ranged request: larger files are fetched in several ranges at once.
-    #[arg(long, default_value_t = 32)]
+    /// Requests in flight at once (1–256).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    parallel: u16,
+    /// MiB per ranged request (1–4096): larger files are fetched in several ranges at once.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
     range_mib: u64,
     /// Only the archive: no mirror is asked.
     #[arg(long)]
@@ -179,14 +179,14 @@ pub async fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
         plan.files.len(),
         total_bytes
     );
-    let parallel = args.parallel.clamp(1, 256);
+    let parallel = usize::from(args.parallel);
     let run = Arc::new(Run {
         client,
         dir: args.dir.clone(),
         sources: Sources::default(),
         requests: Arc::new(Semaphore::new(parallel)),
         parallel,
-        range_bytes: args.range_mib.clamp(1, 4096) << 20,
+        range_bytes: args.range_mib << 20,
         multi,
         total,
         plan,

@@ -8,7 +8,7 @@ use crate::web::error::{AppError, AppResult};
 use crate::web::openapi::Problem;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, TryStreamExt};
 use tokio_util::io::{ReaderStream, StreamReader};
@@ -22,26 +22,11 @@ pub async fn export(
 ) -> AppResult<Response> {
     let plan = s.bags().export(&id).await?;
     let etag = format!("\"{}\"", plan.etag);
-    let text = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-    };
-    if text(header::IF_NONE_MATCH).is_some_and(|t| crate::web::range::etag_listed(t, &etag)) {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
-    }
     let length = plan.length;
-    let raw = text(header::RANGE).filter(|_| {
-        text(header::IF_RANGE).is_none_or(|v| crate::web::range::if_range_holds(v, &etag))
-    });
-    let range = crate::web::range::byte_range(raw, length).map_err(|_| {
-        AppError::new(
-            StatusCode::RANGE_NOT_SATISFIABLE,
-            "range-not-satisfiable",
-            format!("the bag has {length} bytes"),
-        )
-        .with_header(header::CONTENT_RANGE, &format!("bytes */{length}"))
-    })?;
+    let range = match crate::web::range::conditional(&headers, &etag, length, "the bag")? {
+        crate::web::range::Conditional::NotModified(resp) => return Ok(resp),
+        crate::web::range::Conditional::Send(range) => range,
+    };
     let hit = crate::services::usage::Hit {
         dataset_id: id.clone(),
         version_id: plan.version_id().to_owned(),

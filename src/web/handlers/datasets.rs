@@ -610,35 +610,11 @@ pub async fn serve_file(
 ) -> AppResult<Response> {
     let size = f.size as u64;
     let etag = format!("\"{}\"", f.sha256);
-    let header_text = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
+    // The bytes of a path never change (a new version is a new URL).
+    let range = match crate::web::range::conditional(headers, &etag, size, "the file")? {
+        crate::web::range::Conditional::NotModified(resp) => return Ok(resp),
+        crate::web::range::Conditional::Send(range) => range,
     };
-    // The bytes of a path never change (a new version is a new URL): a client that has
-    // them is told so (RFC 9110 §13.1.2).
-    if let Some(tags) = header_text(header::IF_NONE_MATCH)
-        && crate::web::range::etag_listed(tags, &etag)
-    {
-        return Response::builder()
-            .status(StatusCode::NOT_MODIFIED)
-            .header(header::ETAG, &etag)
-            .body(Body::empty())
-            .map_err(|e| AppError::internal(e.to_string()));
-    }
-    // A range of other bytes than the client holds would corrupt its copy: with an
-    // If-Range that does not match, the whole file is sent (§13.1.5).
-    let raw = header_text(header::RANGE).filter(|_| {
-        header_text(header::IF_RANGE).is_none_or(|v| crate::web::range::if_range_holds(v, &etag))
-    });
-    let range = crate::web::range::byte_range(raw, size).map_err(|_| {
-        AppError::new(
-            StatusCode::RANGE_NOT_SATISFIABLE,
-            "range-not-satisfiable",
-            format!("the file has {size} bytes"),
-        )
-        .with_header(header::CONTENT_RANGE, &format!("bytes */{size}"))
-    })?;
     let stream = s
         .storage
         .read(
