@@ -525,6 +525,21 @@ async fn shutdown_signal() {
 }
 
 /// The SHA-256 of a local file (hex), read in 1 MiB blocks; `progress` hears of each.
+/// What a path segment may hold unescaped in a URL.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A dataset path as the path part of a URL, each segment escaped.
+pub(crate) fn url_path(path: &str) -> String {
+    path.split('/')
+        .map(|s| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 pub(crate) fn sha256_of_file(
     path: &std::path::Path,
     mut progress: impl FnMut(u64),

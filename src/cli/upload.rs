@@ -1,11 +1,20 @@
 //! `arca upload`: send a directory tree to a deposit over tus. Several files at once,
 //! a progress bar per file and overall, resumes unfinished uploads when run again, and
 //! compares every file's local SHA-256 with the one the server computed.
+//!
+//! Every file is read once. A small file (a detector frame) is read whole, hashed, and
+//! sent in the request that creates its upload (tus creation-with-upload) with its
+//! SHA-256 as both the expected file hash and the request's checksum: one round trip,
+//! one hash on each side. A large file is hashed as it is sent, in one streamed PATCH
+//! that the server makes durable at checkpoints; its SHA-256 is compared with the
+//! server's at the end (over HTTPS the transport is already authenticated, so a
+//! second, per-request hash on both ends would buy nothing but half the speed).
 
 use crate::model::DatasetPath;
 use anyhow::{Context, anyhow, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
 use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use reqwest::{Client, StatusCode};
@@ -17,9 +26,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Bytes per PATCH request; each carries its own checksum, so a damaged request is
-/// refused and re-sent alone.
+/// Files up to this size are sent whole with their creation; larger ones are
+/// streamed. Also the size of a PATCH when a small file's creation kept only part of it
+/// (each such request carries its own checksum, so a damaged one is re-sent alone).
 const CHUNK: u64 = 16 << 20;
+/// A large file is read, hashed and handed to the connection in blocks of this size,
+/// a few blocks ahead of the network.
+const BLOCK: usize = 4 << 20;
+const BLOCKS_AHEAD: usize = 4;
 const RETRIES: u32 = 5;
 
 #[derive(clap::Args)]
@@ -57,10 +71,14 @@ enum Outcome {
     Failed(String),
 }
 
+#[derive(Clone)]
 struct LocalFile {
     path: String,
     abs: PathBuf,
     size: u64,
+    /// Size and modification time: an unfinished upload of a large file is resumed
+    /// only when they are unchanged (its hash is only known once it is all sent).
+    fingerprint: String,
 }
 
 impl Ctx {
@@ -104,11 +122,20 @@ fn collect(dir: &PathBuf) -> anyhow::Result<(Vec<LocalFile>, Vec<String>)> {
         };
         let rel = rel.replace(std::path::MAIN_SEPARATOR, "/");
         match DatasetPath::parse(&rel) {
-            Ok(p) => files.push(LocalFile {
-                path: p.as_str().to_owned(),
-                abs: entry.path().to_owned(),
-                size: entry.metadata()?.len(),
-            }),
+            Ok(p) => {
+                let meta = entry.metadata()?;
+                let mtime = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                files.push(LocalFile {
+                    path: p.as_str().to_owned(),
+                    abs: entry.path().to_owned(),
+                    size: meta.len(),
+                    fingerprint: format!("{}:{mtime}", meta.len()),
+                })
+            }
             Err(e) => refused.push(format!("{rel}: {e}")),
         }
     }
@@ -180,58 +207,184 @@ fn metadata_header(pairs: &[(&str, &str)]) -> String {
         .join(",")
 }
 
-/// The sha256 an open upload was created with, from its echoed Upload-Metadata.
-fn metadata_sha256(header: &str) -> Option<String> {
+/// One value of an echoed Upload-Metadata header.
+fn metadata_value(header: &str, key: &str) -> Option<String> {
     header.split(',').find_map(|pair| {
         let (k, v) = pair.trim().split_once(' ')?;
-        (k == "sha256")
+        (k == key)
             .then(|| STANDARD.decode(v).ok())
             .flatten()
             .and_then(|b| String::from_utf8(b).ok())
     })
 }
 
-async fn head_offset(ctx: &Ctx, location: &str) -> anyhow::Result<Option<(u64, Option<String>)>> {
+/// An upload's offset and the Upload-Metadata it was created with (None: gone).
+async fn head_offset(ctx: &Ctx, location: &str) -> anyhow::Result<Option<(u64, String)>> {
     let resp = ctx.req(reqwest::Method::HEAD, location).send().await?;
     match resp.status() {
         StatusCode::OK => {
-            let h = resp.headers();
-            let offset = h
-                .get("upload-offset")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| anyhow!("the server sent no Upload-Offset"))?;
-            let sha = h
+            let offset =
+                upload_offset(&resp).ok_or_else(|| anyhow!("the server sent no Upload-Offset"))?;
+            let meta = resp
+                .headers()
                 .get("upload-metadata")
                 .and_then(|v| v.to_str().ok())
-                .and_then(metadata_sha256);
-            Ok(Some((offset, sha)))
+                .unwrap_or_default();
+            Ok(Some((offset, meta.to_owned())))
         }
         StatusCode::NOT_FOUND | StatusCode::GONE => Ok(None),
         _ => bail!("{}", problem(resp).await),
     }
 }
 
-async fn create(ctx: &Ctx, file: &LocalFile, sha: &str) -> anyhow::Result<String> {
-    let meta = metadata_header(&[
-        ("deposit", &ctx.deposit),
-        ("filename", &file.path),
-        ("sha256", sha),
-    ]);
-    let resp = ctx
+/// Create an upload; with `whole`, the file's bytes go in the same request. Returns
+/// the upload's location and how many bytes the server kept.
+async fn create(
+    ctx: &Ctx,
+    file: &LocalFile,
+    sha: Option<&str>,
+    whole: Option<Bytes>,
+) -> anyhow::Result<(String, u64)> {
+    let mut pairs = vec![("deposit", ctx.deposit.as_str()), ("filename", &file.path)];
+    match sha {
+        Some(sha) => pairs.push(("sha256", sha)),
+        None => pairs.push(("fingerprint", &file.fingerprint)),
+    }
+    let mut req = ctx
         .req(reqwest::Method::POST, "/api/v1/uploads")
         .header("Upload-Length", file.size)
-        .header("Upload-Metadata", meta)
-        .send()
-        .await?;
-    if resp.status() != StatusCode::CREATED {
-        bail!("{}", problem(resp).await);
+        .header("Upload-Metadata", metadata_header(&pairs));
+    if let (Some(data), Some(sha)) = (whole, sha) {
+        let digest = STANDARD.encode(hex::decode(sha)?);
+        req = req
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Upload-Checksum", format!("sha256 {digest}"))
+            .body(data);
     }
-    resp.headers()
+    let resp = req.send().await?;
+    let location = resp
+        .headers()
         .get("location")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow!("the server sent no Location for the upload"))
+        .map(str::to_owned);
+    if resp.status() != StatusCode::CREATED {
+        // The upload may exist with none of the bytes (a damaged body): go on with it.
+        if let Some(location) = location
+            && resp.status().as_u16() == 460
+        {
+            return Ok((location, 0));
+        }
+        bail!("{}", problem(resp).await);
+    }
+    let offset = upload_offset(&resp).unwrap_or(0);
+    let location = location.ok_or_else(|| anyhow!("the server sent no Location for the upload"))?;
+    Ok((location, offset))
+}
+
+/// Stream a large file from `offset` to the end in one PATCH, hashing every byte as it
+/// is read (the bytes before `offset`, sent by an earlier run, are read and hashed
+/// first). Returns the file's SHA-256 once the server has all of it.
+async fn stream_from(
+    ctx: &Ctx,
+    file: &LocalFile,
+    location: &str,
+    mut offset: u64,
+    bar: &ProgressBar,
+    total: &ProgressBar,
+) -> anyhow::Result<String> {
+    let mut failures = 0;
+    loop {
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(BLOCKS_AHEAD);
+        let f = file.clone();
+        let reader = tokio::task::spawn_blocking(move || read_and_hash(&f, offset, &tx));
+        let (b, t) = (bar.clone(), total.clone());
+        let body = futures::stream::unfold(rx, move |mut rx| {
+            let (b, t) = (b.clone(), t.clone());
+            async move {
+                let block = rx.recv().await?;
+                if let Ok(data) = &block {
+                    b.inc(data.len() as u64);
+                    t.inc(data.len() as u64);
+                }
+                Some((block, rx))
+            }
+        });
+        let sent_before = bar.position();
+        let resp = ctx
+            .req(reqwest::Method::PATCH, location)
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Content-Length", file.size - offset)
+            .header("Upload-Offset", offset)
+            .body(reqwest::Body::wrap_stream(body))
+            .send()
+            .await;
+        // The reader stops when the request does; its error (the file changed) is the
+        // one to report.
+        let read = reader.await?;
+        let sha = match read {
+            Ok(sha) => sha,
+            Err(e) => return Err(e).with_context(|| format!("read {}", file.path)),
+        };
+        if let Ok(r) = &resp
+            && r.status() == StatusCode::NO_CONTENT
+            && upload_offset(r) == Some(file.size)
+        {
+            return sha.ok_or_else(|| anyhow!("{}: not all of it was read", file.path));
+        }
+        let server_offset = resume_point(ctx, location, resp, &mut failures, bar).await?;
+        // Count only what the server kept.
+        let counted = bar.position() - sent_before;
+        total.set_position((total.position() + server_offset).saturating_sub(counted + offset));
+        bar.set_position(server_offset);
+        offset = server_offset;
+    }
+}
+
+/// Read `file` from its start, hash all of it, and hand the bytes from `offset` on to
+/// `tx`. Ok(None) when the receiver went away before the end (the request failed).
+fn read_and_hash(
+    file: &LocalFile,
+    offset: u64,
+    tx: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+) -> std::io::Result<Option<String>> {
+    let mut f = std::fs::File::open(&file.abs)?;
+    let mut sha = Sha256::new();
+    let mut pos = 0u64;
+    loop {
+        let want = BLOCK.min((file.size - pos) as usize);
+        if want == 0 {
+            break;
+        }
+        let mut buf = vec![0u8; want];
+        if let Err(e) = f.read_exact(&mut buf) {
+            let changed = std::io::Error::new(
+                e.kind(),
+                format!("{} changed while it was being uploaded: {e}", file.path),
+            );
+            let _ = tx.blocking_send(Err(std::io::Error::other("the file changed")));
+            return Err(changed);
+        }
+        sha.update(&buf);
+        let start = pos;
+        pos += want as u64;
+        if pos <= offset {
+            continue;
+        }
+        let skip = offset.saturating_sub(start) as usize;
+        let block = Bytes::from(buf).slice(skip..);
+        if tx.blocking_send(Ok(block)).is_err() {
+            return Ok(None);
+        }
+    }
+    // Bytes past the size the upload was created with are not the file that was sent.
+    if f.read(&mut [0u8; 1])? != 0 {
+        let _ = tx.blocking_send(Err(std::io::Error::other("the file changed")));
+        return Err(std::io::Error::other(format!(
+            "{} grew while it was being uploaded",
+            file.path
+        )));
+    }
+    Ok(Some(hex::encode(sha.finalize())))
 }
 
 fn read_chunk(file: &LocalFile, offset: u64) -> anyhow::Result<Vec<u8>> {
@@ -242,6 +395,47 @@ fn read_chunk(file: &LocalFile, offset: u64) -> anyhow::Result<Vec<u8>> {
     f.read_exact(&mut buf)
         .with_context(|| format!("{} changed while it was being uploaded", file.path))?;
     Ok(buf)
+}
+
+fn upload_offset(r: &reqwest::Response) -> Option<u64> {
+    r.headers()
+        .get("upload-offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// After a PATCH that did not finish its bytes: give up on a refusal that sending again
+/// cannot mend, otherwise wait (longer each time, at most RETRIES times) and ask the
+/// server where the upload stands. Returns the offset to go on from.
+async fn resume_point(
+    ctx: &Ctx,
+    location: &str,
+    resp: reqwest::Result<reqwest::Response>,
+    failures: &mut u32,
+    bar: &ProgressBar,
+) -> anyhow::Result<u64> {
+    match resp {
+        Ok(r) if r.status().is_success() => bar.set_message("the server kept part of it"),
+        Ok(r)
+            if r.status().is_client_error()
+                && r.status() != StatusCode::CONFLICT
+                && r.status() != StatusCode::TOO_MANY_REQUESTS
+                && r.status().as_u16() != 460 =>
+        {
+            bail!("{}", problem(r).await)
+        }
+        Ok(r) => bar.set_message(format!("retrying: {}", problem(r).await)),
+        Err(e) => bar.set_message(format!("retrying: {e}")),
+    }
+    *failures += 1;
+    if *failures > RETRIES {
+        bail!("gave up after {RETRIES} retries; run the same command again to resume");
+    }
+    tokio::time::sleep(Duration::from_secs(1 << (*failures).min(5))).await;
+    let Some((server_offset, _)) = head_offset(ctx, location).await? else {
+        bail!("the server no longer has this upload; run the command again to start it anew");
+    };
+    Ok(server_offset)
 }
 
 /// Send the rest of a file from `offset`, re-asking the server's offset after a
@@ -256,11 +450,7 @@ async fn send_from(
 ) -> anyhow::Result<()> {
     let mut failures = 0;
     while offset < file.size {
-        let f = LocalFile {
-            path: file.path.clone(),
-            abs: file.abs.clone(),
-            size: file.size,
-        };
+        let f = file.clone();
         let chunk = tokio::task::spawn_blocking(move || read_chunk(&f, offset)).await??;
         let digest = STANDARD.encode(Sha256::digest(&chunk));
         let len = chunk.len() as u64;
@@ -272,32 +462,16 @@ async fn send_from(
             .body(chunk)
             .send()
             .await;
-        match resp {
-            Ok(r) if r.status() == StatusCode::NO_CONTENT => {
-                offset += len;
-                bar.inc(len);
-                total.inc(len);
-                failures = 0;
-                continue;
-            }
-            Ok(r)
-                if r.status().is_client_error()
-                    && r.status() != StatusCode::CONFLICT
-                    && r.status().as_u16() != 460 =>
-            {
-                bail!("{}", problem(r).await)
-            }
-            Ok(r) => bar.set_message(format!("retrying: {}", problem(r).await)),
-            Err(e) => bar.set_message(format!("retrying: {e}")),
+        if let Ok(r) = &resp
+            && r.status() == StatusCode::NO_CONTENT
+        {
+            offset += len;
+            bar.inc(len);
+            total.inc(len);
+            failures = 0;
+            continue;
         }
-        failures += 1;
-        if failures > RETRIES {
-            bail!("gave up after {RETRIES} retries; run the same command again to resume");
-        }
-        tokio::time::sleep(Duration::from_secs(1 << failures.min(5))).await;
-        let Some((server_offset, _)) = head_offset(ctx, location).await? else {
-            bail!("the server no longer has this upload; run the command again to start it anew");
-        };
+        let server_offset = resume_point(ctx, location, resp, &mut failures, bar).await?;
         let delta = server_offset as i64 - offset as i64;
         bar.inc(delta.max(0) as u64);
         total.inc(delta.max(0) as u64);
@@ -309,7 +483,7 @@ async fn send_from(
 async fn upload_one(
     ctx: Arc<Ctx>,
     file: LocalFile,
-    server_sha: Option<String>,
+    on_server: Option<(String, u64)>,
     open_upload: Option<String>,
     multi: MultiProgress,
     total: ProgressBar,
@@ -323,64 +497,127 @@ async fn upload_one(
             .with_style(style)
             .with_prefix(file.path.clone()),
     );
-    bar.set_message("hashing");
-    let result: anyhow::Result<(String, Outcome)> = async {
-        let f = LocalFile {
-            path: file.path.clone(),
-            abs: file.abs.clone(),
-            size: file.size,
-        };
-        let hb = bar.clone();
-        let sha = tokio::task::spawn_blocking(move || hash_file(&f, &hb)).await??;
-        bar.reset();
-        if let Some(there) = server_sha {
-            total.inc(file.size);
-            bar.finish_with_message("already on the server");
-            if there == sha {
-                return Ok((sha, Outcome::AlreadyThere));
-            }
-            return Ok((
-                sha.clone(),
-                Outcome::Failed(format!(
-                    "the server already has a different '{}' (server SHA-256 {there}, local {sha}); remove it on the server to replace it",
-                    file.path
-                )),
-            ));
-        }
-        let mut resume = None;
-        if let Some(loc) = open_upload {
-            match head_offset(&ctx, &loc).await? {
-                Some((offset, Some(s))) if s == sha => resume = Some((loc, offset)),
-                Some(_) => {
-                    // Started with other content: cancel it and start over.
-                    ctx.req(reqwest::Method::DELETE, &loc).send().await?;
-                }
-                None => {}
-            }
-        }
-        let (location, offset) = match resume {
-            Some(r) => r,
-            None => (create(&ctx, &file, &sha).await?, 0),
-        };
-        bar.set_message(if offset > 0 { "resuming" } else { "" });
-        bar.inc(offset);
-        total.inc(offset);
-        send_from(&ctx, &file, &location, offset, &bar, &total).await?;
-        if file.size == 0 || offset == file.size {
-            // Nothing was sent: a HEAD finishes an upload whose bytes were all in.
-            head_offset(&ctx, &location).await?;
-        }
-        bar.finish_with_message("sent");
-        Ok((sha, Outcome::Uploaded { resumed_from: offset }))
-    }
-    .await;
+    let result = match on_server {
+        Some(there) => already_there(&file, there, &bar, &total).await,
+        None if file.size <= CHUNK => send_small(&ctx, &file, open_upload, &bar, &total).await,
+        None => send_large(&ctx, &file, open_upload, &bar, &total).await,
+    };
     match result {
-        Ok((sha, outcome)) => (file.path, Some(sha), outcome),
+        Ok((sha, outcome)) => {
+            if !bar.is_finished() {
+                bar.finish_with_message("sent");
+            }
+            (file.path, Some(sha), outcome)
+        }
         Err(e) => {
             bar.abandon_with_message("failed");
             (file.path, None, Outcome::Failed(format!("{e:#}")))
         }
     }
+}
+
+/// A file the deposit already has under this path: the same bytes, or a conflict.
+async fn already_there(
+    file: &LocalFile,
+    (there, size): (String, u64),
+    bar: &ProgressBar,
+    total: &ProgressBar,
+) -> anyhow::Result<(String, Outcome)> {
+    let sha = if size == file.size {
+        bar.set_message("hashing");
+        let (f, hb) = (file.clone(), bar.clone());
+        tokio::task::spawn_blocking(move || hash_file(&f, &hb)).await??
+    } else {
+        String::new()
+    };
+    total.inc(file.size);
+    bar.finish_with_message("already on the server");
+    if there == sha {
+        return Ok((sha, Outcome::AlreadyThere));
+    }
+    let local = match sha.is_empty() {
+        true => format!("{} bytes here, {size} there", file.size),
+        false => format!("server SHA-256 {there}, local {sha}"),
+    };
+    Ok((
+        sha,
+        Outcome::Failed(format!(
+            "the server already has a different '{}' ({local}); remove it on the server to replace it",
+            file.path
+        )),
+    ))
+}
+
+/// A small file: read once, hashed once, sent with its creation.
+async fn send_small(
+    ctx: &Ctx,
+    file: &LocalFile,
+    open_upload: Option<String>,
+    bar: &ProgressBar,
+    total: &ProgressBar,
+) -> anyhow::Result<(String, Outcome)> {
+    let f = file.clone();
+    let (data, sha) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Bytes, String)> {
+        let data = std::fs::read(&f.abs).with_context(|| format!("read {}", f.path))?;
+        if data.len() as u64 != f.size {
+            bail!("{} changed while it was being uploaded", f.path);
+        }
+        let sha = hex::encode(Sha256::digest(&data));
+        Ok((Bytes::from(data), sha))
+    })
+    .await??;
+    // An unfinished upload of a small file is simply started again.
+    if let Some(loc) = open_upload {
+        ctx.req(reqwest::Method::DELETE, &loc).send().await?;
+    }
+    let (location, offset) = create(ctx, file, Some(&sha), Some(data)).await?;
+    bar.inc(offset);
+    total.inc(offset);
+    if offset < file.size {
+        send_from(ctx, file, &location, offset, bar, total).await?;
+    }
+    Ok((sha, Outcome::Uploaded { resumed_from: 0 }))
+}
+
+/// A large file: hashed while it is sent; an unfinished upload of the same file (same
+/// size and modification time) is resumed where the server stands.
+async fn send_large(
+    ctx: &Ctx,
+    file: &LocalFile,
+    open_upload: Option<String>,
+    bar: &ProgressBar,
+    total: &ProgressBar,
+) -> anyhow::Result<(String, Outcome)> {
+    let mut resume = None;
+    if let Some(loc) = open_upload {
+        match head_offset(ctx, &loc).await? {
+            Some((offset, meta))
+                if metadata_value(&meta, "fingerprint").as_deref()
+                    == Some(file.fingerprint.as_str()) =>
+            {
+                resume = Some((loc, offset))
+            }
+            Some(_) => {
+                // Started with other content: cancel it and start over.
+                ctx.req(reqwest::Method::DELETE, &loc).send().await?;
+            }
+            None => {}
+        }
+    }
+    let (location, offset) = match resume {
+        Some(r) => r,
+        None => create(ctx, file, None, None).await?,
+    };
+    bar.set_message(if offset > 0 { "resuming" } else { "" });
+    bar.inc(offset);
+    total.inc(offset);
+    let sha = stream_from(ctx, file, &location, offset, bar, total).await?;
+    Ok((
+        sha,
+        Outcome::Uploaded {
+            resumed_from: offset,
+        },
+    ))
 }
 
 pub async fn run(args: UploadArgs) -> anyhow::Result<ExitCode> {
@@ -418,14 +655,14 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<ExitCode> {
     total.set_prefix(format!("total ({} files)", files.len()));
     let local_count = files.len();
     let results: Vec<_> = futures::stream::iter(files.into_iter().map(|f| {
-        let server_sha = on_server
+        let there = on_server
             .get(&f.path)
-            .and_then(|v| v["sha256"].as_str().map(str::to_owned));
+            .and_then(|v| Some((v["sha256"].as_str()?.to_owned(), v["size"].as_u64()?)));
         let open_upload = open.get(&f.path).cloned();
         upload_one(
             ctx.clone(),
             f,
-            server_sha,
+            there,
             open_upload,
             multi.clone(),
             total.clone(),
@@ -452,9 +689,30 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<ExitCode> {
                 let server_sha = now_on_server.get(&path).and_then(|v| v["sha256"].as_str());
                 match (server_sha, sha.as_deref()) {
                     (Some(s), Some(l)) if s == l => uploaded += 1,
-                    (Some(s), Some(l)) => failed.push(format!(
-                        "{path}: the server computed SHA-256 {s} but the local file has {l}"
-                    )),
+                    (Some(s), Some(l)) => {
+                        // Not the bytes that were read here: take them out again, so
+                        // the next run sends the file anew.
+                        let removed = ctx
+                            .req(
+                                reqwest::Method::DELETE,
+                                &format!(
+                                    "/api/v1/deposits/{}/files/{}",
+                                    ctx.deposit,
+                                    super::url_path(&path)
+                                ),
+                            )
+                            .send()
+                            .await
+                            .is_ok_and(|r| r.status().is_success());
+                        failed.push(format!(
+                            "{path}: the server computed SHA-256 {s} but the local file has {l}{}",
+                            if removed {
+                                " (removed from the deposit; run again to send it anew)"
+                            } else {
+                                ""
+                            }
+                        ))
+                    }
                     _ => failed.push(format!(
                         "{path}: the server does not list the file after upload"
                     )),

@@ -183,6 +183,11 @@ impl ResumableSha256 {
     pub fn finish(self) -> Checksum {
         Checksum::from_bytes(Algorithm::Sha256, &self.0.finalize())
     }
+
+    /// The SHA-256 of the bytes so far, leaving the state to go on with.
+    pub fn current(&self) -> Checksum {
+        Checksum::from_bytes(Algorithm::Sha256, &self.0.clone().finalize())
+    }
 }
 
 impl Default for ResumableSha256 {

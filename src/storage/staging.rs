@@ -51,6 +51,8 @@ pub struct StagingWriter {
     to_hasher: mpsc::Sender<Msg>,
     writer: tokio::task::JoinHandle<std::io::Result<()>>,
     hasher: tokio::task::JoinHandle<Option<(ResumableSha256, Option<Hasher>)>>,
+    /// The request's checksum is the whole file's SHA-256 (see [`Self::open`]).
+    chunk_is_file: bool,
 }
 
 /// What a finished append leaves behind.
@@ -107,6 +109,10 @@ impl StagingWriter {
                 .await
                 .map_err(|_| io_err("write"))?
         });
+        // A request that carries a whole file from its first byte with a SHA-256 of
+        // its own: the file's hash is the request's, so the bytes are hashed once.
+        let chunk_is_file = offset == 0 && chunk_algorithm == Some(Algorithm::Sha256);
+        let chunk_algorithm = chunk_algorithm.filter(|_| !chunk_is_file);
         let bulk = slots.clone();
         let hasher = tokio::spawn(async move {
             let mut state = Some((sha256, chunk_algorithm.map(Hasher::new)));
@@ -146,6 +152,7 @@ impl StagingWriter {
             to_hasher,
             writer,
             hasher,
+            chunk_is_file,
         })
     }
 
@@ -225,9 +232,13 @@ impl StagingWriter {
             .ok()
             .flatten()
             .ok_or_else(|| io_err("hash"))?;
+        let chunk = match self.chunk_is_file {
+            true => Some(sha256.current()),
+            false => chunk.map(Hasher::finish),
+        };
         Ok(Appended {
             sha256,
-            chunk: chunk.map(Hasher::finish),
+            chunk,
             written: self.written,
         })
     }

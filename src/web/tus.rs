@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use std::collections::BTreeMap;
 
 pub const VERSION: &str = "1.0.0";
-pub const EXTENSIONS: &str = "creation,expiration,checksum,termination";
+pub const EXTENSIONS: &str = "creation,creation-with-upload,expiration,checksum,termination";
 pub const CHECKSUM_ALGORITHMS: &str = "sha256,sha512,sha1,md5";
 pub const OFFSET_CONTENT_TYPE: &str = "application/offset+octet-stream";
 /// Longest `Upload-Metadata` header accepted.

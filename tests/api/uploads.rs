@@ -17,7 +17,13 @@ async fn options_advertise_version_extensions_and_algorithms() {
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(r.header("tus-version"), Some("1.0.0"));
     let ext = r.header("tus-extension").unwrap();
-    for e in ["creation", "checksum", "termination", "expiration"] {
+    for e in [
+        "creation",
+        "creation-with-upload",
+        "checksum",
+        "termination",
+        "expiration",
+    ] {
         assert!(ext.contains(e), "{ext}");
     }
     assert_eq!(
@@ -215,6 +221,137 @@ async fn chunk_checksums_are_checked_and_a_bad_chunk_is_dropped_whole() {
         app.files(&app.author, &id).await[0]["sha256"],
         sha256_hex(&data)
     );
+}
+
+/// tus creation-with-upload: POST with the file's bytes.
+async fn create_with_body(
+    app: &TestApp,
+    deposit: &str,
+    path: &str,
+    length: usize,
+    body: &[u8],
+    extra: &[(&str, &str)],
+) -> crate::common::Resp {
+    let meta = tus_metadata(&[("deposit", deposit), ("filename", path)]);
+    let (length, sent) = (length.to_string(), body.len().to_string());
+    let mut headers = vec![
+        ("tus-resumable", "1.0.0"),
+        ("upload-length", length.as_str()),
+        ("upload-metadata", meta.as_str()),
+        ("content-length", sent.as_str()),
+    ];
+    headers.extend_from_slice(extra);
+    if !extra.iter().any(|(k, _)| *k == "content-type") {
+        headers.push(("content-type", "application/offset+octet-stream"));
+    }
+    app.call(
+        Method::POST,
+        "/api/v1/uploads",
+        Some(&app.author),
+        &headers,
+        body.to_vec(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_file_sent_with_its_creation_is_stored_in_one_request() {
+    sent_with_creation(&TestApp::new().await).await;
+}
+
+/// The same when uploads are staged in the object store (a real S3 server, moto).
+#[tokio::test]
+async fn a_file_sent_with_its_creation_is_stored_in_one_request_staged_in_s3() {
+    let (_moto, endpoint) = crate::s3::start_moto().await;
+    let storage = crate::s3::s3_storage(&endpoint, "with-creation").await;
+    sent_with_creation(&TestApp::configured(|c| c.storage = storage).await).await;
+}
+
+async fn sent_with_creation(app: &TestApp) {
+    let id = app.create_deposit(&app.author).await;
+    let data = pseudo_random(3_000_000, 11);
+    let sum = {
+        use sha2::Digest;
+        format!("sha256 {}", STANDARD.encode(sha2::Sha256::digest(&data)))
+    };
+    let r = create_with_body(
+        app,
+        &id,
+        "frames/x_0001.cbf",
+        data.len(),
+        &data,
+        &[("upload-checksum", &sum)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.header("upload-offset"), Some("3000000"));
+    let files = app.files(&app.author, &id).await;
+    assert_eq!(files[0]["path"], "frames/x_0001.cbf");
+    assert_eq!(files[0]["sha256"], sha256_hex(&data));
+    assert_eq!(app.count("uploads").await, 0);
+    assert!(app.staged_files().is_empty());
+
+    // Damaged on the way: the upload exists (Location) with none of the bytes, and
+    // goes on with PATCH.
+    let mut damaged = data.clone();
+    damaged[7] ^= 1;
+    let r = create_with_body(
+        app,
+        &id,
+        "frames/x_0002.cbf",
+        data.len(),
+        &damaged,
+        &[("upload-checksum", &sum)],
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 460);
+    let loc = r.header("location").unwrap().to_owned();
+    assert_eq!(
+        app.tus_head(&app.author, &loc)
+            .await
+            .header("upload-offset"),
+        Some("0")
+    );
+    let r = app.tus_patch(&app.author, &loc, 0, data.clone()).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+
+    // The first part only: the rest follows by PATCH.
+    let r = create_with_body(app, &id, "big.h5", data.len(), &data[..1_000_000], &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.header("upload-offset"), Some("1000000"));
+    let loc = r.header("location").unwrap().to_owned();
+    let r = app
+        .tus_patch(&app.author, &loc, 1_000_000, data[1_000_000..].to_vec())
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let files = app.files(&app.author, &id).await;
+    assert_eq!(files.len(), 3);
+    assert!(files.iter().all(|f| f["sha256"] == sha256_hex(&data)));
+
+    // More bytes than Upload-Length, or bytes of another type: refused, nothing made.
+    let r = create_with_body(app, &id, "c.bin", 10, &data[..11], &[]).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Upload-Length"),
+        "{:?}",
+        r.json()
+    );
+    let r = create_with_body(
+        app,
+        &id,
+        "c.bin",
+        10,
+        b"0123456789",
+        &[("content-type", "text/plain")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(r.header("tus-resumable"), Some("1.0.0"));
+    assert_eq!(app.count("uploads").await, 0);
+    assert_eq!(app.files(&app.author, &id).await.len(), 3);
 }
 
 #[tokio::test]

@@ -501,13 +501,15 @@ async fn arca_upload_sends_a_tree_skips_what_is_there_and_reports_differences() 
 
 #[tokio::test]
 async fn arca_upload_interrupted_resumes_where_it_stopped() {
+    // A large file goes in one streamed PATCH: checkpoints inside it let the offset
+    // move while it is sent.
     let Running {
         archive,
         token,
         c,
         deposit,
         server,
-    } = Running::start("").await;
+    } = Running::start("[uploads]\ncheckpoint_bytes = 8388608\n").await;
     let tree = archive.dir.path().join("collected");
     std::fs::create_dir_all(&tree).unwrap();
     let data = pseudo_random(160 << 20, 5);

@@ -319,15 +319,10 @@ async fn from_deposit(
         let page: DepositFiles = resp.json().await?;
         for f in page.files {
             let path = checked_path(&f.path)?;
-            let segments: Vec<String> = path
-                .as_str()
-                .split('/')
-                .map(|s| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string())
-                .collect();
             files.push(Want {
                 sources: vec![Source {
                     name: ARCHIVE.into(),
-                    url: format!("{url}/{}", segments.join("/")),
+                    url: format!("{url}/{}", crate::cli::url_path(path.as_str())),
                 }],
                 size: f.size,
                 sha256: checked_sha(&f.sha256, &f.path)?,
@@ -346,13 +341,6 @@ async fn from_deposit(
         token: Some(token.to_owned()),
     })
 }
-
-/// What a path segment may hold unescaped in a URL.
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 #[cfg(test)]
 mod tests {

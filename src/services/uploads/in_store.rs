@@ -6,7 +6,7 @@
 
 use super::{ChunkChecksum, Lease, chunk_mismatch, cut_off, too_many};
 use crate::db::{self, uploads::MultipartStaging, uploads::UploadRow};
-use crate::model::checksum::{Hasher, ResumableSha256};
+use crate::model::checksum::{Algorithm, Hasher, ResumableSha256};
 use crate::services::{ServiceError, ServiceResult};
 use crate::storage::multipart::Staged;
 use bytes::{Bytes, BytesMut};
@@ -109,7 +109,12 @@ impl super::Service<'_> {
                 ResumableSha256::restore(&up.hash_state)
                     .map_err(|e| ServiceError::Internal(e.to_string()))?,
             ),
-            chunk: chunk_checksum.as_ref().map(|c| Hasher::new(c.algorithm)),
+            // A whole file from its first byte with a SHA-256 of its own: the file's
+            // hash is the request's, so the bytes are hashed once.
+            chunk: chunk_checksum
+                .as_ref()
+                .filter(|c| !(up.offset == 0 && c.algorithm == Algorithm::Sha256))
+                .map(|c| Hasher::new(c.algorithm)),
         };
         let mut parts = Parts {
             lease,
@@ -171,8 +176,12 @@ impl super::Service<'_> {
         }
         let tail = buf.freeze();
         hashing.update(tail.slice(hashed_in_buf..)).await?;
-        if let (Some(want), Some(hasher)) = (&chunk_checksum, hashing.chunk.take())
-            && hex::decode(&hasher.finish().hex).ok().as_deref() != Some(want.digest.as_slice())
+        let chunk_sum = match hashing.chunk.take() {
+            Some(hasher) => Some(hasher.finish()),
+            None => hashing.sha.as_ref().map(ResumableSha256::current),
+        };
+        if let (Some(want), Some(got)) = (&chunk_checksum, chunk_sum)
+            && hex::decode(&got.hex).ok().as_deref() != Some(want.digest.as_slice())
         {
             return Err(chunk_mismatch(want));
         }

@@ -1,4 +1,5 @@
-//! tus 1.0.0 at /api/v1/uploads (core, creation, checksum, termination, expiration).
+//! tus 1.0.0 at /api/v1/uploads (core, creation, creation-with-upload, checksum,
+//! termination, expiration).
 
 use crate::services::Services;
 use crate::services::uploads::NewUpload;
@@ -63,21 +64,42 @@ pub async fn options(State(s): State<Services>) -> Response {
     )
 }
 
-#[utoipa::path(post, path = "/uploads", tag = "uploads", security(("bearer" = [])), params(("Tus-Resumable" = String, Header, description = "1.0.0"), ("Upload-Length" = u64, Header, description = "The file's size"), ("Upload-Metadata" = String, Header, description = "tus metadata: deposit, filename, optional sha256")), responses((status = 201, description = "Created; Location names the upload"), (status = 400, description = "A header is missing or malformed", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json"), (status = 412, description = "Unsupported tus version"), (status = 413, description = "Larger than Tus-Max-Size")))]
+#[utoipa::path(post, path = "/uploads", tag = "uploads", security(("bearer" = [])), params(("Tus-Resumable" = String, Header, description = "1.0.0"), ("Upload-Length" = u64, Header, description = "The file's size"), ("Upload-Metadata" = String, Header, description = "tus metadata: deposit, filename, optional sha256"), ("Upload-Checksum" = Option<String>, Header, description = "With a body: e.g. `sha256 <base64>` of the body's bytes")), request_body(content = Vec<u8>, content_type = "application/offset+octet-stream", description = "Optional (tus creation-with-upload): the file's first bytes, or all of them"), responses((status = 201, description = "Created; Location names the upload, Upload-Offset says how many bytes of the body were kept"), (status = 400, description = "A header is missing or malformed", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such deposit (or not yours)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not possible in the deposit's state", body = Problem, content_type = "application/problem+json"), (status = 412, description = "Unsupported tus version"), (status = 413, description = "Larger than Tus-Max-Size"), (status = 415, description = "A body sent with another Content-Type than application/offset+octet-stream"), (status = 460, description = "The body's checksum did not match: the upload exists (Location) with none of its bytes")))]
 pub async fn create(
     State(s): State<Services>,
     Authenticated(actor): Authenticated,
     headers: HeaderMap,
+    body: Body,
 ) -> Result<Response, AppError> {
-    create_inner(&s, &actor, &headers)
+    create_inner(&s, &actor, &headers, body)
         .await
         .map_err(with_version)
+}
+
+/// The `Content-Type` a PATCH body, or the body of a creation that carries the first
+/// bytes (tus creation-with-upload), must have.
+fn require_offset_content_type(headers: &HeaderMap) -> AppResult<()> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if content_type != Some(tus::OFFSET_CONTENT_TYPE) {
+        return Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            format!(
+                "upload bytes must be sent as Content-Type: {}",
+                tus::OFFSET_CONTENT_TYPE
+            ),
+        ));
+    }
+    Ok(())
 }
 
 async fn create_inner(
     s: &Services,
     actor: &crate::services::Actor,
     headers: &HeaderMap,
+    body: Body,
 ) -> AppResult<Response> {
     tus::check_resumable(headers)?;
     if headers.contains_key("upload-defer-length") {
@@ -110,6 +132,32 @@ async fn create_inner(
             "must carry 'filename' (the file's path in the dataset)",
         )
     })?;
+    // creation-with-upload: the request may carry the first bytes (a small file all of
+    // them, in one round trip). Checked before anything is created.
+    let content_length = tus::number(headers, "Content-Length")?;
+    let carries_bytes = match content_length {
+        Some(n) => n > 0,
+        // A chunked body, announced by its type.
+        None => {
+            headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                == Some(tus::OFFSET_CONTENT_TYPE)
+        }
+    };
+    let checksum = if carries_bytes {
+        require_offset_content_type(headers)?;
+        if content_length.is_some_and(|n| n > length) {
+            return Err(AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                format!("the request carries more bytes than Upload-Length {length}"),
+            ));
+        }
+        tus::checksum(headers)?
+    } else {
+        None
+    };
     let up = s
         .uploads()
         .create(
@@ -125,6 +173,17 @@ async fn create_inner(
         .await
         .map_err(AppError::tus)?;
     let location = format!("/api/v1/uploads/{}", up.id);
+    let (mut offset, mut expires) = (0, up.expires_at);
+    if carries_bytes && up.length > 0 {
+        let stream = body.into_data_stream().map_err(|e| e.to_string());
+        // The upload exists whatever becomes of its first bytes: an error names it, so
+        // the client can ask for its offset and go on with PATCH.
+        (offset, expires) = s
+            .uploads()
+            .append(actor, &up.id, 0, content_length, checksum, stream)
+            .await
+            .map_err(|e| AppError::tus(e).with_header(header::LOCATION, &location))?;
+    }
     Ok(tus_response(
         StatusCode::CREATED,
         vec![
@@ -132,8 +191,8 @@ async fn create_inner(
                 header::LOCATION,
                 HeaderValue::from_str(&location).expect("ids are ASCII"),
             ),
-            (h("upload-expires"), tus::expires(up.expires_at)),
-            (h("upload-offset"), num(0)),
+            (h("upload-expires"), tus::expires(expires)),
+            (h("upload-offset"), num(offset)),
         ],
     ))
 }
@@ -178,19 +237,7 @@ pub async fn patch(
 ) -> Result<Response, AppError> {
     let run = async {
         tus::check_resumable(&headers)?;
-        let content_type = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
-        if content_type != Some(tus::OFFSET_CONTENT_TYPE) {
-            return Err(AppError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                format!(
-                    "PATCH bodies must be sent as Content-Type: {}",
-                    tus::OFFSET_CONTENT_TYPE
-                ),
-            ));
-        }
+        require_offset_content_type(&headers)?;
         let offset = tus::required_number(&headers, "Upload-Offset")?;
         let content_length = tus::number(&headers, "Content-Length")?;
         let checksum = tus::checksum(&headers)?;
