@@ -1015,6 +1015,13 @@ async fn curators_add_mirrors_and_watch_transfers_without_ever_seeing_a_secret()
             vec![("credentials_file", broken.to_str().unwrap().to_owned())],
             "is not TOML",
         ),
+        (
+            vec![
+                ("readers", "public".to_owned()),
+                ("public_url", "ftp://data.partner.example/?x=1".to_owned()),
+            ],
+            "public_url",
+        ),
     ] {
         let form = refused(fields);
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -1028,8 +1035,15 @@ async fn curators_add_mirrors_and_watch_transfers_without_ever_seeing_a_secret()
         );
     }
     assert!(app.services.mirrors().list().await.unwrap().is_empty());
-    let r = curator.post("/curate/mirrors", &mirror("partner")).await;
+    let mut partner = mirror("partner");
+    partner.push(("readers", "presigned"));
+    let r = curator.post("/curate/mirrors", &partner).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", curator.last);
+    // Readers reach its copies through addresses the archive signs.
+    assert_eq!(
+        app.services.mirrors().list().await.unwrap()[0].readers,
+        arca::storage::mirror::Readers::Presigned
+    );
 
     // Releasing queues a transfer, shown with its progress; the secret never is.
     let deposit = app
@@ -1041,6 +1055,7 @@ async fn curators_add_mirrors_and_watch_transfers_without_ever_seeing_a_secret()
         .await;
     let html = text(&curator.get("/curate/mirrors").await);
     assert!(html.contains("partner") && html.contains(&format!("file: {creds}")));
+    assert!(html.contains("presigned URLs"), "{html}");
     assert!(html.contains(&format!("/deposits/{deposit}")), "{html}");
     assert!(html.contains("0 of 1 files"));
     assert!(!html.contains("s3cr3t-never-shown") && !html.contains("AKIDPARTNER"));

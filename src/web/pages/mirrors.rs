@@ -7,7 +7,7 @@ use crate::db::fixity::FixityCount;
 use crate::model::date::utc_seconds;
 use crate::model::{FixityOutcome, MirrorPolicy, TransferState};
 use crate::services::{Actor, ServiceError, Services, require_curator};
-use crate::storage::mirror::{Credentials, MirrorSpec};
+use crate::storage::mirror::{Credentials, MirrorSpec, Readers};
 use crate::web::error::{AppError, AppResult};
 use crate::web::format::human_size;
 use crate::web::session::{Browser, SignedIn, checked_form};
@@ -23,6 +23,8 @@ pub struct MirrorView {
     pub bucket: String,
     pub policy: MirrorPolicy,
     pub credentials: String,
+    /// How readers fetch its copies (manifests list them).
+    pub readers: String,
 }
 
 pub struct TransferView {
@@ -84,6 +86,7 @@ async fn render(
         .into_iter()
         .map(|m| MirrorView {
             credentials: m.credentials.to_string(),
+            readers: m.readers.to_string(),
             name: m.name,
             endpoint: m.endpoint,
             bucket: if m.prefix.is_empty() {
@@ -178,7 +181,11 @@ pub async fn add(
                 prefix: form.get("prefix"),
                 credentials,
                 policy,
-                readers: Default::default(),
+                readers: match form.get("readers").as_str() {
+                    "public" => Readers::Public(form.get("public_url")),
+                    "presigned" => Readers::Presigned,
+                    _ => Readers::None,
+                },
             };
             s.mirrors()
                 .add(spec, crate::services::mirrors::AddedBy::Curator)
