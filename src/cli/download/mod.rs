@@ -9,6 +9,7 @@ mod plan;
 mod sources;
 
 use crate::model::checksum::{Algorithm, Hasher};
+use crate::storage::direct::RegionWriter;
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -22,7 +23,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
 /// Where unfinished files wait, inside the target directory.
@@ -56,8 +56,9 @@ pub struct DownloadArgs {
     /// Requests in flight at once (1–256).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     parallel: u16,
-    /// MiB per ranged request (1–4096): larger files are fetched in several ranges at once.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    /// MiB per ranged request (1–4096): larger files are fetched in several ranges at
+    /// once; a file this size or smaller comes in one request, hashed as it arrives.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
     range_mib: u64,
     /// Only the archive: no mirror is asked.
     #[arg(long)]
@@ -595,36 +596,70 @@ async fn get_range(
         StatusCode::OK => bail!("sent the whole file where a range was asked for"),
         s => bail!("answered {s}"),
     }
-    let mut file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .open(&partial.data)
-        .await?;
-    file.seek(std::io::SeekFrom::Start(start)).await?;
-    let mut file = tokio::io::BufWriter::with_capacity(1 << 20, file);
+    // Written (and, for a whole file, hashed) on a thread of its own. A whole file goes
+    // past the page cache where the system allows: copying every byte into the cache
+    // cost more CPU than hashing it, on the cores the network needs. A part of a file
+    // stays in the cache, where the file's hash reads it back.
+    // Handed over in batches of about BATCH bytes: one wake-up per batch, not per
+    // network read.
+    const BATCH: usize = 1 << 20;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<bytes::Bytes>>(8);
+    let path = partial.data.clone();
+    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<Option<String>> {
+        let mut out = RegionWriter::open(&path, start, whole)?;
+        let mut hasher = whole.then(|| Hasher::new(Algorithm::Sha256));
+        while let Some(batch) = rx.blocking_recv() {
+            for chunk in batch {
+                if let Some(h) = hasher.as_mut() {
+                    h.update(&chunk);
+                }
+                out.write(&chunk)?;
+            }
+        }
+        out.finish()?;
+        Ok(hasher.map(|h| h.finish().hex))
+    });
     let mut stream = resp.bytes_stream();
     let mut got = 0u64;
-    let mut hasher = whole.then(|| Hasher::new(Algorithm::Sha256));
-    let result: anyhow::Result<Option<String>> = async {
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk?;
-            if got + chunk.len() as u64 > end - start {
-                bail!("sent more bytes than the range holds");
+    let received: anyhow::Result<()> = async {
+        let (mut batch, mut batched) = (Vec::new(), 0);
+        loop {
+            let chunk = stream.next().await.transpose()?;
+            if let Some(chunk) = &chunk {
+                if got + chunk.len() as u64 > end - start {
+                    bail!("sent more bytes than the range holds");
+                }
+                got += chunk.len() as u64;
+                batched += chunk.len();
+                bar.inc(chunk.len() as u64);
+                run.total.inc(chunk.len() as u64);
             }
-            if let Some(h) = hasher.as_mut() {
-                h.update(&chunk);
+            let done = chunk.is_none();
+            batch.extend(chunk);
+            if (done || batched >= BATCH) && !batch.is_empty() {
+                if tx.send(std::mem::take(&mut batch)).await.is_err() {
+                    bail!("writing the copy stopped");
+                }
+                batched = 0;
             }
-            file.write_all(&chunk).await?;
-            got += chunk.len() as u64;
-            bar.inc(chunk.len() as u64);
-            run.total.inc(chunk.len() as u64);
+            if done {
+                break;
+            }
         }
         if got != end - start {
             bail!("the answer ended after {got} of {} bytes", end - start);
         }
-        file.flush().await?;
-        Ok(hasher.map(|h| h.finish().hex))
+        Ok(())
     }
     .await;
+    drop(tx);
+    // Always waited for: a retry of this range must not race a writer still at work.
+    let written = writer.await.map_err(std::io::Error::other);
+    let result = match (written, received) {
+        (Ok(Ok(sha)), Ok(())) => Ok(sha),
+        (Ok(Err(e)) | Err(e), _) => Err(anyhow::Error::from(e).context("writing the copy")),
+        (_, Err(e)) => Err(e),
+    };
     if result.is_err() {
         bar.dec(got);
         run.total.dec(got);
