@@ -47,8 +47,8 @@ pub struct UploadArgs {
     /// The deposit id to upload into.
     #[arg(long)]
     deposit: String,
-    /// Files sent at once.
-    #[arg(long, default_value_t = 4)]
+    /// Files sent at once (many small files keep the disk and both ends busy).
+    #[arg(long, default_value_t = 8)]
     parallel: usize,
     /// Directory whose files (recursively) become the dataset's files.
     dir: PathBuf,

@@ -396,7 +396,7 @@ impl Service<'_> {
         // is not stored again).
         for (at, sha256) in staged.iter() {
             let size = tokio::fs::metadata(at).await?.len();
-            let mut conn = self.db.conn().await?;
+            let mut conn = self.db.write_conn().await?;
             let claimed = db::files::claim_object(&mut conn, sha256, size as i64, now_ms()).await?;
             drop(conn);
             if !claimed {

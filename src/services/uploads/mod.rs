@@ -345,7 +345,10 @@ impl Service<'_> {
         let result = self
             .append_leased(&lease, actor, offset, content_length, chunk_checksum, body)
             .await;
-        self.release_lease(&lease).await;
+        // A finished upload's row is gone, and its lease with it.
+        if !matches!(&result, Ok((end, _)) if *end == up.length) {
+            self.release_lease(&lease).await;
+        }
         result
     }
 
@@ -468,14 +471,32 @@ impl Service<'_> {
             return Err(chunk_mismatch(want));
         }
         let new_offset = up.offset + appended.written as i64;
-        if new_offset != durable {
-            self.advance(lease, durable, new_offset, &appended.sha256.save(), None)
-                .await?;
-        }
+        let state = appended.sha256.save();
         if new_offset == up.length {
+            // The file is whole: it becomes a file of the deposit without the offset
+            // being recorded first (a crash before that leaves the old offset, and the
+            // client sends these bytes again). An upload that cannot finish now keeps
+            // its offset, so a later HEAD finishes it.
             let mut done = up.clone();
             done.offset = new_offset;
-            self.complete_upload(&done, appended.sha256, None).await?;
+            match self.complete_upload(&done, appended.sha256, None).await {
+                // Acknowledged now, as `advance` would have counted them.
+                Ok(()) => {
+                    let acknowledged = (new_offset - durable).max(0) as u64;
+                    self.counters.upload_bytes.inc_by(acknowledged);
+                }
+                Err(e @ ServiceError::ChecksumMismatch(_)) => return Err(e),
+                Err(e) => {
+                    if new_offset != durable {
+                        self.advance(lease, durable, new_offset, &state, None)
+                            .await?;
+                    }
+                    return Err(e);
+                }
+            }
+        } else if new_offset != durable {
+            self.advance(lease, durable, new_offset, &state, None)
+                .await?;
         }
         Ok(new_offset)
     }
@@ -505,7 +526,7 @@ impl Service<'_> {
         // A holder that is gone (a server killed mid-request) lets go within the lease.
         let now = loop {
             let now = now_ms();
-            let mut conn = self.db.conn().await?;
+            let mut conn = self.db.write_conn().await?;
             if db::uploads::take_lease(&mut conn, id, &owner, now, now + LEASE_MS).await? {
                 break Some(now);
             }
@@ -533,7 +554,7 @@ impl Service<'_> {
         if now - lease.renewed.load(Ordering::Relaxed) < RENEW_EVERY_MS {
             return Ok(());
         }
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.db.write_conn().await?;
         let until = now + LEASE_MS;
         if !db::uploads::renew_lease(&mut conn, &lease.upload, &lease.owner, until).await? {
             return Err(ServiceError::Conflict(
@@ -546,7 +567,7 @@ impl Service<'_> {
 
     async fn release_lease(&self, lease: &Lease) {
         let released = async {
-            let mut conn = self.db.conn().await?;
+            let mut conn = self.db.write_conn().await?;
             db::uploads::release_lease(&mut conn, &lease.upload, &lease.owner).await
         };
         if let Err(e) = released.await {
@@ -707,7 +728,7 @@ impl Service<'_> {
         }
         // Claim the object before its bytes are stored, so a garbage collector cannot
         // take it meanwhile; if one is deleting an old copy right now, finish later.
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.db.write_conn().await?;
         if !db::files::claim_object(&mut conn, &sha256.hex, up.length, now_ms()).await? {
             return Err(ServiceError::Conflict(
                 "the archive is removing an old copy of these same bytes: ask for the upload's offset again in a moment and it will finish".into(),
