@@ -20,15 +20,14 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use reqwest::{Client, StatusCode};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Files up to this size are sent whole with their creation; larger ones are
-/// streamed. Also the size of a PATCH when a small file's creation kept only part of it
-/// (each such request carries its own checksum, so a damaged one is re-sent alone).
+/// Files up to this size are read whole and sent with their creation; larger ones are
+/// streamed.
 const CHUNK: u64 = 16 << 20;
 /// A large file is read, hashed and handed to the connection in blocks of this size,
 /// a few blocks ahead of the network.
@@ -387,16 +386,6 @@ fn read_and_hash(
     Ok(Some(hex::encode(sha.finalize())))
 }
 
-fn read_chunk(file: &LocalFile, offset: u64) -> anyhow::Result<Vec<u8>> {
-    let mut f = std::fs::File::open(&file.abs)?;
-    f.seek(SeekFrom::Start(offset))?;
-    let len = CHUNK.min(file.size - offset) as usize;
-    let mut buf = vec![0u8; len];
-    f.read_exact(&mut buf)
-        .with_context(|| format!("{} changed while it was being uploaded", file.path))?;
-    Ok(buf)
-}
-
 fn upload_offset(r: &reqwest::Response) -> Option<u64> {
     r.headers()
         .get("upload-offset")
@@ -438,38 +427,36 @@ async fn resume_point(
     Ok(server_offset)
 }
 
-/// Send the rest of a file from `offset`, re-asking the server's offset after a
-/// failure so nothing is sent twice and nothing is skipped.
-async fn send_from(
+/// Send the rest of a small file, already in memory, from `offset`: one PATCH with its
+/// checksum, re-asking the server's offset after a failure so nothing is sent twice and
+/// nothing is skipped.
+async fn send_rest(
     ctx: &Ctx,
-    file: &LocalFile,
+    data: &Bytes,
     location: &str,
     mut offset: u64,
     bar: &ProgressBar,
     total: &ProgressBar,
 ) -> anyhow::Result<()> {
     let mut failures = 0;
-    while offset < file.size {
-        let f = file.clone();
-        let chunk = tokio::task::spawn_blocking(move || read_chunk(&f, offset)).await??;
-        let digest = STANDARD.encode(Sha256::digest(&chunk));
-        let len = chunk.len() as u64;
+    while offset < data.len() as u64 {
+        let rest = data.slice(offset as usize..);
+        let digest = STANDARD.encode(Sha256::digest(&rest));
+        let len = rest.len() as u64;
         let resp = ctx
             .req(reqwest::Method::PATCH, location)
             .header("Content-Type", "application/offset+octet-stream")
             .header("Upload-Offset", offset)
             .header("Upload-Checksum", format!("sha256 {digest}"))
-            .body(chunk)
+            .body(rest)
             .send()
             .await;
         if let Ok(r) = &resp
             && r.status() == StatusCode::NO_CONTENT
         {
-            offset += len;
             bar.inc(len);
             total.inc(len);
-            failures = 0;
-            continue;
+            return Ok(());
         }
         let server_offset = resume_point(ctx, location, resp, &mut failures, bar).await?;
         let delta = server_offset as i64 - offset as i64;
@@ -570,12 +557,10 @@ async fn send_small(
     if let Some(loc) = open_upload {
         ctx.req(reqwest::Method::DELETE, &loc).send().await?;
     }
-    let (location, offset) = create(ctx, file, Some(&sha), Some(data)).await?;
+    let (location, offset) = create(ctx, file, Some(&sha), Some(data.clone())).await?;
     bar.inc(offset);
     total.inc(offset);
-    if offset < file.size {
-        send_from(ctx, file, &location, offset, bar, total).await?;
-    }
+    send_rest(ctx, &data, &location, offset, bar, total).await?;
     Ok((sha, Outcome::Uploaded { resumed_from: 0 }))
 }
 

@@ -176,10 +176,13 @@ impl super::Service<'_> {
         }
         let tail = buf.freeze();
         hashing.update(tail.slice(hashed_in_buf..)).await?;
-        let chunk_sum = match hashing.chunk.take() {
-            Some(hasher) => Some(hasher.finish()),
-            None => hashing.sha.as_ref().map(ResumableSha256::current),
-        };
+        // Without a hasher of its own, the request's checksum is the file's hash so far.
+        let chunk_sum = chunk_checksum
+            .as_ref()
+            .and_then(|_| match hashing.chunk.take() {
+                Some(hasher) => Some(hasher.finish()),
+                None => hashing.sha.as_ref().map(ResumableSha256::current),
+            });
         if let (Some(want), Some(got)) = (&chunk_checksum, chunk_sum)
             && hex::decode(&got.hex).ok().as_deref() != Some(want.digest.as_slice())
         {

@@ -57,6 +57,15 @@ pub struct NewUpload {
     pub raw_metadata: String,
 }
 
+/// The bytes a creation request carries (tus creation-with-upload): the file's first
+/// bytes, or all of them.
+pub struct FirstBytes<S> {
+    /// As the request declared it (None: a chunked body).
+    pub content_length: Option<u64>,
+    pub checksum: Option<ChunkChecksum>,
+    pub body: S,
+}
+
 /// A tus `Upload-Checksum`: the checksum of one PATCH request's bytes.
 #[derive(Debug, Clone)]
 pub struct ChunkChecksum {
@@ -240,6 +249,47 @@ impl Service<'_> {
                 .await?;
         }
         Ok(upload)
+    }
+
+    /// Create an upload and append the bytes its creation carried. More bytes than
+    /// the upload's length are refused before anything is made; once it is made, the
+    /// upload stays whatever becomes of the bytes, and the second result says that
+    /// (the new offset and expiry, or why they were not kept).
+    pub async fn create_with<S, E>(
+        &self,
+        actor: &Actor,
+        req: NewUpload,
+        first: FirstBytes<S>,
+    ) -> ServiceResult<(UploadRow, ServiceResult<(i64, i64)>)>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        if first
+            .content_length
+            .is_some_and(|n| i64::try_from(n).map_or(true, |n| n > req.length))
+        {
+            return Err(ServiceError::TooLarge(format!(
+                "the request carries more bytes than its Upload-Length ({})",
+                req.length
+            )));
+        }
+        let up = self.create(actor, req).await?;
+        if up.length == 0 {
+            let done = (up.offset, up.expires_at);
+            return Ok((up, Ok(done)));
+        }
+        let appended = self
+            .append(
+                actor,
+                &up.id,
+                0,
+                first.content_length,
+                first.checksum,
+                first.body,
+            )
+            .await;
+        Ok((up, appended))
     }
 
     async fn load_upload(&self, actor: &Actor, id: &str) -> ServiceResult<UploadRow> {

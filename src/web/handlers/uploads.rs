@@ -1,8 +1,9 @@
 //! tus 1.0.0 at /api/v1/uploads (core, creation, creation-with-upload, checksum,
 //! termination, expiration).
 
+use crate::db::uploads::UploadRow;
 use crate::services::Services;
-use crate::services::uploads::NewUpload;
+use crate::services::uploads::{FirstBytes, NewUpload};
 use crate::web::auth::Authenticated;
 use crate::web::error::{AppError, AppResult};
 use crate::web::json::time;
@@ -145,45 +146,40 @@ async fn create_inner(
                 == Some(tus::OFFSET_CONTENT_TYPE)
         }
     };
-    let checksum = if carries_bytes {
-        require_offset_content_type(headers)?;
-        if content_length.is_some_and(|n| n > length) {
-            return Err(AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                format!("the request carries more bytes than Upload-Length {length}"),
-            ));
-        }
-        tus::checksum(headers)?
-    } else {
-        None
+    let new = NewUpload {
+        deposit_id: deposit_id.clone(),
+        filename: filename.clone(),
+        length: length as i64,
+        sha256: meta.get("sha256").cloned(),
+        raw_metadata: raw,
     };
-    let up = s
-        .uploads()
-        .create(
-            actor,
-            NewUpload {
-                deposit_id: deposit_id.clone(),
-                filename: filename.clone(),
-                length: length as i64,
-                sha256: meta.get("sha256").cloned(),
-                raw_metadata: raw,
-            },
-        )
-        .await
-        .map_err(AppError::tus)?;
-    let location = format!("/api/v1/uploads/{}", up.id);
-    let (mut offset, mut expires) = (0, up.expires_at);
-    if carries_bytes && up.length > 0 {
-        let stream = body.into_data_stream().map_err(|e| e.to_string());
-        // The upload exists whatever becomes of its first bytes: an error names it, so
-        // the client can ask for its offset and go on with PATCH.
-        (offset, expires) = s
+    let location_of = |up: &UploadRow| format!("/api/v1/uploads/{}", up.id);
+    let (location, offset, expires) = if carries_bytes {
+        require_offset_content_type(headers)?;
+        let first = FirstBytes {
+            content_length,
+            checksum: tus::checksum(headers)?,
+            body: body.into_data_stream().map_err(|e| e.to_string()),
+        };
+        let (up, appended) = s
             .uploads()
-            .append(actor, &up.id, 0, content_length, checksum, stream)
+            .create_with(actor, new, first)
             .await
-            .map_err(|e| AppError::tus(e).with_header(header::LOCATION, &location))?;
-    }
+            .map_err(AppError::tus)?;
+        let location = location_of(&up);
+        // The upload exists whatever became of its first bytes: an error names it, so
+        // the client can ask for its offset and go on with PATCH.
+        let (offset, expires) =
+            appended.map_err(|e| AppError::tus(e).with_header(header::LOCATION, &location))?;
+        (location, offset, expires)
+    } else {
+        let up = s
+            .uploads()
+            .create(actor, new)
+            .await
+            .map_err(AppError::tus)?;
+        (location_of(&up), 0, up.expires_at)
+    };
     Ok(tus_response(
         StatusCode::CREATED,
         vec![
