@@ -160,36 +160,43 @@ pub async fn changed(
     rows.iter().map(published_row).collect()
 }
 
-/// How many records a harvest with these arguments covers (for `completeListSize`).
+/// How many records a harvest with these arguments covers (for `completeListSize`),
+/// when at most `at_most`: counting stops there, so a harvest of the whole archive costs
+/// no more than one of a day. `None`: more than that.
 pub async fn count_changed(
     conn: &mut Conn,
     set: Option<&str>,
     from: i64,
     until: i64,
-) -> DbResult<i64> {
+    at_most: i64,
+) -> DbResult<Option<i64>> {
     let row = match set {
         None => {
             sqlx::query(
-                "SELECT COUNT(*) AS n FROM published WHERE datestamp >= $1 AND datestamp <= $2",
+                "SELECT COUNT(*) AS n FROM (SELECT 1 FROM published
+                 WHERE datestamp >= $1 AND datestamp <= $2 LIMIT $3) AS found",
             )
             .bind(from)
             .bind(until)
+            .bind(at_most + 1)
             .fetch_one(conn)
             .await?
         }
         Some(set) => {
             sqlx::query(
-                "SELECT COUNT(*) AS n FROM published_sets
-                 WHERE set_spec = $3 AND datestamp >= $1 AND datestamp <= $2",
+                "SELECT COUNT(*) AS n FROM (SELECT 1 FROM published_sets
+                 WHERE set_spec = $4 AND datestamp >= $1 AND datestamp <= $2 LIMIT $3) AS found",
             )
             .bind(from)
             .bind(until)
+            .bind(at_most + 1)
             .bind(set)
             .fetch_one(conn)
             .await?
         }
     };
-    Ok(row.try_get("n")?)
+    let n: i64 = row.try_get("n")?;
+    Ok((n <= at_most).then_some(n))
 }
 
 pub async fn earliest_datestamp(conn: &mut Conn) -> DbResult<Option<i64>> {

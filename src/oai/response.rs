@@ -37,7 +37,8 @@ pub struct Resumption {
     /// Empty on the last page, which still reports the list's size.
     pub token: String,
     pub cursor: i64,
-    pub complete_list_size: i64,
+    /// Left out when it was not counted (more records than the count's bound).
+    pub complete_list_size: Option<i64>,
 }
 
 fn open(env: &Envelope, verb_ok: bool) -> String {
@@ -221,10 +222,13 @@ pub fn list(
         }
     }
     if let Some(t) = resumption {
+        let size = t
+            .complete_list_size
+            .map(|n| format!(" completeListSize=\"{n}\""))
+            .unwrap_or_default();
         let _ = writeln!(
             o,
-            "<resumptionToken completeListSize=\"{}\" cursor=\"{}\">{}</resumptionToken>",
-            t.complete_list_size,
+            "<resumptionToken{size} cursor=\"{}\">{}</resumptionToken>",
             t.cursor,
             escape(t.token.as_str())
         );

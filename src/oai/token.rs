@@ -38,11 +38,12 @@ pub struct Token {
     pub datestamp: i64,
     #[serde(rename = "i")]
     pub version_id: String,
-    /// Records sent before this page, and the list's size counted on the first page.
+    /// Records sent before this page, and the list's size counted on the first page
+    /// (absent when it was more than the count's bound).
     #[serde(rename = "c")]
     pub delivered: i64,
-    #[serde(rename = "n")]
-    pub total: i64,
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
 }
 
 fn bad_token(t: &str) -> OaiError {
@@ -53,7 +54,7 @@ fn bad_token(t: &str) -> OaiError {
 }
 
 impl Token {
-    pub fn after(args: &ListArgs, last: &Cursor, delivered: i64, total: i64) -> Self {
+    pub fn after(args: &ListArgs, last: &Cursor, delivered: i64, total: Option<i64>) -> Self {
         Token {
             prefix: args.prefix.as_str().to_owned(),
             set: args.set.clone(),
@@ -74,7 +75,7 @@ impl Token {
         let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad_token(text))?;
         let t: Token = serde_json::from_slice(&bytes).map_err(|_| bad_token(text))?;
         Prefix::parse(&t.prefix).map_err(|_| bad_token(text))?;
-        if t.from > t.until || t.delivered < 0 || t.total < t.delivered {
+        if t.from > t.until || t.delivered < 0 || t.total.is_some_and(|n| n < t.delivered) {
             return Err(bad_token(text));
         }
         Ok(t)
@@ -115,9 +116,12 @@ mod tests {
             datestamp: 1_700_000_000_000,
             version_id: "01J".into(),
         };
-        let t = Token::after(&args, &last, 100, 250);
+        let t = Token::after(&args, &last, 100, Some(250));
         let back = Token::decode(&t.encode()).unwrap();
         assert_eq!(back, t);
+        // A list too long to count carries no size.
+        let uncounted = Token::after(&args, &last, 100, None);
+        assert_eq!(Token::decode(&uncounted.encode()).unwrap(), uncounted);
         assert_eq!(back.cursor(), last);
         let again = back.into_args();
         assert_eq!(again.set, args.set);

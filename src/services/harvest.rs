@@ -10,6 +10,11 @@ use crate::oai::response::{Record, Resumption};
 use crate::oai::token::Cursor;
 use crate::oai::token::Token;
 
+/// A harvest's first page counts its records (`completeListSize`) up to this many pages'
+/// worth; a larger list is announced without its size, so no page costs more with the
+/// archive's size.
+const COUNTED_PAGES: i64 = 10;
+
 /// What the protocol answers, ready to be written out.
 pub enum OaiAnswer {
     Identify { earliest_ms: i64 },
@@ -106,9 +111,16 @@ impl Service<'_> {
                         format!("no record is in set '{s}'"),
                     )));
                 }
-                // Counted once, on the first page; later pages carry it in the token.
-                let total =
-                    db::published::count_changed(&mut conn, set, args.from, args.until).await?;
+                // Counted once, on the first page, up to a bound (the count is optional
+                // in OAI-PMH); later pages carry it in the token.
+                let total = db::published::count_changed(
+                    &mut conn,
+                    set,
+                    args.from,
+                    args.until,
+                    COUNTED_PAGES * self.config.repository.oai_page_size,
+                )
+                .await?;
                 (Cursor::start(), 0, total)
             }
         };
@@ -145,17 +157,18 @@ impl Service<'_> {
                         version_id: last.version.id.to_string(),
                     },
                     sent,
-                    total.max(sent + 1),
+                    total.map(|n| n.max(sent + 1)),
                 )
                 .encode(),
                 cursor: delivered,
-                complete_list_size: total.max(sent + 1),
+                complete_list_size: total.map(|n| n.max(sent + 1)),
             }),
-            // The last page of a resumed list says so with an empty token.
+            // The last page of a resumed list says so with an empty token, and knows the
+            // list's size.
             _ if args.resume.is_some() => Some(Resumption {
                 token: String::new(),
                 cursor: delivered,
-                complete_list_size: total.max(sent),
+                complete_list_size: Some(sent),
             }),
             _ => None,
         };

@@ -421,3 +421,30 @@ async fn bad_requests_get_the_protocol_error_codes() {
         .collect();
     assert_eq!(prefixes, ["oai_dc", "oai_datacite"]);
 }
+
+#[tokio::test]
+async fn a_list_larger_than_the_counted_pages_comes_without_its_size_until_its_end() {
+    // One record a page: the first page counts ten pages' worth at most.
+    let app = TestApp::configured(|c| c.repository.oai_page_size = 1).await;
+    let b = |t: &str| body("ESRF", "ID23-1", t);
+    for i in 0..11 {
+        let t = format!("Released {i}");
+        app.deposit_through(b(&t), &[("a.cbf", t.as_bytes())], "released")
+            .await;
+    }
+    let first = oai(&app, "verb=ListIdentifiers&metadataPrefix=oai_dc").await;
+    let t = token(&first, "ListIdentifiers").unwrap();
+    assert_eq!(t.attr("completeListSize"), None, "more than counted");
+    assert_eq!(t.attr("cursor").as_deref(), Some("0"));
+    // Every record still comes, and the last page gives the size it now knows.
+    let (all, pages) = harvest(&app, "ListIdentifiers", "metadataPrefix=oai_dc").await;
+    assert_eq!((all.len(), pages), (11, 11));
+    let mut doc = first;
+    while let Some(t) = token(&doc, "ListIdentifiers").filter(|t| !t.text().is_empty()) {
+        let enc = url_encode(&t.text());
+        doc = oai(&app, &format!("verb=ListIdentifiers&resumptionToken={enc}")).await;
+    }
+    let last = token(&doc, "ListIdentifiers").unwrap();
+    assert_eq!(last.attr("completeListSize").as_deref(), Some("11"));
+    assert_eq!(last.attr("cursor").as_deref(), Some("10"));
+}
