@@ -147,7 +147,9 @@ impl super::Service<'_> {
                 let take = (part_size - buf.len()).min(data.len());
                 buf.extend_from_slice(&data.split_to(take));
                 if buf.len() == part_size {
-                    let part = buf.split().freeze();
+                    // A new buffer of a whole part: one allocation, not a doubling series.
+                    let part =
+                        std::mem::replace(&mut buf, BytesMut::with_capacity(part_size)).freeze();
                     hashing.update(part.slice(hashed_in_buf..)).await?;
                     hashed_in_buf = 0;
                     let (storage, stage, n, state) = (
