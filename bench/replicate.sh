@@ -13,56 +13,15 @@ cd "$(dirname "$0")/.."
 FILES="${1:-4}"; MIB="${2:-512}"
 command -v aws >/dev/null || python3 -m pip install -q awscli
 work=$(mktemp -d "${ARCA_BENCH_DIR:-/tmp}/arca-replicate.XXXXXX")
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port=$(free_port)
-ep="http://127.0.0.1:$port"
-if [ "${ARCA_BENCH_S3:-moto}" = garage ]; then
-  server_name="Garage $(garage --version 2>/dev/null | head -1)"
-  cat > "$work/garage.toml" <<TOML
-metadata_dir = "$work/garage-meta"
-data_dir = "$work/garage-data"
-db_engine = "lmdb"
-replication_factor = 1
-rpc_bind_addr = "127.0.0.1:$(free_port)"
-rpc_secret = "$(openssl rand -hex 32)"
-[s3_api]
-s3_region = "garage"
-api_bind_addr = "127.0.0.1:$port"
-root_domain = ".s3.garage.localhost"
-TOML
-  g() { garage -c "$work/garage.toml" "$@"; }
-  # Started directly (not through g) so that $! is the server itself.
-  garage -c "$work/garage.toml" server >"$work/garage.log" 2>&1 &
-  server=$!
-  trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
-  for _ in $(seq 1 100); do g status >/dev/null 2>&1 && break; sleep 0.2; done
-  node=$(g status 2>/dev/null | awk '/^[0-9a-f]{16}/{print $1; exit}')
-  g layout assign -z dc1 -c 100G "$node" >/dev/null
-  g layout apply --version 1 >/dev/null
-  keys=$(g key create bench)
-  export AWS_ACCESS_KEY_ID=$(echo "$keys" | awk '/Key ID/{print $NF}')
-  export AWS_SECRET_ACCESS_KEY=$(echo "$keys" | awk '/Secret key/{print $NF}')
-  export AWS_DEFAULT_REGION=garage
-  for b in warm-up arca-1 arca-2 awscli-1 awscli-2; do
-    g bucket create "$b" >/dev/null
-    g bucket allow --read --write --owner "$b" --key bench >/dev/null
-  done
-else
-  server_name="moto_server"
-  moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
-  server=$!
-  trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
-  for _ in $(seq 1 100); do curl -sf "$ep/moto-api/" >/dev/null && break; sleep 0.1; done
-  for b in warm-up arca-1 arca-2 awscli-1 awscli-2; do curl -sf -X PUT "$ep/$b" >/dev/null; done
-  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
-fi
+S3_BUCKETS="warm-up arca-1 arca-2 awscli-1 awscli-2"
+trap 'kill ${server:-} 2>/dev/null; rm -rf "$work"' EXIT
+. bench/lib/s3.sh
 mkdir -p "$work/files"
 for i in $(seq 1 "$FILES"); do
   openssl rand -out "$work/files/frames_$i.h5" $((MIB << 20))
 done
 total=$((FILES * MIB))
 cargo bench --quiet --bench replicate --no-run 2>/dev/null || true
-server_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14+$15)/hz}' "/proc/$server/stat"; }
 # Each run prints: MiB/s, the client's CPU seconds, the server's CPU seconds.
 aws_run() {
   local c0 start end cpu

@@ -205,13 +205,24 @@ async fn seed(services: &Services, owner: &str, n_total: i64, from: i64, to: i64
             &format!("CASE WHEN i % 1000 = 0 THEN 'x' || (i / 1000) ELSE '1lyz' END, {id}"),
         ),
     ];
+    // An object of its own per dataset, as the catalogue of a real archive grows: the
+    // fixity audit picks its next objects among all of them.
+    let object_sha = match backend {
+        Backend::Sqlite => "'f' || printf('%063d', i)",
+        Backend::Postgres => "'f' || lpad(i::text, 63, '0')",
+    };
+    let objects = insert_numbers(
+        backend,
+        "INSERT INTO objects (sha256, size, created_at, fixity_at)",
+        &format!("{object_sha}, 6000000, {at}, {at}"),
+    );
     let files = insert_files(backend, &file_id, &id, &at);
     let chunk = 50_000;
     let mut start = from;
     while start <= to {
         let end = (start + chunk - 1).min(to);
         let mut tx = services.db.begin_write().await.unwrap();
-        for sql in statements.iter().chain([&files]) {
+        for sql in statements.iter().chain([&objects, &files]) {
             sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(start)
                 .bind(end)
@@ -273,7 +284,7 @@ async fn seed_objects(services: &Services) {
         .unwrap();
     for k in 0..FILES {
         let sha = format!("{:064x}", k + 1);
-        sqlx::query("INSERT INTO objects (sha256, size, created_at) VALUES ($1, 6000000, $2)")
+        sqlx::query("INSERT INTO objects (sha256, size, created_at, fixity_at) VALUES ($1, 6000000, $2, $2)")
             .bind(&sha)
             .bind(T0)
             .execute(&mut *conn)
@@ -363,6 +374,52 @@ async fn release_batch(services: &Services, owner: &str, tag: &str, at: i64) -> 
     secs
 }
 
+/// Objects in the measured fixity round (the audit's own round is at most 1,000) and the
+/// size of each: small, so the catalogue's share of each check shows.
+const AUDITED: usize = 1_000;
+const AUDITED_BYTES: usize = 256 << 10;
+
+/// Store [`AUDITED`] objects (`tag` makes their bytes differ between calls), the least
+/// recently checked of the archive, run one round of the fixity audit with its own code,
+/// check it audited each of them once and found nothing wrong, and return its seconds.
+async fn fixity_round(services: &Services, scratch: &std::path::Path, tag: u8) -> f64 {
+    use sha2::Digest;
+    let mut conn = services.db.conn().await.unwrap();
+    for k in 0..AUDITED {
+        let mut bytes = vec![tag; AUDITED_BYTES];
+        bytes[..8].copy_from_slice(&(k as u64).to_le_bytes());
+        let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+        let staged = scratch.join(&sha256);
+        std::fs::write(&staged, &bytes).unwrap();
+        services
+            .storage
+            .ingest_staged(&staged, &sha256, AUDITED_BYTES as u64)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO objects (sha256, size, created_at, fixity_at) VALUES ($1, $2, $3, 1)",
+        )
+        .bind(&sha256)
+        .bind(AUDITED_BYTES as i64)
+        .bind(T0)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    drop(conn);
+    let mut run = Default::default();
+    let t = Instant::now();
+    services
+        .fixity()
+        .round(arca::db::now_ms(), &mut run)
+        .await
+        .unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(run.checked, AUDITED, "one round audits a round's worth");
+    assert!(run.problems.is_empty(), "{:?}", run.problems);
+    secs
+}
+
 struct Route {
     name: &'static str,
     /// Path for sample `k` (varies the dataset where it matters).
@@ -416,6 +473,7 @@ async fn main() {
     let mut config = Config::load(Default::default()).unwrap();
     config.data_dir = dir.path().to_owned();
     config.web.page_cache_seconds = 0;
+    config.fixity.max_mb_per_sec = 0; // unpaced: the catalogue's cost is measured
     config.database_url = std::env::var("ARCA_BENCH_DATABASE_URL")
         .unwrap_or_else(|_| arca::config::sqlite_url(dir.path()));
     let services = Services::open(config).await.unwrap();
@@ -531,6 +589,11 @@ async fn main() {
                 token: None,
             },
             Route {
+                name: "OAI ListRecords, all",
+                path: Box::new(|_| "/oai?verb=ListRecords&metadataPrefix=oai_datacite".into()),
+                token: None,
+            },
+            Route {
                 name: "sitemap month",
                 path: Box::new(move |_| format!("/sitemaps/{month}.xml")),
                 token: None,
@@ -556,6 +619,7 @@ async fn main() {
     );
     let small = measure(&app, &routes(FIRST)).await;
     let batch_small = release_batch(&services, &owner, "0BATCHA", T0 + SPAN_MS).await;
+    let fixity_small = fixity_round(&services, dir.path(), 1).await;
     let t = Instant::now();
     seed(&services, &owner, n, FIRST + 1, n).await;
     eprintln!(
@@ -565,6 +629,7 @@ async fn main() {
     );
     let large = measure(&app, &routes(n)).await;
     let batch_large = release_batch(&services, &owner, "0BATCHB", T0 + SPAN_MS + 1).await;
+    let fixity_large = fixity_round(&services, dir.path(), 2).await;
 
     let db = match backend {
         Backend::Sqlite => "SQLite",
@@ -596,5 +661,20 @@ async fn main() {
         batch_large,
         ratio
     );
+    // A rate: the ratio is the time's, so that above 1 is slower here too.
+    let ratio = fixity_large / fixity_small;
+    worst = worst.max(ratio);
+    let per_sec = |secs: f64| AUDITED as f64 / secs;
+    println!(
+        "{:<30} {:>11.0} obj/s {:>11.0} obj/s {:>8.2}",
+        format!("fixity round ({} KiB objects)", AUDITED_BYTES >> 10),
+        per_sec(fixity_small),
+        per_sec(fixity_large),
+        ratio
+    );
     println!("worst ratio: {worst:.2} (target: at most 1.5)");
+    // To look into the seeded catalogue afterwards.
+    if std::env::var_os("ARCA_BENCH_KEEP").is_some() {
+        eprintln!("kept: {}", dir.keep().display());
+    }
 }
