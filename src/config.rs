@@ -24,6 +24,7 @@ pub struct Config {
     pub releases: ReleaseSettings,
     pub mirrors: MirrorSettings,
     pub fixity: FixitySettings,
+    pub extraction: ExtractionSettings,
     pub usage: UsageSettings,
     pub web: WebSettings,
     /// Outgoing mail; without it Arca sends none (and says so at start).
@@ -210,6 +211,15 @@ impl Default for FixitySettings {
             every_hours: 24 * 7,
         }
     }
+}
+
+/// Metadata from the data: what the files' headers and names say.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExtractionSettings {
+    /// A detector series with missing frames fails verification instead of being a
+    /// warning in its report (for facilities whose series are always whole).
+    pub incomplete_series_fail: bool,
 }
 
 /// Usage statistics (COUNTER views and downloads).
@@ -434,6 +444,7 @@ struct FileConfig {
     releases: Option<ReleaseSettings>,
     mirrors: Option<MirrorSettings>,
     fixity: Option<FixitySettings>,
+    extraction: Option<ExtractionSettings>,
     usage: Option<UsageSettings>,
     web: Option<WebSettings>,
     mail: Option<MailSettings>,
@@ -512,6 +523,7 @@ impl Config {
             releases: file.releases.unwrap_or_default(),
             mirrors: file.mirrors.unwrap_or_default(),
             fixity: file.fixity.unwrap_or_default(),
+            extraction: file.extraction.unwrap_or_default(),
             usage: file.usage.unwrap_or_default(),
             web: file.web.unwrap_or_default(),
             mail: file.mail,

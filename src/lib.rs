@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod datacite;
 pub mod db;
+pub mod extract;
 pub mod mail;
 pub mod metadata;
 pub mod model;

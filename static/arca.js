@@ -12,6 +12,12 @@ document.addEventListener("click", (ev) => {
       });
     }
   }
+  const accept = ev.target.closest("[data-accept]");
+  if (accept) {
+    // A value found in the files goes into its field only when the person chooses it.
+    const field = document.querySelector(accept.dataset.accept);
+    if (field) { field.value = accept.dataset.value; field.focus(); }
+  }
   const add = ev.target.closest("[data-add-row]");
   if (add) {
     // Copy the last row of the group, blank, with the next index in its names.

@@ -5,6 +5,7 @@
 pub mod dialect;
 pub mod dois;
 pub mod events;
+pub mod extractions;
 pub mod files;
 pub mod fixity;
 pub mod holds;

@@ -23,6 +23,7 @@ pub use path::DatasetPath;
 pub use role::Role;
 pub use state::{Action, DepositState};
 pub use status::{
-    AccessMethod, Activity, BatchItemState, BatchState, DoiProvider, FileStatus, FixityOutcome,
-    HoldKind, JobState, LinkPurpose, MailNotices, MirrorPolicy, NoticeKind, TransferState,
+    AccessMethod, Activity, BatchItemState, BatchState, DataFormat, DoiProvider, FileStatus,
+    FixityOutcome, HoldKind, JobState, LinkPurpose, MailNotices, MirrorPolicy, NoticeKind,
+    PreviewSize, TransferState,
 };

@@ -125,6 +125,28 @@ stored_enum! {
 }
 
 stored_enum! {
+    /// A file format whose header the archive reads (recognised by its magic number).
+    DataFormat ("data format") {
+        /// A CBF image (miniCBF as Pilatus and Eiger detectors write it).
+        Cbf = "cbf",
+        /// An mmCIF/PDBx structure.
+        Mmcif = "mmcif",
+        /// An HDF5 file (NeXus/NXmx masters and their data files).
+        Hdf5 = "hdf5",
+    }
+}
+
+stored_enum! {
+    /// How large a picture of an image file is drawn.
+    PreviewSize ("preview size") {
+        /// A thumbnail, at most 256 pixels on its longer edge.
+        Small = "small",
+        /// A view, at most 1024 pixels.
+        Large = "large",
+    }
+}
+
+stored_enum! {
     /// What one fixity check of one stored copy found.
     FixityOutcome ("fixity outcome") {
         Ok = "ok",
@@ -258,6 +280,8 @@ mod tests {
         agree(TransferState::ALL);
         agree(MirrorPolicy::ALL);
         agree(FixityOutcome::ALL);
+        agree(DataFormat::ALL);
+        agree(PreviewSize::ALL);
         agree(DoiProvider::ALL);
         agree(HoldKind::ALL);
         agree(NoticeKind::ALL);

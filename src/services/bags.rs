@@ -433,6 +433,7 @@ impl Service<'_> {
                 now,
             )
             .await?;
+            super::extraction::queue(&mut tx, sha, now).await?;
         }
         // The bag's own checksums become the deposit's manifest: verification checks
         // the stored bytes against them again.

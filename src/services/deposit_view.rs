@@ -5,6 +5,7 @@
 //! reads a deposit's parts without authorising.
 
 use super::deposits::load_visible;
+use super::extraction::Report;
 use super::manuscript_kit::ManuscriptKit;
 use super::{Actor, ServiceResult};
 use crate::db::events::HistoryRow;
@@ -43,6 +44,18 @@ impl Service<'_> {
             doi,
             hold,
         })
+    }
+}
+
+impl Service<'_> {
+    /// The deposit to edit, and what its files suggest for the form.
+    pub async fn edit(&self, actor: &Actor, id: &str) -> ServiceResult<EditView> {
+        let version = {
+            let mut conn = self.db.conn().await?;
+            load_visible(&mut conn, actor, id).await?
+        };
+        let found = self.extraction().of_version(&version.id).await?;
+        Ok(EditView { version, found })
     }
 }
 
@@ -87,6 +100,15 @@ pub struct DepositPageView {
     /// The references and data-availability paragraph, once the description is
     /// complete enough to cite.
     pub kit: Option<ManuscriptKit>,
+    /// What the files' headers and names say.
+    pub found: Report,
+}
+
+/// The deposit's form with what its files suggest for it.
+#[derive(Debug)]
+pub struct EditView {
+    pub version: VersionRow,
+    pub found: Report,
 }
 
 /// Files a deposit's page lists; the rest are in the API's pages.
@@ -131,7 +153,9 @@ impl Service<'_> {
             .get(actor, &[v.id.to_string()], "apa", None)
             .await
             .ok();
+        let found = self.extraction().of_version(&v.id).await?;
         Ok(DepositPageView {
+            found,
             deposit,
             files,
             uploads,

@@ -25,6 +25,7 @@ impl Service<'_> {
             Job::Periodic(round) => Ok(self.periodic().run(id, round).await?),
             Job::Mail { mail_id } => self.mail().deliver(mail_id).await,
             Job::UsageReport { month } => self.usage_report().send(month).await,
+            Job::Extract { sha256 } => Ok(self.extraction().run(sha256).await?),
         }
     }
 

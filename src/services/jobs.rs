@@ -30,6 +30,8 @@ pub enum Job {
     Mail { mail_id: String },
     /// Send a month's COUNTER Dataset Report (`YYYY-MM`) to DataCite.
     UsageReport { month: String },
+    /// Read what a stored object's header says (detector, wavelength, cell, …).
+    Extract { sha256: String },
 }
 
 impl Job {
@@ -53,6 +55,8 @@ impl Job {
             // A mail server may be down for a day: keep trying as long as for DataCite.
             Job::Mail { .. } => 40,
             Job::UsageReport { .. } => 40,
+            // Storage hiccups; what a header says does not change between tries.
+            Job::Extract { .. } => 5,
         }
     }
 

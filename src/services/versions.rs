@@ -90,8 +90,10 @@ impl Service<'_> {
             let Some(last) = page.last() else { break };
             after = last.path.clone();
             for f in page {
-                // The same stored object: claimed again, never copied.
+                // The same stored object: claimed again, never copied (and read for its
+                // header only if no version has been yet).
                 db::files::claim_object(&mut tx, &f.sha256, f.size, now).await?;
+                super::extraction::queue(&mut tx, &f.sha256, now).await?;
                 db::files::insert(
                     &mut tx,
                     &FileRow {

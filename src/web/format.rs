@@ -1,4 +1,22 @@
-//! How pages show numbers to people.
+//! How pages show numbers to people, and how paths go into links.
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// Path segments keep their unreserved characters; everything else is escaped.
+pub const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `<prefix>/<path>`, each path segment percent-encoded.
+pub fn url_under(prefix: &str, path: &str) -> String {
+    let encoded: Vec<String> = path
+        .split('/')
+        .map(|seg| utf8_percent_encode(seg, SEGMENT).to_string())
+        .collect();
+    format!("{prefix}/{}", encoded.join("/"))
+}
 
 /// Bytes as people read them: 1.5 GB, 320 kB.
 pub fn human_size(bytes: i64) -> String {

@@ -22,8 +22,8 @@ use crate::services::Services;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use handlers::{
-    bags, datasets, deposits, doi, files, health, holds, manifests, metrics, mirrors, oai,
-    releases, review, reviewers, sitemap, software, uploads, usage,
+    bags, datasets, deposits, doi, extracted, files, health, holds, manifests, metrics, mirrors,
+    oai, previews, releases, review, reviewers, sitemap, software, uploads, usage,
 };
 use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
@@ -124,6 +124,8 @@ pub fn build_app(services: Services) -> Router {
         .routes(routes!(usage::of_dataset))
         .routes(routes!(usage::dsr))
         .routes(routes!(files::list))
+        .routes(routes!(extracted::show))
+        .routes(routes!(previews::of_deposit))
         .routes(routes!(files::remove, files::download))
         .routes(routes!(holds::claim))
         .routes(routes!(holds::confirm))
@@ -168,6 +170,7 @@ pub fn build_app(services: Services) -> Router {
         .routes(routes!(bags::export))
         .routes(routes!(datasets::download))
         .routes(routes!(datasets::download_version))
+        .routes(routes!(previews::of_dataset))
         .routes(routes!(sitemap::index))
         .routes(routes!(sitemap::month))
         .routes(routes!(sitemap::robots))
@@ -175,6 +178,7 @@ pub fn build_app(services: Services) -> Router {
         .routes(routes!(releases::feed))
         .routes(routes!(review::page))
         .routes(routes!(review::file))
+        .routes(routes!(previews::of_review))
         .nest("/api/v1", api)
         .split_for_parts();
     router

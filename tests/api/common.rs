@@ -123,6 +123,7 @@ impl TestApp {
             releases: Default::default(),
             mirrors: Default::default(),
             fixity: Default::default(),
+            extraction: Default::default(),
             usage: Default::default(),
             web: Default::default(),
             mail: None,
@@ -484,15 +485,22 @@ impl TestApp {
     }
 
     async fn deposit_field(&self, deposit: &str, field: &str) -> String {
-        let r = self
-            .json(
-                Method::GET,
-                &format!("/api/v1/deposits/{deposit}"),
-                &self.curator,
-                None,
-            )
-            .await;
-        r.json()[field].as_str().unwrap().to_owned()
+        self.deposit_json(deposit).await[field]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The deposit as the API shows it (to a curator, who sees every deposit).
+    pub async fn deposit_json(&self, deposit: &str) -> Value {
+        self.json(
+            Method::GET,
+            &format!("/api/v1/deposits/{deposit}"),
+            &self.curator,
+            None,
+        )
+        .await
+        .json()
     }
 
     /// GET a public (unauthenticated) path.

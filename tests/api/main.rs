@@ -11,6 +11,7 @@ mod citations;
 mod common;
 mod deposits;
 mod dois;
+mod extract;
 mod gc;
 mod hardening;
 mod holds;

@@ -43,15 +43,7 @@ async fn submitted_with(
 }
 
 async fn report(app: &TestApp, id: &str) -> serde_json::Value {
-    app.json(
-        Method::GET,
-        &format!("/api/v1/deposits/{id}"),
-        &app.author,
-        None,
-    )
-    .await
-    .json()["verification"]
-        .clone()
+    app.deposit_json(id).await["verification"].clone()
 }
 
 #[tokio::test]

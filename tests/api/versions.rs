@@ -6,14 +6,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 async fn get(app: &TestApp, id: &str) -> Value {
-    app.json(
-        Method::GET,
-        &format!("/api/v1/deposits/{id}"),
-        &app.author,
-        None,
-    )
-    .await
-    .json()
+    app.deposit_json(id).await
 }
 
 fn has_version(xml: &str, doi: &str) -> bool {

@@ -825,6 +825,7 @@ impl Service<'_> {
             now,
         )
         .await?;
+        super::extraction::queue(&mut tx, &sha256.hex, now).await?;
         db::uploads::delete(&mut tx, &up.id).await?;
         let event = DepositEvent {
             version_id: &up.version_id,

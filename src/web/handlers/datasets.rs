@@ -13,6 +13,7 @@ use crate::services::usage::Hit;
 use crate::web::conneg;
 use crate::web::error::{AppError, AppResult};
 use crate::web::format::human_size;
+use crate::web::format::{SEGMENT, url_under};
 use crate::web::openapi::Problem;
 use crate::web::page_cache::{CachedPage, PageCache};
 use crate::web::visits::Visitor;
@@ -22,24 +23,13 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 use serde::Deserialize;
 use std::sync::Arc;
 
-/// Path segments keep their unreserved characters; everything else is escaped.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
 /// `<prefix>/files/<path>`, each path segment percent-encoded.
 pub fn file_url(prefix: &str, path: &str) -> String {
-    let encoded: Vec<String> = path
-        .split('/')
-        .map(|seg| utf8_percent_encode(seg, SEGMENT).to_string())
-        .collect();
-    format!("{prefix}/files/{}", encoded.join("/"))
+    url_under(&format!("{prefix}/files"), path)
 }
 
 struct AuthorView {

@@ -2,6 +2,7 @@
 //! deposit form, files and uploads, the DOI and citation, submit, and every action.
 
 use super::deposit_form::{DepositForm, FieldErrors, field_of, licences};
+use super::found::{FoundView, Offered, offers};
 use super::{Chrome, page, plain, see_other};
 use crate::db::versions::VersionRow;
 use crate::model::{Action, DepositState, FileStatus};
@@ -17,6 +18,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 /// A state in words, for people.
 pub fn state_words(s: DepositState) -> &'static str {
@@ -286,11 +288,17 @@ struct FormPage {
     /// Shown above the form: why it came back.
     banner: Option<String>,
     licences: &'static [(&'static str, &'static str)],
+    /// What the files say for each field, offered, never filled in.
+    offers: BTreeMap<String, Vec<Offered>>,
 }
 
 impl FormPage {
     fn error(&self, field: &str) -> Option<&String> {
         self.errors.get(field)
+    }
+
+    fn offered(&self, field: &str) -> Option<&Vec<Offered>> {
+        self.offers.get(field)
     }
 
     fn invalid(&self, field: &str) -> bool {
@@ -304,6 +312,7 @@ fn form_page(
     form: DepositForm,
     errors: FieldErrors,
     banner: Option<String>,
+    offers: BTreeMap<String, Vec<Offered>>,
 ) -> AppResult<Response> {
     let failed = !errors.is_empty();
     let mut resp = page(
@@ -315,6 +324,7 @@ fn form_page(
             errors,
             banner,
             licences: licences(),
+            offers,
         },
     )?;
     if failed {
@@ -354,7 +364,7 @@ pub async fn new_form(
         licence: "CC-BY-4.0".into(),
         ..Default::default()
     };
-    form_page(&b, None, form, FieldErrors::new(), None)
+    form_page(&b, None, form, FieldErrors::new(), None, BTreeMap::new())
 }
 
 fn this_year() -> i32 {
@@ -393,13 +403,13 @@ pub async fn create(
     let form = DepositForm::from_fields(&raw);
     let (m, f) = match built(&s, &form, None) {
         Ok(x) => x,
-        Err(errors) => return form_page(&b, None, form, errors, None),
+        Err(errors) => return form_page(&b, None, form, errors, None, BTreeMap::new()),
     };
     match s.deposits().create(&actor, m, f).await {
         Ok(v) => Ok(see_other(&format!("/deposits/{}?done=saved", v.id))),
         Err(e) => {
             let errors = saved_or_errors(e)?;
-            form_page(&b, None, form, errors, None)
+            form_page(&b, None, form, errors, None, BTreeMap::new())
         }
     }
 }
@@ -409,13 +419,21 @@ pub async fn edit_form(
     SignedIn(b, actor): SignedIn,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let v = s
-        .deposits()
-        .get(&actor, &id)
+    let e = s
+        .deposit_view()
+        .edit(&actor, &id)
         .await
         .map_err(AppError::page)?;
+    let v = e.version;
     let form = DepositForm::from_deposit(&v.metadata, &v.facility);
-    form_page(&b, Some(id), form, FieldErrors::new(), None)
+    form_page(
+        &b,
+        Some(id),
+        form,
+        FieldErrors::new(),
+        None,
+        offers(&e.found),
+    )
 }
 
 pub async fn save(
@@ -433,13 +451,13 @@ pub async fn save(
         .map_err(AppError::page)?;
     let (m, f) = match built(&s, &form, Some(&v)) {
         Ok(x) => x,
-        Err(errors) => return form_page(&b, Some(id), form, errors, None),
+        Err(errors) => return form_page(&b, Some(id), form, errors, None, BTreeMap::new()),
     };
     match s.deposits().update(&actor, &id, Some(m), Some(f)).await {
         Ok(_) => Ok(see_other(&format!("/deposits/{id}?done=saved"))),
         Err(e) => {
             let errors = saved_or_errors(e)?;
-            form_page(&b, Some(id), form, errors, None)
+            form_page(&b, Some(id), form, errors, None, BTreeMap::new())
         }
     }
 }
@@ -502,6 +520,8 @@ struct DepositPage {
     upload_command: String,
     batches: Vec<(String, String)>,
     released: bool,
+    /// What the files' headers and names say.
+    found: FoundView,
 }
 
 impl DepositPage {
@@ -689,6 +709,7 @@ async fn deposit_page(
             .map(|bt| (bt.id, crate::model::date::utc_seconds(bt.release_at)))
             .collect(),
         released: v.state == DepositState::Released,
+        found: FoundView::of(&p.found, &format!("/api/v1/deposits/{}/previews", v.id)),
     };
     page(b, &view)
 }
@@ -772,18 +793,19 @@ pub async fn act(
         Ok(_) => Ok(see_other(&format!("/deposits/{id}?done={name}"))),
         // Incomplete metadata on submit: back to the form, each gap marked.
         Err(ServiceError::InvalidMetadata(fields)) => {
-            let v = s
-                .deposits()
-                .get(&actor, &id)
+            let e = s
+                .deposit_view()
+                .edit(&actor, &id)
                 .await
                 .map_err(AppError::page)?;
-            let form = DepositForm::from_deposit(&v.metadata, &v.facility);
+            let form = DepositForm::from_deposit(&e.version.metadata, &e.version.facility);
             form_page(
                 &b,
                 Some(id),
                 form,
                 field_errors(fields),
                 Some("Before the deposit can be submitted, these fields need attention.".into()),
+                offers(&e.found),
             )
         }
         Err(e) => refused(&s, &b, &actor, &id, e).await,

@@ -9,6 +9,7 @@ pub mod browse;
 pub mod curate;
 pub mod deposit_form;
 pub mod deposits;
+pub mod found;
 pub mod identities;
 pub mod kit;
 pub mod mirrors;
