@@ -21,6 +21,11 @@ pub struct Binary {
     pub data_at: Option<usize>,
 }
 
+/// Whether the header (and the binary section's description) is all within `head`.
+pub fn header_ends_within(head: &[u8]) -> bool {
+    find(head, BINARY_MARKER).is_some()
+}
+
 pub fn read(head: &[u8]) -> Result<Facts, ExtractError> {
     let text_end = find(head, BINARY_MARKER).unwrap_or(head.len());
     let text = String::from_utf8_lossy(&head[..text_end]);

@@ -13,8 +13,12 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::model::DataFormat as Format;
 
-/// How many bytes are read from the start of a file to recognise it.
-pub const SNIFF_BYTES: usize = 64 * 1024;
+/// How many bytes are read from the start of a file to recognise it (and, for a CBF
+/// image, usually to read its whole header).
+pub const SNIFF_BYTES: usize = 4096;
+/// At most this much of a CBF image is read for its header (which ends where the binary
+/// image starts: a few kB from Pilatus and Eiger detectors).
+pub const CBF_HEADER_BYTES: usize = 64 * 1024;
 /// At most this much of an mmCIF file is read for its header (the coordinates, which
 /// follow it, are never needed).
 pub const MMCIF_HEADER_BYTES: usize = 1024 * 1024;
@@ -49,13 +53,13 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
     None
 }
 
-/// How much of a file of this format the header reader needs.
-pub fn read_len(format: Format) -> usize {
+/// How much of a file of this format the header reader needs, given its first bytes.
+pub fn read_len(format: Format, head: &[u8]) -> usize {
     match format {
-        Format::Cbf => SNIFF_BYTES,
+        Format::Cbf if cbf::header_ends_within(head) => head.len(),
+        Format::Cbf => CBF_HEADER_BYTES,
         Format::Mmcif => MMCIF_HEADER_BYTES,
-        // The HDF5 reader asks for the ranges it needs.
-        Format::Hdf5 => SNIFF_BYTES,
+        Format::Hdf5 => head.len(),
     }
 }
 

@@ -112,7 +112,7 @@ impl Service<'_> {
         let format = extract::sniff(&head);
         let read = match format {
             Some(f) => {
-                let want = extract::read_len(f);
+                let want = extract::read_len(f, &head);
                 if want > head.len() && (head.len() as u64) < size {
                     head = self.head(sha256, size, want).await?;
                 }
