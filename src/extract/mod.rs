@@ -125,9 +125,11 @@ pub enum ExtractError {
         "no CBF header (`_array_data.header_contents` or X-Binary lines) in the first {0} bytes"
     )]
     NoCbfHeader(usize),
-    #[error("not a readable HDF5 file: {0}")]
-    Hdf5(String),
-    #[error("no preview: {0}")]
+    /// Recognised by its signature; its header is not read yet.
+    #[error("an HDF5 file: its header is not read yet (only CBF and mmCIF headers are)")]
+    Hdf5NotRead,
+    /// Why an image cannot be drawn.
+    #[error("{0}")]
     Preview(String),
 }
 
@@ -136,9 +138,7 @@ pub fn read(format: Format, head: &[u8]) -> Result<Facts, ExtractError> {
     match format {
         Format::Cbf => cbf::read(head),
         Format::Mmcif => mmcif::read(head),
-        Format::Hdf5 => Err(ExtractError::Hdf5(
-            "HDF5 headers are read from the file, not its first bytes".into(),
-        )),
+        Format::Hdf5 => Err(ExtractError::Hdf5NotRead),
     }
 }
 

@@ -22,7 +22,7 @@ fn side(size: PreviewSize) -> usize {
     }
 }
 
-fn none(path: &str, why: &str) -> ServiceError {
+fn none(path: &str, why: impl std::fmt::Display) -> ServiceError {
     ServiceError::Invalid {
         field: "path".into(),
         message: format!("'{path}' has no preview: {why}"),
@@ -89,7 +89,7 @@ impl Service<'_> {
         if f.size > MAX_SOURCE_BYTES {
             return Err(none(
                 &f.path,
-                &format!("images larger than {MAX_SOURCE_BYTES} bytes are not drawn"),
+                format!("images larger than {MAX_SOURCE_BYTES} bytes are not drawn"),
             ));
         }
         let bytes: Vec<bytes::Bytes> = self
@@ -104,10 +104,7 @@ impl Service<'_> {
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("drawing a preview: {e}")))?
-        .map_err(|e| ServiceError::Invalid {
-            field: "path".into(),
-            message: format!("'{}': {e}", f.path),
-        })?;
+        .map_err(|e| none(&f.path, e))?;
         let mut tx = self.db.begin_write().await?;
         db::extractions::keep_preview(&mut tx, &f.sha256, size, &png, now_ms()).await?;
         tx.commit().await?;

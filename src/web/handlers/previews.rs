@@ -18,6 +18,12 @@ pub struct SizeQuery {
     size: Option<PreviewSize>,
 }
 
+impl SizeQuery {
+    fn size(&self) -> PreviewSize {
+        self.size.unwrap_or(PreviewSize::Small)
+    }
+}
+
 fn png(bytes: Vec<u8>, cache: &'static str) -> Response {
     (
         [
@@ -37,8 +43,10 @@ pub async fn of_deposit(
     Path((id, path)): Path<(String, String)>,
     Query(q): Query<SizeQuery>,
 ) -> AppResult<Response> {
-    let size = q.size.unwrap_or(PreviewSize::Small);
-    let bytes = s.previews().of_deposit(&actor, &id, &path, size).await?;
+    let bytes = s
+        .previews()
+        .of_deposit(&actor, &id, &path, q.size())
+        .await?;
     Ok(png(bytes, "private, max-age=3600"))
 }
 
@@ -49,8 +57,7 @@ pub async fn of_dataset(
     Path((id, path)): Path<(String, String)>,
     Query(q): Query<SizeQuery>,
 ) -> AppResult<Response> {
-    let size = q.size.unwrap_or(PreviewSize::Small);
-    let bytes = s.previews().of_dataset(&id, &path, size).await?;
+    let bytes = s.previews().of_dataset(&id, &path, q.size()).await?;
     Ok(png(bytes, "public, max-age=3600"))
 }
 
@@ -61,7 +68,6 @@ pub async fn of_review(
     Path((token, path)): Path<(String, String)>,
     Query(q): Query<SizeQuery>,
 ) -> AppResult<Response> {
-    let size = q.size.unwrap_or(PreviewSize::Small);
-    let bytes = s.previews().of_review(&token, &path, size).await?;
+    let bytes = s.previews().of_review(&token, &path, q.size()).await?;
     Ok(png(bytes, "private, no-store"))
 }
