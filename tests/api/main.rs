@@ -12,6 +12,7 @@ mod common;
 mod deposits;
 mod dois;
 mod extract;
+mod fuzz_seeds;
 mod gc;
 mod hardening;
 mod holds;
