@@ -12,8 +12,11 @@ use arca::services::bag_reader::{self, PayloadSink};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+/// What a target does with one input.
+pub type Target = fn(&[u8]);
+
 /// Every target by name (its seeds are in `fuzz/seeds/<name>`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("tus_headers", tus_headers),
     ("manifest", manifest),
     ("bag_import", bag_import),
@@ -28,7 +31,13 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
 /// tus request headers: Upload-Metadata, Upload-Checksum, Upload-Length/Offset.
 pub fn tus_headers(data: &[u8]) {
     // Each line is one header's value, in this order.
-    let names = ["upload-metadata", "upload-checksum", "upload-length", "upload-offset", "tus-resumable"];
+    let names = [
+        "upload-metadata",
+        "upload-checksum",
+        "upload-length",
+        "upload-offset",
+        "tus-resumable",
+    ];
     let mut headers = HeaderMap::new();
     for (name, value) in names.iter().zip(data.split(|b| *b == b'\n')) {
         if let Ok(v) = HeaderValue::from_bytes(value) {
@@ -50,7 +59,11 @@ pub fn manifest(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(rest) else {
         return;
     };
-    let format = [ManifestFormat::BagIt, ManifestFormat::Plain, ManifestFormat::Auto][selector as usize % 3];
+    let format = [
+        ManifestFormat::BagIt,
+        ManifestFormat::Plain,
+        ManifestFormat::Auto,
+    ][selector as usize % 3];
     let algorithm = match selector / 3 % 3 {
         0 => None,
         1 => Some(Algorithm::Sha256),
@@ -69,7 +82,9 @@ pub fn manifest(data: &[u8]) {
 /// bag carries (DataCite XML or bag-info.txt) and the deposit schema. Only the catalogue
 /// and the object store are left out.
 pub fn bag_import(data: &[u8]) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         if let Ok(read) = bag_reader::read_bag(data, 1 << 20, &mut Memory).await {
             let _ = bag_reader::accept(read);
@@ -96,7 +111,10 @@ pub fn deposit_json(data: &[u8]) {
         return;
     };
     let metadata = body.get("metadata").cloned().unwrap_or(body.clone());
-    let facility = body.get("facility").cloned().unwrap_or_else(|| serde_json::json!({}));
+    let facility = body
+        .get("facility")
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({}));
     if let Ok((_, _, record)) = arca::metadata::schema::check_deposit(&metadata, &facility) {
         let _ = arca::metadata::datacite::xml::to_xml(&record);
         let _ = arca::metadata::schema_org::schema_org(&record);
@@ -149,7 +167,10 @@ pub fn paths_and_urls(data: &[u8]) {
     // Where a browser goes after sign-in: always a path on this site.
     let next = arca::web::session::safe_next(text);
     let path = next.split(['?', '#']).next().unwrap_or_default();
-    assert!(path.starts_with('/') && !path.starts_with("//") && !path.contains('\\'), "{next}");
+    assert!(
+        path.starts_with('/') && !path.starts_with("//") && !path.contains('\\'),
+        "{next}"
+    );
     if arca::model::identifiers::is_web_url(text) {
         assert!(!text.contains(['<', '>', '"', ' ']));
     }
@@ -158,7 +179,7 @@ pub fn paths_and_urls(data: &[u8]) {
     let _ = arca::model::identifiers::Ror::parse(text);
 }
 
-/// The header readers of deposited files (CBF, mmCIF; HDF5 recognition) and detector
+/// The header readers of deposited files (CBF, mmCIF, NeXus HDF5 and its frames) and detector
 /// series names: any bytes give facts or a named error, never a panic or a hang.
 pub fn file_headers(data: &[u8]) {
     if let Some(format) = extract::sniff(data) {
@@ -170,6 +191,9 @@ pub fn file_headers(data: &[u8]) {
     if let Ok(picture) = extract::preview::cbf_picture(data, 64) {
         assert!(picture.width <= 64 && picture.height <= 64);
         let _ = picture.png();
+    }
+    if let Ok(picture) = extract::hdf5::frame_picture(extract::hdf5::in_memory(data.to_vec()), 64) {
+        assert!(picture.width <= 64 && picture.height <= 64);
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let series = extract::series::group(text.lines());
@@ -185,12 +209,18 @@ pub fn file_headers(data: &[u8]) {
 struct Memory;
 
 impl PayloadSink for Memory {
-    async fn take(&mut self, entry: &mut (impl AsyncRead + Unpin + Send)) -> ServiceResult<PayloadFile> {
+    async fn take(
+        &mut self,
+        entry: &mut (impl AsyncRead + Unpin + Send),
+    ) -> ServiceResult<PayloadFile> {
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes).await?;
         Ok(PayloadFile {
             size: bytes.len() as u64,
-            checksums: Algorithm::ALL.iter().map(|a| Checksum::of(*a, &bytes)).collect(),
+            checksums: Algorithm::ALL
+                .iter()
+                .map(|a| Checksum::of(*a, &bytes))
+                .collect(),
         })
     }
 }

@@ -1,4 +1,4 @@
-//! The header readers of deposited files (CBF, mmCIF; HDF5 recognition) and detector
+//! The header readers of deposited files (CBF, mmCIF, NeXus HDF5 and its frames) and detector
 //! series names: any bytes give facts or a named error, never a panic or a hang.
 #![no_main]
 #[path = "../inputs.rs"]

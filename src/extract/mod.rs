@@ -5,6 +5,7 @@
 
 pub mod cbf;
 pub mod cif;
+pub mod hdf5;
 pub mod mmcif;
 pub mod preview;
 pub mod series;
@@ -125,20 +126,21 @@ pub enum ExtractError {
         "no CBF header (`_array_data.header_contents` or X-Binary lines) in the first {0} bytes"
     )]
     NoCbfHeader(usize),
-    /// Recognised by its signature; its header is not read yet.
-    #[error("an HDF5 file: its header is not read yet (only CBF and mmCIF headers are)")]
-    Hdf5NotRead,
+    #[error("the HDF5 file could not be read: {0}")]
+    Hdf5(String),
     /// Why an image cannot be drawn.
     #[error("{0}")]
     Preview(String),
 }
 
-/// Reads a recognised file's header from its first bytes.
+/// Reads a recognised file's header from its first bytes (an HDF5 file's metadata is
+/// spread through it: the service reads it by ranges with [`hdf5::read`]; given only
+/// bytes, what they hold is read).
 pub fn read(format: Format, head: &[u8]) -> Result<Facts, ExtractError> {
     match format {
         Format::Cbf => cbf::read(head),
         Format::Mmcif => mmcif::read(head),
-        Format::Hdf5 => Err(ExtractError::Hdf5NotRead),
+        Format::Hdf5 => hdf5::read(hdf5::in_memory(head.to_vec())).0,
     }
 }
 

@@ -74,7 +74,7 @@ impl Picture {
 }
 
 /// Pools decoded pixels, in row order, into a picture's cells.
-struct Pool {
+pub(super) struct Pool {
     pic: Picture,
     frame_w: usize,
     frame_h: usize,
@@ -82,7 +82,21 @@ struct Pool {
 }
 
 impl Pool {
-    fn push(&mut self, v: i64) {
+    pub(super) fn new(frame_w: usize, frame_h: usize, side: usize) -> Self {
+        Pool {
+            pic: Picture::new(frame_w, frame_h, side),
+            frame_w,
+            frame_h,
+            at: 0,
+        }
+    }
+
+    pub(super) fn finish(self) -> Picture {
+        self.pic
+    }
+
+    /// The next pixel; a negative value is a masked one.
+    pub(super) fn push(&mut self, v: i64) {
         let (x, y) = (self.at % self.frame_w, self.at / self.frame_w);
         self.at += 1;
         if y >= self.frame_h {
@@ -119,12 +133,7 @@ pub fn cbf_picture(file: &[u8], side: usize) -> Result<Picture, ExtractError> {
         )));
     }
     let (w, h) = (w as usize, h as usize);
-    let mut pool = Pool {
-        pic: Picture::new(w, h, side),
-        frame_w: w,
-        frame_h: h,
-        at: 0,
-    };
+    let mut pool = Pool::new(w, h, side);
     let data = &file[start..];
     let n = w * h;
     let conversions = b.conversions.as_deref().unwrap_or("");
@@ -159,7 +168,7 @@ pub fn cbf_picture(file: &[u8], side: usize) -> Result<Picture, ExtractError> {
             "CBF compression {conversions} is not drawn (byte offset and none are)"
         )));
     }
-    Ok(pool.pic)
+    Ok(pool.finish())
 }
 
 /// CBF byte-offset decompression: each pixel is the previous plus a delta of 1 byte,

@@ -42,6 +42,9 @@ pub struct Report {
     /// Bytes read from the start of the deposit's files to find all this.
     pub bytes_read: u64,
     pub series: Vec<SeriesReport>,
+    /// NeXus master files that link to data files: which are here, and whether the
+    /// frames they hold are the ones the master announces.
+    pub masters: Vec<MasterReport>,
     /// For each field of the deposit form the files say something about, what they say.
     /// One value: the files agree; several: they differ (shown, never averaged).
     pub suggestions: Vec<Suggestion>,
@@ -60,6 +63,28 @@ pub struct FileFacts {
     /// The series this file is the first frame of.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub series: Option<String>,
+    /// The file whose first frame pictures this one: itself for an image, a master's
+    /// first data file (absent when there is nothing to draw).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MasterReport {
+    pub path: String,
+    /// The data files it links to, as paths in the deposit.
+    pub data_files: Vec<String>,
+    /// Those not in the deposit.
+    pub missing: Vec<String>,
+    /// The frames the master says the collection has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames_announced: Option<u64>,
+    /// The frames its data files hold (once every one is here and read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames_found: Option<u64>,
+    /// What is wrong, for people.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -110,11 +135,18 @@ impl Service<'_> {
             other => other?,
         };
         let format = extract::sniff(&head);
+        let mut bytes_read = head.len() as u64;
         let read = match format {
+            Some(Format::Hdf5) => {
+                let (facts, read) = self.hdf5(sha256, size, extract::hdf5::read).await?;
+                bytes_read = bytes_read.max(read);
+                Some(facts)
+            }
             Some(f) => {
                 let want = extract::read_len(f, &head);
                 if want > head.len() && (head.len() as u64) < size {
                     head = self.head(sha256, size, want).await?;
+                    bytes_read = head.len() as u64;
                 }
                 Some(extract::read(f, &head))
             }
@@ -134,12 +166,42 @@ impl Service<'_> {
             format,
             facts: facts.as_deref(),
             problem: problem.as_deref(),
-            bytes_read: head.len() as i64,
+            bytes_read: bytes_read as i64,
         };
         let mut tx = self.db.begin_write().await?;
         db::extractions::record(&mut tx, sha256, &outcome, now_ms()).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Runs an HDF5 reader on a blocking thread over the stored object, which it reads
+    /// by byte ranges (the object is never fetched whole).
+    pub(super) async fn hdf5<T: Send + 'static>(
+        &self,
+        sha256: &str,
+        size: u64,
+        reader: impl FnOnce(extract::hdf5::DynStorage) -> T + Send + 'static,
+    ) -> ServiceResult<T> {
+        let storage = self.storage.clone();
+        let sha = sha256.to_owned();
+        let runtime = tokio::runtime::Handle::current();
+        let ranges = hdf5_reader::RangeRequestStorage::new(size, move |offset, len| {
+            let read = async {
+                let end = offset + len as u64;
+                let parts: Vec<bytes::Bytes> = storage
+                    .read(&sha, Some(offset..end), len.max(1))
+                    .await?
+                    .try_collect()
+                    .await?;
+                Ok::<_, StorageError>(parts.concat())
+            };
+            runtime.block_on(read).map_err(|e| {
+                hdf5_reader::error::Error::InvalidData(format!("reading the object: {e}"))
+            })
+        });
+        tokio::task::spawn_blocking(move || reader(std::sync::Arc::new(ranges)))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("reading an HDF5 file: {e}")))
     }
 
     /// The first `n` bytes of an object of `size` bytes (all of it when smaller).
@@ -177,12 +239,30 @@ pub fn build_report(rows: &[db::extractions::FileExtraction]) -> Report {
         .iter()
         .map(|s| (s.path_of(s.first), s.template.as_str()))
         .collect();
+    let by_path: BTreeMap<&str, &db::extractions::FileExtraction> =
+        rows.iter().map(|r| (r.path.as_str(), r)).collect();
+    let facts_of = |r: &db::extractions::FileExtraction| -> Option<Facts> {
+        r.facts
+            .as_deref()
+            .and_then(|f| serde_json::from_str(f).ok())
+    };
+    let masters: Vec<MasterReport> = rows
+        .iter()
+        .filter_map(|r| Some((r, facts_of(r)?)))
+        .filter(|(_, f)| !f.linked_files.is_empty())
+        .map(|(r, f)| master_report(&r.path, &f, &by_path, &facts_of))
+        .collect();
+    let in_master: std::collections::BTreeSet<&str> = masters
+        .iter()
+        .flat_map(|m| m.data_files.iter().map(String::as_str))
+        .collect();
     let mut report = Report {
         files: Vec::new(),
         pending: 0,
         unrecognised: 0,
         bytes_read: 0,
         series: Vec::new(),
+        masters: Vec::new(),
         suggestions: Vec::new(),
     };
     let mut all_facts: Vec<(&str, Facts)> = Vec::new();
@@ -196,20 +276,30 @@ pub fn build_report(rows: &[db::extractions::FileExtraction]) -> Report {
             report.unrecognised += 1;
             continue;
         };
-        let facts: Option<Facts> = r
-            .facts
-            .as_deref()
-            .and_then(|f| serde_json::from_str(f).ok());
+        let facts: Option<Facts> = facts_of(r);
         if let Some(f) = &facts {
             all_facts.push((r.path.as_str(), f.clone()));
         }
         let in_series = extract::series::frame_of(&r.path)
             .is_some_and(|(t, _)| series.iter().any(|s| s.template == t));
         let first_of = first_frames.get(&r.path).map(|t| (*t).to_owned());
-        if in_series && first_of.is_none() {
+        // A master's data files are shown through it; a series through its first frame.
+        if (in_series && first_of.is_none()) || in_master.contains(r.path.as_str()) {
             continue;
         }
+        let picture = match (&facts, masters.iter().find(|m| m.path == r.path)) {
+            (_, Some(m)) => m
+                .data_files
+                .iter()
+                .find(|p| !m.missing.contains(p))
+                .cloned(),
+            (Some(f), None) if f.image_size.is_some() && f.frames != Some(0) => {
+                (format != Format::Mmcif).then(|| r.path.clone())
+            }
+            _ => None,
+        };
         report.files.push(FileFacts {
+            picture,
             path: r.path.clone(),
             format,
             facts,
@@ -228,8 +318,72 @@ pub fn build_report(rows: &[db::extractions::FileExtraction]) -> Report {
             }
         })
         .collect();
+    report.masters = masters;
     report.suggestions = suggestions(&all_facts);
     report
+}
+
+/// A master's data files against the deposit's: present, read, and holding the frames
+/// it announces.
+fn master_report(
+    path: &str,
+    f: &Facts,
+    files: &BTreeMap<&str, &db::extractions::FileExtraction>,
+    facts_of: &dyn Fn(&db::extractions::FileExtraction) -> Option<Facts>,
+) -> MasterReport {
+    // Links are relative to the master's folder.
+    let dir = path.rsplit_once('/').map(|(d, _)| d);
+    let data_files: Vec<String> = f
+        .linked_files
+        .iter()
+        .map(|l| {
+            let l = l.trim_start_matches("./");
+            dir.map_or_else(|| l.to_owned(), |d| format!("{d}/{l}"))
+        })
+        .collect();
+    let missing: Vec<String> = data_files
+        .iter()
+        .filter(|p| !files.contains_key(p.as_str()))
+        .cloned()
+        .collect();
+    let mut problems = Vec::new();
+    if !missing.is_empty() {
+        let listed: Vec<&str> = missing.iter().take(10).map(String::as_str).collect();
+        let more = if missing.len() > listed.len() {
+            ", …"
+        } else {
+            ""
+        };
+        problems.push(format!(
+            "{path}: {} of its {} data files are not in the deposit ({}{more})",
+            missing.len(),
+            data_files.len(),
+            listed.join(", ")
+        ));
+    }
+    // Frames found: only once every data file is here and read.
+    let frames_found = missing.is_empty().then(|| {
+        data_files.iter().try_fold(0u64, |sum, p| {
+            let r = files.get(p.as_str())?;
+            Some(sum + facts_of(r)?.frames?)
+        })
+    });
+    let frames_found = frames_found.flatten();
+    if let (Some(announced), Some(found)) = (f.frames, frames_found)
+        && announced != found
+    {
+        problems.push(format!(
+            "{path}: announces {announced} frames, its data files hold {found}"
+        ));
+    }
+    MasterReport {
+        path: path.to_owned(),
+        data_files,
+        missing,
+        frames_announced: f.frames,
+        frames_found,
+        problems,
+    }
 }
 
 pub(super) fn series_problems(s: &Series) -> Vec<String> {

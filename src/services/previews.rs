@@ -6,11 +6,11 @@ use futures::TryStreamExt;
 
 use super::{Actor, ServiceError, ServiceResult};
 use crate::db::{self, files::FileRow, now_ms};
-use crate::extract::preview;
+use crate::extract::{hdf5, preview};
 use crate::model::{DataFormat, PreviewSize};
 
-/// The largest image file drawn: it is read whole (a Pilatus 6M frame is 6–25 MB, an
-/// Eiger 16M one up to 72 MB).
+/// The largest CBF image drawn: it is read whole (a Pilatus 6M frame is 6–25 MB). An
+/// HDF5 file is read by ranges, its first frame only ([`hdf5::FRAME_BYTES`] at most).
 pub const MAX_SOURCE_BYTES: i64 = 128 << 20;
 
 super::capability!(previews);
@@ -70,40 +70,45 @@ impl Service<'_> {
         if let Some(png) = db::extractions::preview(&mut conn, &f.sha256, size).await? {
             return Ok(png);
         }
-        match db::extractions::format_of(&mut conn, &f.sha256).await? {
-            Some(DataFormat::Cbf) => {}
+        let format = db::extractions::format_of(&mut conn, &f.sha256).await?;
+        drop(conn);
+        let side = side(size);
+        let png = match format {
+            Some(DataFormat::Cbf) => {
+                if f.size > MAX_SOURCE_BYTES {
+                    return Err(none(
+                        &f.path,
+                        format!("CBF images larger than {MAX_SOURCE_BYTES} bytes are not drawn"),
+                    ));
+                }
+                let bytes: Vec<bytes::Bytes> = self
+                    .storage
+                    .read(&f.sha256, None, 1 << 20)
+                    .await?
+                    .try_collect()
+                    .await?;
+                let whole = bytes.concat();
+                tokio::task::spawn_blocking(move || {
+                    preview::cbf_picture(&whole, side).and_then(|p| p.png())
+                })
+                .await
+                .map_err(|e| ServiceError::Internal(format!("drawing a preview: {e}")))?
+            }
+            // Only the first frame's chunks are read, by ranges, whatever the file's size.
             Some(DataFormat::Hdf5) => {
-                return Err(none(
-                    &f.path,
-                    "HDF5 frames are not drawn yet (CBF images are)",
-                ));
+                self.extraction()
+                    .hdf5(&f.sha256, f.size as u64, move |s| {
+                        hdf5::frame_picture(s, side).and_then(|p| p.png())
+                    })
+                    .await?
             }
             _ => {
                 return Err(none(
                     &f.path,
-                    "only CBF images are drawn (read after upload)",
+                    "only CBF and HDF5 images are drawn (read after upload)",
                 ));
             }
         }
-        drop(conn);
-        if f.size > MAX_SOURCE_BYTES {
-            return Err(none(
-                &f.path,
-                format!("images larger than {MAX_SOURCE_BYTES} bytes are not drawn"),
-            ));
-        }
-        let bytes: Vec<bytes::Bytes> = self
-            .storage
-            .read(&f.sha256, None, 1 << 20)
-            .await?
-            .try_collect()
-            .await?;
-        let whole = bytes.concat();
-        let png = tokio::task::spawn_blocking(move || {
-            preview::cbf_picture(&whole, side(size)).and_then(|p| p.png())
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("drawing a preview: {e}")))?
         .map_err(|e| none(&f.path, e))?;
         let mut tx = self.db.begin_write().await?;
         db::extractions::keep_preview(&mut tx, &f.sha256, size, &png, now_ms()).await?;

@@ -144,24 +144,38 @@ impl Service<'_> {
                 });
             }
         }
+        // NeXus masters whose data files are missing or hold other frames than they
+        // announce (from the headers read so far).
+        let masters = super::extraction::build_report(
+            &db::extractions::for_version(&mut conn, version_id).await?,
+        )
+        .masters;
         drop(conn);
         // Detector series with missing frames: warnings, or problems where the facility
         // says its series are always whole.
+        let series = crate::extract::series::group(paths.iter().map(String::as_str));
+        let incomplete = series
+            .iter()
+            .flat_map(|s| {
+                super::extraction::series_problems(s)
+                    .into_iter()
+                    .map(|p| (s.template.clone(), p))
+            })
+            .chain(
+                masters
+                    .into_iter()
+                    .flat_map(|m| m.problems.into_iter().map(move |p| (m.path.clone(), p))),
+            );
         let mut warnings = Vec::new();
-        for s in crate::extract::series::group(paths.iter().map(String::as_str)) {
-            for problem in super::extraction::series_problems(&s) {
-                let p = Problem {
-                    path: s.template.clone(),
-                    problem,
-                };
-                if self.config.extraction.incomplete_series_fail {
-                    problem_count += 1;
-                    if problems.len() < MAX_LISTED {
-                        problems.push(p);
-                    }
-                } else if warnings.len() < MAX_LISTED {
-                    warnings.push(p);
+        for (path, problem) in incomplete {
+            let p = Problem { path, problem };
+            if self.config.extraction.incomplete_series_fail {
+                problem_count += 1;
+                if problems.len() < MAX_LISTED {
+                    problems.push(p);
                 }
+            } else if warnings.len() < MAX_LISTED {
+                warnings.push(p);
             }
         }
         let passed = problem_count == 0;

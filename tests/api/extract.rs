@@ -255,7 +255,7 @@ async fn images_are_drawn_once_for_those_who_may_see_them() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        text(&r).contains("only CBF images are drawn"),
+        text(&r).contains("only CBF and HDF5 images are drawn"),
         "{}",
         text(&r)
     );

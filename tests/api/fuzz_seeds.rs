@@ -21,7 +21,10 @@ fn every_fuzz_seed_is_handled_without_a_panic() {
     let mut replayed: Vec<&str> = inputs::TARGETS.iter().map(|(n, _)| *n).collect();
     built.sort();
     replayed.sort();
-    assert_eq!(built, replayed, "fuzz/Cargo.toml and fuzz/inputs.rs list different targets");
+    assert_eq!(
+        built, replayed,
+        "fuzz/Cargo.toml and fuzz/inputs.rs list different targets"
+    );
 
     let mut total = 0;
     for (name, run) in inputs::TARGETS {
@@ -35,7 +38,11 @@ fn every_fuzz_seed_is_handled_without_a_panic() {
             let data = std::fs::read(&seed).unwrap();
             // A panic names the seed that caused it.
             let outcome = std::panic::catch_unwind(|| run(&data));
-            assert!(outcome.is_ok(), "fuzz target {name} panicked on {}", seed.display());
+            assert!(
+                outcome.is_ok(),
+                "fuzz target {name} panicked on {}",
+                seed.display()
+            );
             total += 1;
         }
     }

@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::deposit_form::field_of;
-use crate::model::DataFormat;
-use crate::services::extraction::Report;
+use crate::services::extraction::{MasterReport, Report};
 use crate::web::format::url_under;
 
 /// The deposit page's section.
@@ -32,6 +31,8 @@ pub struct Picture {
 const PICTURES_SHOWN: usize = 12;
 
 pub struct SeriesLine {
+    /// "Detector series" or "NeXus master file".
+    pub kind: &'static str,
     pub template: String,
     pub summary: String,
     pub problems: Vec<String>,
@@ -84,14 +85,10 @@ impl FoundView {
         let pictures = r
             .files
             .iter()
-            // Images whose header gave their size: the rest have nothing to draw.
-            .filter(|f| {
-                f.format == DataFormat::Cbf
-                    && f.facts.as_ref().is_some_and(|x| x.image_size.is_some())
-            })
+            .filter_map(|f| Some((f, f.picture.as_ref()?)))
             .take(PICTURES_SHOWN)
-            .map(|f| {
-                let small = url_under(previews, &f.path);
+            .map(|(f, drawn)| {
+                let small = url_under(previews, drawn);
                 Picture {
                     path: f.path.clone(),
                     large: format!("{small}?size=large"),
@@ -103,6 +100,7 @@ impl FoundView {
             .series
             .iter()
             .map(|s| SeriesLine {
+                kind: "Detector series",
                 template: s.series.template.clone(),
                 summary: format!(
                     "frames {} to {}, {} present",
@@ -110,6 +108,12 @@ impl FoundView {
                 ),
                 problems: s.problems.clone(),
             })
+            .chain(r.masters.iter().map(|m| SeriesLine {
+                kind: "NeXus master file",
+                template: m.path.clone(),
+                summary: master_summary(m),
+                problems: m.problems.clone(),
+            }))
             .collect();
         let facts = r
             .suggestions
@@ -148,6 +152,22 @@ impl FoundView {
             && self.problems.is_empty()
             && self.pictures.is_empty()
     }
+}
+
+fn master_summary(m: &MasterReport) -> String {
+    let mut s = format!(
+        "{} data file{}, {} here",
+        m.data_files.len(),
+        if m.data_files.len() == 1 { "" } else { "s" },
+        m.data_files.len() - m.missing.len()
+    );
+    if let Some(n) = m.frames_announced {
+        s += &format!("; {n} frames announced");
+    }
+    if let Some(n) = m.frames_found {
+        s += &format!(", {n} found");
+    }
+    s
 }
 
 /// What the files offer for each field of the form, by field name. The collection's
