@@ -50,6 +50,20 @@ pub struct Report {
     pub suggestions: Vec<Suggestion>,
 }
 
+/// Pictures a page shows at most.
+pub const PICTURES_SHOWN: usize = 12;
+
+impl Report {
+    /// The files a page pictures, each with the file drawn for it (itself, or a
+    /// master's first data file).
+    pub fn pictures(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.files
+            .iter()
+            .filter_map(|f| Some((f.path.as_str(), f.picture.as_deref()?)))
+            .take(PICTURES_SHOWN)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FileFacts {
     pub path: String,

@@ -40,6 +40,9 @@ pub struct Landing {
     pub mirrors: Vec<(String, i64)>,
     /// The schema.org JSON-LD of the record.
     pub json_ld: String,
+    /// Files pictured on the page's first view, each with the file drawn for it.
+    #[serde(default)]
+    pub pictures: Vec<(String, String)>,
 }
 
 /// How the web edge renders a page's default view. It sets one at start
@@ -225,7 +228,18 @@ impl Service<'_> {
         } else {
             Vec::new()
         };
+        drop(conn);
+        let pictures = if shows_files && after.is_empty() {
+            let found = self.extraction().of_version(d.version_id()).await?;
+            found
+                .pictures()
+                .map(|(p, drawn)| (p.to_owned(), drawn.to_owned()))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(Landing {
+            pictures,
             json_ld: crate::metadata::schema_org::schema_org(&d.record).to_string(),
             dataset_id: d.dataset_id().to_owned(),
             version_id: d.version_id().to_owned(),

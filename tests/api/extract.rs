@@ -280,6 +280,13 @@ async fn images_are_drawn_once_for_those_who_may_see_them() {
     let r = app.public(&public, &[]).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(png_size(&r.body), (256, 128));
+    // The landing page shows it to everyone.
+    let landing = text(&app.public(&format!("/datasets/{dataset}"), &[]).await);
+    assert!(
+        landing.contains(&format!("<img src=\"{public}\"")),
+        "{landing}"
+    );
+    assert!(landing.contains(&format!("href=\"{public}?size=large\"")));
 }
 
 /// A curator signed in through the pages.

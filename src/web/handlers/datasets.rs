@@ -86,6 +86,8 @@ struct DatasetPage {
     landing_url: String,
     /// Where the page's manifests are: `/datasets/{id}` or a reviewer link.
     page_prefix: String,
+    /// Pictures of the data (the latest version's page only).
+    pictures: Vec<crate::web::pages::found::Picture>,
 }
 
 #[derive(Deserialize, Default)]
@@ -453,6 +455,16 @@ pub fn render_page(
             _ => format!("{base}{prefix}"),
         },
         page_prefix: prefix.to_owned(),
+        // The previews routes serve the latest version's files.
+        pictures: if files_at == prefix {
+            let previews = format!("{prefix}/previews");
+            d.pictures
+                .iter()
+                .map(|(path, drawn)| crate::web::pages::found::Picture::new(path, &previews, drawn))
+                .collect()
+        } else {
+            Vec::new()
+        },
         versions: d
             .versions
             .iter()

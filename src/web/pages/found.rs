@@ -27,8 +27,17 @@ pub struct Picture {
     pub large: String,
 }
 
-/// Pictures a page shows at most.
-const PICTURES_SHOWN: usize = 12;
+impl Picture {
+    /// `path` pictured by `drawn`'s first frame, served under `previews`.
+    pub fn new(path: &str, previews: &str, drawn: &str) -> Self {
+        let small = url_under(previews, drawn);
+        Picture {
+            path: path.to_owned(),
+            large: format!("{small}?size=large"),
+            small,
+        }
+    }
+}
 
 pub struct SeriesLine {
     /// "Detector series" or "NeXus master file".
@@ -83,18 +92,8 @@ impl FoundView {
     /// `previews` is where the pictures of this deposit or dataset are served.
     pub fn of(r: &Report, previews: &str) -> Self {
         let pictures = r
-            .files
-            .iter()
-            .filter_map(|f| Some((f, f.picture.as_ref()?)))
-            .take(PICTURES_SHOWN)
-            .map(|(f, drawn)| {
-                let small = url_under(previews, drawn);
-                Picture {
-                    path: f.path.clone(),
-                    large: format!("{small}?size=large"),
-                    small,
-                }
-            })
+            .pictures()
+            .map(|(path, drawn)| Picture::new(path, previews, drawn))
             .collect();
         let series = r
             .series
