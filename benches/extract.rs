@@ -1,12 +1,13 @@
 //! The cost of metadata from the data: `cargo bench --bench extract [-- FRAMES [SIDE]]`
 //! stores a detector series of FRAMES miniCBF images (default 3,600) of SIDE × SIDE
 //! pixels (default 1,024: about 1 MB each, byte-offset compressed, with a Pilatus
-//! header) in a fresh archive, as one deposit, then runs the extraction jobs and times
-//! them against reading every frame whole from the same store, each from a cold page
-//! cache where the bench may drop it (root on Linux) and else both from a warm one. It
-//! prints the time and bytes of both and their ratios, the time of
-//! the deposit's report (series grouped over every path), and the time to draw one
-//! frame's thumbnail.
+//! header) in a fresh archive, as one deposit; `-- --dir DIR` stores the files of DIR
+//! instead (an NXmx dataset that bench/lib/nxmx.py wrote). It then runs the extraction
+//! jobs and times them against reading every file whole from the same store, each from
+//! a cold page cache where the bench may drop it (root on Linux) and else both from a
+//! warm one. It prints the time and bytes of both and their ratios, the time of the
+//! deposit's report (series grouped over every path, masters checked against their data
+//! files), and the time to draw one frame's thumbnail.
 
 use arca::config::Config;
 use arca::model::{PreviewSize, Role};
@@ -55,12 +56,31 @@ fn drop_caches() -> bool {
     synced && std::fs::write("/proc/sys/vm/drop_caches", "3").is_ok()
 }
 
+/// The SHA-256 of a file, read in 1 MiB pieces.
+fn sha256_of(path: &std::path::Path) -> String {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).unwrap();
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    hex::encode(h.finalize())
+}
+
 #[tokio::main]
 async fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let source_dir = raw
+        .iter()
+        .position(|a| a == "--dir")
+        .and_then(|i| raw.get(i + 1))
+        .map(std::path::PathBuf::from);
+    let args: Vec<usize> = raw.iter().filter_map(|a| a.parse().ok()).collect();
     let frames = args.first().copied().unwrap_or(3600);
     let side = args.get(1).copied().unwrap_or(1024);
     let dir = tempfile::tempdir().unwrap();
@@ -86,30 +106,61 @@ async fn main() {
         .await
         .unwrap();
 
-    // Store the series as uploads leave it: objects, file rows, headers queued.
+    // Store the files as uploads leave them: objects, file rows, headers queued.
     let t = Instant::now();
-    let staged = dir.path().join("frame.cbf");
+    let staged = dir.path().join("staged");
     let mut total_bytes = 0u64;
-    let mut shas = Vec::with_capacity(frames);
-    for n in 1..=frames {
-        let bytes = frame(n, side);
-        let sha = hex::encode(Sha256::digest(&bytes));
-        std::fs::write(&staged, &bytes).unwrap();
+    let mut shas = Vec::new();
+    let inputs: Vec<(String, Option<std::path::PathBuf>)> = match &source_dir {
+        Some(d) => {
+            let mut names: Vec<String> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+                .into_iter()
+                .map(|n| (n.clone(), Some(d.join(n))))
+                .collect()
+        }
+        None => (1..=frames)
+            .map(|n| (format!("images/lyso_1_{n:05}.cbf"), None))
+            .collect(),
+    };
+    for (n, (path, source)) in inputs.iter().enumerate() {
+        let (sha, size) = match source {
+            // A file of the directory: linked into staging (copied across disks).
+            Some(src) => {
+                if std::fs::hard_link(src, &staged).is_err() {
+                    std::fs::copy(src, &staged).unwrap();
+                }
+                (
+                    sha256_of(&staged),
+                    std::fs::metadata(&staged).unwrap().len(),
+                )
+            }
+            None => {
+                let bytes = frame(n + 1, side);
+                std::fs::write(&staged, &bytes).unwrap();
+                (hex::encode(Sha256::digest(&bytes)), bytes.len() as u64)
+            }
+        };
         services
             .storage
-            .ingest_staged(&staged, &sha, bytes.len() as u64)
+            .ingest_staged(&staged, &sha, size)
             .await
             .unwrap();
+        let _ = std::fs::remove_file(&staged);
         let now = arca::db::now_ms();
         let mut tx = services.db.begin_write().await.unwrap();
-        arca::db::files::claim_object(&mut tx, &sha, bytes.len() as i64, now)
+        arca::db::files::claim_object(&mut tx, &sha, size as i64, now)
             .await
             .unwrap();
         let row = arca::db::files::FileRow {
             id: arca::model::ids::new_id(),
             version_id: v.id.to_string(),
-            path: format!("images/lyso_1_{n:05}.cbf"),
-            size: bytes.len() as i64,
+            path: path.clone(),
+            size: size as i64,
             sha256: sha.clone(),
             status: arca::model::FileStatus::Received,
             problem: None,
@@ -120,11 +171,16 @@ async fn main() {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        total_bytes += bytes.len() as u64;
+        total_bytes += size;
         shas.push(sha);
     }
+    let files = inputs.len();
+    let what = match &source_dir {
+        Some(d) => format!("{files} files of {}", d.display()),
+        None => format!("{frames} CBF frames ({side} x {side})"),
+    };
     eprintln!(
-        "stored {frames} frames of {side} x {side} ({:.2} GB) in {:.1} s",
+        "stored {what} ({:.2} GB) in {:.1} s",
         total_bytes as f64 / 1e9,
         t.elapsed().as_secs_f64()
     );
@@ -150,19 +206,29 @@ async fn main() {
     let t = Instant::now();
     let jobs = arca::worker::run_until_idle(&services).await.unwrap();
     let extract = t.elapsed().as_secs_f64();
-    assert_eq!(jobs, frames, "one job per frame");
+    assert_eq!(jobs, files, "one job per file");
 
     let t = Instant::now();
     let report = services.extraction().report(&actor, &v.id).await.unwrap();
     let report_s = t.elapsed().as_secs_f64();
     assert_eq!(report.pending, 0);
-    assert_eq!(report.series.len(), 1);
-    assert_eq!(report.series[0].series.count, frames as u64);
+    let drawn = if source_dir.is_some() {
+        let [m] = &report.masters[..] else {
+            panic!("one NXmx master: {:?}", report.masters)
+        };
+        assert!(m.problems.is_empty(), "{:?}", m.problems);
+        assert_eq!(m.frames_found, m.frames_announced);
+        report.files.iter().find_map(|f| f.picture.clone()).unwrap()
+    } else {
+        assert_eq!(report.series.len(), 1);
+        assert_eq!(report.series[0].series.count, frames as u64);
+        "images/lyso_1_00001.cbf".to_owned()
+    };
 
     let t = Instant::now();
     let png = services
         .previews()
-        .of_deposit(&actor, &v.id, "images/lyso_1_00001.cbf", PreviewSize::Small)
+        .of_deposit(&actor, &v.id, &drawn, PreviewSize::Small)
         .await
         .unwrap();
     let draw = t.elapsed().as_secs_f64();
@@ -172,29 +238,24 @@ async fn main() {
     } else {
         "warm (caches not droppable here)"
     };
-    println!(
-        "extraction of {frames} CBF frames ({side} x {side}), one deposit, {cache} page cache:"
-    );
+    println!("extraction of {what}, one deposit, {cache} page cache:");
     println!(
         "  read whole (reference): {whole:.2} s, {:.2} GB",
         read_whole as f64 / 1e9
     );
     println!(
-        "  extraction jobs:        {extract:.2} s, {:.1} MB read ({} bytes a frame)",
+        "  extraction jobs:        {extract:.2} s, {:.1} MB read ({} bytes a file)",
         report.bytes_read as f64 / 1e6,
-        report.bytes_read / frames as u64
+        report.bytes_read / files as u64
     );
     println!(
-        "  ratio time {:.3}, bytes {:.4} (extraction / whole read)",
+        "  ratio time {:.3}, bytes {:.5} (extraction / whole read)",
         extract / whole,
         report.bytes_read as f64 / read_whole as f64
     );
+    println!("  deposit report ({files} paths): {:.1} ms", report_s * 1e3);
     println!(
-        "  deposit report (series over {frames} paths): {:.1} ms",
-        report_s * 1e3
-    );
-    println!(
-        "  thumbnail of one frame: {:.1} ms ({} bytes of PNG)",
+        "  thumbnail of {drawn}: {:.1} ms ({} bytes of PNG)",
         draw * 1e3,
         png.len()
     );
