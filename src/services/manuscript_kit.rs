@@ -5,7 +5,7 @@
 use super::deposits::load_visible;
 use super::{Actor, ServiceError, ServiceResult};
 use crate::db::software::name_key;
-use crate::metadata::citation::{self, formatted, formatted_item};
+use crate::metadata::citation::{self, formatted_list};
 use crate::metadata::schema::check_deposit;
 use crate::model::DepositState;
 use serde::Serialize;
@@ -74,7 +74,7 @@ impl Service<'_> {
             }
             references.push(Reference {
                 kind: "dataset",
-                text: formatted(&record, style, locale, false).map_err(bad)?,
+                text: String::new(),
                 doi: v.doi.clone(),
                 csl: citation::csl_json(&record, v.doi.as_deref().unwrap_or(&v.id)),
             });
@@ -84,7 +84,7 @@ impl Service<'_> {
                         software_seen.push(s.id.clone());
                         references.push(Reference {
                             kind: "software",
-                            text: formatted_item(&s.citation, style, locale, false).map_err(bad)?,
+                            text: String::new(),
                             doi: s
                                 .citation
                                 .get("DOI")
@@ -98,6 +98,12 @@ impl Service<'_> {
                     None => {}
                 }
             }
+        }
+        // One list, numbered in the kit's order (1, 2, 3 in numeric styles).
+        let items: Vec<Value> = references.iter().map(|r| r.csl.clone()).collect();
+        let texts = formatted_list(&items, style, locale, false).map_err(bad)?;
+        for (r, text) in references.iter_mut().zip(texts) {
+            r.text = text;
         }
         let listed = dois
             .iter()

@@ -110,13 +110,26 @@ pub fn check_item(item: &serde_json::Value) -> Result<(), CitationError> {
     }
 }
 
-/// One reference for any CSL-JSON item (a dataset, a software paper).
+/// One reference in a style (plain text, or HTML with `html`).
 pub fn formatted_item(
     item: &serde_json::Value,
     style: &str,
     locale: Option<&str>,
     html: bool,
 ) -> Result<String, CitationError> {
+    let mut one = formatted_list(std::slice::from_ref(item), style, locale, html)?;
+    Ok(one.remove(0))
+}
+
+/// References to several items as one list, in the order given: numeric styles number
+/// them 1, 2, 3… as a manuscript's reference list would. Each is returned in the
+/// caller's order, whatever order the style sorts its bibliography in.
+pub fn formatted_list(
+    items: &[serde_json::Value],
+    style: &str,
+    locale: Option<&str>,
+    html: bool,
+) -> Result<Vec<String>, CitationError> {
     if !STYLES.iter().any(|(k, _)| *k == style) {
         return Err(CitationError::UnknownStyle(style.to_owned()));
     }
@@ -130,15 +143,24 @@ pub fn formatted_item(
         Some(l) => return Err(CitationError::BadLocale(l.to_owned())),
         None => None,
     };
-    let mut item = item.clone();
-    if item.get("id").is_none() {
-        item["id"] = serde_json::json!("item");
-    }
-    let item: hayagriva::citationberg::json::Item =
-        serde_json::from_value(item).map_err(|e| CitationError::BadItem(e.to_string()))?;
+    // Keys of our own: two items with the same id (or none) stay two references.
+    let key = |i: usize| format!("ref-{i}");
+    let entries = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut item = item.clone();
+            if !item.is_object() {
+                return Err(CitationError::BadItem("must be a JSON object".into()));
+            }
+            item["id"] = serde_json::json!(key(i));
+            serde_json::from_value::<hayagriva::citationberg::json::Item>(item)
+                .map_err(|e| CitationError::BadItem(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut driver = BibliographyDriver::new();
     driver.citation(CitationRequest::new(
-        vec![CitationItem::with_entry(&item)],
+        entries.iter().map(CitationItem::with_entry).collect(),
         &style,
         locale.clone(),
         &LOCALES,
@@ -150,24 +172,32 @@ pub fn formatted_item(
         locale_files: &LOCALES,
     });
     let bib = rendered.bibliography.ok_or(CitationError::Empty)?;
-    let entry = bib.items.first().ok_or(CitationError::Empty)?;
     let format = if html {
         BufWriteFormat::Html
     } else {
         BufWriteFormat::Plain
     };
-    let mut out = String::new();
-    if let Some(first) = &entry.first_field {
-        first
-            .write_buf(&mut out, format)
-            .expect("writing to a String");
-        out.push(' ');
-    }
-    entry
-        .content
-        .write_buf(&mut out, format)
-        .expect("writing to a String");
-    Ok(out.trim().to_owned())
+    (0..items.len())
+        .map(|i| {
+            let entry = bib
+                .items
+                .iter()
+                .find(|e| e.key == key(i))
+                .ok_or(CitationError::Empty)?;
+            let mut out = String::new();
+            if let Some(first) = &entry.first_field {
+                first
+                    .write_buf(&mut out, format)
+                    .expect("writing to a String");
+                out.push(' ');
+            }
+            entry
+                .content
+                .write_buf(&mut out, format)
+                .expect("writing to a String");
+            Ok(out.trim().to_owned())
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -191,6 +221,47 @@ mod tests {
         .unwrap();
         r.publication_year = year.map(str::to_owned);
         r
+    }
+
+    #[test]
+    fn a_list_is_numbered_one_two_three_in_the_order_given() {
+        let items: Vec<serde_json::Value> = ["Zeta", "Alpha", "Mu"]
+            .iter()
+            .map(|t| {
+                serde_json::json!({"type": "dataset", "title": format!("{t} data"),
+                    "author": [{"family": t, "given": "A."}], "issued": {"date-parts": [[2026]]}})
+            })
+            .collect();
+        for (style, first, second) in [
+            ("ieee", "[1]", "[2]"),
+            ("vancouver", "1.", "2."),
+            ("nature", "1.", "2."),
+        ] {
+            let refs = formatted_list(&items, style, None, false).unwrap();
+            assert!(
+                refs[0].starts_with(first) && refs[0].contains("Zeta"),
+                "{style}: {refs:?}"
+            );
+            assert!(
+                refs[1].starts_with(second) && refs[1].contains("Alpha"),
+                "{style}: {refs:?}"
+            );
+            assert!(
+                refs[2].contains("Mu") && !refs[2].starts_with(first),
+                "{style}: {refs:?}"
+            );
+            // A number is written once.
+            assert!(
+                !refs[0].starts_with(&format!("{first} {first}")),
+                "{style}: {refs:?}"
+            );
+        }
+        // An author-date style keeps the caller's order, whatever it sorts by.
+        let apa = formatted_list(&items, "apa", None, false).unwrap();
+        assert!(
+            apa[0].starts_with("Zeta") && apa[1].starts_with("Alpha"),
+            "{apa:?}"
+        );
     }
 
     #[test]
