@@ -92,6 +92,39 @@ pub fn schema_org(r: &Resource) -> Value {
     if !cites.is_empty() {
         o["citation"] = json!(cites);
     }
+    // Funders and awards, as schema.org's Grant (Google Dataset Search reads `funding`).
+    let funding: Vec<Value> = r
+        .funding_references
+        .iter()
+        .map(|f| {
+            let mut funder = json!({ "@type": "Organization", "name": f.funder_name });
+            if let Some(id) = f
+                .funder_identifier
+                .as_ref()
+                .filter(|u| crate::model::identifiers::is_web_url(u))
+            {
+                funder["@id"] = json!(id);
+            }
+            let mut g = json!({ "@type": "Grant", "funder": funder });
+            if let Some(n) = &f.award_number {
+                g["identifier"] = json!(n);
+            }
+            if let Some(t) = &f.award_title {
+                g["name"] = json!(t);
+            }
+            if let Some(u) = f
+                .award_uri
+                .as_ref()
+                .filter(|u| crate::model::identifiers::is_web_url(u))
+            {
+                g["url"] = json!(u);
+            }
+            g
+        })
+        .collect();
+    if !funding.is_empty() {
+        o["funding"] = json!(funding);
+    }
     if let Some(l) = &r.language {
         o["inLanguage"] = json!(l);
     }

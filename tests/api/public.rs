@@ -17,7 +17,10 @@ fn body(title: &str) -> Value {
         "nameIdentifiers": [{"nameIdentifier": "https://orcid.org/0000-0002-1825-0097", "nameIdentifierScheme": "ORCID"}]
     }]);
     m["rightsList"] = json!([{"rights": "CC BY 4.0", "rightsUri": "https://creativecommons.org/licenses/by/4.0/"}]);
-    json!({ "metadata": m, "facility": {"facility": {"name": "ESRF"}, "pdb_ids": ["1abc"]} })
+    json!({ "metadata": m, "facility": {"facility": {"name": "ESRF"}, "pdb_ids": ["1abc"],
+        "article": {"doi": "10.1107/S2059798320000001"},
+        "funding": [{"funder_name": "Wellcome Trust", "funder_id": "https://doi.org/10.13039/100010269",
+                     "award_number": "221234/Z/20/Z", "award_title": "Lysozyme at scale"}]} })
 }
 
 fn text(r: &Resp) -> String {
@@ -68,6 +71,20 @@ async fn a_released_landing_page_shows_the_dataset_and_signposts_it() {
     assert!(html.contains("/datasets/") && html.contains("images/frame%201%23.cbf"));
     assert!(html.contains("https://orcid.org/0000-0002-1825-0097"));
     assert!(html.contains("1abc"));
+    // What the DataCite record says of funding and the article, on the page and in JSON-LD.
+    assert!(
+        html.contains(
+            "<a href=\"https://doi.org/10.13039/100010269\">Wellcome Trust: Lysozyme at scale (221234/Z/20/Z)</a>"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("https://doi.org/10.1107/S2059798320000001"));
+    assert_eq!(ld["funding"][0]["funder"]["name"], "Wellcome Trust");
+    assert_eq!(ld["funding"][0]["identifier"], "221234/Z/20/Z");
+    assert_eq!(
+        ld["citation"][0]["@id"].as_str().map(str::to_lowercase),
+        Some("https://doi.org/10.1107/s2059798320000001".into())
+    );
 
     // Signposting: every Level 1 relation is in the Link header.
     let link = r.header("link").unwrap();

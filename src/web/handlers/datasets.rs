@@ -60,6 +60,8 @@ struct DatasetPage {
     review: bool,
     licence: Option<(String, Option<String>)>,
     article: Option<String>,
+    /// Who paid for it: (funder and award in words, a link to the funder or the award).
+    funding: Vec<(String, Option<String>)>,
     pdb: Vec<String>,
     /// How the data were collected and processed: (label, text), only what is known.
     collection: Vec<(&'static str, String)>,
@@ -409,6 +411,28 @@ pub fn render_page(
             )
         }),
         article: d.facility.article.as_ref().and_then(|a| a.doi.clone()),
+        funding: r
+            .funding_references
+            .iter()
+            .map(|f| {
+                let mut words = f.funder_name.clone();
+                let award = match (&f.award_title, &f.award_number) {
+                    (Some(t), Some(n)) => Some(format!("{t} ({n})")),
+                    (Some(t), None) => Some(t.clone()),
+                    (None, Some(n)) => Some(n.clone()),
+                    (None, None) => None,
+                };
+                if let Some(a) = award {
+                    words = format!("{words}: {a}");
+                }
+                let link = [&f.award_uri, &f.funder_identifier]
+                    .into_iter()
+                    .flatten()
+                    .find(|u| crate::model::identifiers::is_web_url(u))
+                    .cloned();
+                (words, link)
+            })
+            .collect(),
         pdb: d.facility.pdb_ids.clone(),
         collection: crate::metadata::profile::in_words(&d.facility),
         keywords: d.facility.keywords.clone(),
