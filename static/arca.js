@@ -1,5 +1,10 @@
 // Small helpers for Arca's pages; every page works without them.
 "use strict";
+// Actions that cannot be taken back ask first, naming what follows.
+document.addEventListener("submit", (ev) => {
+  const form = ev.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) ev.preventDefault();
+});
 document.addEventListener("click", (ev) => {
   const copy = ev.target.closest("[data-copy]");
   if (copy) {
@@ -46,3 +51,24 @@ document.addEventListener("change", (ev) => {
     input.files[0].text().then((t) => { document.querySelector(input.dataset.fill).value = t; });
   }
 });
+
+// While the archive verifies a deposit, its page follows: once the state changes it is
+// loaded again (without the one-time "Submitted" message), so "Verified" or the
+// problems found show without the person reloading.
+(() => {
+  const state = document.querySelector("span.state[data-state='submitted']");
+  if (!state) return;
+  const url = location.pathname;
+  const tick = async () => {
+    try {
+      const r = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+      const now = (await r.text()).match(/class="state" data-state="([a-z_]+)"/);
+      if (now && now[1] !== "submitted") {
+        location.replace(url);
+        return;
+      }
+    } catch (_) { /* offline for now: try again */ }
+    setTimeout(tick, 3000);
+  };
+  setTimeout(tick, 3000);
+})();

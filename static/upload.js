@@ -139,7 +139,7 @@
       const status = document.createElement("p");
       status.className = uploads.some((u) => u.failed) ? "errors" : "ok";
       status.setAttribute("role", "status");
-      status.textContent = `${ok} of ${uploads.length} file(s) uploaded. Reloading the file list…`;
+      status.textContent = `${ok} of ${uploads.length} ${uploads.length === 1 ? "file" : "files"} uploaded. Reloading the file list…`;
       list.append(status);
       setTimeout(() => location.reload(), 800);
     }

@@ -706,7 +706,8 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<ExitCode> {
         }
     }
     println!(
-        "{local_count} file(s): {uploaded} uploaded ({resumed} resumed), {skipped} already on the server, {} failed",
+        "{}: {uploaded} uploaded ({resumed} resumed), {skipped} already on the server, {} failed",
+        crate::model::words::count(local_count as u64, "file", "files"),
         failed.len()
     );
     if failed.is_empty() {

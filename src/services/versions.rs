@@ -115,8 +115,9 @@ impl Service<'_> {
                 v.id.as_str(),
                 "create",
                 format!(
-                    "version {number} of the dataset, from version {} ({copied} file(s) carried over)",
-                    prev.version_number
+                    "version {number} of the dataset, from version {} ({} carried over)",
+                    prev.version_number,
+                    crate::model::words::count(copied as u64, "file", "files")
                 ),
             ),
             (

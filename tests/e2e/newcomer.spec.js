@@ -185,12 +185,10 @@ test("a newcomer deposits, a curator releases, readers find and cite it", async 
   // Submit; the archive verifies every file.
   await page.getByRole("button", { name: "Submit for review" }).click();
   await expect(page.locator("p.ok")).toContainText("Submitted.");
-  await expect
-    .poll(async () => {
-      await page.reload();
-      return page.locator("[data-state]").getAttribute("data-state");
-    }, { timeout: 60_000 })
-    .toBe("verified");
+  // The page follows the verification by itself: no reload, and the one-time
+  // "Submitted" message does not stay beside "Verified".
+  await expect(page.locator("[data-state]")).toHaveAttribute("data-state", "verified", { timeout: 60_000 });
+  await expect(page.locator("p.ok")).toHaveCount(0);
   await expect(page.locator("#file-table")).toContainText("verified");
   await shot(page, "05-verified");
   await accessible(page, "the deposit page");
@@ -209,6 +207,14 @@ test("a newcomer deposits, a curator releases, readers find and cite it", async 
   await cur.getByRole("link", { name: TITLE }).click();
   await cur.getByRole("button", { name: "Approve" }).click();
   await expect(cur.locator("p.ok")).toContainText("Approved.");
+  // Releasing cannot be taken back: the browser asks first, naming what follows.
+  const asked = [];
+  cur.once("dialog", (d) => { asked.push(d.message()); d.dismiss(); });
+  await cur.getByRole("button", { name: "Release now" }).click();
+  await expect.poll(() => asked.length).toBe(1);
+  expect(asked[0]).toContain("files become public");
+  await expect(cur.getByRole("button", { name: "Release now" })).toBeVisible();
+  cur.once("dialog", (d) => d.accept());
   await cur.getByRole("button", { name: "Release now" }).click();
   await expect(cur.locator("p.ok")).toContainText("Released: the dataset is public.");
   await shot(cur, "07-released");

@@ -34,9 +34,22 @@ pub fn state_words(s: DepositState) -> &'static str {
     }
 }
 
-/// What happens next, from the author's side.
-fn next_step(s: DepositState, has_files: bool) -> &'static str {
+/// What happens next, for the person looking: a curator reviewing someone else's deposit
+/// is told what is theirs to do, an author what the archive and the curators do.
+fn next_step(s: DepositState, has_files: bool, reviewing: bool) -> &'static str {
     match s {
+        DepositState::Draft if reviewing => {
+            "The author is still preparing this deposit; it comes to the queue once submitted."
+        }
+        DepositState::Submitted if reviewing => {
+            "The archive is checking every file against its checksum; review it once it is verified."
+        }
+        DepositState::Verified if reviewing => {
+            "Every file checked out. Review the description and the files, then approve the deposit or ask the author for changes."
+        }
+        DepositState::Approved if reviewing => {
+            "Approved. Put it on hold until the article is out, schedule it into a release batch, or release it now."
+        }
         DepositState::Draft if !has_files => {
             "Fill in the description and upload your files; then submit the deposit for review."
         }
@@ -53,10 +66,10 @@ fn next_step(s: DepositState, has_files: bool) -> &'static str {
             "A curator approved the deposit. It will be put on hold until your article is out, or scheduled into a release."
         }
         DepositState::OnHold => {
-            "The DOI is registered and resolves to a page that says the data is on hold; the files stay private until release."
+            "The DOI leads to a page that says the data is on hold; the files stay private until release."
         }
         DepositState::Scheduled => {
-            "The deposit goes public with its release batch; the DOI then becomes findable."
+            "The deposit goes public with its release batch; the DOI then leads to the public page."
         }
         DepositState::Released => "The dataset is public. Cite it with its DOI.",
         DepositState::Withdrawn => "The dataset was withdrawn; its DOI shows a tombstone.",
@@ -540,8 +553,10 @@ fn done_words(done: &str) -> Option<String> {
     Some(
         match done {
             "saved" => "Saved. You can come back and finish it later.",
-            "submit" => "Submitted. The archive is now verifying every file; you will see the result here.",
-            "doi" => "The DOI is reserved. Cite it in your manuscript now; it resolves once the dataset is registered.",
+            "submit" => {
+                "Submitted. The archive is now verifying every file; you will see the result here."
+            }
+            "doi" => "The DOI is reserved: cite it in your manuscript now.",
             "manifest" => "Checksum manifest recorded: each file is checked against it.",
             "removed" => "File removed.",
             "approve" => "Approved.",
@@ -551,7 +566,9 @@ fn done_words(done: &str) -> Option<String> {
             "unschedule" => "Taken out of its release batch.",
             "release" => "Released: the dataset is public.",
             "withdraw" => "Withdrawn: the landing page is now a tombstone.",
-            "published" => "Thank you: the curators will confirm the publication and release the data.",
+            "published" => {
+                "Thank you: the curators will confirm the publication and release the data."
+            }
             _ => return None,
         }
         .to_owned(),
@@ -573,6 +590,9 @@ async fn deposit_page(
         .map_err(AppError::page)?;
     let d = p.deposit;
     let v = d.version;
+    // "Submitted: now verifying" is stale once verification has ended.
+    let verifying = done_words("submit");
+    let done = done.filter(|m| v.state == DepositState::Submitted || Some(m) != verifying.as_ref());
     let asked = p
         .events
         .iter()
@@ -634,12 +654,23 @@ async fn deposit_page(
         },
         state: state_words(v.state),
         state_slug: v.state.as_str(),
-        next_step: next_step(v.state, d.file_count > 0),
+        next_step: next_step(
+            v.state,
+            d.file_count > 0,
+            actor.role.is_curator() && !p.is_owner,
+        ),
         doi: v.doi.clone(),
-        doi_note: d
-            .doi
-            .filter(|r| r.provider == crate::model::DoiProvider::Local)
-            .map(|_| "This archive runs without DataCite: the DOI is reserved here only and does not resolve at doi.org.".to_owned()),
+        // Whether and where the DOI resolves, in one place (the page says nothing else).
+        doi_note: d.doi.map(|r| {
+            use crate::model::doi::DoiState;
+            match (r.provider, r.wanted_state) {
+                (crate::model::DoiProvider::Local, _) => "This archive runs without DataCite: the DOI is reserved here only and does not resolve at doi.org.",
+                (_, DoiState::Draft) => "Reserved at DataCite as a draft: it resolves at doi.org once the dataset is put on hold or released.",
+                (_, DoiState::Registered) => "Registered at DataCite: it resolves at doi.org to a page that keeps the files private until release.",
+                (_, DoiState::Findable) => "Findable at DataCite: it resolves at doi.org to the public page.",
+            }
+            .to_owned()
+        }),
         hold: d
             .hold
             .map(|h| crate::model::hold::describe_hold(h.kind, &h.target)),
