@@ -162,6 +162,8 @@ pub fn read(storage: DynStorage) -> (Result<Facts, ExtractError>, u64) {
         .map(|mut f| {
             f.linked_files =
                 std::mem::take(&mut *links.0.lock().unwrap_or_else(|e| e.into_inner()));
+            // In name order: a master of many links keeps them by hash.
+            f.linked_files.sort();
             f
         });
     (facts, budget.used())
