@@ -109,6 +109,16 @@ fn check_hold(hold: Option<&Value>) -> ServiceResult<HoldRequest> {
 /// Deposits in a state are counted up to this many ("999+").
 pub const WAITING_CAP: i64 = 1000;
 
+/// A deposit in the curators' queue.
+#[derive(Debug, Clone)]
+pub struct QueueItem {
+    pub version: VersionRow,
+    /// The depositor's name.
+    pub depositor: String,
+    pub files: i64,
+    pub bytes: i64,
+}
+
 /// How many deposits are in a state, and since when the oldest has been there.
 #[derive(Debug, Clone)]
 pub struct Waiting {
@@ -187,6 +197,39 @@ impl Service<'_> {
         let owner = (!actor.role.is_curator()).then_some(actor.id.as_str());
         let mut conn = self.db.conn().await?;
         Ok(db::versions::page(&mut conn, owner, state, before, limit.clamp(1, 200)).await?)
+    }
+
+    /// The curators' queue: a page of deposits, each with who deposited it and its files'
+    /// count and size (one page, so its cost is the page's).
+    pub async fn queue(
+        &self,
+        actor: &Actor,
+        state: Option<&str>,
+        before: &str,
+        limit: i64,
+    ) -> ServiceResult<Vec<QueueItem>> {
+        super::require_curator(actor, "see the curation queue")?;
+        let page = self.list(actor, state, before, limit).await?;
+        let mut conn = self.db.conn().await?;
+        let mut names: std::collections::HashMap<String, String> = Default::default();
+        let mut out = Vec::with_capacity(page.len());
+        for v in page {
+            if !names.contains_key(&v.owner_id) {
+                let name = db::users::get(&mut conn, &v.owner_id)
+                    .await?
+                    .map(|u| u.name)
+                    .unwrap_or_default();
+                names.insert(v.owner_id.clone(), name);
+            }
+            let (files, bytes) = db::files::totals(&mut conn, v.id.as_str()).await?;
+            out.push(QueueItem {
+                depositor: names[&v.owner_id].clone(),
+                files,
+                bytes,
+                version: v,
+            });
+        }
+        Ok(out)
     }
 
     /// What waits for the curators: for each state a curator acts on, how many deposits

@@ -335,6 +335,13 @@ async fn a_deposit_made_in_the_browser_goes_through_review_to_its_public_page() 
         .await;
     let html = text(&curator.get("/curate").await);
     assert!(html.contains("Hen egg-white lysozyme"));
+    // Who deposited it, what it holds, and how long it has waited.
+    assert!(html.contains("<td>Curie, Marie</td>"), "{html}");
+    assert!(
+        html.contains(r#"<td class="num">1 file, 11 bytes</td>"#),
+        "{html}"
+    );
+    assert!(html.contains("for 0 minutes"), "{html}");
     curator.get(&format!("/deposits/{id}")).await;
     let r = curator
         .post(

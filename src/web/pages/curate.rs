@@ -18,12 +18,51 @@ struct QueuePage {
     chrome: Chrome,
     state: String,
     states: Vec<(&'static str, &'static str)>,
-    deposits: Vec<Row>,
+    deposits: Vec<QueueRow>,
     next: Option<String>,
     invitation: Option<String>,
     invite_error: Option<String>,
     /// For each state curators act on: its name, words, how many (capped), since when.
     waiting: Vec<(&'static str, &'static str, String, String)>,
+}
+
+/// A line of the queue: the deposit, who deposited it, what it holds, how long it waits.
+struct QueueRow {
+    row: Row,
+    depositor: String,
+    /// "3 files, 1.2 GB".
+    holds: String,
+    /// "for 3 days" (since its last change).
+    waiting: String,
+}
+
+fn queue_rows(items: &[crate::services::deposits::QueueItem], now: i64) -> Vec<QueueRow> {
+    let versions: Vec<_> = items.iter().map(|i| i.version.clone()).collect();
+    rows(&versions)
+        .into_iter()
+        .zip(items)
+        .map(|(row, i)| QueueRow {
+            row,
+            depositor: i.depositor.clone(),
+            holds: format!(
+                "{}, {}",
+                crate::model::words::count(i.files as u64, "file", "files"),
+                crate::web::format::human_size(i.bytes)
+            ),
+            waiting: since(now - i.version.updated_at),
+        })
+        .collect()
+}
+
+/// How long, in the largest unit that fits: "for 3 days", "for 5 hours", "for 2 minutes".
+fn since(ms: i64) -> String {
+    let minutes = (ms / 60_000).max(0) as u64;
+    let (n, one, many) = match minutes {
+        m if m >= 2 * 24 * 60 => (m / (24 * 60), "day", "days"),
+        m if m >= 120 => (m / 60, "hour", "hours"),
+        m => (m, "minute", "minutes"),
+    };
+    format!("for {}", crate::model::words::count(n, one, many))
 }
 
 #[derive(Deserialize)]
@@ -61,11 +100,11 @@ async fn render(
     let filter = (!state.is_empty() && state != "all").then_some(state);
     let list = s
         .deposits()
-        .list(actor, filter, before, QUEUE_PAGE)
+        .queue(actor, filter, before, QUEUE_PAGE)
         .await
         .map_err(AppError::page)?;
     let next = (list.len() as i64 == QUEUE_PAGE)
-        .then(|| list.last().map(|v| v.id.to_string()))
+        .then(|| list.last().map(|i| i.version.id.to_string()))
         .flatten();
     let waiting = waiting_lines(s, actor).await?;
     let states = DepositState::ALL
@@ -79,7 +118,7 @@ async fn render(
             state: state.to_owned(),
             states,
             waiting,
-            deposits: rows(&list),
+            deposits: queue_rows(&list, crate::db::now_ms()),
             next,
             invitation,
             invite_error,
