@@ -70,6 +70,8 @@ pub enum Offer {
     ReserveDoi,
     /// Start the next version of a released dataset (its owner).
     NewVersion,
+    /// Make a reviewer link: verified and not yet public.
+    ShareWithReviewers,
 }
 
 impl Offer {
@@ -80,6 +82,7 @@ impl Offer {
             Self::ClaimPublication => "published",
             Self::ReserveDoi => "doi",
             Self::NewVersion => "new-version",
+            Self::ShareWithReviewers => "share",
         }
     }
 }
@@ -102,6 +105,8 @@ pub struct DepositPageView {
     pub kit: Option<ManuscriptKit>,
     /// What the files' headers and names say.
     pub found: Report,
+    /// Reviewer links made for it, newest first (their secrets are never kept).
+    pub reviewer_links: Vec<crate::db::reviewers::LinkRow>,
 }
 
 /// The deposit's form with what its files suggest for it.
@@ -122,6 +127,7 @@ impl Service<'_> {
         let files = db::files::list(&mut conn, &v.id, "", FILES_SHOWN).await?;
         let uploads = db::uploads::list_for_version(&mut conn, &v.id).await?;
         let events = db::events::history(&mut conn, &v.id).await?;
+        let reviewer_links = db::reviewers::for_version(&mut conn, &v.id).await?;
         drop(conn);
         let is_owner = v.owner_id == actor.id;
         let waits_for_article = deposit
@@ -139,6 +145,7 @@ impl Service<'_> {
             )
             .chain((v.doi.is_none() && v.state.files_editable()).then_some(Offer::ReserveDoi))
             .chain((is_owner && v.state == DepositState::Released).then_some(Offer::NewVersion))
+            .chain(super::reviewers::reviewable(v.state).then_some(Offer::ShareWithReviewers))
             .collect::<Vec<_>>();
         let open_batches = if offers.contains(&Offer::Act(Action::Schedule)) {
             self.releases()
@@ -156,6 +163,7 @@ impl Service<'_> {
         let found = self.extraction().of_version(&v.id).await?;
         Ok(DepositPageView {
             found,
+            reviewer_links,
             deposit,
             files,
             uploads,

@@ -15,7 +15,7 @@ const TOKEN_PREFIX: &str = "rev_";
 const MAX_DAYS: u32 = 730;
 
 /// States in which a dataset can be shown to reviewers: verified, and not yet public.
-fn reviewable(state: DepositState) -> bool {
+pub fn reviewable(state: DepositState) -> bool {
     matches!(
         state,
         DepositState::Verified

@@ -149,3 +149,83 @@ async fn a_link_opens_one_held_dataset_until_it_expires_or_is_revoked() {
             && kinds.contains(&"reviewer_link_revoked".into())
     );
 }
+
+#[tokio::test]
+async fn links_are_made_copied_listed_and_revoked_on_the_deposit_page() {
+    let app = TestApp::new().await;
+    let id = app
+        .deposit_through(
+            json!({"metadata": metadata()}),
+            &[("data/f.h5", b"frames")],
+            "verified",
+        )
+        .await;
+    app.services
+        .users()
+        .add(
+            "keeper@example.org",
+            "Keeper, Curator",
+            arca::model::Role::Curator,
+            Some("curator password"),
+        )
+        .await
+        .unwrap();
+    let mut curator = Browser::new(&app);
+    curator
+        .sign_in("keeper@example.org", "curator password")
+        .await;
+    let text = |r: &Resp| String::from_utf8_lossy(&r.body).into_owned();
+    let page = text(&curator.get(&format!("/deposits/{id}")).await);
+    assert!(page.contains("Make a reviewer link"), "{page}");
+
+    // Made: the secret URL is shown once, to copy; the list says for whom and until when.
+    let r = curator
+        .post(
+            &format!("/deposits/{id}/reviewer-links"),
+            &[("note", "Acta D, manuscript 1234"), ("days", "30")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = text(&r);
+    let start = page.find("<code id=\"new-reviewer-link\">").expect(&page) + 28;
+    let url = page[start..start + page[start..].find('<').unwrap()].to_owned();
+    assert!(url.contains("/review/rev_"), "{url}");
+    assert!(page.contains("data-copy=\"#new-reviewer-link\""));
+    assert!(page.contains("<td>Acta D, manuscript 1234</td>"), "{page}");
+    assert!(page.contains("works until"), "{page}");
+    let review = path_of(&url);
+    assert_eq!(app.public(&review, &[]).await.status, StatusCode::OK);
+    // Shown once: the page after shows the link's line, never its secret again.
+    let again = text(&curator.get(&format!("/deposits/{id}")).await);
+    assert!(!again.contains(&review[8..]) && again.contains("Acta D, manuscript 1234"));
+    // The reviewer's visit is in the history.
+    assert!(again.contains("reviewer access"), "{again}");
+
+    // A wrong lifetime is named, and nothing is made.
+    let r = curator
+        .post(
+            &format!("/deposits/{id}/reviewer-links"),
+            &[("note", "x"), ("days", "9999")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&r).contains("1 to 730 days"));
+
+    // Revoked with a click: the link opens nothing.
+    let link_id = again
+        .split("/reviewer-links/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap()
+        .to_owned();
+    let r = curator
+        .post(
+            &format!("/deposits/{id}/reviewer-links/{link_id}/revoke"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.public(&review, &[]).await.status, StatusCode::NOT_FOUND);
+    let page = text(&curator.get(&format!("/deposits/{id}")).await);
+    assert!(page.contains("revoked on"), "{page}");
+}

@@ -535,6 +535,10 @@ struct DepositPage {
     released: bool,
     /// What the files' headers and names say.
     found: FoundView,
+    /// Reviewer links made for the deposit.
+    reviewer_links: Vec<super::reviewer_links::LinkLine>,
+    /// A link just made: its secret URL, shown this once.
+    new_link: Option<String>,
 }
 
 impl DepositPage {
@@ -559,6 +563,7 @@ fn done_words(done: &str) -> Option<String> {
             "doi" => "The DOI is reserved: cite it in your manuscript now.",
             "manifest" => "Checksum manifest recorded: each file is checked against it.",
             "removed" => "File removed.",
+            "link-revoked" => "Reviewer link revoked: it opens nothing any more.",
             "approve" => "Approved.",
             "request-changes" => "Sent back to the author with your message.",
             "hold" => "Put on hold.",
@@ -575,13 +580,15 @@ fn done_words(done: &str) -> Option<String> {
     )
 }
 
-async fn deposit_page(
+/// The deposit's page; `new_link` is a reviewer link's secret URL, shown this once.
+pub(super) async fn deposit_page(
     s: &Services,
     b: &Browser,
     actor: &Actor,
     id: &str,
     done: Option<String>,
     error: Option<String>,
+    new_link: Option<String>,
 ) -> AppResult<Response> {
     let p = s
         .deposit_view()
@@ -706,6 +713,8 @@ async fn deposit_page(
         is_owner: p.is_owner,
         curator: actor.role.is_curator(),
         can: p.offers.iter().map(|o| o.name()).collect(),
+        reviewer_links: super::reviewer_links::lines(&p.reviewer_links, crate::db::now_ms()),
+        new_link,
         citation,
         availability,
         references,
@@ -751,11 +760,11 @@ pub async fn show(
     Path(id): Path<String>,
     Query(q): Query<ShowQuery>,
 ) -> AppResult<Response> {
-    deposit_page(&s, &b, &actor, &id, done_words(&q.done), None).await
+    deposit_page(&s, &b, &actor, &id, done_words(&q.done), None, None).await
 }
 
 /// A refusal shown on the deposit page, with the status the API would give.
-async fn refused(
+pub(super) async fn refused(
     s: &Services,
     b: &Browser,
     actor: &Actor,
@@ -770,7 +779,7 @@ async fn refused(
         _ => return Err(AppError::page(e)),
     };
     let status = AppError::from(e).status;
-    let mut resp = deposit_page(s, b, actor, id, None, Some(message)).await?;
+    let mut resp = deposit_page(s, b, actor, id, None, Some(message), None).await?;
     *resp.status_mut() = status;
     Ok(resp)
 }

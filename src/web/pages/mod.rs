@@ -16,6 +16,7 @@ pub mod mirrors;
 pub mod notices;
 pub mod passwords;
 pub mod releases;
+pub mod reviewer_links;
 pub mod usage;
 
 use super::error::{AppError, AppResult};
@@ -213,6 +214,14 @@ pub fn router() -> Router<Services> {
         .route("/deposits/{id}/doi", post(deposits::reserve_doi))
         .route("/deposits/{id}/manifest", post(deposits::manifest))
         .route("/deposits/{id}/files/remove", post(deposits::remove_file))
+        .route(
+            "/deposits/{id}/reviewer-links",
+            post(reviewer_links::create),
+        )
+        .route(
+            "/deposits/{id}/reviewer-links/{link}/revoke",
+            post(reviewer_links::revoke),
+        )
         .route("/curate", get(curate::queue))
         .route("/curate/invite", post(curate::invite))
         .route("/curate/releases", get(releases::list))
