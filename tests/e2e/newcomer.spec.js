@@ -120,6 +120,10 @@ test("a newcomer deposits, a curator releases, readers find and cite it", async 
   await expect(page.locator("p.ok")).toContainText("Saved. You can come back");
   await noScriptRan(page);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText(TITLE);
+  // Where the deposit is: described, and the files are what comes next.
+  const steps = page.getByRole("list", { name: "Where this deposit is" });
+  await expect(steps.locator("li.done")).toHaveText(["Done: Describe"]);
+  await expect(steps.locator("[aria-current=step]")).toHaveText("Upload the files");
   const depositUrl = page.url().split("?")[0];
   const depositId = depositUrl.split("/").pop();
 
@@ -190,6 +194,7 @@ test("a newcomer deposits, a curator releases, readers find and cite it", async 
   await expect(page.locator("[data-state]")).toHaveAttribute("data-state", "verified", { timeout: 60_000 });
   await expect(page.locator("p.ok")).toHaveCount(0);
   await expect(page.locator("#file-table")).toContainText("verified");
+  await expect(page.locator("ol.steps [aria-current=step]")).toHaveText("Review by a curator");
   await shot(page, "05-verified");
   await accessible(page, "the deposit page");
 

@@ -34,6 +34,46 @@ pub fn state_words(s: DepositState) -> &'static str {
     }
 }
 
+/// The steps of a deposit's life, each "done", "current" or "todo": describe, upload,
+/// reserve the DOI, submit, review, release. A step left out (a DOI not reserved) stays
+/// "todo" while the deposit moves on: it can still be taken.
+fn steps(
+    state: DepositState,
+    described: bool,
+    has_files: bool,
+    has_doi: bool,
+) -> Vec<(&'static str, &'static str)> {
+    use DepositState as S;
+    let submitted = state != S::Draft;
+    let reviewed = matches!(state, S::Approved | S::OnHold | S::Scheduled | S::Released);
+    let released = matches!(state, S::Released | S::Withdrawn);
+    let done = [
+        ("Describe", described || submitted),
+        ("Upload the files", has_files || submitted),
+        ("Reserve the DOI", has_doi),
+        ("Submit", submitted),
+        ("Review by a curator", reviewed || released),
+        ("Release", released),
+    ];
+    // The current step: the first not done (the DOI aside once the deposit is submitted).
+    let current = done
+        .iter()
+        .position(|(name, d)| !(*d || (submitted && *name == "Reserve the DOI")));
+    done.iter()
+        .enumerate()
+        .map(|(i, (name, d))| {
+            let s = if *d {
+                "done"
+            } else if Some(i) == current {
+                "current"
+            } else {
+                "todo"
+            };
+            (*name, s)
+        })
+        .collect()
+}
+
 /// What happens next, for the person looking: a curator reviewing someone else's deposit
 /// is told what is theirs to do, an author what the archive and the curators do.
 fn next_step(s: DepositState, has_files: bool, reviewing: bool) -> &'static str {
@@ -535,6 +575,8 @@ struct DepositPage {
     released: bool,
     /// What the files' headers and names say.
     found: FoundView,
+    /// Where the deposit is: each step with "done", "current" or "todo".
+    steps: Vec<(&'static str, &'static str)>,
     /// Reviewer links made for the deposit.
     reviewer_links: Vec<super::reviewer_links::LinkLine>,
     /// A link just made: its secret URL, shown this once.
@@ -544,6 +586,11 @@ struct DepositPage {
 impl DepositPage {
     fn may(&self, action: &str) -> bool {
         self.can.contains(&action)
+    }
+
+    /// Whether the Actions section has anything (reviewer links have their own).
+    fn acts(&self) -> bool {
+        self.can.iter().any(|c| *c != "share")
     }
 }
 
@@ -612,6 +659,7 @@ pub(super) async fn deposit_page(
         .as_ref()
         .map(crate::metadata::citation::datacite_text)
         .unwrap_or_else(|_| "Complete the description to see the citation.".into());
+    let described = p.kit.is_some();
     let (availability, references) = match p.kit {
         Some(k) => (
             Some(k.data_availability),
@@ -713,6 +761,7 @@ pub(super) async fn deposit_page(
         is_owner: p.is_owner,
         curator: actor.role.is_curator(),
         can: p.offers.iter().map(|o| o.name()).collect(),
+        steps: steps(v.state, described, d.file_count > 0, v.doi.is_some()),
         reviewer_links: super::reviewer_links::lines(&p.reviewer_links, crate::db::now_ms()),
         new_link,
         citation,
@@ -905,4 +954,32 @@ pub async fn remove_file(
         .delete_file(&actor, &id, &form.raw("path"))
         .await;
     then_show(&s, &b, &actor, &id, r, "removed#files").await
+}
+
+#[cfg(test)]
+mod step_tests {
+    use super::*;
+
+    fn current(s: &[(&str, &str)]) -> Vec<String> {
+        s.iter().map(|(n, st)| format!("{n}:{st}")).collect()
+    }
+
+    #[test]
+    fn the_current_step_is_the_first_not_taken() {
+        let s = steps(DepositState::Draft, false, false, false);
+        assert_eq!(s[0], ("Describe", "current"));
+        assert!(
+            s[1..].iter().all(|(_, st)| *st == "todo"),
+            "{:?}",
+            current(&s)
+        );
+        let s = steps(DepositState::Draft, true, true, false);
+        assert_eq!(s[2], ("Reserve the DOI", "current"));
+        let s = steps(DepositState::Verified, true, true, false);
+        // Submitted without a DOI: the review is what happens now.
+        assert_eq!(s[2], ("Reserve the DOI", "todo"));
+        assert_eq!(s[4], ("Review by a curator", "current"));
+        let s = steps(DepositState::Released, true, true, true);
+        assert!(s.iter().all(|(_, st)| *st == "done"), "{:?}", current(&s));
+    }
 }
