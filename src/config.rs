@@ -25,6 +25,7 @@ pub struct Config {
     pub mirrors: MirrorSettings,
     pub fixity: FixitySettings,
     pub extraction: ExtractionSettings,
+    pub facility: FacilitySettings,
     pub usage: UsageSettings,
     pub web: WebSettings,
     /// Outgoing mail; without it Arca sends none (and says so at start).
@@ -220,6 +221,27 @@ pub struct ExtractionSettings {
     /// A detector series with missing frames fails verification instead of being a
     /// warning in its report (for facilities whose series are always whole).
     pub incomplete_series_fail: bool,
+}
+
+/// The facility this archive serves: offered in the deposit form (typed values are still
+/// accepted), with the identifiers the form records when one is chosen.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FacilitySettings {
+    /// Its name as depositors should write it ("Diamond Light Source").
+    pub name: String,
+    /// Its ROR id (`https://ror.org/…`), recorded with the name.
+    pub ror: Option<String>,
+    pub beamlines: Vec<BeamlineSetting>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BeamlineSetting {
+    pub name: String,
+    /// A persistent identifier of the instrument (a PIDINST DOI or a URL).
+    #[serde(default)]
+    pub pid: Option<String>,
 }
 
 /// Usage statistics (COUNTER views and downloads).
@@ -445,6 +467,7 @@ struct FileConfig {
     mirrors: Option<MirrorSettings>,
     fixity: Option<FixitySettings>,
     extraction: Option<ExtractionSettings>,
+    facility: Option<FacilitySettings>,
     usage: Option<UsageSettings>,
     web: Option<WebSettings>,
     mail: Option<MailSettings>,
@@ -524,6 +547,7 @@ impl Config {
             mirrors: file.mirrors.unwrap_or_default(),
             fixity: file.fixity.unwrap_or_default(),
             extraction: file.extraction.unwrap_or_default(),
+            facility: file.facility.unwrap_or_default(),
             usage: file.usage.unwrap_or_default(),
             web: file.web.unwrap_or_default(),
             mail: file.mail,
@@ -576,6 +600,20 @@ impl Config {
 
     /// Settings that parse but cannot work are refused at start, not at first use.
     pub fn check(&self) -> Result<(), ConfigError> {
+        if let Some(ror) = &self.facility.ror
+            && crate::model::identifiers::Ror::parse(ror).is_err()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "[facility] ror: '{ror}' is not a ROR id (https://ror.org/0…)"
+            )));
+        }
+        for b in &self.facility.beamlines {
+            if b.name.trim().is_empty() {
+                return Err(ConfigError::Invalid(
+                    "[facility] beamlines: every beamline needs a name".into(),
+                ));
+            }
+        }
         for (name, p) in &self.auth.oidc {
             crate::oidc::check_settings(name, p)
                 .map_err(|e| ConfigError::Invalid(format!("[auth.oidc.{name}] {e}")))?;

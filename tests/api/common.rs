@@ -124,6 +124,7 @@ impl TestApp {
             mirrors: Default::default(),
             fixity: Default::default(),
             extraction: Default::default(),
+            facility: Default::default(),
             usage: Default::default(),
             web: Default::default(),
             mail: None,

@@ -1312,3 +1312,79 @@ async fn the_history_says_who_acted_and_when_in_minutes() {
         "{when}"
     );
 }
+
+#[tokio::test]
+async fn the_form_offers_the_operators_facility_and_beamlines_and_records_their_identifiers() {
+    let app = TestApp::configured(|c| {
+        c.facility = arca::config::FacilitySettings {
+            name: "Diamond Light Source".into(),
+            ror: Some("https://ror.org/05etxs293".into()),
+            beamlines: vec![
+                arca::config::BeamlineSetting {
+                    name: "I04".into(),
+                    pid: Some("10.5442/ni000004".into()),
+                },
+                arca::config::BeamlineSetting {
+                    name: "I24".into(),
+                    pid: None,
+                },
+            ],
+        }
+    })
+    .await;
+    let mut author = Browser::new(&app);
+    author.sign_up("Curie, Marie", "marie@example.org").await;
+    let form = text(&author.get("/deposits/new").await);
+    assert!(form.contains(r#"list="beamline-choices""#), "{form}");
+    assert!(form.contains(
+        r#"<datalist id="beamline-choices"><option value="I04"><option value="I24"></datalist>"#
+    ));
+    assert!(form.contains(r#"<option value="Diamond Light Source">"#));
+    assert!(form.contains("Choose from the list, or type another."));
+    let id = author
+        .deposit(&[
+            ("title", "Lysozyme"),
+            ("author-0-name", "Curie, Marie"),
+            ("facility", "Diamond Light Source"),
+            ("beamline", "i04"),
+        ])
+        .await;
+    let r = app
+        .json(
+            Method::GET,
+            &format!("/api/v1/deposits/{id}"),
+            &app.curator,
+            None,
+        )
+        .await;
+    let f = &r.json()["facility"];
+    assert_eq!(f["facility"]["ror"], "https://ror.org/05etxs293", "{f}");
+    assert_eq!(
+        f["beamline"],
+        json!({"name": "I04", "identifier": "10.5442/ni000004"})
+    );
+    // A beamline typed outside the list is accepted as typed, with no identifier.
+    let edited = author
+        .post(
+            &format!("/deposits/{id}/edit"),
+            &[
+                ("title", "Lysozyme"),
+                ("author-0-name", "Curie, Marie"),
+                ("beamline", "B21 (borrowed)"),
+            ],
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", text(&edited));
+    let r = app
+        .json(
+            Method::GET,
+            &format!("/api/v1/deposits/{id}"),
+            &app.curator,
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.json()["facility"]["beamline"],
+        json!({"name": "B21 (borrowed)"})
+    );
+}

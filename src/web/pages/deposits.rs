@@ -343,6 +343,9 @@ struct FormPage {
     licences: &'static [(&'static str, &'static str)],
     /// What the files say for each field, offered, never filled in.
     offers: BTreeMap<String, Vec<Offered>>,
+    /// The operator's facility and beamlines, offered as choices ("" and none if unset).
+    facility: String,
+    beamlines: Vec<String>,
 }
 
 impl FormPage {
@@ -357,9 +360,28 @@ impl FormPage {
     fn invalid(&self, field: &str) -> bool {
         self.errors.contains_key(field)
     }
+
+    /// The operator's list for a field (the facility, its beamlines), offered as the
+    /// person types; anything else typed is accepted too.
+    fn choices(&self, field: &str) -> Vec<String> {
+        match field {
+            "facility" if !self.facility.is_empty() => vec![self.facility.clone()],
+            "beamline" => self.beamlines.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn choice_hint(&self, field: &str) -> &'static str {
+        if self.choices(field).is_empty() {
+            ""
+        } else {
+            "Choose from the list, or type another."
+        }
+    }
 }
 
 fn form_page(
+    s: &Services,
     b: &Browser,
     id: Option<String>,
     form: DepositForm,
@@ -378,6 +400,14 @@ fn form_page(
             banner,
             licences: licences(),
             offers,
+            facility: s.config.facility.name.clone(),
+            beamlines: s
+                .config
+                .facility
+                .beamlines
+                .iter()
+                .map(|b| b.name.clone())
+                .collect(),
         },
     )?;
     if failed {
@@ -417,7 +447,15 @@ pub async fn new_form(
         licence: "CC-BY-4.0".into(),
         ..Default::default()
     };
-    form_page(&b, None, form, FieldErrors::new(), None, BTreeMap::new())
+    form_page(
+        &s,
+        &b,
+        None,
+        form,
+        FieldErrors::new(),
+        None,
+        BTreeMap::new(),
+    )
 }
 
 fn this_year() -> i32 {
@@ -434,7 +472,9 @@ fn built(
 ) -> Result<(Value, Value), FieldErrors> {
     let empty = json!({});
     let (m, f) = old.map_or((&empty, &empty), |v| (&v.metadata, &v.facility));
-    form.to_deposit(m, f, &s.config.repository.name, this_year())
+    let (m, mut f) = form.to_deposit(m, f, &s.config.repository.name, this_year())?;
+    super::deposit_form::known_identifiers(&mut f, &s.config.facility);
+    Ok((m, f))
 }
 
 fn saved_or_errors(e: ServiceError) -> Result<FieldErrors, AppError> {
@@ -456,13 +496,13 @@ pub async fn create(
     let form = DepositForm::from_fields(&raw);
     let (m, f) = match built(&s, &form, None) {
         Ok(x) => x,
-        Err(errors) => return form_page(&b, None, form, errors, None, BTreeMap::new()),
+        Err(errors) => return form_page(&s, &b, None, form, errors, None, BTreeMap::new()),
     };
     match s.deposits().create(&actor, m, f).await {
         Ok(v) => Ok(see_other(&format!("/deposits/{}?done=saved", v.id))),
         Err(e) => {
             let errors = saved_or_errors(e)?;
-            form_page(&b, None, form, errors, None, BTreeMap::new())
+            form_page(&s, &b, None, form, errors, None, BTreeMap::new())
         }
     }
 }
@@ -480,6 +520,7 @@ pub async fn edit_form(
     let v = e.version;
     let form = DepositForm::from_deposit(&v.metadata, &v.facility);
     form_page(
+        &s,
         &b,
         Some(id),
         form,
@@ -504,13 +545,13 @@ pub async fn save(
         .map_err(AppError::page)?;
     let (m, f) = match built(&s, &form, Some(&v)) {
         Ok(x) => x,
-        Err(errors) => return form_page(&b, Some(id), form, errors, None, BTreeMap::new()),
+        Err(errors) => return form_page(&s, &b, Some(id), form, errors, None, BTreeMap::new()),
     };
     match s.deposits().update(&actor, &id, Some(m), Some(f)).await {
         Ok(_) => Ok(see_other(&format!("/deposits/{id}?done=saved"))),
         Err(e) => {
             let errors = saved_or_errors(e)?;
-            form_page(&b, Some(id), form, errors, None, BTreeMap::new())
+            form_page(&s, &b, Some(id), form, errors, None, BTreeMap::new())
         }
     }
 }
@@ -889,6 +930,7 @@ pub async fn act(
                 .map_err(AppError::page)?;
             let form = DepositForm::from_deposit(&e.version.metadata, &e.version.facility);
             form_page(
+                &s,
                 &b,
                 Some(id),
                 form,
