@@ -72,3 +72,10 @@ document.addEventListener("change", (ev) => {
   };
   setTimeout(tick, 3000);
 })();
+
+// A page that comes back with problems puts the reader on their summary (screen readers
+// read it, the keyboard starts there).
+(() => {
+  const summary = document.querySelector("[data-focus]");
+  if (summary) summary.focus();
+})();

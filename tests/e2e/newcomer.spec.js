@@ -109,6 +109,8 @@ test("a newcomer deposits, a curator releases, readers find and cite it", async 
   const orcid = page.locator("#author-0-orcid");
   await expect(orcid).toHaveAttribute("aria-invalid", "true");
   await expect(page.locator("#author-0-orcid-error")).toContainText("check digit");
+  // The summary of the problems takes the focus, so it is read first.
+  await expect(page.locator("#error-summary")).toBeFocused();
   await expect(page.locator("#title")).toHaveValue(TITLE);
   await expect(page.locator("#beamline")).toHaveValue("I04");
   await expect(page.locator("#wavelength")).toHaveValue("0.9795");
