@@ -189,6 +189,10 @@ async fn a_form_with_mistakes_names_each_field_keeps_what_was_typed_and_saves_no
         html.contains(r#"id="wavelength-error">“blue” is not a positive number"#),
         "{html}"
     );
+    // One mistake does not hide the others: the ORCID and the date are named too.
+    assert!(html.contains(r#"id="author-0-orcid-error">"#), "{html}");
+    assert!(html.contains(r#"id="collection_date-error">Must be a date as YYYY-MM-DD."#));
+    assert!(html.contains("3 problems to fix"), "{html}");
     assert!(
         html.contains(r#"value="Lysozyme &#38; friends""#)
             || html.contains("value=\"Lysozyme &amp; friends\"")

@@ -263,6 +263,15 @@ impl DepositForm {
         }
     }
 
+    /// Empties a field the form could not read (a number that is not one).
+    pub fn clear(&mut self, field: &str) {
+        match field {
+            "wavelength" => self.wavelength.clear(),
+            "temperature" => self.temperature.clear(),
+            _ => {}
+        }
+    }
+
     /// The deposit's metadata and facility profile: `old` with the form's fields
     /// written over it. Numbers that are not numbers are the form's own problems.
     pub fn to_deposit(

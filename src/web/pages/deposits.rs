@@ -472,9 +472,29 @@ fn built(
 ) -> Result<(Value, Value), FieldErrors> {
     let empty = json!({});
     let (m, f) = old.map_or((&empty, &empty), |v| (&v.metadata, &v.facility));
-    let (m, mut f) = form.to_deposit(m, f, &s.config.repository.name, this_year())?;
-    super::deposit_form::known_identifiers(&mut f, &s.config.facility);
-    Ok((m, f))
+    let publisher = &s.config.repository.name;
+    match form.to_deposit(m, f, publisher, this_year()) {
+        Ok((m, mut f)) => {
+            super::deposit_form::known_identifiers(&mut f, &s.config.facility);
+            Ok((m, f))
+        }
+        // A number that is not one: said with every other problem the deposit has, so
+        // one mistake does not hide the rest until the next save.
+        Err(mut errors) => {
+            let mut rest = form.clone();
+            for field in errors.keys() {
+                rest.clear(field);
+            }
+            if let Ok((m, f)) = rest.to_deposit(m, f, publisher, this_year())
+                && let Err(fields) = crate::metadata::schema::check_deposit(&m, &f)
+            {
+                for (field, message) in field_errors(fields) {
+                    errors.entry(field).or_insert(message);
+                }
+            }
+            Err(errors)
+        }
+    }
 }
 
 fn saved_or_errors(e: ServiceError) -> Result<FieldErrors, AppError> {
