@@ -41,10 +41,58 @@ document.addEventListener("click", (ev) => {
       if (el.classList.contains("error")) el.remove();
     });
     last.after(row);
+    row.hidden = false;
+    labelRows(kind);
     const first = row.querySelector("input");
     if (first) first.focus();
   }
+  const up = ev.target.closest("[data-row-up]");
+  if (up) {
+    // Values move, rows stay: the names keep their order, so the saved order is the new one.
+    const row = up.closest("[data-row]");
+    let prev = row.previousElementSibling;
+    while (prev && (prev.dataset.row !== row.dataset.row || prev.hidden)) prev = prev.previousElementSibling;
+    if (prev) {
+      const a = prev.querySelectorAll("input");
+      const b = row.querySelectorAll("input");
+      a.forEach((input, i) => { if (b[i]) [input.value, b[i].value] = [b[i].value, input.value]; });
+      prev.querySelector("[data-row-up]")?.focus();
+    }
+  }
+  const remove = ev.target.closest("[data-row-remove]");
+  if (remove) {
+    // Emptied and hidden: the archive drops empty rows when it saves.
+    const row = remove.closest("[data-row]");
+    row.querySelectorAll("input").forEach((input) => { input.value = ""; });
+    row.hidden = true;
+  }
 });
+
+// Each row of a list (authors, programs) can move up or be removed.
+function labelRows(kind) {
+  document.querySelectorAll(`[data-row="${kind}"]`).forEach((row, i) => {
+    row.querySelector("[data-row-up]")?.setAttribute("aria-label", `Move ${kind} ${i + 1} up`);
+    row.querySelector("[data-row-remove]")?.setAttribute("aria-label", `Remove ${kind} ${i + 1}`);
+  });
+}
+(() => {
+  const kinds = new Set();
+  document.querySelectorAll("[data-row]").forEach((row) => {
+    const tools = document.createElement("div");
+    tools.className = "row-tools";
+    for (const [attr, words] of [["data-row-up", "Move up"], ["data-row-remove", "Remove"]]) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "link";
+      button.setAttribute(attr, "");
+      button.textContent = words;
+      tools.append(button, " ");
+    }
+    row.append(tools);
+    kinds.add(row.dataset.row);
+  });
+  kinds.forEach(labelRows);
+})();
 document.addEventListener("change", (ev) => {
   const input = ev.target.closest("input[type=file][data-fill]");
   if (input && input.files[0]) {
