@@ -107,6 +107,8 @@ pub struct DepositPageView {
     pub found: Report,
     /// Reviewer links made for it, newest first (their secrets are never kept).
     pub reviewer_links: Vec<crate::db::reviewers::LinkRow>,
+    /// Who deposited it (their name; empty for a removed account).
+    pub depositor: String,
 }
 
 /// The deposit's form with what its files suggest for it.
@@ -128,6 +130,10 @@ impl Service<'_> {
         let uploads = db::uploads::list_for_version(&mut conn, &v.id).await?;
         let events = db::events::history(&mut conn, &v.id).await?;
         let reviewer_links = db::reviewers::for_version(&mut conn, &v.id).await?;
+        let depositor = db::users::get(&mut conn, &v.owner_id)
+            .await?
+            .map(|u| u.name)
+            .unwrap_or_default();
         drop(conn);
         let is_owner = v.owner_id == actor.id;
         let waits_for_article = deposit
@@ -164,6 +170,7 @@ impl Service<'_> {
         Ok(DepositPageView {
             found,
             reviewer_links,
+            depositor,
             deposit,
             files,
             uploads,

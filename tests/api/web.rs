@@ -323,6 +323,16 @@ async fn a_deposit_made_in_the_browser_goes_through_review_to_its_public_page() 
     app.drain().await;
     let html = text(&author.get(&format!("/deposits/{id}")).await);
     assert!(html.contains("✔ verified"), "{html}");
+    // Each file opens from the page, for the depositor (and curators), before release.
+    let file_url = format!("/api/v1/deposits/{id}/files/images/img_0001.cbf");
+    assert!(
+        html.contains(&format!("<a href=\"{file_url}\">images/img_0001.cbf</a>")),
+        "{html}"
+    );
+    let r = author.get(&file_url).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body.len(), 11);
+    author.get(&format!("/deposits/{id}")).await;
     assert!(html.contains(r#"data-state="verified""#));
 
     // The author cannot approve their own deposit, even by forging the form.
@@ -346,7 +356,16 @@ async fn a_deposit_made_in_the_browser_goes_through_review_to_its_public_page() 
         "{html}"
     );
     assert!(html.contains("for 0 minutes"), "{html}");
-    curator.get(&format!("/deposits/{id}")).await;
+    // The review page: who deposited it, each author's ORCID iD.
+    let html = text(&curator.get(&format!("/deposits/{id}")).await);
+    assert!(
+        html.contains("<dt>Deposited by</dt><dd>Curie, Marie</dd>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Curie, Marie (ORCID 0000-0002-1825-0097)"),
+        "{html}"
+    );
     let r = curator
         .post(
             &format!("/deposits/{id}/act"),

@@ -74,6 +74,33 @@ fn steps(
         .collect()
 }
 
+/// The profile's funding in words: "Wellcome Trust (221234/Z/20/Z); ERC".
+fn funding_words(facility: &Value) -> String {
+    facility
+        .get("funding")
+        .and_then(Value::as_array)
+        .map(|all| {
+            all.iter()
+                .filter_map(|f| {
+                    let name = f.get("funder_name")?.as_str()?;
+                    let award = [f.get("award_title"), f.get("award_number")]
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    Some(if award.is_empty() {
+                        name.to_owned()
+                    } else {
+                        format!("{name} ({award})")
+                    })
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default()
+}
+
 /// What happens next, for the person looking: a curator reviewing someone else's deposit
 /// is told what is theirs to do, an author what the archive and the curators do.
 fn next_step(s: DepositState, has_files: bool, reviewing: bool) -> &'static str {
@@ -578,6 +605,8 @@ pub async fn save(
 
 pub struct FileView {
     pub path: String,
+    /// Where its depositors and curators open it (the API, with their session).
+    pub url: String,
     pub size: String,
     pub sha256: String,
     pub status: FileStatus,
@@ -733,14 +762,30 @@ pub(super) async fn deposit_page(
     let profile = serde_json::from_value(v.facility.clone()).unwrap_or_default();
     let summary: Vec<(&'static str, String)> = [
         ("Title", f.title.clone()),
+        ("Deposited by", p.depositor.clone()),
         (
             "Authors",
             f.authors
                 .iter()
-                .map(|a| a.name.clone())
+                .map(|a| {
+                    // What a curator checks: each person's ORCID iD and affiliation.
+                    let more: Vec<String> = [
+                        (!a.orcid.is_empty()).then(|| format!("ORCID {}", a.orcid)),
+                        (!a.affiliation.is_empty()).then(|| a.affiliation.clone()),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                    if more.is_empty() {
+                        a.name.clone()
+                    } else {
+                        format!("{} ({})", a.name, more.join(", "))
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("; "),
         ),
+        ("Funding", funding_words(&v.facility)),
         ("Description", f.description.clone()),
         (
             "Related article",
@@ -799,6 +844,10 @@ pub(super) async fn deposit_page(
             .into_iter()
             .map(|x| FileView {
                 size: human_size(x.size),
+                url: crate::web::format::url_under(
+                    &format!("/api/v1/deposits/{}/files", v.id),
+                    &x.path,
+                ),
                 path: x.path,
                 sha256: x.sha256,
                 status: x.status,
@@ -1024,6 +1073,20 @@ mod step_tests {
 
     fn current(s: &[(&str, &str)]) -> Vec<String> {
         s.iter().map(|(n, st)| format!("{n}:{st}")).collect()
+    }
+
+    #[test]
+    fn funding_is_said_in_words() {
+        let f = json!({"funding": [
+            {"funder_name": "Wellcome Trust", "award_number": "221234/Z/20/Z"},
+            {"funder_name": "ERC", "award_title": "Big crystals", "award_number": "1"},
+            {"funder_name": "DFG"}
+        ]});
+        assert_eq!(
+            funding_words(&f),
+            "Wellcome Trust (221234/Z/20/Z); ERC (Big crystals, 1); DFG"
+        );
+        assert_eq!(funding_words(&json!({})), "");
     }
 
     #[test]
