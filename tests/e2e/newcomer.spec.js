@@ -51,8 +51,8 @@ async function accessible(page, name) {
 }
 
 // Readable on a phone: nothing wider than the screen.
-async function fitsAPhone(browser, url, name) {
-  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+async function fitsAPhone(browser, url, name, storageState) {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, storageState });
   const p = await ctx.newPage();
   await p.goto(url);
   const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -198,6 +198,8 @@ test("a newcomer deposits, a curator releases, readers find and cite it", async 
   await expect(page.locator("#file-table")).toContainText("verified");
   await expect(page.locator("ol.steps [aria-current=step]")).toHaveText("Review by a curator");
   await shot(page, "05-verified");
+  // The deposit page, with its hashes, DOI and history, fits a phone too.
+  await fitsAPhone(browser, depositUrl, "deposit-page", await author.storageState());
   await accessible(page, "the deposit page");
 
   // A curator approves and releases it.
