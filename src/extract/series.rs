@@ -45,9 +45,12 @@ pub fn frame_of(path: &str) -> Option<(String, u64)> {
     let stem_end = name.find('.').unwrap_or(name.len());
     let stem = &name[..stem_end];
     let end = stem.rfind(|c: char| c.is_ascii_digit())? + 1;
+    // Just after the last character that is not a digit (which may be several bytes).
     let start = stem[..end]
-        .rfind(|c: char| !c.is_ascii_digit())
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !c.is_ascii_digit())
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let digits = &stem[start..end];
     if digits.len() < MIN_DIGITS || digits.len() > 12 {
         return None;
@@ -141,6 +144,12 @@ mod tests {
             Some(("d/x_data_######.h5".into(), 42))
         );
         assert_eq!(frame_of("x_0001.cbf.gz"), Some(("x_####.cbf.gz".into(), 1)));
+        // A letter of several bytes just before the digits (found by fuzzing: it panicked).
+        assert_eq!(
+            frame_of("données/probeé00017.cbf"),
+            Some(("données/probeé#####.cbf".into(), 17))
+        );
+        assert_eq!(frame_of("é☃123"), Some(("é☃###".into(), 123)));
     }
 
     #[test]
