@@ -656,3 +656,20 @@ impl<'a> Browser<'a> {
 pub fn text(r: &Resp) -> String {
     String::from_utf8_lossy(&r.body).into_owned()
 }
+
+/// A curator signed in through the pages (keeper@example.org).
+pub async fn signed_in_curator(app: &TestApp) -> Browser<'_> {
+    app.services
+        .users()
+        .add(
+            "keeper@example.org",
+            "Keeper, Curator",
+            Role::Curator,
+            Some("curator password"),
+        )
+        .await
+        .unwrap();
+    let mut b = Browser::new(app);
+    b.sign_in("keeper@example.org", "curator password").await;
+    b
+}

@@ -175,7 +175,7 @@ async fn the_deposit_page_tells_what_the_files_say_and_the_form_offers_it() {
             .await;
     }
     app.drain().await;
-    let mut curator = keeper(&app).await;
+    let mut curator = signed_in_curator(&app).await;
     let page = text(&curator.get(&format!("/deposits/{id}")).await);
     assert!(page.contains("What the files say"), "{page}");
     assert!(page.contains("x_#####.cbf"));
@@ -265,7 +265,7 @@ async fn images_are_drawn_once_for_those_who_may_see_them() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 
     // The deposit's page shows the picture, linked to its larger view.
-    let mut curator = keeper(&app).await;
+    let mut curator = signed_in_curator(&app).await;
     let page = text(&curator.get(&format!("/deposits/{id}")).await);
     assert!(page.contains(&format!("<img src=\"{url}\"")), "{page}");
     assert!(page.contains(&format!("href=\"{url}?size=large\"")));
@@ -287,21 +287,4 @@ async fn images_are_drawn_once_for_those_who_may_see_them() {
         "{landing}"
     );
     assert!(landing.contains(&format!("href=\"{public}?size=large\"")));
-}
-
-/// A curator signed in through the pages.
-async fn keeper(app: &TestApp) -> Browser<'_> {
-    app.services
-        .users()
-        .add(
-            "keeper@example.org",
-            "Keeper, Curator",
-            arca::model::Role::Curator,
-            Some("curator password"),
-        )
-        .await
-        .unwrap();
-    let mut b = Browser::new(app);
-    b.sign_in("keeper@example.org", "curator password").await;
-    b
 }

@@ -160,20 +160,7 @@ async fn links_are_made_copied_listed_and_revoked_on_the_deposit_page() {
             "verified",
         )
         .await;
-    app.services
-        .users()
-        .add(
-            "keeper@example.org",
-            "Keeper, Curator",
-            arca::model::Role::Curator,
-            Some("curator password"),
-        )
-        .await
-        .unwrap();
-    let mut curator = Browser::new(&app);
-    curator
-        .sign_in("keeper@example.org", "curator password")
-        .await;
+    let mut curator = signed_in_curator(&app).await;
     let text = |r: &Resp| String::from_utf8_lossy(&r.body).into_owned();
     let page = text(&curator.get(&format!("/deposits/{id}")).await);
     assert!(page.contains("Make a reviewer link"), "{page}");
