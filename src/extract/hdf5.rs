@@ -152,21 +152,39 @@ fn open_storage(budget: &Arc<Budget>, links: Option<Arc<LinkedFiles>>) -> H5Resu
     Hdf5File::from_storage_with_options(cached, options)
 }
 
+/// Runs the reader, turning a panic inside it (a bug in a parser of hostile bytes) into
+/// the file's problem: the job records it instead of failing again and again. Under
+/// fuzzing the panic goes through, so the fuzzer sees it.
+fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, ExtractError>) -> Result<T, ExtractError> {
+    if cfg!(fuzzing) {
+        return f();
+    }
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(ExtractError::Hdf5(format!(
+            "the HDF5 reader failed on this file while {what}"
+        )))
+    })
+}
+
 /// What an HDF5 file says: an NXmx master's collection, or a data file's frames. Returns
 /// the bytes read too, whatever the outcome.
 pub fn read(storage: DynStorage) -> (Result<Facts, ExtractError>, u64) {
     let budget = Budget::new(storage, HEADER_BYTES);
+    let facts = guarded("reading its metadata", || read_within(&budget));
+    (facts, budget.used())
+}
+
+fn read_within(budget: &Arc<Budget>) -> Result<Facts, ExtractError> {
     let links = Arc::new(LinkedFiles::default());
-    let facts = open(&budget, Some(links.clone()))
-        .and_then(|file| facts_of(&file).map_err(|e| failed(&budget, e)))
+    open(budget, Some(links.clone()))
+        .and_then(|file| facts_of(&file).map_err(|e| failed(budget, e)))
         .map(|mut f| {
             f.linked_files =
                 std::mem::take(&mut *links.0.lock().unwrap_or_else(|e| e.into_inner()));
             // In name order: a master of many links keeps them by hash.
             f.linked_files.sort();
             f
-        });
-    (facts, budget.used())
+        })
 }
 
 fn class_of(g: &Group) -> Option<String> {
@@ -464,6 +482,12 @@ fn unshuffle_bits(shuffled: &[u8], out: &mut [u8], n: usize, element_size: usize
 /// Pixels at the largest value of their type (how Eiger marks gaps and bad pixels) and
 /// negative ones are shown as masked.
 pub fn frame_picture(storage: DynStorage, side: usize) -> Result<Picture, ExtractError> {
+    guarded("drawing its first frame", || {
+        draw_first_frame(storage, side)
+    })
+}
+
+fn draw_first_frame(storage: DynStorage, side: usize) -> Result<Picture, ExtractError> {
     let budget = Budget::new(storage, FRAME_BYTES);
     let file = open(&budget, None)?;
     let ds = first_image(&file)
@@ -658,6 +682,15 @@ mod tests {
         let budget = Budget::new(in_memory(whole), 100);
         let e = open(&budget, None).and_then(|f| facts_of(&f).map_err(|e| failed(&budget, e)));
         assert!(e.unwrap_err().to_string().contains("more than 100 bytes"));
+    }
+
+    #[test]
+    fn a_panic_in_the_reader_is_the_files_problem_not_the_jobs() {
+        let r: Result<(), _> = guarded("reading its metadata", || panic!("a bug"));
+        assert_eq!(
+            r.unwrap_err().to_string(),
+            "the HDF5 file could not be read: the HDF5 reader failed on this file while reading its metadata"
+        );
     }
 
     #[test]
