@@ -135,8 +135,9 @@ impl Service<'_> {
         &self,
         actor: &Actor,
         metadata: Value,
-        facility: Value,
+        mut facility: Value,
     ) -> ServiceResult<VersionRow> {
+        super::known_facility::apply(&mut facility, &self.config.facility);
         check_deposit(&metadata, &facility).map_err(ServiceError::InvalidMetadata)?;
         let now = now_ms();
         let v = VersionRow::first_draft(&actor.id, metadata, facility, now);
@@ -172,7 +173,8 @@ impl Service<'_> {
         if let Some(m) = metadata {
             v.metadata = m;
         }
-        if let Some(f) = facility {
+        if let Some(mut f) = facility {
+            super::known_facility::apply(&mut f, &self.config.facility);
             v.facility = f;
         }
         check_deposit(&v.metadata, &v.facility).map_err(ServiceError::InvalidMetadata)?;

@@ -49,6 +49,7 @@ pub mod holds;
 pub mod housekeeping;
 pub mod identities;
 pub mod jobs;
+mod known_facility;
 pub mod landing;
 pub mod mail;
 pub mod manifest;

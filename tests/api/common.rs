@@ -657,8 +657,8 @@ pub fn text(r: &Resp) -> String {
     String::from_utf8_lossy(&r.body).into_owned()
 }
 
-/// A curator signed in through the pages (keeper@example.org).
-pub async fn signed_in_curator(app: &TestApp) -> Browser<'_> {
+/// A curator who signs in with a password: keeper@example.org, "curator password".
+pub async fn add_curator_with_password(app: &TestApp) {
     app.services
         .users()
         .add(
@@ -669,6 +669,11 @@ pub async fn signed_in_curator(app: &TestApp) -> Browser<'_> {
         )
         .await
         .unwrap();
+}
+
+/// That curator, signed in through the pages.
+pub async fn signed_in_curator(app: &TestApp) -> Browser<'_> {
+    add_curator_with_password(app).await;
     let mut b = Browser::new(app);
     b.sign_in("keeper@example.org", "curator password").await;
     b

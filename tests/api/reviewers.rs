@@ -198,6 +198,18 @@ async fn links_are_made_copied_listed_and_revoked_on_the_deposit_page() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(text(&r).contains("1 to 730 days"));
 
+    // Someone else's deposit: no link is made or revoked through the pages.
+    let mut stranger = Browser::new(&app);
+    stranger.sign_up("Mallory", "mallory@example.org").await;
+    stranger.get("/my").await;
+    let r = stranger
+        .post(
+            &format!("/deposits/{id}/reviewer-links"),
+            &[("note", "mine"), ("days", "30")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
     // Revoked with a click: the link opens nothing.
     let link_id = again
         .split("/reviewer-links/")
@@ -213,6 +225,14 @@ async fn links_are_made_copied_listed_and_revoked_on_the_deposit_page() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(app.public(&review, &[]).await.status, StatusCode::NOT_FOUND);
+    stranger.get("/my").await;
+    let r = stranger
+        .post(
+            &format!("/deposits/{id}/reviewer-links/{link_id}/revoke"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
     let page = text(&curator.get(&format!("/deposits/{id}")).await);
     assert!(page.contains("revoked on"), "{page}");
 }

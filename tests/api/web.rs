@@ -10,19 +10,6 @@ use serde_json::json;
 const HOSTILE_TITLE: &str = "<script>alert('t')</script> Lysozyme <b>bold</b>";
 const HOSTILE_NAME: &str = "Curie, <img src=x onerror=alert(1)>";
 
-async fn curator_with_password(app: &TestApp) {
-    app.services
-        .users()
-        .add(
-            "keeper@example.org",
-            "Keeper, Curator",
-            Role::Curator,
-            Some("curator password"),
-        )
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn signing_up_in_and_out_uses_a_locked_down_cookie_and_every_form_checks_csrf() {
     let app = TestApp::new().await;
@@ -238,7 +225,7 @@ async fn a_form_with_mistakes_names_each_field_keeps_what_was_typed_and_saves_no
 #[tokio::test]
 async fn a_deposit_made_in_the_browser_goes_through_review_to_its_public_page() {
     let app = TestApp::new().await;
-    curator_with_password(&app).await;
+    add_curator_with_password(&app).await;
     let mut author = Browser::new(&app);
     author.sign_up("Curie, Marie", "marie@example.org").await;
     let id = author
@@ -626,7 +613,7 @@ async fn search_finds_released_datasets_by_words_and_filters_and_nothing_else() 
 #[tokio::test]
 async fn invitation_only_archives_take_new_accounts_by_invitation_once() {
     let app = TestApp::configured(|c| c.web.open_signup = false).await;
-    curator_with_password(&app).await;
+    add_curator_with_password(&app).await;
     let mut stranger = Browser::new(&app);
     let html = text(&stranger.get("/signup").await);
     assert!(html.contains("by invitation"));
@@ -717,7 +704,7 @@ async fn invitation_only_archives_take_new_accounts_by_invitation_once() {
 #[tokio::test]
 async fn markup_in_titles_and_names_shows_as_text_on_every_page() {
     let app = TestApp::new().await;
-    curator_with_password(&app).await;
+    add_curator_with_password(&app).await;
     let mut author = Browser::new(&app);
     author.sign_up(HOSTILE_NAME, "marie@example.org").await;
     let fields = [
@@ -899,7 +886,7 @@ async fn the_manuscript_kit_cites_several_deposits_and_their_software_in_the_cho
 #[tokio::test]
 async fn curators_schedule_from_the_deposit_page_and_release_a_batch_from_the_console() {
     let app = TestApp::new().await;
-    curator_with_password(&app).await;
+    add_curator_with_password(&app).await;
     let deposit = app
         .deposit_through(
             json!({"metadata": metadata()}),
@@ -973,7 +960,7 @@ async fn curators_add_mirrors_and_watch_transfers_without_ever_seeing_a_secret()
         ];
     })
     .await;
-    curator_with_password(&app).await;
+    add_curator_with_password(&app).await;
     let creds = app.dir.path().join("partner.toml");
     std::fs::write(
         &creds,
@@ -1191,7 +1178,7 @@ async fn without_mail_a_reset_says_whom_to_ask() {
 #[tokio::test]
 async fn notifications_are_counted_in_the_header_and_read_on_their_page() {
     let app = TestApp::new().await;
-    curator_with_password(&app).await;
+    add_curator_with_password(&app).await;
     let mut curator = Browser::new(&app);
     curator
         .sign_in("keeper@example.org", "curator password")
@@ -1274,7 +1261,7 @@ async fn a_person_sees_their_tokens_and_revokes_them_and_only_theirs() {
 #[tokio::test]
 async fn a_curator_sees_what_waits_on_arrival_and_atop_the_queue() {
     let app = TestApp::new().await;
-    curator_with_password(&app).await;
+    add_curator_with_password(&app).await;
     let mut curator = Browser::new(&app);
     curator
         .sign_in("keeper@example.org", "curator password")
@@ -1307,7 +1294,7 @@ async fn a_curator_sees_what_waits_on_arrival_and_atop_the_queue() {
 #[tokio::test]
 async fn the_history_says_who_acted_and_when_in_minutes() {
     let app = TestApp::new().await;
-    curator_with_password(&app).await;
+    add_curator_with_password(&app).await;
     let id = app.create_deposit(&app.author).await;
     app.upload(&app.author, &id, "frame.cbf", b"frame").await;
     app.act(&app.author, &id, "submit", None).await;
@@ -1409,5 +1396,19 @@ async fn the_form_offers_the_operators_facility_and_beamlines_and_records_their_
     assert_eq!(
         r.json()["facility"]["beamline"],
         json!({"name": "B21 (borrowed)"})
+    );
+    // Through the API alike: the service records them, whoever calls it.
+    let r = app
+        .json(
+            Method::POST,
+            "/api/v1/deposits",
+            &app.author,
+            Some(json!({"metadata": metadata(), "facility": {"beamline": {"name": "I04"}}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", text(&r));
+    assert_eq!(
+        r.json()["facility"]["beamline"]["identifier"],
+        "10.5442/ni000004"
     );
 }

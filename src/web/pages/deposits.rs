@@ -501,10 +501,7 @@ fn built(
     let (m, f) = old.map_or((&empty, &empty), |v| (&v.metadata, &v.facility));
     let publisher = &s.config.repository.name;
     match form.to_deposit(m, f, publisher, this_year()) {
-        Ok((m, mut f)) => {
-            super::deposit_form::known_identifiers(&mut f, &s.config.facility);
-            Ok((m, f))
-        }
+        Ok(built) => Ok(built),
         // A number that is not one: said with every other problem the deposit has, so
         // one mistake does not hide the rest until the next save.
         Err(mut errors) => {
