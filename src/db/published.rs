@@ -24,6 +24,19 @@ const FROM_PUBLISHED: &str = concat!(
      JOIN datasets d ON d.id = v.dataset_id"
 );
 
+/// As `FROM_PUBLISHED`, with the name of whoever released the version (the latest
+/// event that made it public).
+const FROM_PUBLISHED_BY: &str = concat!(
+    "SELECT ",
+    version_columns!(),
+    ", p.datestamp, p.released_at, p.deleted,
+     (SELECT u.name FROM events e JOIN users u ON u.id = e.actor_id
+       WHERE e.subject_id = p.version_id AND e.to_state = 'released'
+       ORDER BY e.id DESC LIMIT 1) AS released_by
+     FROM published p JOIN dataset_versions v ON v.id = p.version_id
+     JOIN datasets d ON d.id = v.dataset_id"
+);
+
 fn published_row(row: &sqlx::any::AnyRow) -> DbResult<Published> {
     Ok(Published {
         version: from_row(row)?,
@@ -254,4 +267,33 @@ pub async fn released_between(
     .fetch_all(conn)
     .await?;
     rows.iter().map(published_row).collect()
+}
+
+/// A release that went through no batch ("release now"), with who made it.
+#[derive(Debug, Clone)]
+pub struct DirectRelease {
+    pub published: Published,
+    pub released_by: Option<String>,
+}
+
+/// The latest releases made outside any batch, newest first, at most `limit`; withdrawn
+/// ones included (marked), so the curators' history has no gaps.
+pub async fn released_outside_batches(conn: &mut Conn, limit: i64) -> DbResult<Vec<DirectRelease>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{FROM_PUBLISHED_BY} WHERE NOT EXISTS (
+             SELECT 1 FROM release_items i WHERE i.version_id = p.version_id
+               AND i.state = 'released')
+         ORDER BY p.released_at DESC, p.version_id DESC LIMIT $1"
+    )))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DirectRelease {
+                published: published_row(r)?,
+                released_by: r.try_get("released_by")?,
+            })
+        })
+        .collect()
 }

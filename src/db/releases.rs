@@ -97,6 +97,18 @@ pub async fn page(
     rows.iter().map(batch).collect()
 }
 
+/// Batches still to run (open or running), soonest first.
+pub async fn coming(conn: &mut Conn, limit: i64) -> DbResult<Vec<BatchRow>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {BATCH} FROM release_batches WHERE state IN ('open', 'running')
+         ORDER BY release_at LIMIT $1"
+    )))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(batch).collect()
+}
+
 /// Open batches whose time has come.
 pub async fn due(conn: &mut Conn, now: i64) -> DbResult<Vec<BatchRow>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(

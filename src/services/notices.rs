@@ -317,7 +317,5 @@ fn notice_of<'v>(t: &'v Transition<'_, '_>) -> Option<(To<'v>, NoticeKind, &'sta
 
 /// What the notices of `v` call it.
 pub(super) fn deposit_title(v: &VersionRow) -> String {
-    super::records::record_of(v)
-        .map(|r| crate::metadata::citation::title(&r))
-        .unwrap_or_default()
+    super::records::title_of(v)
 }

@@ -12,6 +12,14 @@ pub fn record_of(v: &VersionRow) -> ServiceResult<crate::metadata::datacite::Res
     Ok(record_and_profile(v)?.0)
 }
 
+/// The deposit's title as its citation gives it; empty when its metadata does not make
+/// a record yet.
+pub fn title_of(v: &VersionRow) -> String {
+    record_of(v)
+        .map(|r| crate::metadata::citation::title(&r))
+        .unwrap_or_default()
+}
+
 /// The record, and the facility profile it was made from.
 pub fn record_and_profile(
     v: &VersionRow,

@@ -18,6 +18,14 @@ pub struct BatchView {
     pub items: Vec<(ItemRow, VersionRow)>,
 }
 
+/// What the curators' release console shows.
+#[derive(Debug, Clone)]
+pub struct ReleaseConsole {
+    pub coming: Vec<BatchView>,
+    pub past: Vec<BatchView>,
+    pub direct: Vec<db::published::DirectRelease>,
+}
+
 /// For the crash test only (built with the `test-hooks` feature):
 /// `ARCA_CRASH_AFTER_RELEASE_ITEMS=N` aborts the process once a batch run has released N
 /// items, as a power cut would.
@@ -62,9 +70,7 @@ impl Service<'_> {
                 }
                 datasets.push(FeedDataset {
                     dataset_id: v.dataset_id.to_string(),
-                    title: super::records::record_of(v)
-                        .map(|r| crate::metadata::citation::title(&r))
-                        .unwrap_or_default(),
+                    title: super::records::title_of(v),
                     doi: v.doi.clone(),
                 });
             }
@@ -217,14 +223,31 @@ impl Service<'_> {
         Ok(BatchView { batch, items })
     }
 
-    /// The curators' release console: the latest `shown` batches, each with every item.
-    pub async fn console(&self, actor: &Actor, shown: i64) -> ServiceResult<Vec<BatchView>> {
+    /// The curators' release console: the batches still to run (soonest first), the
+    /// datasets released outside any batch and the batches that ran (newest first),
+    /// at most `shown` of each.
+    pub async fn console(&self, actor: &Actor, shown: i64) -> ServiceResult<ReleaseConsole> {
         super::require_curator(actor, "manage release batches")?;
-        let mut views = Vec::new();
-        for batch in self.batches(None, 0, shown).await? {
-            views.push(self.batch_whole(&batch.id).await?);
+        let (coming, past, direct) = {
+            let mut conn = self.db.conn().await?;
+            (
+                db::releases::coming(&mut conn, shown).await?,
+                db::releases::page(&mut conn, Some(BatchState::Done), 0, shown).await?,
+                db::published::released_outside_batches(&mut conn, shown).await?,
+            )
+        };
+        let mut console = ReleaseConsole {
+            coming: Vec::with_capacity(coming.len()),
+            past: Vec::with_capacity(past.len()),
+            direct,
+        };
+        for batch in coming {
+            console.coming.push(self.batch_whole(&batch.id).await?);
         }
-        Ok(views)
+        for batch in past {
+            console.past.push(self.batch_whole(&batch.id).await?);
+        }
+        Ok(console)
     }
 
     /// "Run now": the batch starts at once instead of at its time.

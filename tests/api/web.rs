@@ -911,6 +911,28 @@ async fn curators_schedule_from_the_deposit_page_and_release_a_batch_from_the_co
     let html = text(&curator.get("/curate/releases").await);
     assert!(html.contains("Hen egg-white lysozyme, 100 K"), "{html}");
     assert!(html.contains("pending"));
+    // The coming batches read soonest first; one with nothing in it says so instead
+    // of hiding its button.
+    let coming = section(&html, "<h2>Coming</h2>", "<h2>Released at once</h2>");
+    let times: Vec<&str> = coming
+        .match_indices("<h3 id=\"batch-")
+        .map(|(at, _)| {
+            coming[at..]
+                .split('>')
+                .nth(1)
+                .unwrap()
+                .split(" UTC")
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert!(times.len() >= 2, "{coming}");
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert!(
+        coming.contains("Nothing is scheduled in this batch yet"),
+        "{coming}"
+    );
+    assert!(coming.contains("data-confirm=\"Release the 1 dataset of this batch now"));
     // An author cannot see the console or run a batch.
     let mut author = Browser::new(&app);
     author.sign_up("Curie, Marie", "marie@example.org").await;
@@ -930,7 +952,46 @@ async fn curators_schedule_from_the_deposit_page_and_release_a_batch_from_the_co
     app.drain().await;
     assert_eq!(app.state(&deposit).await, "released");
     let html = text(&curator.get("/curate/releases").await);
-    assert!(html.contains("released"));
+    let past = section(&html, "<h2>Released batches</h2>", "</main>");
+    assert!(past.contains("Hen egg-white lysozyme, 100 K"), "{html}");
+    assert!(past.contains("released"));
+    // A dataset released at once, outside any batch, has its place in the history too,
+    // with who released it.
+    let at_once = app
+        .deposit_through(
+            json!({"metadata": metadata()}),
+            &[("g.cbf", b"frames")],
+            "approved",
+        )
+        .await;
+    let r = curator
+        .post(
+            &format!("/deposits/{at_once}/act"),
+            &[("action", "release")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", curator.last);
+    let html = text(&curator.get("/curate/releases").await);
+    let direct = section(
+        &html,
+        "<h2>Released at once</h2>",
+        "<h2>Released batches</h2>",
+    );
+    assert!(direct.contains(&format!("/deposits/{at_once}")), "{direct}");
+    assert!(
+        !direct.contains(&format!("/deposits/{deposit}")),
+        "{direct}"
+    );
+    assert!(direct.contains("Keeper, Curator"), "{direct}");
+}
+
+/// The part of a page between two markers.
+fn section<'a>(html: &'a str, from: &str, to: &str) -> &'a str {
+    let start = html
+        .find(from)
+        .unwrap_or_else(|| panic!("no {from} in {html}"));
+    let end = html[start..].find(to).map_or(html.len(), |e| start + e);
+    &html[start..end]
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 
 use super::deposits::state_words;
 use super::{Chrome, page, see_other};
-use crate::model::date::utc_seconds;
+use crate::db::versions::VersionRow;
+use crate::model::date::utc_minutes;
 use crate::model::{BatchItemState, BatchState};
 use crate::services::Services;
 use crate::web::error::{AppError, AppResult};
@@ -29,51 +30,82 @@ pub struct ItemView {
     pub error: Option<String>,
 }
 
+/// A dataset released at once, outside any batch.
+pub struct DirectView {
+    pub deposit: String,
+    pub title: String,
+    pub doi: Option<String>,
+    pub released_at: String,
+    pub released_by: Option<String>,
+    pub withdrawn: bool,
+}
+
 #[derive(Template)]
 #[template(path = "releases.html")]
 struct ReleasesPage {
     chrome: Chrome,
-    batches: Vec<BatchView>,
+    coming: Vec<BatchView>,
+    direct: Vec<DirectView>,
+    past: Vec<BatchView>,
 }
 
-/// Batches shown: the open ones and the latest run, newest first.
+/// Shown of each list: the batches to come, the direct releases, the batches run.
 const SHOWN: i64 = 20;
 
+fn title_of(v: &VersionRow) -> String {
+    let title = crate::services::records::title_of(v);
+    if title.is_empty() {
+        "(untitled)".to_owned()
+    } else {
+        title
+    }
+}
+
+fn batch_view(view: crate::services::releases::BatchView) -> BatchView {
+    BatchView {
+        id: view.batch.id,
+        release_at: utc_minutes(view.batch.release_at),
+        cutoff_at: utc_minutes(view.batch.cutoff_at),
+        state: view.batch.state,
+        items: view
+            .items
+            .into_iter()
+            .map(|(item, v)| ItemView {
+                title: title_of(&v),
+                deposit: v.id.into(),
+                deposit_state: state_words(v.state),
+                result: item.state,
+                error: item.error,
+            })
+            .collect(),
+    }
+}
+
 pub async fn list(State(s): State<Services>, SignedIn(b, actor): SignedIn) -> AppResult<Response> {
-    let batches = s
+    let console = s
         .releases()
         .console(&actor, SHOWN)
         .await
-        .map_err(AppError::page)?
+        .map_err(AppError::page)?;
+    let direct = console
+        .direct
         .into_iter()
-        .map(|view| BatchView {
-            id: view.batch.id,
-            release_at: utc_seconds(view.batch.release_at),
-            cutoff_at: utc_seconds(view.batch.cutoff_at),
-            state: view.batch.state,
-            items: view
-                .items
-                .into_iter()
-                .map(|(item, v)| ItemView {
-                    title: v
-                        .metadata
-                        .pointer("/titles/0/title")
-                        .and_then(serde_json::Value::as_str)
-                        .unwrap_or("(untitled)")
-                        .to_owned(),
-                    deposit: v.id.into(),
-                    deposit_state: state_words(v.state),
-                    result: item.state,
-                    error: item.error,
-                })
-                .collect(),
+        .map(|d| DirectView {
+            title: title_of(&d.published.version),
+            doi: d.published.version.doi.clone(),
+            deposit: d.published.version.id.into(),
+            released_at: utc_minutes(d.published.released_at),
+            released_by: d.released_by,
+            withdrawn: d.published.deleted,
         })
         .collect();
     page(
         &b,
         &ReleasesPage {
             chrome: Chrome::of(&b),
-            batches,
+            coming: console.coming.into_iter().map(batch_view).collect(),
+            direct,
+            past: console.past.into_iter().map(batch_view).collect(),
         },
     )
 }
