@@ -26,6 +26,7 @@ pub struct Config {
     pub fixity: FixitySettings,
     pub extraction: ExtractionSettings,
     pub facility: FacilitySettings,
+    pub lookups: LookupSettings,
     pub usage: UsageSettings,
     pub web: WebSettings,
     /// Outgoing mail; without it Arca sends none (and says so at start).
@@ -242,6 +243,42 @@ pub struct BeamlineSetting {
     /// A persistent identifier of the instrument (a PIDINST DOI or a URL).
     #[serde(default)]
     pub pid: Option<String>,
+}
+
+/// The registries the deposit form looks names up in. An empty address turns that
+/// lookup off; one that cannot be reached only means no suggestions.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LookupSettings {
+    /// ORCID's public API (people), e.g. `https://pub.sandbox.orcid.org/v3.0`.
+    pub orcid_url: String,
+    /// The ROR API, v2 (affiliations).
+    pub ror_url: String,
+    /// The Crossref REST API (the Funder Registry).
+    pub crossref_url: String,
+    /// How long a registry has to answer, connection included.
+    pub timeout_ms: u64,
+    /// How long an answer is reused.
+    pub cache_minutes: u64,
+    /// Answers kept in each server's memory (0: none).
+    pub cache_entries: usize,
+    /// An address the registries may write to about this archive's requests
+    /// (Crossref's "polite pool"); none by default.
+    pub contact: Option<String>,
+}
+
+impl Default for LookupSettings {
+    fn default() -> Self {
+        Self {
+            orcid_url: "https://pub.orcid.org/v3.0".into(),
+            ror_url: "https://api.ror.org/v2".into(),
+            crossref_url: "https://api.crossref.org".into(),
+            timeout_ms: 3000,
+            cache_minutes: 24 * 60,
+            cache_entries: 10_000,
+            contact: None,
+        }
+    }
 }
 
 /// Usage statistics (COUNTER views and downloads).
@@ -468,6 +505,7 @@ struct FileConfig {
     fixity: Option<FixitySettings>,
     extraction: Option<ExtractionSettings>,
     facility: Option<FacilitySettings>,
+    lookups: Option<LookupSettings>,
     usage: Option<UsageSettings>,
     web: Option<WebSettings>,
     mail: Option<MailSettings>,
@@ -548,6 +586,7 @@ impl Config {
             fixity: file.fixity.unwrap_or_default(),
             extraction: file.extraction.unwrap_or_default(),
             facility: file.facility.unwrap_or_default(),
+            lookups: file.lookups.unwrap_or_default(),
             usage: file.usage.unwrap_or_default(),
             web: file.web.unwrap_or_default(),
             mail: file.mail,
@@ -606,6 +645,24 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "[facility] ror: '{ror}' is not a ROR id (https://ror.org/0…)"
             )));
+        }
+        for (key, url) in [
+            ("orcid_url", &self.lookups.orcid_url),
+            ("ror_url", &self.lookups.ror_url),
+            ("crossref_url", &self.lookups.crossref_url),
+        ] {
+            if !url.is_empty()
+                && !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "[lookups] {key}: '{url}' is not an http(s) URL (leave it empty to turn the lookup off)"
+                )));
+            }
+        }
+        if self.lookups.timeout_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "[lookups] timeout_ms must be at least 1".into(),
+            ));
         }
         for b in &self.facility.beamlines {
             if b.name.trim().is_empty() {

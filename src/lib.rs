@@ -7,6 +7,7 @@ pub mod config;
 pub mod datacite;
 pub mod db;
 pub mod extract;
+pub mod lookups;
 pub mod mail;
 pub mod metadata;
 pub mod model;

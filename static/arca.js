@@ -31,6 +31,13 @@ document.addEventListener("click", (ev) => {
     const last = rows[rows.length - 1];
     const next = rows.length;
     const row = last.cloneNode(true);
+    // Suggestions and notes belong to the row they were made for.
+    row.querySelectorAll(".lookup-note, datalist[data-lookup]").forEach((el) => el.remove());
+    row.querySelectorAll("input[data-lookup-list]").forEach((el) => {
+      el.removeAttribute("list");
+      el.removeAttribute("data-lookup-list");
+      delete el.dataset.chosen;
+    });
     row.querySelectorAll("input, label, p").forEach((el) => {
       for (const attr of ["id", "name", "for", "aria-describedby"]) {
         const v = el.getAttribute(attr);
@@ -126,4 +133,120 @@ document.addEventListener("change", (ev) => {
 (() => {
   const summary = document.querySelector("[data-focus]");
   if (summary) summary.focus();
+})();
+
+// Suggestions from ORCID (authors), ROR (affiliations) and the Funder Registry (funders)
+// as the person types. Choosing one puts its value in the field and its identifier
+// beside it; anything typed is still accepted, and a registry that does not answer
+// only means no suggestions.
+(() => {
+  const form = document.querySelector("form[data-lookups]");
+  if (!form) return;
+  const offered = new Set(form.dataset.lookups.split(" ").filter(Boolean));
+  const KINDS = [
+    { match: /^author-\d+-name$/, registry: "orcid", name: "ORCID", id: "orcid" },
+    { match: /^author-\d+-affiliation$/, registry: "ror", name: "ROR", id: "ror" },
+    { match: /^funding-\d+-funder$/, registry: "funders", name: "the Funder Registry", id: "funder_id" },
+  ];
+  const kindOf = (input) => KINDS.find((k) => k.match.test(input.id || "") && offered.has(k.registry));
+  // The identifier's input in the same row: author-2-name → author-2-orcid.
+  const idInput = (input, kind) => document.getElementById(input.id.replace(/-[a-z_]+$/, `-${kind.id}`));
+  const note = (input) => {
+    let p = document.getElementById(`${input.id}-lookup-note`);
+    if (!p) {
+      p = document.createElement("p");
+      p.className = "hint lookup-note";
+      p.id = `${input.id}-lookup-note`;
+      p.setAttribute("aria-live", "polite");
+      input.after(p);
+      input.setAttribute("aria-describedby", `${input.getAttribute("aria-describedby") || ""} ${p.id}`.trim());
+    }
+    return p;
+  };
+  const shown = (s) => `${s.label}${s.detail ? ` — ${s.detail}` : ""} (${s.id})`;
+  const found = new WeakMap();
+  const timers = new WeakMap();
+
+  const choose = (input, kind, s) => {
+    input.value = s.label;
+    input.dataset.chosen = s.label;
+    const target = idInput(input, kind);
+    if (target) target.value = s.id;
+    note(input).textContent = kind.registry === "orcid"
+      ? `ORCID iD ${s.id} filled in below.`
+      : `Linked to ${kind.name}: ${s.id}`;
+  };
+
+  const ask = async (input, kind) => {
+    const q = input.value.trim();
+    if (q.length < 3) return;
+    let body;
+    try {
+      const r = await fetch(`/api/v1/lookups/${kind.registry}?q=${encodeURIComponent(q)}`, {
+        credentials: "same-origin",
+        headers: { accept: "application/json" },
+      });
+      if (!r.ok) return;
+      body = await r.json();
+    } catch (_) {
+      note(input).textContent = `${kind.name} cannot be reached from here: type the value yourself.`;
+      return;
+    }
+    if (input.value.trim() !== q) return; // the person typed on meanwhile
+    found.set(input, body.suggestions);
+    let list = document.getElementById(`${input.id}-lookup`);
+    if (!list) {
+      list = document.createElement("datalist");
+      list.id = `${input.id}-lookup`;
+      list.dataset.lookup = kind.registry;
+      input.after(list);
+      input.setAttribute("list", list.id);
+      input.setAttribute("autocomplete", "off");
+      input.dataset.lookupList = "";
+    }
+    list.replaceChildren(...body.suggestions.map((s) => {
+      const o = document.createElement("option");
+      o.value = shown(s);
+      return o;
+    }));
+    const n = body.suggestions.length;
+    note(input).textContent = body.unavailable
+      ? body.unavailable.charAt(0).toUpperCase() + body.unavailable.slice(1) + "."
+      : n === 0
+        ? `No match in ${kind.name}: the name is kept as typed.`
+        : `${n} match${n === 1 ? "" : "es"} in ${kind.name}: choose one from the list, or keep typing.`;
+  };
+
+  form.addEventListener("input", (ev) => {
+    const input = ev.target;
+    const kind = input instanceof HTMLInputElement && kindOf(input);
+    if (!kind) return;
+    const picked = (found.get(input) || []).find((s) => shown(s) === input.value);
+    if (picked) {
+      choose(input, kind, picked);
+      return;
+    }
+    // A value typed over a chosen one no longer has that identifier (an ORCID iD is
+    // a field of its own and stays as the person left it).
+    if (input.dataset.chosen !== undefined && input.value !== input.dataset.chosen && kind.registry !== "orcid") {
+      const target = idInput(input, kind);
+      if (target) target.value = "";
+      delete input.dataset.chosen;
+      note(input).textContent = "";
+    }
+    clearTimeout(timers.get(input));
+    timers.set(input, setTimeout(() => ask(input, kind), 350));
+  });
+
+  // Identifiers saved earlier are named beside their values.
+  for (const kind of KINDS.filter((k) => k.registry !== "orcid" && offered.has(k.registry))) {
+    form.querySelectorAll("input[type=text]").forEach((input) => {
+      if (!kind.match.test(input.id)) return;
+      const target = idInput(input, kind);
+      if (target && target.value && input.value) {
+        input.dataset.chosen = input.value;
+        note(input).textContent = `Linked to ${kind.name}: ${target.value}`;
+      }
+    });
+  }
 })();

@@ -59,6 +59,11 @@ impl Orcid {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The iD without its URL: `0000-0002-1825-0097`.
+    pub fn bare(&self) -> &str {
+        &self.0["https://orcid.org/".len()..]
+    }
 }
 
 /// A ROR id, kept as `https://ror.org/05etxs293`.

@@ -51,6 +51,7 @@ pub mod identities;
 pub mod jobs;
 mod known_facility;
 pub mod landing;
+pub mod lookups;
 pub mod mail;
 pub mod manifest;
 pub mod manuscript_kit;
@@ -122,6 +123,8 @@ pub struct Services {
     reactions: &'static transitions::Reactions,
     /// Views and downloads counted since the last flush.
     usage_recorder: Arc<usage::Recorder>,
+    /// ORCID, ROR and the Funder Registry, for the deposit form's suggestions.
+    registries: Arc<crate::lookups::Lookups>,
 }
 
 impl Services {
@@ -153,8 +156,20 @@ impl Services {
         }
         let usage_recorder =
             Arc::new(usage::Recorder::new(&config.usage).map_err(ServiceError::Internal)?);
+        let registries = Arc::new(
+            crate::lookups::Lookups::new(
+                &config.lookups,
+                &format!(
+                    "Arca/{} (+{})",
+                    env!("CARGO_PKG_VERSION"),
+                    config.public_base()
+                ),
+            )
+            .map_err(|e| ServiceError::Internal(format!("[lookups] {e}")))?,
+        );
         let services = Self {
             usage_recorder,
+            registries,
             db,
             storage,
             config: Arc::new(config),

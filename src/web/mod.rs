@@ -22,8 +22,8 @@ use crate::services::Services;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use handlers::{
-    bags, datasets, deposits, doi, extracted, files, health, holds, manifests, metrics, mirrors,
-    oai, previews, releases, review, reviewers, sitemap, software, uploads, usage,
+    bags, datasets, deposits, doi, extracted, files, health, holds, lookups, manifests, metrics,
+    mirrors, oai, previews, releases, review, reviewers, sitemap, software, uploads, usage,
 };
 use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
@@ -120,6 +120,7 @@ pub fn build_app(services: Services) -> Router {
         .routes(routes!(deposits::schema))
         .routes(routes!(software::list, software::add))
         .routes(routes!(software::kit))
+        .routes(routes!(lookups::find))
         .routes(routes!(datasets::search))
         .routes(routes!(usage::of_dataset))
         .routes(routes!(usage::dsr))

@@ -125,6 +125,14 @@ impl TestApp {
             fixity: Default::default(),
             extraction: Default::default(),
             facility: Default::default(),
+            // No test reaches the real registries: a test that wants lookups points
+            // them at its own server.
+            lookups: arca::config::LookupSettings {
+                orcid_url: String::new(),
+                ror_url: String::new(),
+                crossref_url: String::new(),
+                ..Default::default()
+            },
             usage: Default::default(),
             web: Default::default(),
             mail: None,

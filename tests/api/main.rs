@@ -17,6 +17,7 @@ mod gc;
 mod hardening;
 mod holds;
 mod jobs;
+mod lookups;
 mod mail;
 mod manifests;
 mod many_servers;

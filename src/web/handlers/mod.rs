@@ -8,6 +8,7 @@ pub mod extracted;
 pub mod files;
 pub mod health;
 pub mod holds;
+pub mod lookups;
 pub mod manifests;
 pub mod metrics;
 pub mod mirrors;

@@ -14,6 +14,8 @@ pub struct AuthorRow {
     pub name: String,
     pub orcid: String,
     pub affiliation: String,
+    /// The affiliation's ROR id, when it was chosen from ROR's suggestions.
+    pub ror: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -26,6 +28,9 @@ pub struct SoftwareRow {
 pub struct FundingRow {
     pub funder: String,
     pub award: String,
+    /// The funder's Funder Registry DOI (or ROR id), when it was chosen from the
+    /// suggestions or set through the API.
+    pub funder_id: String,
 }
 
 /// Every field as typed: nothing is lost when the form comes back with an error.
@@ -156,6 +161,7 @@ impl DepositForm {
                     name: g("name"),
                     orcid: g("orcid"),
                     affiliation: g("affiliation"),
+                    ror: g("ror"),
                 },
                 |r| r.name.is_empty() && r.orcid.is_empty() && r.affiliation.is_empty(),
             ),
@@ -191,6 +197,7 @@ impl DepositForm {
                 |g| FundingRow {
                     funder: g("funder"),
                     award: g("award"),
+                    funder_id: g("funder_id"),
                 },
                 |r| r.funder.is_empty() && r.award.is_empty(),
             ),
@@ -218,6 +225,13 @@ impl DepositForm {
                         .map(|n| text(n, "/nameIdentifier"))
                         .unwrap_or_default(),
                     affiliation: text(c, "/affiliation/0/name"),
+                    ror: Some(c)
+                        .filter(|c| {
+                            c.pointer("/affiliation/0/affiliationIdentifierScheme")
+                                == Some(&json!("ROR"))
+                        })
+                        .map(|c| text(c, "/affiliation/0/affiliationIdentifier"))
+                        .unwrap_or_default(),
                 })
                 .collect(),
             contact_name: text(f, "/contact/name"),
@@ -253,6 +267,7 @@ impl DepositForm {
                 .map(|x| FundingRow {
                     funder: text(x, "/funder_name"),
                     award: text(x, "/award_number"),
+                    funder_id: text(x, "/funder_id"),
                 })
                 .collect(),
             keywords: list(f, "/keywords")
@@ -419,7 +434,10 @@ impl DepositForm {
             self.funding.iter().map(|x| {
                 (
                     x.funder.as_str(),
-                    vec![("award_number", non_empty(&x.award))],
+                    vec![
+                        ("award_number", non_empty(&x.award)),
+                        ("funder_id", non_empty(&x.funder_id)),
+                    ],
                 )
             }),
         );
@@ -455,6 +473,7 @@ impl DepositForm {
                         "Affiliation".into(),
                         &a.affiliation,
                     ),
+                    Cell::hidden("author", i, "ror", &a.ror),
                 ]
             })
             .collect()
@@ -481,6 +500,7 @@ impl DepositForm {
                 vec![
                     Cell::new("funding", i, "funder", "Funder".into(), &x.funder),
                     Cell::new("funding", i, "award", "Grant number".into(), &x.award),
+                    Cell::hidden("funding", i, "funder_id", &x.funder_id),
                 ]
             })
             .collect()
@@ -492,6 +512,9 @@ pub struct Cell {
     pub name: String,
     pub label: String,
     pub value: String,
+    /// Kept in the page, not shown: an identifier the lookups fill in with the value
+    /// chosen beside it.
+    pub hidden: bool,
 }
 
 impl Cell {
@@ -500,6 +523,14 @@ impl Cell {
             name: format!("{group}-{row}-{field}"),
             label,
             value: value.to_owned(),
+            hidden: false,
+        }
+    }
+
+    fn hidden(group: &str, row: usize, field: &str, value: &str) -> Self {
+        Self {
+            hidden: true,
+            ..Self::new(group, row, field, String::new(), value)
         }
     }
 }
@@ -554,7 +585,16 @@ fn creator(a: &AuthorRow) -> Value {
         }]);
     }
     if !a.affiliation.is_empty() {
-        c["affiliation"] = json!([{ "name": a.affiliation }]);
+        c["affiliation"] = if a.ror.trim().is_empty() {
+            json!([{ "name": a.affiliation }])
+        } else {
+            json!([{
+                "name": a.affiliation,
+                "affiliationIdentifier": a.ror.trim(),
+                "affiliationIdentifierScheme": "ROR",
+                "schemeUri": "https://ror.org"
+            }])
+        };
     }
     c
 }

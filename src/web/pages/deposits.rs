@@ -373,6 +373,8 @@ struct FormPage {
     /// The operator's facility and beamlines, offered as choices ("" and none if unset).
     facility: String,
     beamlines: Vec<String>,
+    /// The registries the form's script may suggest from ("orcid ror funders").
+    lookups: String,
 }
 
 impl FormPage {
@@ -435,6 +437,12 @@ fn form_page(
                 .iter()
                 .map(|b| b.name.clone())
                 .collect(),
+            lookups: crate::lookups::Registry::ALL
+                .iter()
+                .filter(|r| s.lookups().offered(**r))
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
         },
     )?;
     if failed {
