@@ -22,8 +22,9 @@ use crate::services::Services;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use handlers::{
-    bags, datasets, deposits, doi, extracted, files, health, holds, lookups, manifests, metrics,
-    mirrors, oai, previews, releases, review, reviewers, sitemap, software, uploads, usage,
+    bags, citation_styles, datasets, deposits, doi, extracted, files, health, holds, lookups,
+    manifests, metrics, mirrors, oai, previews, releases, review, reviewers, sitemap, software,
+    uploads, usage,
 };
 use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
@@ -175,6 +176,7 @@ pub fn build_app(services: Services) -> Router {
         .routes(routes!(sitemap::index))
         .routes(routes!(sitemap::month))
         .routes(routes!(sitemap::robots))
+        .routes(routes!(citation_styles::file))
         .routes(routes!(openapi::document))
         .routes(routes!(releases::feed))
         .routes(routes!(review::page))

@@ -258,3 +258,33 @@ async fn software_deposits_export_citation_cff_and_codemeta() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn every_offered_style_is_served_as_the_csl_file_it_is_rendered_with() {
+    let app = TestApp::new().await;
+    for (id, _) in arca::metadata::citation::STYLES {
+        let r = app.public(&format!("/citation-styles/{id}.csl"), &[]).await;
+        assert_eq!(r.status, StatusCode::OK, "{id}");
+        assert!(
+            r.header("content-type")
+                .unwrap()
+                .starts_with("application/vnd.citationstyles.style+xml")
+        );
+        let xml = String::from_utf8(r.body.to_vec()).unwrap();
+        assert!(
+            xml.contains("<style xmlns=\"http://purl.org/net/xbiblio/csl\""),
+            "{id}"
+        );
+    }
+    for missing in [
+        "/citation-styles/chicago.csl",
+        "/citation-styles/apa",
+        "/citation-styles/..%2Fapa.csl",
+    ] {
+        assert_eq!(
+            app.public(missing, &[]).await.status,
+            StatusCode::NOT_FOUND,
+            "{missing}"
+        );
+    }
+}

@@ -55,6 +55,8 @@ async function start({ prepare } = {}) {
   return {
     base,
     dir,
+    // The archive's own command line, on the same catalogue (`arca token create …`).
+    cli: (args) => execFileSync(BIN, args, { env, stdio: ["ignore", "pipe", "pipe"] }).toString(),
     stop: () => proc.kill("SIGTERM"),
   };
 }

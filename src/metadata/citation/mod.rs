@@ -12,7 +12,9 @@ pub use bibtex::{biblatex, bibtex};
 pub use csl::csl_json;
 pub use ris::ris;
 pub use software_meta::{citation_cff, codemeta};
-pub use styles::{CitationError, STYLES, check_item, formatted, formatted_item, formatted_list};
+pub use styles::{
+    CitationError, STYLES, check_item, formatted, formatted_item, formatted_list, style_file,
+};
 
 use super::datacite::model::{Creator, Resource};
 use super::datacite::vocab::{NameType, ResourceTypeGeneral};

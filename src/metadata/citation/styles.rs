@@ -2,8 +2,8 @@
 
 use super::csl::csl_json;
 use crate::metadata::datacite::model::Resource;
-use hayagriva::archive::{ArchivedStyle, locales};
-use hayagriva::citationberg::{IndependentStyle, LocaleCode, Style};
+use hayagriva::archive::locales;
+use hayagriva::citationberg::{IndependentStyle, LocaleCode};
 use hayagriva::{
     BibliographyDriver, BibliographyRequest, BufWriteFormat, CitationItem, CitationRequest,
 };
@@ -19,36 +19,50 @@ pub const STYLES: &[(&str, &str)] = &[
     ("vancouver", "Vancouver (ICMJE)"),
 ];
 
-/// Styles whose CSL is Arca's own (in `csl/`), rendered by the same engine: the
-/// engine's bundled Vancouver drops every author of a dataset, and its Chicago
-/// author-date prints "Publisher,." when there is no place. A wrong reference in a
-/// manuscript is worse than a missing style, so these two are written for what Arca
-/// cites: datasets and software, and the journal articles and chapters that describe
-/// software.
-static OWN_STYLES: LazyLock<Vec<(&str, IndependentStyle)>> = LazyLock::new(|| {
-    [
-        ("vancouver", include_str!("csl/vancouver.csl")),
-        (
-            "chicago-author-date",
-            include_str!("csl/chicago-author-date.csl"),
-        ),
-    ]
-    .into_iter()
-    .map(|(id, xml)| {
-        let style = IndependentStyle::from_xml(xml).expect("Arca's own CSL styles parse");
-        (id, style)
-    })
-    .collect()
+/// The CSL file of each style, as Arca renders it and serves it
+/// (`/citation-styles/{id}.csl`), so that any other CSL engine given the same file and
+/// the same CSL-JSON writes the same reference. APA, Harvard, IEEE and Nature are the
+/// CSL repository's files (the versions hayagriva 0.10 bundles; see `csl/README.md`).
+/// Vancouver and Chicago author-date are Arca's own: the repository's versions, as the
+/// engine reads them, drop every author of a dataset (Vancouver) or print "Publisher,."
+/// when there is no place (Chicago). A wrong reference in a manuscript is worse than a
+/// missing style, so these two are written for what Arca cites: datasets and software,
+/// and the journal articles and chapters that describe software.
+const STYLE_FILES: &[(&str, &str)] = &[
+    ("apa", include_str!("csl/apa.csl")),
+    (
+        "chicago-author-date",
+        include_str!("csl/chicago-author-date.csl"),
+    ),
+    (
+        "harvard-cite-them-right",
+        include_str!("csl/harvard-cite-them-right.csl"),
+    ),
+    ("ieee", include_str!("csl/ieee.csl")),
+    ("nature", include_str!("csl/nature.csl")),
+    ("vancouver", include_str!("csl/vancouver.csl")),
+];
+
+static PARSED: LazyLock<Vec<(&str, IndependentStyle)>> = LazyLock::new(|| {
+    STYLE_FILES
+        .iter()
+        .map(|(id, xml)| {
+            let style = IndependentStyle::from_xml(xml).expect("Arca's CSL styles parse");
+            (*id, style)
+        })
+        .collect()
 });
 
-fn style_named(id: &str) -> Option<IndependentStyle> {
-    if let Some((_, s)) = OWN_STYLES.iter().find(|(k, _)| *k == id) {
-        return Some(s.clone());
-    }
-    match ArchivedStyle::by_name(id).map(ArchivedStyle::get) {
-        Some(Style::Independent(s)) => Some(s),
-        _ => None,
-    }
+fn style_named(id: &str) -> Option<&'static IndependentStyle> {
+    PARSED.iter().find(|(k, _)| *k == id).map(|(_, s)| s)
+}
+
+/// The CSL file (XML) of an offered style.
+pub fn style_file(id: &str) -> Option<&'static str> {
+    STYLE_FILES
+        .iter()
+        .find(|(k, _)| *k == id)
+        .map(|(_, xml)| *xml)
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -161,13 +175,13 @@ pub fn formatted_list(
     let mut driver = BibliographyDriver::new();
     driver.citation(CitationRequest::new(
         entries.iter().map(CitationItem::with_entry).collect(),
-        &style,
+        style,
         locale.clone(),
         &LOCALES,
         None,
     ));
     let rendered = driver.finish(BibliographyRequest {
-        style: &style,
+        style,
         locale,
         locale_files: &LOCALES,
     });
@@ -195,9 +209,20 @@ pub fn formatted_list(
                 .content
                 .write_buf(&mut out, format)
                 .expect("writing to a String");
-            Ok(out.trim().to_owned())
+            Ok(no_doubled_stop(out.trim()))
         })
         .collect()
+}
+
+/// A full stop right after a question or exclamation mark is dropped, as the CSL
+/// specification's punctuation rules ask (and citeproc-js does): a title ending in "?"
+/// followed by the style's ". " must read "resolution? Acta…", not "resolution?. Acta…".
+/// The mark may be followed by a closing quote (Chicago's “…?.”) or an HTML tag.
+fn no_doubled_stop(text: &str) -> String {
+    static DOUBLED: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r#"([?!])((?:</[a-z]+>|[”’"])*)\."#).expect("a valid pattern")
+    });
+    DOUBLED.replace_all(text, "$1$2").into_owned()
 }
 
 #[cfg(test)]
@@ -221,6 +246,22 @@ mod tests {
         .unwrap();
         r.publication_year = year.map(str::to_owned);
         r
+    }
+
+    #[test]
+    fn a_stop_after_a_question_mark_is_dropped_and_others_are_kept() {
+        for (given, wanted) in [
+            ("the resolution?. Acta", "the resolution? Acta"),
+            ("“the resolution?.” Acta", "“the resolution?” Acta"),
+            (
+                "<i>the resolution!</i>. Acta",
+                "<i>the resolution!</i> Acta",
+            ),
+            ("the resolution. Acta", "the resolution. Acta"),
+            ("https://x.org/?a=1. ", "https://x.org/?a=1. "),
+        ] {
+            assert_eq!(no_doubled_stop(given), wanted);
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One module per resource; each handler parses, calls one service, renders.
 
 pub mod bags;
+pub mod citation_styles;
 pub mod datasets;
 pub mod deposits;
 pub mod doi;
