@@ -56,7 +56,8 @@ async function start({ prepare } = {}) {
     base,
     dir,
     // The archive's own command line, on the same catalogue (`arca token create …`).
-    cli: (args) => execFileSync(BIN, args, { env, stdio: ["ignore", "pipe", "pipe"] }).toString(),
+    cli: (args, more = {}) =>
+      execFileSync(BIN, args, { env: { ...env, ...more }, stdio: ["ignore", "pipe", "pipe"] }).toString(),
     stop: () => proc.kill("SIGTERM"),
   };
 }

@@ -10,9 +10,7 @@ const os = require("node:os");
 const path = require("node:path");
 const { start } = require("./archive");
 
-const SHOTS = path.join(__dirname, "artifacts", "screenshots");
-fs.mkdirSync(SHOTS, { recursive: true });
-const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const { shot, accessible, fitsAPhone } = require("./look");
 
 // Markup and script in the title and an author's name must show as text everywhere.
 const TITLE = 'Lysozyme <b>bold</b> <script>window.__pwned = 1</script> at 100 K';
@@ -31,34 +29,6 @@ function files() {
   fs.writeFileSync(big, crypto.randomBytes(40 * 1024 * 1024));
   const sha = (p) => crypto.createHash("sha256").update(fs.readFileSync(p)).digest("hex");
   return { small, big, shaSmall: sha(small), shaBig: sha(big) };
-}
-
-// WCAG 2 A and AA rules by axe-core: no serious or critical violation on a page.
-// Evaluated through the browser's debugging protocol, not as a <script>: the archive's
-// Content-Security-Policy rightly refuses inline scripts, the test's own included.
-const AXE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-async function accessible(page, name) {
-  if (!(await page.evaluate(() => typeof window.axe !== "undefined"))) {
-    await page.evaluate(AXE);
-  }
-  const found = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa"] });
-    return r.violations
-      .filter((v) => v.impact === "serious" || v.impact === "critical")
-      .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
-  });
-  expect(found, `accessibility of ${name}`).toEqual([]);
-}
-
-// Readable on a phone: nothing wider than the screen.
-async function fitsAPhone(browser, url, name, storageState) {
-  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, storageState });
-  const p = await ctx.newPage();
-  await p.goto(url);
-  const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  expect(overflow, `${name} scrolls sideways on a phone`).toBeLessThanOrEqual(0);
-  await shot(p, `phone-${name}`);
-  await ctx.close();
 }
 
 async function noScriptRan(page) {

@@ -101,6 +101,22 @@ pub struct Creator {
     pub contributor_type: Option<ContributorType>,
 }
 
+impl FundingReference {
+    /// The grant as pages say it: "Funder: Award title (number)".
+    pub fn in_words(&self) -> String {
+        let award = match (&self.award_title, &self.award_number) {
+            (Some(t), Some(n)) => Some(format!("{t} ({n})")),
+            (Some(t), None) => Some(t.clone()),
+            (None, Some(n)) => Some(n.clone()),
+            (None, None) => None,
+        };
+        match award {
+            Some(a) => format!("{}: {a}", self.funder_name),
+            None => self.funder_name.clone(),
+        }
+    }
+}
+
 impl Creator {
     /// The person's ORCID iD as its canonical URL, if they have a valid one. Whatever a
     /// record says, only a checked iD becomes a link.

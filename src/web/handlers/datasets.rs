@@ -415,16 +415,7 @@ pub fn render_page(
             .funding_references
             .iter()
             .map(|f| {
-                let mut words = f.funder_name.clone();
-                let award = match (&f.award_title, &f.award_number) {
-                    (Some(t), Some(n)) => Some(format!("{t} ({n})")),
-                    (Some(t), None) => Some(t.clone()),
-                    (None, Some(n)) => Some(n.clone()),
-                    (None, None) => None,
-                };
-                if let Some(a) = award {
-                    words = format!("{words}: {a}");
-                }
+                let words = f.in_words();
                 let link = [&f.award_uri, &f.funder_identifier]
                     .into_iter()
                     .flatten()

@@ -75,26 +75,14 @@ fn steps(
 }
 
 /// The profile's funding in words: "Wellcome Trust (221234/Z/20/Z); ERC".
-fn funding_words(facility: &Value) -> String {
-    facility
-        .get("funding")
-        .and_then(Value::as_array)
-        .map(|all| {
-            all.iter()
-                .filter_map(|f| {
-                    let name = f.get("funder_name")?.as_str()?;
-                    let award = [f.get("award_title"), f.get("award_number")]
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    Some(if award.is_empty() {
-                        name.to_owned()
-                    } else {
-                        format!("{name} ({award})")
-                    })
-                })
+/// The grants as the DataCite record has them (the landing page says them the same
+/// way); nothing while the description does not make a record yet.
+fn funding_words(v: &crate::db::versions::VersionRow) -> String {
+    crate::services::records::record_of(v)
+        .map(|r| {
+            r.funding_references
+                .iter()
+                .map(crate::metadata::datacite::model::FundingReference::in_words)
                 .collect::<Vec<_>>()
                 .join("; ")
         })
@@ -168,7 +156,7 @@ pub fn rows(page: &[VersionRow]) -> Vec<Row> {
                 .to_owned(),
             state: state_words(v.state),
             doi: v.doi.clone(),
-            updated: crate::model::date::utc_seconds(v.updated_at),
+            updated: crate::model::date::utc_minutes(v.updated_at),
             dataset_id: v.dataset_id.to_string(),
             released: v.state == DepositState::Released,
             usage: String::new(),
@@ -790,7 +778,7 @@ pub(super) async fn deposit_page(
                 .collect::<Vec<_>>()
                 .join("; "),
         ),
-        ("Funding", funding_words(&v.facility)),
+        ("Funding", funding_words(&v)),
         ("Description", f.description.clone()),
         (
             "Related article",
@@ -1078,20 +1066,6 @@ mod step_tests {
 
     fn current(s: &[(&str, &str)]) -> Vec<String> {
         s.iter().map(|(n, st)| format!("{n}:{st}")).collect()
-    }
-
-    #[test]
-    fn funding_is_said_in_words() {
-        let f = json!({"funding": [
-            {"funder_name": "Wellcome Trust", "award_number": "221234/Z/20/Z"},
-            {"funder_name": "ERC", "award_title": "Big crystals", "award_number": "1"},
-            {"funder_name": "DFG"}
-        ]});
-        assert_eq!(
-            funding_words(&f),
-            "Wellcome Trust (221234/Z/20/Z); ERC (Big crystals, 1); DFG"
-        );
-        assert_eq!(funding_words(&json!({})), "");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use super::{Chrome, page, see_other};
 use crate::db::fixity::FixityCount;
-use crate::model::date::utc_seconds;
+use crate::model::date::utc_minutes;
 use crate::model::{FixityOutcome, MirrorPolicy, TransferState};
 use crate::services::{Actor, ServiceError, Services, require_curator};
 use crate::storage::mirror::{Credentials, MirrorSpec, Readers};
@@ -110,7 +110,7 @@ async fn render(
                 human_size(t.bytes_done),
                 human_size(t.bytes_total)
             ),
-            when: utc_seconds(t.finished_at.or(t.started_at).unwrap_or(t.created_at)),
+            when: utc_minutes(t.finished_at.or(t.started_at).unwrap_or(t.created_at)),
             id: t.id,
             deposit: t.version_id,
             mirror: t.mirror,
@@ -136,7 +136,7 @@ async fn render(
                         p.sha256,
                         p.outcome,
                         p.detail.unwrap_or_default(),
-                        utc_seconds(p.checked_at),
+                        utc_minutes(p.checked_at),
                     )
                 })
                 .collect(),

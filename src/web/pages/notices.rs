@@ -3,7 +3,7 @@
 
 use super::{Chrome, page, see_other};
 use crate::model::MailNotices;
-use crate::model::date::utc_seconds;
+use crate::model::date::utc_minutes;
 use crate::services::Services;
 use crate::services::notices::NoticePage;
 use crate::web::error::{AppError, AppResult};
@@ -61,7 +61,7 @@ pub async fn page_of(
         .map(|n| Row {
             unread: n.id > p.read_up_to,
             id: n.id.clone(),
-            at: utc_seconds(n.created_at),
+            at: utc_minutes(n.created_at),
             what: n.kind.subject(),
             message: n.message.clone(),
             deposit: n.version_id.clone(),
