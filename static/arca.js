@@ -107,18 +107,26 @@ document.addEventListener("change", (ev) => {
   }
 });
 
-// While the archive verifies a deposit, its page follows: once the state changes it is
-// loaded again (without the one-time "Submitted" message), so "Verified" or the
-// problems found show without the person reloading.
+// While something is under way for a deposit (verification, the DOI's registration at
+// DataCite, copies to mirrors), its page follows: once what is under way changes, the
+// page is loaded again (without a one-time message such as "Submitted"), so "Verified",
+// "Findable at DataCite" or a copy's progress shows without the person reloading. Not
+// while they are typing into one of the page's forms.
 (() => {
-  const state = document.querySelector("span.state[data-state='submitted']");
-  if (!state) return;
+  const live = document.querySelector("[data-live]");
+  if (!live) return;
   const url = location.pathname;
+  const was = live.dataset.live;
+  const busy = () => {
+    const el = document.activeElement;
+    return (el && el.matches("input:not([type=hidden]), textarea, select"))
+      || [...document.querySelectorAll("textarea, input[type=text]")].some((f) => f.value !== f.defaultValue);
+  };
   const tick = async () => {
     try {
       const r = await fetch(url, { credentials: "same-origin", cache: "no-store" });
-      const now = (await r.text()).match(/class="state" data-state="([a-z_]+)"/);
-      if (now && now[1] !== "submitted") {
+      const now = (await r.text()).match(/data-live="([^"]*)"/);
+      if ((now ? now[1] : null) !== was && !busy()) {
         location.replace(url);
         return;
       }

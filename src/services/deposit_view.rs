@@ -109,7 +109,12 @@ pub struct DepositPageView {
     pub reviewer_links: Vec<crate::db::reviewers::LinkRow>,
     /// Who deposited it (their name; empty for a removed account).
     pub depositor: String,
+    /// Its copies to mirror sites, newest first (one per mirror and release).
+    pub transfers: Vec<crate::db::mirrors::TransferRow>,
 }
+
+/// Transfers a deposit's page lists: far more than there are mirrors.
+pub const TRANSFERS_SHOWN: i64 = 50;
 
 /// The deposit's form with what its files suggest for it.
 #[derive(Debug)]
@@ -130,6 +135,8 @@ impl Service<'_> {
         let uploads = db::uploads::list_for_version(&mut conn, &v.id).await?;
         let events = db::events::history(&mut conn, &v.id).await?;
         let reviewer_links = db::reviewers::for_version(&mut conn, &v.id).await?;
+        let transfers =
+            db::mirrors::transfers(&mut conn, Some(v.id.as_str()), "", TRANSFERS_SHOWN).await?;
         let depositor = db::users::get(&mut conn, &v.owner_id)
             .await?
             .map(|u| u.name)
@@ -171,6 +178,7 @@ impl Service<'_> {
             found,
             reviewer_links,
             depositor,
+            transfers,
             deposit,
             files,
             uploads,

@@ -323,6 +323,22 @@ async fn a_release_is_replicated_to_every_public_mirror_and_verified() {
         page.contains("Verified copies at: site-a (checked") && page.contains("site-b (checked"),
         "{page}"
     );
+    // The deposit's page says where it has been copied; nothing is under way, so the
+    // page is not watched.
+    let mut curator = signed_in_curator(&app).await;
+    let page = text(&curator.get(&format!("/deposits/{id}")).await);
+    let copies = &page[page
+        .find("Copies at other sites")
+        .expect("the copies are listed")..];
+    for site in ["site-a", "site-b", "trusted"] {
+        assert!(
+            copies.contains(&format!(
+                "<strong>{site}</strong>: copied and checked: 3 files"
+            )),
+            "{copies}"
+        );
+    }
+    assert!(!page.contains("data-live"), "{page}");
     // No multipart upload is left open anywhere.
     assert_eq!(app.count("mirror_uploads").await, 0);
     // Curators follow transfers over the API; authors do not see them.

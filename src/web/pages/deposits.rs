@@ -634,6 +634,10 @@ struct DepositPage {
     next_step: &'static str,
     doi: Option<String>,
     doi_note: Option<String>,
+    /// Set while something is under way; the page's script reloads it when it changes.
+    live: Option<String>,
+    /// Copies to mirror sites.
+    copies: Vec<super::progress::CopyLine>,
     hold: Option<String>,
     /// What curators asked for (the latest request for changes or failed check).
     asked: Option<String>,
@@ -814,17 +818,9 @@ pub(super) async fn deposit_page(
             actor.role.is_curator() && !p.is_owner,
         ),
         doi: v.doi.clone(),
-        // Whether and where the DOI resolves, in one place (the page says nothing else).
-        doi_note: d.doi.map(|r| {
-            use crate::model::doi::DoiState;
-            match (r.provider, r.wanted_state) {
-                (crate::model::DoiProvider::Local, _) => "This archive runs without DataCite: the DOI is reserved here only and does not resolve at doi.org.",
-                (_, DoiState::Draft) => "Reserved at DataCite as a draft: it resolves at doi.org once the dataset is put on hold or released.",
-                (_, DoiState::Registered) => "Registered at DataCite: it resolves at doi.org to a page that keeps the files private until release.",
-                (_, DoiState::Findable) => "Findable at DataCite: it resolves at doi.org to the public page.",
-            }
-            .to_owned()
-        }),
+        doi_note: d.doi.as_ref().map(super::progress::doi_note),
+        live: super::progress::live_key(v.state, d.doi.as_ref(), &p.transfers),
+        copies: super::progress::copies(&p.transfers),
         hold: d
             .hold
             .map(|h| crate::model::hold::describe_hold(h.kind, &h.target)),

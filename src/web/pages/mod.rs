@@ -15,6 +15,7 @@ pub mod kit;
 pub mod mirrors;
 pub mod notices;
 pub mod passwords;
+pub mod progress;
 pub mod releases;
 pub mod reviewer_links;
 pub mod usage;
