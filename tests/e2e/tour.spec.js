@@ -120,8 +120,9 @@ const PAGES = {
     ["new-deposit", "/deposits/new"],
     ["draft", () => `/deposits/${ids.draft}`],
     ["edit", () => `/deposits/${ids.draft}/edit`],
-    ["waiting", () => `/deposits/${ids.verified}`],
-    ["on-hold", () => `/deposits/${ids.held}`],
+    // What "verified" means, and what ends a hold and when at the latest, are said.
+    ["waiting", () => `/deposits/${ids.verified}`, "“Verified” means the archive read each stored file back"],
+    ["on-hold", () => `/deposits/${ids.held}`, "On 2030-01-01, the curators are told, and release it. A hold lasts at most 1096 days"],
     ["released-deposit", () => `/deposits/${ids.released}`],
     ["manuscript-kit", () => `/my/kit?d=${ids.released}&d=${ids.held}`],
     ["notifications", "/notifications"],

@@ -639,6 +639,8 @@ struct DepositPage {
     /// Copies to mirror sites.
     copies: Vec<super::progress::CopyLine>,
     hold: Option<String>,
+    /// What ends the hold, and its limit.
+    hold_note: Option<String>,
     /// What curators asked for (the latest request for changes or failed check).
     asked: Option<String>,
     done: Option<String>,
@@ -821,6 +823,10 @@ pub(super) async fn deposit_page(
         doi_note: d.doi.as_ref().map(super::progress::doi_note),
         live: super::progress::live_key(v.state, d.doi.as_ref(), &p.transfers),
         copies: super::progress::copies(&p.transfers),
+        hold_note: d
+            .hold
+            .as_ref()
+            .map(|h| super::progress::hold_note(h, &s.config.holds)),
         hold: d
             .hold
             .map(|h| crate::model::hold::describe_hold(h.kind, &h.target)),

@@ -1,11 +1,15 @@
 //! What is under way for a deposit, as its page says it: the DOI's registration at
-//! DataCite and the copies to mirror sites, and the key the page's script watches to
-//! load the page again when any of it (or verification) moves on.
+//! DataCite, the copies to mirror sites, what the hold's watcher does, and the key the
+//! page's script watches to load the page again when any of it (or verification)
+//! moves on.
 
+use crate::config::HoldSettings;
 use crate::db::dois::DoiRow;
+use crate::db::holds::HoldRow;
 use crate::db::mirrors::TransferRow;
+use crate::model::date::utc_day;
 use crate::model::doi::DoiState;
-use crate::model::{DepositState, DoiProvider, TransferState};
+use crate::model::{DepositState, DoiProvider, HoldKind, TransferState};
 use crate::web::format::human_size;
 
 /// Whether and where the DOI resolves, in one place (the page says nothing else about
@@ -43,6 +47,37 @@ pub fn doi_note(r: &DoiRow) -> String {
 /// DataCite holds the DOI in the state the archive wants (a local DOI always does).
 fn doi_settled(r: &DoiRow) -> bool {
     r.provider == DoiProvider::Local || r.remote_state.as_deref() == Some(r.wanted_state.as_str())
+}
+
+/// How a hold ends, in words: what the archive watches and how often, what happens
+/// then, and the longest the hold may last.
+pub fn hold_note(h: &HoldRow, s: &HoldSettings) -> String {
+    let then = if s.auto_schedule {
+        "the dataset goes into the next release batch by itself"
+    } else {
+        "the curators are told, and release it"
+    };
+    let checked = h
+        .last_checked_at
+        .map(|t| format!(" (last looked on {})", utc_day(t)))
+        .unwrap_or_default();
+    let watch = match h.kind {
+        HoldKind::Date => format!("On {}, {then}.", h.target),
+        HoldKind::Article => format!(
+            "The archive looks the article up at Crossref every {} hours{checked}; once it is published, {then}. If it is out already, say so with “My paper is out”.",
+            s.check_every_hours
+        ),
+        HoldKind::Pdb => format!(
+            "The archive looks the entry up in the PDB every {} hours{checked}; once it is released, {then}.",
+            s.check_every_hours
+        ),
+    };
+    format!(
+        "{watch} A hold lasts at most {} days: this one reaches its limit on {}, and the author and curators are reminded {} days before.",
+        s.max_days,
+        utc_day(h.lapses_at),
+        s.remind_days
+    )
 }
 
 /// One copy to a mirror site, in words.
@@ -156,6 +191,54 @@ mod tests {
         assert_eq!(
             live_key(DepositState::Submitted, Some(&local), &[]).as_deref(),
             Some("verifying")
+        );
+    }
+
+    #[test]
+    fn a_hold_says_what_is_watched_how_often_and_its_limit() {
+        let h = HoldRow {
+            id: "h".into(),
+            version_id: "v".into(),
+            kind: HoldKind::Article,
+            target: "10.1107/S2059798326000001".into(),
+            placed_by: "u".into(),
+            placed_at: 0,
+            lapses_at: 1_893_456_000_000,
+            reminded_at: None,
+            claimed_doi: None,
+            published_at: None,
+            last_checked_at: Some(1_796_083_200_000),
+            ended_at: None,
+        };
+        let s = HoldSettings::default();
+        let said = hold_note(&h, &s);
+        assert!(
+            said.contains(
+                "looks the article up at Crossref every 24 hours (last looked on 2026-12-01)"
+            ),
+            "{said}"
+        );
+        assert!(said.contains("the curators are told"), "{said}");
+        assert!(
+            said.contains(
+                "A hold lasts at most 1096 days: this one reaches its limit on 2030-01-01"
+            ),
+            "{said}"
+        );
+        let date = HoldRow {
+            kind: HoldKind::Date,
+            target: "2027-06-01".into(),
+            ..h
+        };
+        assert!(
+            hold_note(
+                &date,
+                &HoldSettings {
+                    auto_schedule: true,
+                    ..s
+                }
+            )
+            .starts_with("On 2027-06-01, the dataset goes into the next release batch by itself.")
         );
     }
 
