@@ -59,6 +59,30 @@ pub(super) fn from_row(row: &sqlx::any::AnyRow) -> DbResult<VersionRow> {
     })
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deposit_and_its_dataset_do_not_look_alike() {
+        for _ in 0..100 {
+            let v = VersionRow::first_draft("u", serde_json::json!({}), serde_json::json!({}), 0);
+            let differ =
+                v.id.as_str()
+                    .bytes()
+                    .zip(v.dataset_id.as_str().bytes())
+                    .filter(|(a, b)| a != b)
+                    .count();
+            assert!(
+                differ > 6,
+                "{} and {}",
+                v.id.as_str(),
+                v.dataset_id.as_str()
+            );
+        }
+    }
+}
+
 impl VersionRow {
     /// The first version of a new dataset: a draft owned by `owner_id`.
     pub fn first_draft(
@@ -69,7 +93,7 @@ impl VersionRow {
     ) -> Self {
         VersionRow {
             id: DepositId::generate(),
-            dataset_id: DatasetId::generate(),
+            dataset_id: DatasetId::from(crate::model::ids::new_unrelated_id()),
             owner_id: owner_id.to_owned(),
             version_number: 1,
             state: DepositState::Draft,

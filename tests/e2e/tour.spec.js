@@ -95,6 +95,7 @@ test.beforeAll(async () => {
   const dataset = async (id) => (await call("GET", `/api/v1/deposits/${id}`, tokens.author)).dataset_id;
   ids.releasedDataset = await dataset(ids.released);
   ids.withdrawnDataset = await dataset(ids.withdrawn);
+  ids.heldDataset = await dataset(ids.held);
   ids.review = (await call("POST", `/api/v1/deposits/${ids.held}/reviewer-links`, tokens.author,
     { days: 30, note: "Acta Cryst. D, manuscript 2026-0142" })).url.replace(archive.base, "");
 });
@@ -112,6 +113,7 @@ const PAGES = {
     // The grant is said the same way on the public page and to the curator.
     ["landing", () => `/datasets/${ids.releasedDataset}`, "Wellcome Trust: 221818/Z/20/Z"],
     ["tombstone", () => `/datasets/${ids.withdrawnDataset}`],
+    ["held-page", () => `/datasets/${ids.heldDataset}`, "on hold until 2030-01-01"],
     ["reviewer-link", () => ids.review],
     ["not-found", "/datasets/no-such-dataset"],
   ],
@@ -122,8 +124,9 @@ const PAGES = {
     ["edit", () => `/deposits/${ids.draft}/edit`],
     // What "verified" means, and what ends a hold and when at the latest, are said.
     ["waiting", () => `/deposits/${ids.verified}`, "“Verified” means the archive read each stored file back"],
-    ["on-hold", () => `/deposits/${ids.held}`, "On 2030-01-01, the curators are told, and release it. A hold lasts at most 1096 days"],
-    ["released-deposit", () => `/deposits/${ids.released}`],
+    // The page its DOI leads to is linked.
+    ["on-hold", () => `/deposits/${ids.held}`, ["On 2030-01-01, the curators are told, and release it. A hold lasts at most 1096 days", "The page the DOI leads to"]],
+    ["released-deposit", () => `/deposits/${ids.released}`, "The public page"],
     ["manuscript-kit", () => `/my/kit?d=${ids.released}&d=${ids.held}`],
     ["notifications", "/notifications"],
   ],
@@ -152,7 +155,7 @@ for (const [who, pages] of Object.entries(PAGES)) {
       const r = await page.goto(url);
       expect(r.status(), `${name}: ${url}`).toBeLessThan(name === "not-found" || name === "tombstone" ? 500 : 400);
       await expect(page.locator("h1"), `${name} has a heading`).toHaveCount(1);
-      if (says) await expect(page.locator("main"), name).toContainText(says);
+      for (const words of [].concat(says || [])) await expect(page.locator("main"), name).toContainText(words);
       await shot(page, `tour-${who}-${name}`);
       await accessible(page, `${who}: ${name}`);
       await fitsAPhone(browser, url, `tour-${who}-${name}`, storageState);

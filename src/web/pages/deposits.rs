@@ -662,6 +662,8 @@ struct DepositPage {
     upload_command: String,
     batches: Vec<(String, String)>,
     released: bool,
+    /// The DOI leads to a page saying the data is on hold.
+    held_page: bool,
     /// What the files' headers and names say.
     found: FoundView,
     /// Where the deposit is: each step with "done", "current" or "todo".
@@ -903,6 +905,7 @@ pub(super) async fn deposit_page(
             .map(|bt| (bt.id, crate::model::date::utc_seconds(bt.release_at)))
             .collect(),
         released: v.state == DepositState::Released,
+        held_page: v.state == DepositState::OnHold && v.doi.is_some(),
         found: FoundView::of(&p.found, &format!("/api/v1/deposits/{}/previews", v.id)),
     };
     page(b, &view)
