@@ -1257,7 +1257,12 @@ async fn notifications_are_counted_in_the_header_and_read_on_their_page() {
     assert!(page.contains("aria-label=\"1 unread\""), "{page}");
 
     let page = text(&curator.get("/notifications").await);
-    assert!(page.contains("a deposit waits for review"), "{page}");
+    assert!(
+        page.contains(
+            "<strong>A deposit waits for review</strong> <span class=\"badge\">New</span>"
+        ),
+        "{page}"
+    );
     assert!(page.contains("class=\"unread\""));
     assert!(page.contains(&format!("href=\"/deposits/{id}\"")));
     assert!(page.contains("This archive sends no mail"));

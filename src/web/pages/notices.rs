@@ -18,7 +18,7 @@ use serde::Deserialize;
 struct Row {
     id: String,
     at: String,
-    what: &'static str,
+    what: String,
     message: String,
     deposit: Option<String>,
     unread: bool,
@@ -37,6 +37,14 @@ struct NotificationsPage {
     /// The mail preference: "all", "digest" or "none".
     mail: &'static str,
     mail_on: bool,
+}
+
+/// "dataset released" → "Dataset released": a heading, not a mail subject's tail.
+fn sentence_case(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|first| first.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 #[derive(Deserialize)]
@@ -62,7 +70,7 @@ pub async fn page_of(
             unread: n.id > p.read_up_to,
             id: n.id.clone(),
             at: utc_minutes(n.created_at),
-            what: n.kind.subject(),
+            what: sentence_case(n.kind.subject()),
             message: n.message.clone(),
             deposit: n.version_id.clone(),
         })
