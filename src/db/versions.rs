@@ -59,30 +59,6 @@ pub(super) fn from_row(row: &sqlx::any::AnyRow) -> DbResult<VersionRow> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_deposit_and_its_dataset_do_not_look_alike() {
-        for _ in 0..100 {
-            let v = VersionRow::first_draft("u", serde_json::json!({}), serde_json::json!({}), 0);
-            let differ =
-                v.id.as_str()
-                    .bytes()
-                    .zip(v.dataset_id.as_str().bytes())
-                    .filter(|(a, b)| a != b)
-                    .count();
-            assert!(
-                differ > 6,
-                "{} and {}",
-                v.id.as_str(),
-                v.dataset_id.as_str()
-            );
-        }
-    }
-}
-
 impl VersionRow {
     /// The first version of a new dataset: a draft owned by `owner_id`.
     pub fn first_draft(
@@ -273,4 +249,28 @@ pub async fn waiting_in(
             .fetch_one(conn)
             .await?;
     Ok((count, oldest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deposit_and_its_dataset_do_not_look_alike() {
+        for _ in 0..100 {
+            let v = VersionRow::first_draft("u", serde_json::json!({}), serde_json::json!({}), 0);
+            let differ =
+                v.id.as_str()
+                    .bytes()
+                    .zip(v.dataset_id.as_str().bytes())
+                    .filter(|(a, b)| a != b)
+                    .count();
+            assert!(
+                differ > 6,
+                "{} and {}",
+                v.id.as_str(),
+                v.dataset_id.as_str()
+            );
+        }
+    }
 }

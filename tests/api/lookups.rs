@@ -12,9 +12,12 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// A registry's name and the query parameters it was given.
+type Question = (String, HashMap<String, String>);
+
 /// The queries each registry was asked, in order.
 #[derive(Clone, Default)]
-struct Asked(Arc<Mutex<Vec<(String, HashMap<String, String>)>>>);
+struct Asked(Arc<Mutex<Vec<Question>>>);
 
 impl Asked {
     fn of(&self, registry: &str) -> Vec<HashMap<String, String>> {

@@ -98,6 +98,8 @@ test.beforeAll(async () => {
   ids.heldDataset = await dataset(ids.held);
   ids.review = (await call("POST", `/api/v1/deposits/${ids.held}/reviewer-links`, tokens.author,
     { days: 30, note: "Acta Cryst. D, manuscript 2026-0142" })).url.replace(archive.base, "");
+  // The editor opens it once.
+  expect((await fetch(archive.base + ids.review)).status).toBe(200);
 });
 
 test.afterAll(async () => { archive && archive.stop(); });
@@ -126,6 +128,8 @@ const PAGES = {
     ["waiting", () => `/deposits/${ids.verified}`, "“Verified” means the archive read each stored file back"],
     // The page its DOI leads to is linked.
     ["on-hold", () => `/deposits/${ids.held}`, ["On 2030-01-01, the curators are told, and release it. A hold lasts at most 1096 days", "The page the DOI leads to"]],
+    // The reviewer link, and how often it was opened.
+    ["reviewer-links", () => `/deposits/${ids.held}`, ["Acta Cryst. D, manuscript 2026-0142", ", the last on 20"]],
     ["released-deposit", () => `/deposits/${ids.released}`, "The public page"],
     ["manuscript-kit", () => `/my/kit?d=${ids.released}&d=${ids.held}`],
     ["notifications", "/notifications"],

@@ -869,7 +869,11 @@ pub(super) async fn deposit_page(
         curator: actor.role.is_curator(),
         can: p.offers.iter().map(|o| o.name()).collect(),
         steps: steps(v.state, described, d.file_count > 0, v.doi.is_some()),
-        reviewer_links: super::reviewer_links::lines(&p.reviewer_links, crate::db::now_ms()),
+        reviewer_links: super::reviewer_links::lines(
+            &p.reviewer_links,
+            &p.events,
+            crate::db::now_ms(),
+        ),
         new_link,
         citation,
         availability,

@@ -3,6 +3,7 @@
 
 use super::deposits::{deposit_page, refused};
 use super::see_other;
+use crate::db::events::HistoryRow;
 use crate::db::reviewers::LinkRow;
 use crate::services::Services;
 use crate::web::error::AppResult;
@@ -20,9 +21,13 @@ pub struct LinkLine {
     /// "until 2027-03-01", "expired on …", "revoked on …".
     pub status: String,
     pub live: bool,
+    /// "3, the last on 2026-12-08" or "not yet", from the deposit's history (every
+    /// opening of a page or file through a link is recorded there).
+    pub uses: String,
 }
 
-pub fn lines(links: &[LinkRow], now: i64) -> Vec<LinkLine> {
+/// Each link with its uses, counted in `history`.
+pub fn lines(links: &[LinkRow], history: &[HistoryRow], now: i64) -> Vec<LinkLine> {
     use crate::model::date::utc_day;
     links
         .iter()
@@ -35,7 +40,22 @@ pub fn lines(links: &[LinkRow], now: i64) -> Vec<LinkLine> {
                 }
                 None => (format!("works until {}", utc_day(l.expires_at)), true),
             };
+            let prefix = format!("link {}:", l.id);
+            let used: Vec<i64> = history
+                .iter()
+                .map(|h| &h.event)
+                .filter(|e| {
+                    e.kind == "reviewer_access"
+                        && e.reason.as_deref().is_some_and(|r| r.starts_with(&prefix))
+                })
+                .map(|e| e.created_at)
+                .collect();
+            let uses = match used.iter().max() {
+                None => "not yet".to_owned(),
+                Some(last) => format!("{}, the last on {}", used.len(), utc_day(*last)),
+            };
             LinkLine {
+                uses,
                 id: l.id.clone(),
                 note: l.note.clone().unwrap_or_default(),
                 created: utc_day(l.created_at),
