@@ -292,6 +292,7 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         "/api/v1/datasets",
         "/api/v1/datasets/{id}/usage",
         "/api/v1/schemas/deposit.json",
+        "/citation-styles/{name}",
     ];
     if public.contains(&path) || (method == "options" && path.starts_with("/api/v1/uploads")) {
         return Some(Public);
@@ -304,6 +305,7 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         | ("get", "/api/v1/notifications")
         | ("get", "/api/v1/manuscript-kit")
         | ("get", "/api/v1/software")
+        | ("get", "/api/v1/lookups/{registry}")
         | ("post", "/api/v1/uploads")
         | ("head" | "patch" | "delete", "/api/v1/uploads/{id}") => SignedIn,
         (_, p)
@@ -377,6 +379,7 @@ async fn every_documented_route_refuses_whoever_may_not_call_it() {
                 .replace("{version}", "1")
                 .replace("{token}", "rev_unknown")
                 .replace("{doi}", "10.5072/arca.unknown")
+                .replace("{registry}", "orcid")
                 .replace("{name}", "2026-01.xml");
             let m: Method = method.to_uppercase().parse().unwrap();
             let mut callers = vec![(None, "anonymous")];
