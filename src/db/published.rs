@@ -24,19 +24,6 @@ const FROM_PUBLISHED: &str = concat!(
      JOIN datasets d ON d.id = v.dataset_id"
 );
 
-/// As `FROM_PUBLISHED`, with the name of whoever released the version (the latest
-/// event that made it public).
-const FROM_PUBLISHED_BY: &str = concat!(
-    "SELECT ",
-    version_columns!(),
-    ", p.datestamp, p.released_at, p.deleted,
-     (SELECT u.name FROM events e JOIN users u ON u.id = e.actor_id
-       WHERE e.subject_id = p.version_id AND e.to_state = 'released'
-       ORDER BY e.id DESC LIMIT 1) AS released_by
-     FROM published p JOIN dataset_versions v ON v.id = p.version_id
-     JOIN datasets d ON d.id = v.dataset_id"
-);
-
 fn published_row(row: &sqlx::any::AnyRow) -> DbResult<Published> {
     Ok(Published {
         version: from_row(row)?,
@@ -276,14 +263,32 @@ pub struct DirectRelease {
     pub released_by: Option<String>,
 }
 
-/// The latest releases made outside any batch, newest first, at most `limit`; withdrawn
-/// ones included (marked), so the curators' history has no gaps.
+/// Releases the direct-release history looks among: the latest this many, so the query
+/// costs the same however many datasets batches have released before.
+pub const DIRECT_RELEASES_SCANNED: i64 = 1000;
+
+/// The releases made outside any batch among the latest [`DIRECT_RELEASES_SCANNED`],
+/// newest first, at most `limit`, each with the name of whoever made it public (the
+/// latest event that did); withdrawn ones included (marked), so the history has no gaps.
 pub async fn released_outside_batches(conn: &mut Conn, limit: i64) -> DbResult<Vec<DirectRelease>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{FROM_PUBLISHED_BY} WHERE NOT EXISTS (
-             SELECT 1 FROM release_items i WHERE i.version_id = p.version_id
-               AND i.state = 'released')
-         ORDER BY p.released_at DESC, p.version_id DESC LIMIT $1"
+        concat!(
+            "SELECT ",
+            version_columns!(),
+            ", p.datestamp, p.released_at, p.deleted,
+             (SELECT u.name FROM events e JOIN users u ON u.id = e.actor_id
+               WHERE e.subject_id = p.version_id AND e.to_state = 'released'
+               ORDER BY e.id DESC LIMIT 1) AS released_by
+             FROM (SELECT * FROM published ORDER BY released_at DESC, version_id DESC
+                   LIMIT {scanned}) p
+             JOIN dataset_versions v ON v.id = p.version_id
+             JOIN datasets d ON d.id = v.dataset_id
+             WHERE NOT EXISTS (
+               SELECT 1 FROM release_items i WHERE i.version_id = p.version_id
+                 AND i.state = 'released')
+             ORDER BY p.released_at DESC, p.version_id DESC LIMIT $1"
+        ),
+        scanned = DIRECT_RELEASES_SCANNED
     )))
     .bind(limit)
     .fetch_all(conn)

@@ -47,6 +47,8 @@ struct ReleasesPage {
     coming: Vec<BatchView>,
     direct: Vec<DirectView>,
     past: Vec<BatchView>,
+    /// How many of the latest releases the direct ones are looked for among.
+    scanned: i64,
 }
 
 /// Shown of each list: the batches to come, the direct releases, the batches run.
@@ -106,6 +108,7 @@ pub async fn list(State(s): State<Services>, SignedIn(b, actor): SignedIn) -> Ap
             coming: console.coming.into_iter().map(batch_view).collect(),
             direct,
             past: console.past.into_iter().map(batch_view).collect(),
+            scanned: crate::db::published::DIRECT_RELEASES_SCANNED,
         },
     )
 }
