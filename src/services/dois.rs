@@ -241,7 +241,7 @@ impl Service<'_> {
                 deposit: Some(&*v.id),
                 message: format!(
                     "'{}': the DOI is registered at DataCite; cite the data as https://doi.org/{}",
-                    super::notices::deposit_title(v),
+                    super::records::title_of(v),
                     doi.to_lowercase()
                 ),
             };

@@ -6,7 +6,7 @@
 use super::jobs::{self, Job};
 use super::transitions::{Reacted, Transition};
 use super::{Actor, ServiceResult};
-use crate::db::{self, Tx, notifications::Notification, now_ms, versions::VersionRow};
+use crate::db::{self, Tx, notifications::Notification, now_ms};
 use crate::mail::compose::Letter;
 use crate::model::{Action, MailNotices, NoticeKind};
 
@@ -263,7 +263,7 @@ impl Service<'_> {
         let Some((to, kind, what)) = notice_of(t) else {
             return Ok(Reacted::default());
         };
-        let title = deposit_title(t.version);
+        let title = super::records::title_of(t.version);
         let mut message = format!("'{title}' ({}): {what}", t.version.id);
         if let Some(reason) = &t.reason {
             message.push_str(&format!(" ({reason})"));
@@ -313,9 +313,4 @@ fn notice_of<'v>(t: &'v Transition<'_, '_>) -> Option<(To<'v>, NoticeKind, &'sta
         ),
         Action::VerificationPassed | Action::Unschedule => return None,
     })
-}
-
-/// What the notices of `v` call it.
-pub(super) fn deposit_title(v: &VersionRow) -> String {
-    super::records::title_of(v)
 }

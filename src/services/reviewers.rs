@@ -141,7 +141,7 @@ impl Service<'_> {
                 deposit: Some(&*v.id),
                 message: format!(
                     "'{}': a reviewer opened the private link {} for the first time",
-                    super::notices::deposit_title(&v),
+                    super::records::title_of(&v),
                     link.id
                 ),
             };
