@@ -26,6 +26,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("http_headers", http_headers),
     ("paths_and_urls", paths_and_urls),
     ("file_headers", file_headers),
+    ("registry_answers", registry_answers),
 ];
 
 /// tus request headers: Upload-Metadata, Upload-Checksum, Upload-Length/Offset.
@@ -243,3 +244,18 @@ const OFFERS: &[&str] = &[
     "application/vnd.citationstyles.csl+json",
     "application/ld+json",
 ];
+
+/// What ORCID, ROR and Crossref answer a lookup (outside input, read as suggestions for
+/// the deposit form): any bytes give suggestions or an error, never a panic, and every
+/// suggestion carries a label and a valid identifier.
+pub fn registry_answers(data: &[u8]) {
+    use arca::lookups::{Registry, SUGGESTIONS, read_answer};
+    for r in Registry::ALL {
+        if let Ok(found) = read_answer(*r, data) {
+            assert!(found.len() <= SUGGESTIONS);
+            for s in found {
+                assert!(!s.label.is_empty() && !s.id.is_empty(), "{s:?}");
+            }
+        }
+    }
+}

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 /// At most this many suggestions are asked for and given.
 pub const SUGGESTIONS: usize = 10;
 /// An answer larger than this is refused as not a registry's (no suggestion list is).
-const ANSWER_BYTES: usize = 1 << 20;
+pub const ANSWER_BYTES: usize = 1 << 20;
 /// Requests to the registries in flight at once, from this process.
-const IN_FLIGHT: usize = 8;
+pub const IN_FLIGHT: usize = 8;
 
 /// Where a lookup goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
@@ -210,17 +210,24 @@ impl Lookups {
             }
             body.extend_from_slice(&chunk);
         }
-        let json: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| LookupError::Answer(r, e.to_string()))?;
-        let mut found = match r {
-            Registry::Orcid => orcid::parse(&json),
-            Registry::Ror => ror::parse(&json),
-            Registry::Funders => funders::parse(&json),
-        }
-        .map_err(|e| LookupError::Answer(r, e))?;
-        found.truncate(SUGGESTIONS);
-        Ok(found)
+        read_answer(r, &body)
     }
+}
+
+/// A registry's answer (the body of a successful response, at most `ANSWER_BYTES`) as
+/// suggestions, at most [`SUGGESTIONS`]; anything that is not the registry's result
+/// list is an error naming the registry.
+pub fn read_answer(r: Registry, body: &[u8]) -> Result<Vec<Suggestion>, LookupError> {
+    let json: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| LookupError::Answer(r, e.to_string()))?;
+    let mut found = match r {
+        Registry::Orcid => orcid::parse(&json),
+        Registry::Ror => ror::parse(&json),
+        Registry::Funders => funders::parse(&json),
+    }
+    .map_err(|e| LookupError::Answer(r, e))?;
+    found.truncate(SUGGESTIONS);
+    Ok(found)
 }
 
 /// reqwest's error text without the URL (which carries what the person typed).
