@@ -62,4 +62,14 @@ async function start({ prepare } = {}) {
   };
 }
 
-module.exports = { start, freePort };
+// A new account through the sign-up page, signed in on `page`.
+async function signUp(page, base, name, email, password) {
+  await page.goto(base + "/signup");
+  await page.fill("#name", name);
+  await page.fill("#email", email);
+  await page.fill("#password", password);
+  await page.fill("#password_again", password);
+  await page.getByRole("button", { name: "Create the account" }).click();
+}
+
+module.exports = { start, freePort, signUp };

@@ -1,7 +1,7 @@
 // The deposit form's lists: authors move up and are removed in the browser, and the
 // saved order is the one on the screen.
 const { test, expect } = require("@playwright/test");
-const { start } = require("./archive");
+const { start, signUp } = require("./archive");
 
 let archive;
 
@@ -16,12 +16,7 @@ test.afterAll(async () => {
 test("authors are reordered and removed, and saved in the order shown", async ({ browser }) => {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
-  await page.goto(archive.base + "/signup");
-  await page.fill("#name", "Lonsdale, Kathleen");
-  await page.fill("#email", "kathleen@example.org");
-  await page.fill("#password", "hexamethylbenzene");
-  await page.fill("#password_again", "hexamethylbenzene");
-  await page.getByRole("button", { name: "Create the account" }).click();
+  await signUp(page, archive.base, "Lonsdale, Kathleen", "kathleen@example.org", "hexamethylbenzene");
   await page.getByRole("link", { name: "Start a new deposit" }).click();
   await page.fill("#title", "Hexamethylbenzene");
   await page.fill("#author-0-name", "Lonsdale, Kathleen");
@@ -73,12 +68,7 @@ test("names are looked up in ORCID and ROR, and a registry that is down leaves t
   try {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
-    await page.goto(looked.base + "/signup");
-    await page.fill("#name", "Carberry, Josiah");
-    await page.fill("#email", "josiah@example.org");
-    await page.fill("#password", "psychoceramics");
-    await page.fill("#password_again", "psychoceramics");
-    await page.getByRole("button", { name: "Create the account" }).click();
+    await signUp(page, looked.base, "Carberry, Josiah", "josiah@example.org", "psychoceramics");
     await page.getByRole("link", { name: "Start a new deposit" }).click();
     await page.fill("#title", "Cracked pots at 100 K");
 

@@ -2,7 +2,7 @@
 // its header says beside each field; a click puts a value in its field, nothing is
 // filled in by itself, and what the person typed stays until they choose otherwise.
 const { test, expect } = require("@playwright/test");
-const { start } = require("./archive");
+const { start, signUp } = require("./archive");
 
 let archive;
 
@@ -53,13 +53,7 @@ function pilatusFrame() {
 test("the form offers what the files say, and a click takes it", async ({ browser }) => {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
-  await page.goto(archive.base + "/");
-  await page.getByRole("link", { name: "Create an account" }).click();
-  await page.fill("#name", "Hodgkin, Dorothy");
-  await page.fill("#email", "dorothy@example.org");
-  await page.fill("#password", "penicillin-1945");
-  await page.fill("#password_again", "penicillin-1945");
-  await page.getByRole("button", { name: "Create the account" }).click();
+  await signUp(page, archive.base, "Hodgkin, Dorothy", "dorothy@example.org", "penicillin-1945");
   await page.getByRole("link", { name: "Start a new deposit" }).click();
   await page.fill("#title", "Lysozyme at 100 K");
   await page.fill("#author-0-name", "Hodgkin, Dorothy");
